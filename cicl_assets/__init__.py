@@ -1,0 +1,1 @@
+"""cicl: ingestion, evaluation and evidence assets of the CI/CL code location."""

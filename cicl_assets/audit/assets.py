@@ -1,0 +1,4 @@
+"""Assets of the audit group."""
+
+ASSETS: list = []
+CHECKS: list = []

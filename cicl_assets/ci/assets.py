@@ -1,0 +1,4 @@
+"""Assets of the ci group."""
+
+ASSETS: list = []
+CHECKS: list = []

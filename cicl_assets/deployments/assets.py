@@ -1,0 +1,4 @@
+"""Assets of the deployments group."""
+
+ASSETS: list = []
+CHECKS: list = []

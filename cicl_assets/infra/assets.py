@@ -1,0 +1,4 @@
+"""Assets of the infra group."""
+
+ASSETS: list = []
+CHECKS: list = []

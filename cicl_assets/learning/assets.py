@@ -1,0 +1,4 @@
+"""Assets of the learning group."""
+
+ASSETS: list = []
+CHECKS: list = []

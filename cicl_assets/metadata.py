@@ -1,0 +1,77 @@
+"""Metadata every asset reports: row count, column schema, a markdown preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+
+from cicl_assets.ingest.runner import IngestReport, report_metadata
+from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.tables import TableSpec
+
+PREVIEW_ROWS = 5
+PREVIEW_CELL_CHARS = 60
+
+
+def column_schema(spec: TableSpec) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=f.name,
+                type="json" if f.name in spec.json_columns else str(f.type),
+                description=spec.column_docs.get(f.name),
+            )
+            for f in spec.schema
+        ]
+    )
+
+
+def markdown_table(table: pa.Table, max_rows: int = PREVIEW_ROWS) -> str:
+    if table.num_rows == 0:
+        return "_no rows_"
+    rows = table.slice(0, max_rows).to_pylist()
+    names = table.column_names
+
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        text = text.replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= PREVIEW_CELL_CHARS else text[: PREVIEW_CELL_CHARS - 1] + "…"
+
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(cell(r[n]) for n in names) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def table_metadata(
+    spec: TableSpec, warehouse: Warehouse, preview_columns: list[str] | None = None
+) -> dict[str, Any]:
+    """Row count, column schema and a preview of the table as the warehouse holds it."""
+    warehouse.ensure_table(spec)
+    cols = ", ".join(preview_columns) if preview_columns else "*"
+    preview = warehouse.query(f"SELECT {cols} FROM {spec.name} LIMIT {PREVIEW_ROWS}")
+    return {
+        "dagster/row_count": warehouse.row_count(spec.name),
+        "dagster/column_schema": column_schema(spec),
+        "preview": dg.MetadataValue.md(markdown_table(preview)),
+    }
+
+
+def rejects_markdown(report: IngestReport, limit: int = 20) -> str:
+    if not report.rejects:
+        return "_no rejects_"
+    lines = [
+        f"- `{o.source_file}` ({o.detected_format}): {o.error}" for o in report.rejects[:limit]
+    ]
+    if len(report.rejects) > limit:
+        lines.append(f"- … and {len(report.rejects) - limit} more in `ingest_rejects`")
+    return "\n".join(lines)
+
+
+def ingest_metadata(report: IngestReport) -> dict[str, Any]:
+    meta: dict[str, Any] = dict(report_metadata(report))
+    meta["rejects"] = dg.MetadataValue.md(rejects_markdown(report))
+    for fmt, rows in sorted(report.rows_by_format.items()):
+        meta[f"rows_from/{fmt}"] = rows
+    return meta

@@ -1,0 +1,4 @@
+"""Assets of the slo group."""
+
+ASSETS: list = []
+CHECKS: list = []

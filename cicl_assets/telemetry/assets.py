@@ -1,0 +1,4 @@
+"""Assets of the telemetry group."""
+
+ASSETS: list = []
+CHECKS: list = []

@@ -1,0 +1,115 @@
+"""The narrow warehouse interface every asset talks to.
+
+Assets never import duckdb or google.cloud; they call these methods. SQL passed to ``query`` and
+``execute`` names tables unqualified (the backend sets the default schema/dataset) and binds
+parameters as ``@name``. Where the two dialects differ, branch on ``dialect``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cicl_assets.warehouse.tables import TableSpec
+
+ArrowData = pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Base class of the warehouse resources; see DuckDBWarehouse and BigQueryWarehouse."""
+
+    @property
+    def dialect(self) -> str:
+        raise NotImplementedError
+
+    def ensure_table(self, spec: TableSpec) -> None:
+        """Create the table if missing and add columns the spec gained since."""
+        raise NotImplementedError
+
+    def load_parquet(self, spec: TableSpec, paths: Sequence[str]) -> int:
+        """Append the rows of local Parquet files (written with ``spec.schema``); returns rows."""
+        raise NotImplementedError
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        """Run a statement that returns nothing (DML)."""
+        raise NotImplementedError
+
+    def table_schema(self, name: str) -> pa.Schema | None:
+        """The table's schema as the warehouse reports it, or None when it does not exist."""
+        raise NotImplementedError
+
+    # Everything below is written once on top of the primitives above.
+
+    def table_exists(self, name: str) -> bool:
+        return self.table_schema(name) is not None
+
+    def append(self, spec: TableSpec, data: ArrowData) -> int:
+        """Append Arrow data (conformed to the spec) through a Parquet file; returns rows."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="cicl-append-") as tmp:
+            path = f"{tmp}/part.parquet"
+            rows = write_parquet(spec, data, path)
+            if rows == 0:
+                self.ensure_table(spec)
+                return 0
+            return self.load_parquet(spec, [path])
+
+    def delete_where_in(self, spec: TableSpec, column: str, values: Sequence[Any]) -> None:
+        self.ensure_table(spec)
+        if not values:
+            return
+        self.execute(
+            f"DELETE FROM {spec.name} WHERE {column} IN UNNEST(@values)"
+            if self.dialect == "bigquery"
+            else f"DELETE FROM {spec.name} WHERE {column} IN (SELECT UNNEST(@values))",
+            {"values": list(values)},
+        )
+
+    def replace_where_in(
+        self, spec: TableSpec, column: str, values: Sequence[Any], data: ArrowData
+    ) -> int:
+        """Idempotent write: delete the rows whose ``column`` is in ``values``, then append."""
+        self.delete_where_in(spec, column, values)
+        return self.append(spec, data)
+
+    def replace_table(self, spec: TableSpec, data: ArrowData) -> int:
+        """Replace every row of the table (for small derived tables)."""
+        self.ensure_table(spec)
+        self.execute(f"DELETE FROM {spec.name} WHERE TRUE")
+        return self.append(spec, data)
+
+    def read_table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
+        cols = ", ".join(columns) if columns else "*"
+        return self.query(f"SELECT {cols} FROM {name}")
+
+    def row_count(self, name: str) -> int:
+        if not self.table_exists(name):
+            return 0
+        return int(self.query(f"SELECT COUNT(*) AS n FROM {name}").column("n")[0].as_py())
+
+
+def write_parquet(spec: TableSpec, data: ArrowData, path: str | io.BytesIO) -> int:
+    """Stream Arrow data into one zstd Parquet file with the spec's schema; returns rows."""
+    if isinstance(data, pa.Table):
+        batches: Iterable[pa.RecordBatch] = data.to_batches()
+    elif isinstance(data, pa.RecordBatch):
+        batches = [data]
+    else:
+        batches = data
+    rows = 0
+    with pq.ParquetWriter(path, spec.schema, compression="zstd") as writer:
+        for batch in batches:
+            table = spec.conform(batch)
+            if table.num_rows:
+                writer.write_table(table)
+                rows += table.num_rows
+    return rows

@@ -1,0 +1,143 @@
+"""Embedded DuckDB warehouse: the default backend, a real database in one file."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from pydantic import Field
+
+from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.tables import TableSpec
+
+_PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def duckdb_type(t: pa.DataType) -> str:
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "VARCHAR"
+    if pa.types.is_int64(t) or pa.types.is_int32(t):
+        return "BIGINT"
+    if pa.types.is_floating(t):
+        return "DOUBLE"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
+    if pa.types.is_date(t):
+        return "DATE"
+    if pa.types.is_list(t):
+        return f"{duckdb_type(t.value_type)}[]"
+    raise TypeError(f"no DuckDB column type for Arrow type {t}")
+
+
+class DuckDBWarehouse(Warehouse):
+    """Tables live in schema ``cicl`` of one DuckDB file.
+
+    Each call opens a short-lived connection so several processes (run workers, sensors, the
+    webserver's code server) can take turns on the file; a lock held by another process is
+    waited for, up to ``lock_timeout_s``.
+    """
+
+    path: str = Field(default=".cicl/warehouse.duckdb", description="DuckDB database file")
+    schema_name: str = Field(default="cicl", description="schema holding the tables")
+    lock_timeout_s: float = Field(default=300.0, description="wait this long for a file lock")
+    threads: int = Field(default=0, description="DuckDB threads; 0 lets DuckDB decide")
+
+    @property
+    def dialect(self) -> str:
+        return "duckdb"
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                con = duckdb.connect(self.path)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            if self.threads:
+                con.execute(f"SET threads = {int(self.threads)}")
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema_name}")
+            con.execute(f"USE {self.schema_name}")
+            yield con
+        finally:
+            con.close()
+
+    def ensure_table(self, spec: TableSpec) -> None:
+        with self.connect() as con:
+            self._ensure(con, spec)
+
+    def _ensure(self, con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+        existing = {
+            row[0]
+            for row in con.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = ? AND table_name = ?",
+                [self.schema_name, spec.name],
+            ).fetchall()
+        }
+        if not existing:
+            cols = ", ".join(f'"{f.name}" {duckdb_type(f.type)}' for f in spec.schema)
+            con.execute(f"CREATE TABLE IF NOT EXISTS {spec.name} ({cols})")
+            if spec.description:
+                comment = spec.description.replace("'", "''")
+                con.execute(f"COMMENT ON TABLE {spec.name} IS '{comment}'")
+            return
+        for f in spec.schema:
+            if f.name not in existing:
+                con.execute(f'ALTER TABLE {spec.name} ADD COLUMN "{f.name}" {duckdb_type(f.type)}')
+
+    def load_parquet(self, spec: TableSpec, paths: Sequence[str]) -> int:
+        if not paths:
+            return 0
+        with self.connect() as con:
+            self._ensure(con, spec)
+            names = ", ".join(f'"{n}"' for n in spec.schema.names)
+            before = con.execute(f"SELECT COUNT(*) FROM {spec.name}").fetchall()[0][0]
+            con.execute(
+                f"INSERT INTO {spec.name} ({names}) SELECT {names} FROM read_parquet(?)",
+                [list(paths)],
+            )
+            after = con.execute(f"SELECT COUNT(*) FROM {spec.name}").fetchall()[0][0]
+            return int(after - before)
+
+    @staticmethod
+    def _bind(sql: str, params: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+        return (_PARAM.sub(r"$\1", sql), params) if params else (sql, {})
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+        text, bound = self._bind(sql, params)
+        with self.connect() as con:
+            return con.sql(text, params=bound or None).to_arrow_table()
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        text, bound = self._bind(sql, params)
+        with self.connect() as con:
+            con.execute(text, bound)
+
+    def table_schema(self, name: str) -> pa.Schema | None:
+        with self.connect() as con:
+            exists = con.execute(
+                "SELECT COUNT(*) FROM information_schema.tables "
+                "WHERE table_schema = ? AND table_name = ?",
+                [self.schema_name, name],
+            ).fetchall()[0][0]
+            if not exists:
+                return None
+            return con.sql(f"SELECT * FROM {name} LIMIT 0").to_arrow_table().schema

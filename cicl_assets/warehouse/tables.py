@@ -1,0 +1,104 @@
+"""Table specifications: the analysts' data model, declared once for both warehouses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+UTC_TS = pa.timestamp("us", tz="UTC")
+JSON = pa.string()  # JSON documents are stored as text so both warehouses hold them the same way
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A warehouse table: name, Arrow schema, description stating the grain, physical layout.
+
+    ``time_column`` day-partitions the table in BigQuery; ``cluster_by`` clusters it.
+    ``json_columns`` hold JSON text.
+    """
+
+    name: str
+    schema: pa.Schema
+    description: str
+    time_column: str | None = None
+    cluster_by: tuple[str, ...] = ()
+    json_columns: tuple[str, ...] = ()
+    column_docs: dict[str, str] = field(default_factory=dict)
+
+    def empty(self) -> pa.Table:
+        return self.schema.empty_table()
+
+    def from_records(self, records: list[dict[str, Any]]) -> pa.Table:
+        """Build an Arrow table of this spec from dict rows; missing keys become nulls."""
+        columns = {
+            f.name: pa.array([r.get(f.name) for r in records], type=f.type) for f in self.schema
+        }
+        return pa.table(columns, schema=self.schema)
+
+    def conform(self, data: pa.Table | pa.RecordBatch) -> pa.Table:
+        """Reorder/cast columns to this spec, adding missing ones as nulls; extra ones are an error."""
+        table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+        extra = set(table.column_names) - set(self.schema.names)
+        if extra:
+            raise ValueError(f"{self.name}: columns not in the table spec: {sorted(extra)}")
+        arrays = []
+        for f in self.schema:
+            if f.name in table.column_names:
+                col = table.column(f.name)
+                arrays.append(col if col.type == f.type else col.cast(f.type))
+            else:
+                arrays.append(pa.nulls(table.num_rows, type=f.type))
+        return pa.Table.from_arrays(arrays, schema=self.schema)
+
+
+INGESTED_FILES = TableSpec(
+    name="ingested_files",
+    description=(
+        "One row per landing-zone file an ingestion asset has read (accepted, rejected or a "
+        "duplicate of content already ingested), keyed by the SHA-256 digest of its content."
+    ),
+    schema=pa.schema(
+        [
+            ("digest", pa.string()),
+            ("source_file", pa.string()),
+            ("stream", pa.string()),
+            ("detected_format", pa.string()),
+            ("status", pa.string()),
+            ("size_bytes", pa.int64()),
+            ("rows_written", pa.int64()),
+            ("ingested_at", UTC_TS),
+            ("run_id", pa.string()),
+        ]
+    ),
+    time_column="ingested_at",
+    cluster_by=("stream",),
+)
+
+INGEST_REJECTS = TableSpec(
+    name="ingest_rejects",
+    description=(
+        "One row per landing-zone file that could not be ingested, with the format that was "
+        "tried and a message a person can act on."
+    ),
+    schema=pa.schema(
+        [
+            ("source_file", pa.string()),
+            ("detected_format", pa.string()),
+            ("error", pa.string()),
+            ("at", UTC_TS),
+            ("digest", pa.string()),
+            ("stream", pa.string()),
+            ("size_bytes", pa.int64()),
+            ("run_id", pa.string()),
+        ]
+    ),
+    time_column="at",
+    cluster_by=("stream",),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

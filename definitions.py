@@ -1,0 +1,26 @@
+"""The one place the cicl code location's Definitions are built."""
+
+import dagster as dg
+
+from cicl_assets.audit import assets as audit
+from cicl_assets.ci import assets as ci
+from cicl_assets.deployments import assets as deployments
+from cicl_assets.infra import assets as infra
+from cicl_assets.learning import assets as learning
+from cicl_assets.resources import build_resources
+from cicl_assets.slo import assets as slo
+from cicl_assets.telemetry import assets as telemetry
+from jobs import ALL_JOBS, ALL_SCHEDULES
+from sensors import ALL_SENSORS
+
+DOMAINS = (telemetry, ci, infra, deployments, audit, slo, learning)
+
+defs = dg.Definitions(
+    assets=[a for d in DOMAINS for a in d.ASSETS],
+    asset_checks=[c for d in DOMAINS for c in d.CHECKS],
+    jobs=ALL_JOBS,
+    schedules=ALL_SCHEDULES,
+    sensors=ALL_SENSORS,
+    resources=build_resources(),
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,24 @@
+"""Jobs that ingest the landing zone and refresh what it feeds."""
+
+import dagster as dg
+
+INGEST_GROUPS = ("telemetry", "ci", "infra", "deployments", "audit", "slo")
+# Groups whose assets are partitioned per candidate or decided by people, never batch-run.
+NOT_BATCHED_GROUPS = ("review",)
+
+landing_batch_job = dg.define_asset_job(
+    name="landing_batch",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(*NOT_BATCHED_GROUPS),
+    description=(
+        "Everything the landing zone feeds: ingestion, SLO status, evaluations, evidence. "
+        "`make run` executes this job once."
+    ),
+)
+
+telemetry_ingest_job = dg.define_asset_job(
+    name="telemetry_ingest",
+    selection=dg.AssetSelection.groups("telemetry"),
+    description="Ingest new OTLP trace files from the landing zone's otel/ folder.",
+)
+
+BATCH_JOBS = [landing_batch_job, telemetry_ingest_job]

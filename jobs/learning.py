@@ -1,0 +1,3 @@
+"""Continuous-learning jobs (evaluations launched by sensors)."""
+
+LEARNING_JOBS: list = []
