@@ -1,0 +1,4 @@
+"""CI artifact parser module (coverage): to be filled."""
+
+FORMATS: tuple = ()
+TABLES: tuple = ()

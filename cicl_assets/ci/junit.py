@@ -1,0 +1,4 @@
+"""CI artifact parser module (junit): to be filled."""
+
+FORMATS: tuple = ()
+TABLES: tuple = ()

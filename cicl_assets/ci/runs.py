@@ -1,0 +1,4 @@
+"""CI artifact parser module (runs): to be filled."""
+
+FORMATS: tuple = ()
+TABLES: tuple = ()

@@ -1,0 +1,40 @@
+"""The demo's facts, shared by the generator and by tests that must find its stories.
+
+The demo simulates a few days of the workflow platform's traffic and a few weeks of its pipeline
+history. Tests assert on these facts (the breach hour, the slow deploy), so they live in one place.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+SEED = 20261102
+
+# Traffic window: four days of spans.
+TRAFFIC_START = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
+TRAFFIC_END = TRAFFIC_START + timedelta(days=4)
+# Pipeline history window: a few weeks of CI runs, plans, deployments ending with the traffic.
+HISTORY_START = TRAFFIC_END - timedelta(days=28)
+
+ENVIRONMENT = "production"
+SERVICES = ("flow-gateway", "workflow-runtime", "tool-worker")
+PROVIDERS = {
+    # provider name (gen_ai.provider.name) -> model, typical latency ms, error rate, $ per 1k tokens
+    "openai": {"model": "gpt-4.1", "latency_ms": 1800, "error_rate": 0.010},
+    "anthropic": {"model": "claude-sonnet-4", "latency_ms": 2200, "error_rate": 0.006},
+    "gcp.gemini": {"model": "gemini-2.5-pro", "latency_ms": 1500, "error_rate": 0.015},
+}
+WORKFLOWS = ("invoice-triage", "support-reply", "code-review", "contract-summary")
+
+# Story 1: a deploy of workflow-runtime makes one provider's calls markedly slower.
+SLOW_DEPLOY_AT = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
+SLOW_DEPLOY_SERVICE = "workflow-runtime"
+SLOW_DEPLOY_VERSION_BEFORE = "1.7.3"
+SLOW_DEPLOY_VERSION_AFTER = "1.8.0"
+SLOW_PROVIDER = "anthropic"
+SLOW_FACTOR = 2.5  # p50 latency of that provider's calls after the deploy vs before
+
+# Story 2: one hour where one workflow's error rate breaches its SLO.
+BREACH_WORKFLOW = "invoice-triage"
+BREACH_START = datetime(2026, 11, 5, 14, 0, tzinfo=UTC)
+BREACH_END = BREACH_START + timedelta(hours=1)
+BREACH_ERROR_RATE = 0.35  # share of that workflow's runs failing during the breach hour
+BREACH_PROVIDER = "gcp.gemini"  # the failing calls go to this provider (rate limited)
