@@ -1,5 +1,7 @@
 """Sensors: landing arrivals, SLO breaches, reviews. They import jobs, never assets."""
 
-ALL_SENSORS: list = []
+from sensors.landing import LANDING_SENSORS
+
+ALL_SENSORS = [*LANDING_SENSORS]
 
 __all__ = ["ALL_SENSORS"]
