@@ -1,0 +1,125 @@
+"""The Dagster webserver serves the code location: start it on a free port, read the asset graph
+through GraphQL and compare it with the Definitions loaded in-process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import definitions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ASSET_GRAPH_QUERY = """
+{
+  assetNodes {
+    assetKey { path }
+    groupName
+    description
+    kinds
+    owners { ... on TeamAssetOwner { team } ... on UserAssetOwner { email } }
+  }
+  repositoriesOrError {
+    ... on RepositoryConnection { nodes { name jobs { name } sensors { name } } }
+  }
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def webserver(tmp_path_factory):
+    home = tmp_path_factory.mktemp("dagster_home")
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "CICL_DUCKDB_PATH": str(home / "warehouse.duckdb"),
+        "CICL_LANDING_URI": str(home / "landing"),
+    }
+    log = (home / "webserver.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dagster_webserver",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            str(ROOT / "workspace.yaml"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"webserver exited: {(home / 'webserver.log').read_text()[-3000:]}")
+            try:
+                if requests.get(f"{url}/server_info", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"webserver did not answer: {(home / 'webserver.log').read_text()[-3000:]}"
+                )
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def _graphql(url: str, query: str) -> dict:
+    deadline = time.monotonic() + 120
+    while True:  # the code location loads in the background after the server answers
+        body = requests.post(f"{url}/graphql", json={"query": query}, timeout=30).json()
+        assert "errors" not in body, body
+        repos = body["data"]["repositoriesOrError"].get("nodes")
+        if repos or time.monotonic() > deadline:
+            return body["data"]
+        time.sleep(1)
+
+
+@pytest.mark.ui
+def test_ui_serves_every_asset_with_group_description_and_owner(webserver):
+    data = _graphql(webserver, ASSET_GRAPH_QUERY)
+    served = {"/".join(n["assetKey"]["path"]): n for n in data["assetNodes"]}
+    expected = {
+        key.to_user_string() for key in definitions.defs.resolve_asset_graph().get_all_asset_keys()
+    }
+    assert set(served) == expected
+    for key, node in served.items():
+        assert node["groupName"] and node["groupName"] != "default", key
+        assert node["description"], f"{key} has no description"
+        assert node["owners"], f"{key} has no owner"
+        assert node["kinds"], f"{key} has no kinds"
+    repo = data["repositoriesOrError"]["nodes"][0]
+    assert "landing_batch" in {j["name"] for j in repo["jobs"]}
+    assert "landing_arrivals_sensor" in {s["name"] for s in repo["sensors"]}
