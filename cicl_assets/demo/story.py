@@ -38,3 +38,7 @@ BREACH_START = datetime(2026, 11, 5, 14, 0, tzinfo=UTC)
 BREACH_END = BREACH_START + timedelta(hours=1)
 BREACH_ERROR_RATE = 0.35  # share of that workflow's runs failing during the breach hour
 BREACH_PROVIDER = "gcp.gemini"  # the failing calls go to this provider (rate limited)
+
+# Versions of the services that do not change during the traffic window.
+GATEWAY_VERSION = "2.4.1"
+TOOL_WORKER_VERSION = "0.9.3"

@@ -1,0 +1,51 @@
+"""`python -m cicl_assets.demo --out DIR`: write the demo landing zone (deterministic)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from cicl_assets.demo import story
+from cicl_assets.demo.generate import generate
+from cicl_assets.demo.traffic_plan import DEFAULT_SPANS
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m cicl_assets.demo",
+        description="Write the demo landing zone: OTLP traffic and the pipeline history.",
+    )
+    parser.add_argument("--out", required=True, help="landing zone root (a local folder)")
+    parser.add_argument("--seed", type=int, default=story.SEED, help="random seed")
+    parser.add_argument(
+        "--spans", type=int, default=DEFAULT_SPANS, help="approximate number of spans"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="regenerate even if the landing zone is current"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes to use"
+    )
+    args = parser.parse_args(argv)
+    if args.out.startswith("gs://"):
+        parser.error("--out must be a local folder; copy it to gs:// with `gcloud storage cp -r`")
+    report = generate(Path(args.out), args.seed, args.spans, args.force, args.workers)
+    if report.skipped:
+        _say(f"{args.out}: demo landing zone is current (seed {args.seed}); use --force to rewrite")
+        return 0
+    _say(f"{args.out}: {report.spans} spans, {len(report.files)} files in {report.seconds:.1f} s")
+    for folder, (count, size) in report.by_folder().items():
+        _say(f"  {folder + '/':<14} {count:>5} files {size / 1e6:>9.1f} MB")
+    if report.removed:
+        _say(f"  removed {len(report.removed)} files of an earlier generation")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
