@@ -1,0 +1,446 @@
+"""Scanners' own JSON reports, and how every scan report is recognised: Trivy (SchemaVersion 2), Grype, pip-audit (old and new),
+osv-scanner, bandit, semgrep, checkov and cosign vulnerability predicates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from cicl_assets.ci.cvss import cvss3_base_score
+from cicl_assets.ci.findings_model import Scan
+from cicl_assets.ci.findings_sarif import read_sarif
+from cicl_assets.ci.security_json import (
+    Shape,
+    as_dict,
+    as_list,
+    doc_shape,
+    iter_dicts,
+    text_of,
+    to_time,
+)
+from cicl_assets.ingest.content import ParseError
+
+Reader = Callable[[Any, str, int], list[Scan]]
+
+
+def _line_location(path: Any, line: Any) -> str | None:
+    path = text_of(path)
+    if not path:
+        return None
+    return f"{path}:{line}" if isinstance(line, int) and not isinstance(line, bool) else path
+
+
+# --- Trivy -------------------------------------------------------------------------------------
+
+
+def _trivy_cvss(vuln: dict[str, Any]) -> float | None:
+    cvss = as_dict(vuln.get("CVSS"))
+    order = [vuln.get("SeveritySource"), "nvd", *cvss.keys()]
+    for source in order:
+        entry = as_dict(cvss.get(source)) if isinstance(source, str) else {}
+        for key in ("V40Score", "V3Score"):
+            if isinstance(entry.get(key), int | float) and entry[key] > 0:
+                return float(entry[key])
+    return None
+
+
+def read_trivy(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
+    if not isinstance(doc, dict):
+        raise ParseError("Trivy JSON: the report is not an object")
+    schema = doc.get("SchemaVersion")
+    if schema != 2:
+        raise ParseError(f"Trivy JSON: SchemaVersion {schema!r} is not supported (2 only)")
+    scan = Scan(
+        source_file,
+        "trivy-json",
+        "trivy",
+        text_of(as_dict(doc.get("Trivy")).get("Version")),
+        text_of(doc.get("ArtifactName")),
+        to_time(doc.get("CreatedAt")),
+        index,
+    )
+    for result in iter_dicts(doc.get("Results")):
+        target = text_of(result.get("Target"))
+        pkg_type = text_of(result.get("Type"))
+        for v in iter_dicts(result.get("Vulnerabilities")):
+            layer = as_dict(v.get("Layer"))
+            scan.add(
+                rule_id=v.get("VulnerabilityID"),
+                kind="vulnerability",
+                title=v.get("Title"),
+                description=v.get("Description"),
+                cvss=_trivy_cvss(v),
+                label=v.get("Severity"),
+                package_name=v.get("PkgName"),
+                package_type=pkg_type,
+                installed_version=v.get("InstalledVersion"),
+                fixed_version=v.get("FixedVersion"),
+                location=text_of(layer.get("DiffID"))
+                or text_of(layer.get("Digest"))
+                or text_of(v.get("PkgPath"))
+                or target,
+                aliases=[a for a in as_list(v.get("VendorIDs")) if isinstance(a, str)],
+                references=[text_of(v.get("PrimaryURL")), *as_list(v.get("References"))],
+                raw={k: v.get(k) for k in ("VulnerabilityID", "PkgID", "Status", "Severity")},
+            )
+        for m in iter_dicts(result.get("Misconfigurations")):
+            status = text_of(m.get("Status")) or "FAIL"
+            if status == "PASS":
+                continue
+            cause = as_dict(m.get("CauseMetadata"))
+            scan.add(
+                rule_id=m.get("AVDID") or m.get("ID"),
+                kind="misconfiguration",
+                title=m.get("Title"),
+                description=" ".join(
+                    t for t in (text_of(m.get("Message")), text_of(m.get("Description"))) if t
+                ),
+                label=m.get("Severity"),
+                package_type=pkg_type,
+                location=_line_location(target, cause.get("StartLine")),
+                status="suppressed" if status == "EXCEPTION" else "open",
+                references=[text_of(m.get("PrimaryURL")), *as_list(m.get("References"))],
+                raw={
+                    k: m.get(k) for k in ("ID", "AVDID", "Type", "Status", "Resolution", "Severity")
+                }
+                | {"Resource": cause.get("Resource")},
+            )
+        for s in iter_dicts(result.get("Secrets")):
+            scan.add(
+                rule_id=s.get("RuleID"),
+                kind="secret",
+                title=s.get("Title"),
+                description=s.get("Category"),
+                label=s.get("Severity"),
+                location=_line_location(target, s.get("StartLine")),
+                raw=s,
+            )
+    return [scan]
+
+
+# --- Grype -------------------------------------------------------------------------------------
+
+
+def _grype_cvss(vuln: dict[str, Any]) -> float | None:
+    for entry in iter_dicts(vuln.get("cvss")):
+        version = str(entry.get("version") or "")
+        score = as_dict(entry.get("metrics")).get("baseScore")
+        if version.startswith(("3", "4")) and isinstance(score, int | float):
+            return float(score)
+    return None
+
+
+def _grype_target(source: dict[str, Any]) -> str | None:
+    target = source.get("target")
+    if isinstance(target, dict):
+        name = text_of(target.get("userInput"))
+        digest = text_of(target.get("manifestDigest"))
+        return f"{name}@{digest}" if name and digest else name or digest
+    return text_of(target)
+
+
+def read_grype(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("matches"), list):
+        raise ParseError("Grype JSON: no 'matches' array")
+    descriptor = as_dict(doc.get("descriptor"))
+    version = text_of(descriptor.get("version"))
+    scan = Scan(
+        source_file,
+        "grype-json",
+        "grype",
+        None if version == "[not provided]" else version,
+        _grype_target(as_dict(doc.get("source"))),
+        to_time(descriptor.get("timestamp")),
+        index,
+    )
+    matches = [(m, "open") for m in iter_dicts(doc["matches"])]
+    matches += [(m, "suppressed") for m in iter_dicts(doc.get("ignoredMatches"))]
+    for match, status in matches:
+        vuln = as_dict(match.get("vulnerability"))
+        art = as_dict(match.get("artifact"))
+        related = list(iter_dicts(match.get("relatedVulnerabilities")))
+        loc = next(iter_dicts(art.get("locations")), {})
+        fix = as_dict(vuln.get("fix"))
+        scan.add(
+            rule_id=vuln.get("id"),
+            kind="vulnerability",
+            title=vuln.get("id"),
+            description=vuln.get("description")
+            or next((r.get("description") for r in related if r.get("description")), None),
+            cvss=_grype_cvss(vuln) or next(filter(None, map(_grype_cvss, related)), None),
+            label=vuln.get("severity"),
+            package_name=art.get("name"),
+            package_type=art.get("type"),
+            installed_version=art.get("version"),
+            fixed_version=", ".join(str(v) for v in as_list(fix.get("versions"))) or None,
+            location=text_of(loc.get("path")),
+            status=status,
+            aliases=[text_of(r.get("id")) for r in related],
+            references=[u for u in as_list(vuln.get("urls")) if isinstance(u, str)],
+            raw={"vulnerability": vuln.get("id"), "fix": fix, "artifact": art.get("id")},
+        )
+    return [scan]
+
+
+# --- pip-audit ---------------------------------------------------------------------------------
+
+
+def read_pip_audit(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
+    if isinstance(doc, dict):
+        deps = doc.get("dependencies")
+        if not isinstance(deps, list):
+            raise ParseError("pip-audit JSON: no 'dependencies' array")
+    elif isinstance(doc, list):
+        deps = doc  # the format before pip-audit 2: a bare list of dependencies
+    else:
+        raise ParseError("pip-audit JSON: neither a list nor an object with 'dependencies'")
+    scan = Scan(source_file, "pip-audit-json", "pip-audit", None, None, None, index)
+    for dep in iter_dicts(deps):
+        for v in iter_dicts(dep.get("vulns")):
+            scan.add(
+                rule_id=v.get("id"),
+                kind="vulnerability",
+                title=v.get("id"),
+                description=v.get("description"),
+                package_name=dep.get("name"),
+                package_type="pypi",
+                installed_version=dep.get("version"),
+                fixed_version=", ".join(str(f) for f in as_list(v.get("fix_versions"))) or None,
+                aliases=[a for a in as_list(v.get("aliases")) if isinstance(a, str)],
+                raw={"id": v.get("id"), "fix_versions": v.get("fix_versions")},
+            )
+    return [scan]
+
+
+# --- osv-scanner -------------------------------------------------------------------------------
+
+
+def _osv_fixed(vuln: dict[str, Any], name: str | None) -> str | None:
+    fixed = []
+    for affected in iter_dicts(vuln.get("affected")):
+        if name and as_dict(affected.get("package")).get("name") not in (None, name):
+            continue
+        for rng in iter_dicts(affected.get("ranges")):
+            fixed += [str(e["fixed"]) for e in iter_dicts(rng.get("events")) if e.get("fixed")]
+    return ", ".join(dict.fromkeys(fixed)) or None
+
+
+def _osv_score(vuln: dict[str, Any], groups: list[dict[str, Any]]) -> float | None:
+    vid = vuln.get("id")
+    for group in groups:
+        if vid in as_list(group.get("ids")) or vid in as_list(group.get("aliases")):
+            try:
+                return float(group["max_severity"])
+            except (KeyError, TypeError, ValueError):
+                pass
+    for sev in iter_dicts(vuln.get("severity")):
+        score = cvss3_base_score(str(sev.get("score") or ""))
+        if score is not None:
+            return score
+    return None
+
+
+def read_osv_scanner(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+        raise ParseError("osv-scanner JSON: no 'results' array")
+    scan = Scan(source_file, "osv-scanner-json", "osv-scanner", None, None, None, index)
+    for result in iter_dicts(doc["results"]):
+        path = text_of(as_dict(result.get("source")).get("path"))
+        for pkg_entry in iter_dicts(result.get("packages")):
+            pkg = as_dict(pkg_entry.get("package"))
+            groups = list(iter_dicts(pkg_entry.get("groups")))
+            for v in iter_dicts(pkg_entry.get("vulnerabilities")):
+                scan.add(
+                    rule_id=v.get("id"),
+                    kind="vulnerability",
+                    title=v.get("summary") or v.get("id"),
+                    description=v.get("details"),
+                    cvss=_osv_score(v, groups),
+                    label=as_dict(v.get("database_specific")).get("severity"),
+                    package_name=pkg.get("name"),
+                    package_type=pkg.get("ecosystem"),
+                    installed_version=pkg.get("version"),
+                    fixed_version=_osv_fixed(v, text_of(pkg.get("name"))),
+                    location=path,
+                    target=path,
+                    aliases=[a for a in as_list(v.get("aliases")) if isinstance(a, str)],
+                    references=[text_of(r.get("url")) for r in iter_dicts(v.get("references"))],
+                    raw={k: v.get(k) for k in ("id", "aliases", "modified", "published")},
+                )
+    return [scan]
+
+
+# --- bandit, semgrep ---------------------------------------------------------------------------
+
+
+def read_bandit(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+        raise ParseError("bandit JSON: no 'results' array")
+    generated = to_time(doc.get("generated_at"))
+    scan = Scan(source_file, "bandit-json", "bandit", None, None, generated, index)
+    for r in iter_dicts(doc["results"]):
+        cwe = as_dict(r.get("issue_cwe"))
+        scan.add(
+            rule_id=r.get("test_id"),
+            kind="code",
+            title=r.get("test_name"),
+            description=r.get("issue_text"),
+            label=r.get("issue_severity"),
+            location=_line_location(r.get("filename"), r.get("line_number")),
+            references=[text_of(r.get("more_info")), text_of(cwe.get("link"))],
+            raw={k: r.get(k) for k in ("test_id", "issue_severity", "issue_confidence", "code")},
+        )
+    return [scan]
+
+
+def read_semgrep(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+        raise ParseError("semgrep JSON: no 'results' array")
+    scan = Scan(source_file, "semgrep-json", "semgrep", text_of(doc.get("version")), index=index)
+    for r in iter_dicts(doc["results"]):
+        extra = as_dict(r.get("extra"))
+        meta = as_dict(extra.get("metadata"))
+        rule_id = text_of(r.get("check_id"))
+        is_secret = "secret" in (rule_id or "").lower() or "secret" in str(meta.get("category"))
+        scan.add(
+            rule_id=rule_id,
+            kind="secret" if is_secret else "code",
+            title=(rule_id or "").rsplit(".", 1)[-1] or None,
+            description=extra.get("message"),
+            label=extra.get("severity"),
+            location=_line_location(r.get("path"), as_dict(r.get("start")).get("line")),
+            status="suppressed" if extra.get("is_ignored") else "open",
+            references=[x for x in as_list(meta.get("references")) if isinstance(x, str)],
+            raw={"check_id": rule_id, "metadata": meta, "lines": extra.get("lines")},
+        )
+    return [scan]
+
+
+# --- checkov -----------------------------------------------------------------------------------
+
+
+def read_checkov(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
+    reports = doc if isinstance(doc, list) else [doc]
+    scans = []
+    for offset, report in enumerate(reports):
+        if not isinstance(report, dict):
+            raise ParseError(f"checkov JSON: report {offset} is not an object")
+        summary = as_dict(report.get("summary")) or report
+        scan = Scan(
+            source_file,
+            "checkov-json",
+            "checkov",
+            text_of(summary.get("checkov_version")),
+            text_of(report.get("check_type")),
+            None,
+            index + offset,
+        )
+        results = as_dict(report.get("results"))
+        checks = [(c, "open") for c in iter_dicts(results.get("failed_checks"))]
+        checks += [(c, "suppressed") for c in iter_dicts(results.get("skipped_checks"))]
+        for check, status in checks:
+            lines = as_list(check.get("file_line_range"))
+            loc = _line_location(check.get("file_path"), lines[0] if lines else None)
+            resource = text_of(check.get("resource"))
+            scan.add(
+                rule_id=check.get("check_id"),
+                kind="misconfiguration",
+                title=check.get("check_name"),
+                description=check.get("check_name"),
+                label=check.get("severity"),
+                location=f"{loc} [{resource}]" if loc and resource else loc or resource,
+                status=status,
+                references=[text_of(check.get("guideline"))],
+                raw={
+                    k: check.get(k)
+                    for k in ("check_id", "check_class", "resource", "check_result", "severity")
+                },
+            )
+        scans.append(scan)
+    return scans
+
+
+# --- cosign vuln predicate ---------------------------------------------------------------------
+
+
+def read_cosign_vuln(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
+    """The predicate wraps the scanner's own report in ``scanner.result``; a report in a
+    format read here is read as such, under the predicate's scanner and times."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("scanner"), dict):
+        raise ParseError("cosign vuln predicate: no 'scanner' object")
+    scanner = doc["scanner"]
+    meta = as_dict(doc.get("metadata"))
+    tool = text_of(scanner.get("uri")) or "cosign-vuln"
+    result = scanner.get("result")
+    inner = SCAN_READERS.get(classify_scan(doc_shape(result))) if result else None
+    if inner is None and result:
+        tried = ", ".join(SCAN_READERS)
+        raise ParseError(
+            f"cosign vuln predicate: scanner.result is not a report in a known format "
+            f"(tried {tried}); starts {json.dumps(result)[:60]!r}"
+        )
+    scans = inner(result, source_file, index) if inner else [Scan(source_file, "", None)]
+    for scan in scans:
+        scan.scan_format = "cosign-vuln"
+        scan.index = index
+        scan.tool = scan.tool if inner else tool
+        scan.tool_version = scan.tool_version or text_of(scanner.get("version"))
+        scan.scanned_at = to_time(meta.get("scanFinishedOn")) or scan.scanned_at
+        for f in scan.findings:
+            f["scan_id"] = scan.scan_id
+            f["scanned_at"] = scan.scanned_at
+    return scans
+
+
+# --- recognition -------------------------------------------------------------------------------
+
+
+def classify_scan(shape: Shape) -> str | None:
+    """The scan-report format a JSON document's top level matches, if any."""
+    if shape.container == "empty-list":
+        return "pip-audit-json"  # pip-audit before 2.0 prints a bare [] when nothing is found
+    if shape.container == "list":
+        if shape.has("check_type"):
+            return "checkov-json"
+        if shape.has("name") and ("vulns" in shape.keys or "skip_reason" in shape.keys):
+            return "pip-audit-json"
+        return None
+    if shape.container != "object":
+        return None
+    k = shape.keys
+    if "runs" in k and ("version" in k or "$schema" in k) and not {"kind", "bomFormat"} & set(k):
+        return "sarif"
+    if "SchemaVersion" in k and ("Results" in k or "ArtifactName" in k or "ArtifactType" in k):
+        return "trivy-json"
+    if "matches" in k and ("descriptor" in k or "source" in k):
+        return "grype-json"
+    if "dependencies" in k and set(k) <= {"dependencies", "fixes"}:
+        return "pip-audit-json"
+    if "check_type" in k and "results" in k:
+        return "checkov-json"
+    if "checkov_version" in k and "resource_count" in k:
+        return "checkov-json"
+    if "scanner" in k and ("invocation" in k or "metadata" in k):
+        return "cosign-vuln"
+    if "results" in k:
+        if "generated_at" in k or "metrics" in k:
+            return "bandit-json"
+        if "experimental_config" in k or shape.value_has("results", '"packages"'):
+            return "osv-scanner-json"
+        if "errors" in k or shape.value_has("results", '"check_id"'):
+            return "semgrep-json"
+    return None
+
+
+SCAN_READERS: dict[str, Reader] = {
+    "sarif": read_sarif,
+    "trivy-json": read_trivy,
+    "grype-json": read_grype,
+    "pip-audit-json": read_pip_audit,
+    "osv-scanner-json": read_osv_scanner,
+    "bandit-json": read_bandit,
+    "semgrep-json": read_semgrep,
+    "checkov-json": read_checkov,
+    "cosign-vuln": read_cosign_vuln,
+}

@@ -1,0 +1,251 @@
+"""Shared reading helpers for the JSON security artifacts of a CI run (SBOMs, scan results,
+attestations): loading with actionable errors, sniffing top-level keys from a file's head,
+bounded text and small JSON, times."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cicl_assets.ingest.content import ParseError, Sniff
+
+DESCRIPTION_CAP = 2000
+RAW_STRING_CAP = 300
+RAW_LIST_CAP = 20
+RAW_DEPTH_CAP = 6
+REDACTED = "[REDACTED]"
+
+
+def pipeline_run_id(source_file: str) -> str | None:
+    """``ci/<id>/...`` -> ``<id>``; None when the file does not sit in a run folder."""
+    parts = [p for p in source_file.replace("\\", "/").split("/") if p]
+    if len(parts) >= 3 and parts[0] == "ci":
+        return parts[1]
+    return None
+
+
+def load_json(data: bytes, what: str) -> Any:
+    """The whole document; a truncated or malformed file names where it broke."""
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"{what}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        hint = " (the file looks truncated)" if exc.pos >= len(data.rstrip()) - 1 else ""
+        raise ParseError(
+            f"{what}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}"
+        ) from None
+
+
+def load_json_documents(data: bytes, what: str) -> list[tuple[int, Any]]:
+    """One JSON document, or JSON lines (one document per line); returns (line, document)."""
+    try:
+        return [(1, json.loads(data))]
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        pass
+    docs = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            docs.append((number, json.loads(line)))
+        except UnicodeDecodeError:
+            raise ParseError(f"{what}: line {number}: not UTF-8 text") from None
+        except json.JSONDecodeError as exc:
+            raise ParseError(
+                f"{what}: line {number}: invalid JSON at column {exc.colno}: {exc.msg}"
+            ) from None
+    if not docs:
+        raise ParseError(f"{what}: no JSON document found")
+    return docs
+
+
+def _skip_string(text: str, i: int) -> int:
+    """Index just past the closing quote of the string starting at ``text[i] == '"'``."""
+    i += 1
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == '"':
+            return i + 1
+        i += 1
+    return n
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a JSON document looks like at the top: ``container`` is object, list, empty-list
+    or other; ``keys`` maps each top-level key (for a list, its first element's keys) to the
+    first 200 characters of its value as written."""
+
+    container: str
+    keys: dict[str, str]
+
+    def has(self, *names: str) -> bool:
+        return all(n in self.keys for n in names)
+
+    def value_has(self, key: str, needle: str) -> bool:
+        return needle in self.keys.get(key, "")
+
+
+def head_shape(sniff: Sniff) -> Shape:
+    """The shape of the first JSON value in a file's head (for JSON lines, the first line)."""
+    text = sniff.head.decode("utf-8", "replace")
+    i = len(text) - len(text.lstrip())
+    if i >= len(text) or text[i] not in "[{":
+        return Shape("other", {})
+    container = "object"
+    if text[i] == "[":
+        j = i + 1
+        while j < len(text) and text[j].isspace():
+            j += 1
+        if j < len(text) and text[j] == "]":
+            return Shape("empty-list", {})
+        if j >= len(text) or text[j] != "{":
+            return Shape("list", {})
+        container, i = "list", j
+    keys: dict[str, str] = {}
+    depth = 0
+    n = len(text)
+    expect_key = False
+    while i < n:
+        c = text[i]
+        if c == '"':
+            end = _skip_string(text, i)
+            if depth == 1 and expect_key:
+                k = end
+                while k < n and text[k] in " \t\r\n:":
+                    k += 1
+                keys[text[i + 1 : end - 1]] = text[k : k + 200]
+                expect_key = False
+            i = end
+            continue
+        if c in "{[":
+            depth += 1
+            if depth == 1:
+                expect_key = True
+        elif c in "}]":
+            depth -= 1
+            if depth == 0:
+                break
+        elif c == "," and depth == 1:
+            expect_key = True
+        i += 1
+    return Shape(container, keys)
+
+
+def doc_shape(doc: Any) -> Shape:
+    """The same view of an already parsed document (for documents nested in others)."""
+    if isinstance(doc, list):
+        if not doc:
+            return Shape("empty-list", {})
+        first = doc[0]
+        if not isinstance(first, dict):
+            return Shape("list", {})
+        return Shape("list", {k: json.dumps(v)[:200] for k, v in first.items()})
+    if isinstance(doc, dict):
+        return Shape("object", {k: json.dumps(v)[:200] for k, v in doc.items()})
+    return Shape("other", {})
+
+
+def text_of(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def clip(value: Any, cap: int = DESCRIPTION_CAP) -> str | None:
+    text = text_of(value)
+    if text is None:
+        return None
+    return text if len(text) <= cap else text[: cap - 1] + "…"
+
+
+def small(value: Any, depth: int = 0) -> Any:
+    """A bounded copy of a native record: long strings clipped, long lists cut, deep nests
+    summarised, so ``raw`` stays small whatever the tool wrote."""
+    if isinstance(value, dict):
+        if depth >= RAW_DEPTH_CAP:
+            return f"{{{len(value)} keys}}"
+        return {str(k): small(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        if depth >= RAW_DEPTH_CAP:
+            return f"[{len(value)} items]"
+        items = [small(v, depth + 1) for v in value[:RAW_LIST_CAP]]
+        if len(value) > RAW_LIST_CAP:
+            items.append(f"... {len(value) - RAW_LIST_CAP} more")
+        return items
+    if isinstance(value, str) and len(value) > RAW_STRING_CAP:
+        return value[:RAW_STRING_CAP] + f"... ({len(value)} chars)"
+    return value
+
+
+def dumps(value: Any) -> str | None:
+    if value is None or value == [] or value == {}:
+        return None
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def as_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def iter_dicts(value: Any) -> Iterator[dict[str, Any]]:
+    for item in as_list(value):
+        if isinstance(item, dict):
+            yield item
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def to_time(value: Any) -> datetime | None:
+    """RFC 3339 text or epoch seconds; anything unreadable ("redacted", "") becomes None."""
+    if value is None or isinstance(value, bool) or value == "":
+        return None
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        try:
+            return datetime.fromtimestamp(int(value), UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.year < 1970:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def sha256_digest(value: Any) -> str | None:
+    """``sha256:<hex>`` from a bare hex digest, a prefixed one, or a URL-escaped one."""
+    text = text_of(value)
+    if not text:
+        return None
+    text = text.replace("%3A", ":").replace("%3a", ":")
+    match = re.search(r"sha256:([0-9a-fA-F]{64})", text)
+    if match:
+        return "sha256:" + match.group(1).lower()
+    if re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        return "sha256:" + text.lower()
+    return None
