@@ -1,12 +1,43 @@
-"""Shared fixtures. Emulator-backed warehouses join ``any_warehouse`` when the harness starts them."""
+"""Shared fixtures: every warehouse kind, and the local BigQuery and GCS emulators.
+
+The emulators start on first use, once per test session, and stop when it ends. When one cannot
+start, the tests that need it fail with its log; they are never skipped.
+"""
 
 from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
 
 import pytest
 
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
+from tests.emulators.harness import BIGQUERY, GCS, RunningEmulator, running
 
-WAREHOUSE_KINDS = ["duckdb"]
+EMULATOR_PROJECT = "cicl-test"
+
+WAREHOUSE_KINDS = ["duckdb", pytest.param("bigquery", marks=pytest.mark.bigquery)]
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator(tmp_path_factory) -> Iterator[RunningEmulator]:
+    """bqemulator on a free loopback port; the BigQuery client finds it through the env."""
+    with running(BIGQUERY, tmp_path_factory.mktemp("bigquery-emulator")) as emulator:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("BIGQUERY_EMULATOR_HOST", emulator.url)
+            env.setenv("NO_GCE_CHECK", "true")
+            yield emulator
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator(tmp_path_factory) -> Iterator[RunningEmulator]:
+    """gcp-storage-emulator on a free loopback port, named by STORAGE_EMULATOR_HOST."""
+    with running(GCS, tmp_path_factory.mktemp("gcs-emulator")) as emulator:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("STORAGE_EMULATOR_HOST", emulator.url)
+            env.setenv("CICL_GCS_PROJECT", EMULATOR_PROJECT)
+            env.setenv("NO_GCE_CHECK", "true")
+            yield emulator
 
 
 @pytest.fixture
@@ -14,9 +45,25 @@ def duckdb_warehouse(tmp_path) -> DuckDBWarehouse:
     return DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
 
 
+@pytest.fixture
+def bigquery_warehouse(bigquery_emulator):
+    """A BigQueryWarehouse on a dataset of its own, dropped after the test."""
+    from cicl_assets.warehouse.bigquery_warehouse import BigQueryWarehouse
+
+    warehouse = BigQueryWarehouse(
+        project=EMULATOR_PROJECT, dataset=f"test_{uuid.uuid4().hex[:12]}", location="US"
+    )
+    yield warehouse
+    warehouse.client.delete_dataset(
+        f"{EMULATOR_PROJECT}.{warehouse.dataset}", delete_contents=True, not_found_ok=True
+    )
+
+
 @pytest.fixture(params=WAREHOUSE_KINDS)
 def any_warehouse(request, tmp_path):
     """A fresh, empty warehouse of each kind: the same test runs on every backend."""
     if request.param == "duckdb":
         return DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
+    if request.param == "bigquery":
+        return request.getfixturevalue("bigquery_warehouse")
     raise AssertionError(f"unknown warehouse kind {request.param}")

@@ -1,0 +1,340 @@
+"""The warehouse contract, run unchanged on every backend (DuckDB file, BigQuery emulator)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from dataclasses import replace
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cicl_assets.ingest.runner import ingest_stream
+from cicl_assets.landing import LandingZone
+from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.tables import JSON, UTC_TS, TableSpec
+from tests.unit.sample_stream import SAMPLE_STREAM
+
+UTC = dt.UTC
+
+EVENTS = TableSpec(
+    name="contract_events",
+    description="One row per contract-test event.",
+    schema=pa.schema(
+        [
+            ("id", pa.string()),
+            ("n", pa.int64()),
+            ("x", pa.float64()),
+            ("ok", pa.bool_()),
+            ("happened_at", UTC_TS),
+            ("day", pa.date32()),
+            ("tags", pa.list_(pa.string())),
+            ("doc", JSON),
+        ]
+    ),
+    time_column="happened_at",
+    cluster_by=("id", "n"),
+    json_columns=("doc",),
+    column_docs={"id": "event id"},
+)
+
+ROWS = [
+    {
+        "id": "a",
+        "n": 1,
+        "x": 0.5,
+        "ok": True,
+        "happened_at": dt.datetime(2026, 3, 1, 8, 0, 0, 123456, tzinfo=UTC),
+        "day": dt.date(2026, 3, 1),
+        "tags": ["red", "blue"],
+        "doc": json.dumps({"k": [1, 2], "s": "é"}),
+    },
+    {
+        "id": "b",
+        "n": 2,
+        "x": 2.25,
+        "ok": False,
+        "happened_at": dt.datetime(2026, 3, 2, 23, 59, 59, tzinfo=UTC),
+        "day": dt.date(2026, 3, 2),
+        "tags": [],
+        "doc": json.dumps({"nested": {"deep": True}}),
+    },
+    {
+        "id": "c",
+        "n": 3,
+        "x": None,
+        "ok": None,
+        "happened_at": dt.datetime(2026, 3, 3, 0, 0, 0, tzinfo=UTC),
+        "day": None,
+        "tags": ["red"],
+        "doc": None,
+    },
+]
+
+
+def canonical(t: pa.DataType) -> pa.DataType:
+    """Types as the contract sees them: any UTC zone name is UTC, list field names do not count."""
+    if pa.types.is_timestamp(t) and t.tz in ("UTC", "Etc/UTC", "+00:00"):
+        return UTC_TS
+    if pa.types.is_list(t):
+        return pa.list_(canonical(t.value_type))
+    return t
+
+
+def loaded(warehouse: Warehouse, rows: list[dict] = ROWS) -> Warehouse:
+    assert warehouse.append(EVENTS, EVENTS.from_records(rows)) == len(rows)
+    return warehouse
+
+
+def read_events(warehouse: Warehouse) -> list[dict]:
+    return warehouse.query(f"SELECT * FROM {EVENTS.name} ORDER BY id").to_pylist()
+
+
+def test_ensure_table_creates_the_spec_schema(any_warehouse):
+    assert any_warehouse.table_schema(EVENTS.name) is None
+    any_warehouse.ensure_table(EVENTS)
+    any_warehouse.ensure_table(EVENTS)  # a second call changes nothing
+    schema = any_warehouse.table_schema(EVENTS.name)
+    assert schema is not None
+    assert [(f.name, canonical(f.type)) for f in schema] == [
+        (f.name, f.type) for f in EVENTS.schema
+    ]
+    assert any_warehouse.row_count(EVENTS.name) == 0
+
+
+def test_rows_of_every_type_round_trip(any_warehouse):
+    got = read_events(loaded(any_warehouse))
+    assert got == ROWS
+    assert json.loads(got[0]["doc"]) == {"k": [1, 2], "s": "é"}
+    assert any_warehouse.row_count(EVENTS.name) == 3
+
+
+def test_replace_where_in_is_idempotent(any_warehouse):
+    loaded(any_warehouse)
+    changed = [{**ROWS[0], "n": 10}, {**ROWS[1], "n": 20}]
+    for _ in range(2):
+        written = any_warehouse.replace_where_in(
+            EVENTS, "id", ["a", "b"], EVENTS.from_records(changed)
+        )
+        assert written == 2
+    got = {r["id"]: r["n"] for r in read_events(any_warehouse)}
+    assert got == {"a": 10, "b": 20, "c": 3}
+
+
+def test_append_twice_duplicates_and_replace_table_replaces_everything(any_warehouse):
+    loaded(any_warehouse)
+    loaded(any_warehouse)
+    assert any_warehouse.row_count(EVENTS.name) == 6
+    assert any_warehouse.replace_table(EVENTS, EVENTS.from_records([ROWS[2]])) == 1
+    assert [r["id"] for r in read_events(any_warehouse)] == ["c"]
+    assert any_warehouse.replace_table(EVENTS, EVENTS.empty()) == 0
+    assert any_warehouse.row_count(EVENTS.name) == 0
+
+
+def test_delete_where_in(any_warehouse):
+    loaded(any_warehouse)
+    any_warehouse.delete_where_in(EVENTS, "id", [])
+    assert any_warehouse.row_count(EVENTS.name) == 3
+    any_warehouse.delete_where_in(EVENTS, "n", [1, 3])
+    assert [r["id"] for r in read_events(any_warehouse)] == ["b"]
+
+
+# One statement, its parameters and the ids it selects, on every backend.
+PARAM_CASES = [
+    ("string", "id = @v", "b", ["b"]),
+    ("int", "n = @v", 3, ["c"]),
+    ("float", "x > @v", 1.0, ["b"]),
+    ("bool", "ok = @v", True, ["a"]),
+    ("timestamp", "happened_at >= @v", dt.datetime(2026, 3, 2, 23, 59, 59, tzinfo=UTC), ["b", "c"]),
+    ("naive datetime is UTC", "happened_at < @v", dt.datetime(2026, 3, 2, 0, 0), ["a"]),
+    ("date", "day = @v", dt.date(2026, 3, 2), ["b"]),
+    ("null", "COALESCE(@v, 'a') = id", None, ["a"]),
+    ("string array", "id IN (SELECT v FROM UNNEST(@v) AS v)", ["a", "c", "zz"], ["a", "c"]),
+    ("int array", "n IN (SELECT v FROM UNNEST(@v) AS v)", [2, 3], ["b", "c"]),
+    ("date array", "day IN (SELECT v FROM UNNEST(@v) AS v)", [dt.date(2026, 3, 1)], ["a"]),
+    ("empty array", "id IN (SELECT v FROM UNNEST(@v) AS v)", [], []),
+]
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "expected"),
+    [case[1:] for case in PARAM_CASES],
+    ids=[case[0] for case in PARAM_CASES],
+)
+def test_query_binds_parameters_of_each_type(any_warehouse, where, value, expected):
+    loaded(any_warehouse)
+    got = any_warehouse.query(
+        f"SELECT id FROM {EVENTS.name} WHERE {where} ORDER BY id", {"v": value}
+    )
+    assert got.column("id").to_pylist() == expected
+
+
+def test_query_with_several_parameters_returns_arrow(any_warehouse):
+    loaded(any_warehouse)
+    got = any_warehouse.query(
+        f"SELECT id, n, happened_at FROM {EVENTS.name} "
+        "WHERE n >= @low AND happened_at < @before AND id IN (SELECT v FROM UNNEST(@ids) AS v) "
+        "ORDER BY n",
+        {"low": 2, "before": dt.datetime(2026, 4, 1, tzinfo=UTC), "ids": ["b", "c"]},
+    )
+    assert isinstance(got, pa.Table)
+    assert got.column("n").to_pylist() == [2, 3]
+    assert canonical(got.schema.field("happened_at").type) == UTC_TS
+
+
+def test_table_schema_is_none_for_a_missing_table(any_warehouse):
+    assert any_warehouse.table_schema("no_such_table") is None
+    assert not any_warehouse.table_exists("no_such_table")
+    assert any_warehouse.row_count("no_such_table") == 0
+
+
+def test_ensure_table_adds_the_columns_a_spec_gained(any_warehouse):
+    loaded(any_warehouse)
+    grown = replace(
+        EVENTS,
+        schema=EVENTS.schema.append(pa.field("note", pa.string())).append(
+            pa.field("scores", pa.list_(pa.int64()))
+        ),
+    )
+    any_warehouse.ensure_table(grown)
+    schema = any_warehouse.table_schema(EVENTS.name)
+    assert schema.names == [*EVENTS.schema.names, "note", "scores"]
+    assert canonical(schema.field("scores").type) == pa.list_(pa.int64())
+    any_warehouse.append(grown, grown.from_records([{"id": "d", "note": "new", "scores": [7]}]))
+    got = any_warehouse.query(f"SELECT id, note, scores FROM {EVENTS.name} ORDER BY id")
+    # BigQuery has no NULL arrays: a REPEATED column added later reads as [] for older rows.
+    unset = [] if any_warehouse.dialect == "bigquery" else None
+    assert got.to_pylist() == [
+        {"id": "a", "note": None, "scores": unset},
+        {"id": "b", "note": None, "scores": unset},
+        {"id": "c", "note": None, "scores": unset},
+        {"id": "d", "note": "new", "scores": [7]},
+    ]
+
+
+def test_load_parquet_loads_many_spool_files(any_warehouse, tmp_path):
+    paths = []
+    for i in range(12):
+        path = tmp_path / f"spool-{i}.parquet"
+        rows = [{**ROWS[i % 3], "id": f"{i}-{j}", "n": i * 100 + j} for j in range(i + 1)]
+        pq.write_table(EVENTS.from_records(rows), path)
+        paths.append(str(path))
+    assert any_warehouse.load_parquet(EVENTS, paths) == sum(range(1, 13))
+    got = any_warehouse.query(f"SELECT SUM(n) AS total, COUNT(*) AS k FROM {EVENTS.name}")
+    assert got.to_pylist() == [
+        {"total": sum(i * 100 + j for i in range(12) for j in range(i + 1)), "k": 78}
+    ]
+
+
+def test_bigquery_tables_are_day_partitioned_clustered_and_described(bigquery_warehouse):
+    from google.cloud import bigquery
+
+    loaded(bigquery_warehouse)
+    client = bigquery_warehouse.client
+    table = client.get_table(
+        f"{bigquery_warehouse.project}.{bigquery_warehouse.dataset}.{EVENTS.name}"
+    )
+    assert table.time_partitioning.type_ == bigquery.TimePartitioningType.DAY
+    assert table.time_partitioning.field == "happened_at"
+    assert table.clustering_fields == ["id", "n"]
+    assert table.description == EVENTS.description
+    types = {
+        f.name: (bigquery.StandardSqlTypeNames[_std(f.field_type)], f.mode) for f in table.schema
+    }
+    assert types == {
+        "id": (bigquery.StandardSqlTypeNames.STRING, "NULLABLE"),
+        "n": (bigquery.StandardSqlTypeNames.INT64, "NULLABLE"),
+        "x": (bigquery.StandardSqlTypeNames.FLOAT64, "NULLABLE"),
+        "ok": (bigquery.StandardSqlTypeNames.BOOL, "NULLABLE"),
+        "happened_at": (bigquery.StandardSqlTypeNames.TIMESTAMP, "NULLABLE"),
+        "day": (bigquery.StandardSqlTypeNames.DATE, "NULLABLE"),
+        "tags": (bigquery.StandardSqlTypeNames.STRING, "REPEATED"),
+        "doc": (bigquery.StandardSqlTypeNames.STRING, "NULLABLE"),
+    }
+    assert next(f for f in table.schema if f.name == "id").description == "event id"
+
+
+def _std(legacy: str) -> str:
+    return {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}.get(legacy, legacy)
+
+
+def test_bigquery_merges_spool_files_into_one_load_job(bigquery_warehouse, tmp_path):
+    paths = []
+    for i in range(5):
+        path = tmp_path / f"spool-{i}.parquet"
+        pq.write_table(EVENTS.from_records([{**ROWS[0], "id": str(i)}]), path)
+        paths.append(str(path))
+    client = bigquery_warehouse.client
+
+    def load_jobs() -> int:
+        return sum(
+            1
+            for job in client.list_jobs(all_users=True)
+            if job.job_type == "load" and job.destination.dataset_id == bigquery_warehouse.dataset
+        )
+
+    bigquery_warehouse.ensure_table(EVENTS)
+    assert load_jobs() == 0
+    assert bigquery_warehouse.load_parquet(EVENTS, paths) == 5
+    assert load_jobs() == 1
+
+
+# The ingest runner's scenario (tests/unit/test_ingest_runner.py) on every backend.
+
+
+def _sample_landing(root) -> LandingZone:
+    folder = root / "sample"
+    folder.mkdir(parents=True)
+    (folder / "good.json").write_bytes(b'{"a": 1}')
+    (folder / "good.json.gz").write_bytes(gzip.compress(b'{"a": 2}'))
+    (folder / "bad.json").write_bytes(b'{"a":')
+    (folder / "empty.json").write_bytes(b"")
+    (folder / "notes.txt").write_bytes(b"hello")
+    (folder / "fake.gz").write_bytes(b"\x1f\x8bnot gzip at all")
+    (folder / "copy.json").write_bytes(b'{"a": 1}')
+    return LandingZone(uri=str(root))
+
+
+def ingest_outcome(warehouse: Warehouse) -> dict[str, list[dict]]:
+    """Everything the runner wrote, minus what differs between runs (times, run ids)."""
+    return {
+        "sample_rows": warehouse.query(
+            "SELECT a, source_file FROM sample_rows ORDER BY a"
+        ).to_pylist(),
+        "ingest_rejects": warehouse.query(
+            "SELECT source_file, detected_format, error, digest, stream, size_bytes "
+            "FROM ingest_rejects ORDER BY source_file"
+        ).to_pylist(),
+        "ingested_files": warehouse.query(
+            "SELECT digest, source_file, stream, detected_format, status, size_bytes, rows_written "
+            "FROM ingested_files ORDER BY source_file"
+        ).to_pylist(),
+    }
+
+
+def test_ingest_runner_gives_the_same_tables_on_every_backend(any_warehouse, tmp_path):
+    landing = _sample_landing(tmp_path / "landing")
+    first = ingest_stream(SAMPLE_STREAM, landing, any_warehouse, workers=1)
+    assert (first.files_seen, first.files_ingested, first.files_rejected) == (7, 2, 4)
+    assert first.files_skipped == 1
+    second = ingest_stream(SAMPLE_STREAM, landing, any_warehouse, workers=1)
+    assert (second.files_ingested, second.files_rejected, second.files_skipped) == (0, 0, 7)
+
+    outcome = ingest_outcome(any_warehouse)
+    assert outcome["sample_rows"] == [
+        {"a": 1, "source_file": "sample/copy.json"},
+        {"a": 2, "source_file": "sample/good.json.gz"},
+    ]
+    errors = {r["source_file"]: r["error"] for r in outcome["ingest_rejects"]}
+    assert errors["sample/bad.json"].startswith("sample/bad.json: sample-json: invalid JSON")
+    assert "unrecognised format" in errors["sample/notes.txt"]
+    assert "cannot be inflated" in errors["sample/fake.gz"]
+    assert "empty" in errors["sample/empty.json"]
+
+    from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+    reference = DuckDBWarehouse(path=str(tmp_path / "reference.duckdb"))
+    ingest_stream(SAMPLE_STREAM, landing, reference, workers=1)
+    assert outcome == ingest_outcome(reference)
