@@ -179,7 +179,11 @@ def _properties(el: Element) -> dict[str, str]:
 
 
 def _suite_properties(el: Element) -> dict[str, str]:
-    return {k: v for k, v in _properties(el).items() if not k.startswith(_JVM_PROPERTY_PREFIXES)}
+    return {
+        k: v
+        for k, v in _properties(el).items()
+        if not k.startswith(_JVM_PROPERTY_PREFIXES) and not k.endswith("class.path")
+    }
 
 
 def _walk(
