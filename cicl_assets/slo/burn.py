@@ -249,7 +249,7 @@ def evaluation_times(
     end = last_minute + timedelta(minutes=1)
     begin = first_minute + timedelta(minutes=1)
     if lookback_hours is not None:
-        begin = max(begin, end - timedelta(hours=lookback_hours))
+        begin = max(begin, end - timedelta(hours=lookback_hours) + timedelta(minutes=1))
     epoch = datetime(1970, 1, 1, tzinfo=first_minute.tzinfo)
     step = timedelta(minutes=step_minutes)
     k = -(-(begin - epoch) // step)  # ceil

@@ -123,6 +123,7 @@ def test_evaluation_times_step_over_the_data_and_end_at_its_clock():
     assert times[0] == at(5) and times[-1] == at(32)
     assert times[-2] == at(30)
     assert evaluation_times(first, last, 5, lookback_hours=0.25)[0] == at(20)
+    assert evaluation_times(first, last, 5, lookback_hours=1 / 6) == [at(25), at(30), at(32)]
 
 
 @pytest.mark.parametrize(

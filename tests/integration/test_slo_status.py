@@ -1,0 +1,134 @@
+"""slo_status over story-shaped spans in a real warehouse (every backend of any_warehouse)."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from cicl_assets.demo import story
+from cicl_assets.resources import CiclConfig
+from cicl_assets.slo.assets import slo_status
+from cicl_assets.slo.specs import load_spec_dir
+from cicl_assets.slo.status import load_slo_counts, minute_counts_query
+from tests.unit.slo.spans import story_spans, write_spans
+
+CONFIG_DIR = Path(__file__).parents[2] / "config"
+START = story.BREACH_START - timedelta(hours=30)
+END = story.BREACH_END + timedelta(hours=2)
+
+
+@pytest.fixture
+def spans_warehouse(any_warehouse):
+    write_spans(any_warehouse, story_spans(START, END))
+    return any_warehouse
+
+
+def _materialize(warehouse, **config):
+    return dg.materialize(
+        [slo_status],
+        resources={"warehouse": warehouse, "cicl_config": CiclConfig(config_dir=str(CONFIG_DIR))},
+        run_config={"ops": {"slo_status": {"config": config}}} if config else None,
+    )
+
+
+def test_breach_hour_pages_on_the_breached_workflow_and_the_day_before_is_clean(spans_warehouse):
+    result = _materialize(spans_warehouse)
+    assert result.success
+    rows = spans_warehouse.query(
+        "SELECT slo_name, evaluation_time, alert, alert_window, burn_rate_1h, burn_rate_5m, "
+        "events_1h, bad_1h FROM slo_status"
+    ).to_pylist()
+    slos = {r["slo_name"] for r in rows}
+    assert len(slos) == 8
+    # Every 5 minutes from the first minute of data to its end, per SLO.
+    per_slo = [r for r in rows if r["slo_name"] == "workflow-invoice-triage-availability"]
+    assert len(per_slo) == (END - START) // timedelta(minutes=5)
+
+    in_breach = [
+        r
+        for r in rows
+        if story.BREACH_START + timedelta(minutes=15) <= r["evaluation_time"] <= story.BREACH_END
+    ]
+    paged = {r["slo_name"] for r in in_breach if r["alert"] == "page"}
+    workflow_pages = {s for s in paged if s.startswith("workflow-")}
+    assert workflow_pages == {f"workflow-{story.BREACH_WORKFLOW}-availability"}
+    # The gateway answers 502 for failed runs, so the same incident burns its budget too.
+    assert "gateway-availability" in paged
+    at_end = next(
+        r
+        for r in in_breach
+        if r["slo_name"] == "workflow-invoice-triage-availability"
+        and r["evaluation_time"] == story.BREACH_END
+    )
+    assert at_end["alert_window"] == "1h/5m"
+    # 2 runs a minute for an hour; ~35% failed: burn = bad/total/(1-0.99).
+    assert at_end["events_1h"] == 120
+    assert at_end["burn_rate_1h"] == pytest.approx(at_end["bad_1h"] / 120 / 0.01)
+    assert at_end["burn_rate_1h"] > 14.4
+
+    day_before = [
+        r
+        for r in rows
+        if story.BREACH_START - timedelta(days=1)
+        < r["evaluation_time"]
+        <= story.BREACH_END - timedelta(days=1)
+    ]
+    assert len(day_before) == 8 * 12
+    assert {r["alert"] for r in day_before} == {"none"}
+
+    materialization = result.asset_materializations_for_node("slo_status")[0]
+    meta = materialization.metadata
+    assert meta["dagster/row_count"].value == len(rows)
+    assert "error_budget_remaining/workflow-invoice-triage-availability" in meta
+    assert meta["burn_rate_1h/workflow-invoice-triage-availability"].value < 14.4  # 2h later
+    assert "workflow-invoice-triage-availability" in meta["alert_history"].value
+    [check] = result.get_asset_check_evaluations()
+    assert check.passed
+
+
+def test_counts_query_matches_a_direct_count(spans_warehouse):
+    specs = load_spec_dir(CONFIG_DIR / "slos")
+    counts = load_slo_counts(spans_warehouse, specs.slos)
+    invoice = counts.by_slo["workflow-invoice-triage-availability"]
+    direct = spans_warehouse.query(
+        "SELECT COUNT(*) AS n, SUM(CASE WHEN status_code = 'ERROR' THEN 1 ELSE 0 END) AS bad "
+        "FROM otel_spans WHERE service_name = 'workflow-runtime' AND span_name = 'workflow.run' "
+        "AND workflow_name = 'invoice-triage'"
+    ).to_pylist()[0]
+    assert int(invoice.total.sum()) == direct["n"]
+    assert int(invoice.total.sum() - invoice.good.sum()) == direct["bad"]
+    latency = counts.by_slo["llm-gcp-gemini-chat-latency"]
+    slow = spans_warehouse.query(
+        "SELECT COUNT(*) AS n, SUM(CASE WHEN duration_ms <= 3500 THEN 1 ELSE 0 END) AS fast "
+        "FROM otel_spans WHERE span_kind = 'CLIENT' AND gen_ai_provider = 'gcp.gemini' "
+        "AND span_name LIKE 'chat%'"
+    ).to_pylist()[0]
+    assert (int(latency.total.sum()), int(latency.good.sum())) == (slow["n"], slow["fast"])
+
+
+def test_lookback_limits_the_evaluations(spans_warehouse):
+    assert _materialize(spans_warehouse, lookback_hours=1.0, step_minutes=10).success
+    n = spans_warehouse.row_count("slo_status")
+    assert n == 8 * 6
+
+
+def test_no_spans_gives_an_empty_status(any_warehouse):
+    result = _materialize(any_warehouse)
+    assert result.success
+    assert any_warehouse.row_count("slo_status") == 0
+
+
+@pytest.mark.parametrize(
+    ("dialect", "bucket"),
+    [
+        ("duckdb", "date_trunc('minute', start_time)"),
+        ("bigquery", "TIMESTAMP_TRUNC(start_time, MINUTE)"),
+    ],
+)
+def test_minute_bucket_per_dialect(dialect, bucket):
+    specs = load_spec_dir(CONFIG_DIR / "slos")
+    query = minute_counts_query(specs.slos, dialect)
+    assert f"{bucket} AS minute" in query.sql
+    assert query.sql.count("SELECT") == 1  # one statement for every SLO
+    assert query.thresholds == (3500.0, 4000.0, 5000.0)
