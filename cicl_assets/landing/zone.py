@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import dagster as dg
 from pydantic import Field
@@ -43,19 +43,38 @@ class LandingZone(dg.ConfigurableResource):
     def is_gcs(self) -> bool:
         return self.uri.startswith("gs://")
 
-    def _gcs(self) -> tuple[object, str, str]:
-        from google.cloud import storage  # only needed for gs:// landing zones
-
+    def _gcs(self) -> tuple[Any, str, str]:
         bucket, _, prefix = self.uri[len("gs://") :].partition("/")
-        client = _gcs_client(storage)
-        return client.bucket(bucket), bucket, prefix.strip("/")
+        if not bucket:
+            raise ValueError(f"landing URI {self.uri!r} names no bucket (gs://bucket/prefix)")
+        return _gcs_client().bucket(bucket), bucket, prefix.strip("/")
+
+    def _gcs_blob_name(self, path: str) -> tuple[Any, str]:
+        bucket, _, root = self._gcs()
+        rel = _clean_relative(path)
+        return bucket, f"{root}/{rel}" if root else rel
+
+    def _gcs_read(self, path: str, max_bytes: int) -> bytes:
+        from google.api_core.exceptions import GoogleAPICallError
+
+        bucket, name = self._gcs_blob_name(path)
+        try:
+            blob = bucket.get_blob(name)
+            if blob is None:
+                raise FileNotFoundError(f"gs://{bucket.name}/{name} does not exist")
+            if blob.size is not None and blob.size > max_bytes:
+                raise FileTooLargeError(_too_large(max_bytes))
+            # A ranged read: an object replaced by a bigger one since is still cut at the cap.
+            return blob.download_as_bytes(start=0, end=max_bytes, checksum=None)
+        except GoogleAPICallError as exc:  # the runner turns OSError into a reject
+            raise OSError(f"gs://{bucket.name}/{name}: {exc}") from exc
 
     def list(self, prefix: str = "") -> Iterator[LandingObject]:
         """Every file under ``prefix``, in path order."""
         prefix = prefix.strip("/")
         if self.is_gcs:
             bucket, _, root = self._gcs()
-            full = "/".join(p for p in (root, prefix) if p)
+            full = "/".join(p for p in (root, prefix and _clean_relative(prefix)) if p)
             blobs = bucket.client.list_blobs(bucket, prefix=f"{full}/" if full else None)
             found = []
             for blob in blobs:
@@ -89,8 +108,11 @@ class LandingZone(dg.ConfigurableResource):
         """A binary stream of one landing file."""
         rel = _clean_relative(path)
         if self.is_gcs:
-            bucket, _, root = self._gcs()
-            return bucket.blob(f"{root}/{rel}" if root else rel).open("rb")
+            bucket, name = self._gcs_blob_name(rel)
+            blob = bucket.get_blob(name)
+            if blob is None:
+                raise FileNotFoundError(f"gs://{bucket.name}/{name} does not exist")
+            return blob.open("rb")
         root = Path(self.uri).resolve()
         full = (root / rel).resolve()
         if not full.is_relative_to(root):
@@ -99,13 +121,13 @@ class LandingZone(dg.ConfigurableResource):
 
     def read_bytes(self, path: str, max_bytes: int) -> bytes:
         """The whole file, refusing files larger than ``max_bytes``."""
-        with self.open(path) as stream:
-            data = stream.read(max_bytes + 1)
+        if self.is_gcs:
+            data = self._gcs_read(path, max_bytes)
+        else:
+            with self.open(path) as stream:
+                data = stream.read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise FileTooLargeError(
-                f"file is larger than the {max_bytes:,}-byte cap (CICL_MAX_FILE_BYTES); "
-                "split it or raise the cap"
-            )
+            raise FileTooLargeError(_too_large(max_bytes))
         return data
 
 
@@ -113,16 +135,35 @@ class FileTooLargeError(ValueError):
     pass
 
 
-def _gcs_client(storage: object) -> object:
-    # STORAGE_EMULATOR_HOST makes the real client talk to an emulator without credentials.
-    if os.environ.get("STORAGE_EMULATOR_HOST"):
-        from google.auth.credentials import AnonymousCredentials
+def _too_large(max_bytes: int) -> str:
+    return (
+        f"file is larger than the {max_bytes:,}-byte cap (CICL_MAX_FILE_BYTES); "
+        "split it or raise the cap"
+    )
 
-        return storage.Client(
-            project=os.environ.get("CICL_GCS_PROJECT", "cicl-local"),
-            credentials=AnonymousCredentials(),
-        )
-    return storage.Client()
+
+_GCS_CLIENTS: dict[tuple[str | None, str | None], Any] = {}
+
+
+def _gcs_client() -> Any:
+    """One storage client per process and target: the runner opens a LandingZone per file."""
+    from google.cloud import storage  # only needed for gs:// landing zones
+
+    emulator = os.environ.get("STORAGE_EMULATOR_HOST")
+    project = os.environ.get("CICL_GCS_PROJECT")
+    key = (emulator, project)
+    if key not in _GCS_CLIENTS:
+        if emulator:
+            # The real client talks to the emulator when STORAGE_EMULATOR_HOST is set; it
+            # takes no credentials.
+            from google.auth.credentials import AnonymousCredentials
+
+            _GCS_CLIENTS[key] = storage.Client(
+                project=project or "cicl-local", credentials=AnonymousCredentials()
+            )
+        else:
+            _GCS_CLIENTS[key] = storage.Client(project=project)
+    return _GCS_CLIENTS[key]
 
 
 def open_landing(uri: str) -> LandingZone:

@@ -284,16 +284,21 @@ def test_bigquery_merges_spool_files_into_one_load_job(bigquery_warehouse, tmp_p
 # The ingest runner's scenario (tests/unit/test_ingest_runner.py) on every backend.
 
 
+SAMPLE_FILES = {
+    "sample/good.json": b'{"a": 1}',
+    "sample/good.json.gz": gzip.compress(b'{"a": 2}', mtime=0),
+    "sample/bad.json": b'{"a":',
+    "sample/empty.json": b"",
+    "sample/notes.txt": b"hello",
+    "sample/fake.gz": b"\x1f\x8bnot gzip at all",
+    "sample/copy.json": b'{"a": 1}',
+}
+
+
 def _sample_landing(root) -> LandingZone:
-    folder = root / "sample"
-    folder.mkdir(parents=True)
-    (folder / "good.json").write_bytes(b'{"a": 1}')
-    (folder / "good.json.gz").write_bytes(gzip.compress(b'{"a": 2}'))
-    (folder / "bad.json").write_bytes(b'{"a":')
-    (folder / "empty.json").write_bytes(b"")
-    (folder / "notes.txt").write_bytes(b"hello")
-    (folder / "fake.gz").write_bytes(b"\x1f\x8bnot gzip at all")
-    (folder / "copy.json").write_bytes(b'{"a": 1}')
+    for rel, data in SAMPLE_FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
     return LandingZone(uri=str(root))
 
 
