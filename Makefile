@@ -12,7 +12,7 @@ export CICL_OUTBOX_URI ?= .cicl/outbox
 export CICL_CONFIG_DIR ?= config
 export DAGSTER_HOME ?= $(CURDIR)/.cicl/dagster_home
 
-.PHONY: venv demo demo-data run test lint ui bench clean
+.PHONY: venv demo demo-data run test emulators lint ui bench clean
 
 venv: $(STAMP)
 
@@ -37,8 +37,12 @@ demo-data: venv
 run: venv $(DAGSTER_HOME)/dagster.yaml
 	$(PY) scripts/cicl.py run
 
+## emulators: build the BigQuery and GCS emulators' virtualenvs (cached in .cicl/emulators)
+emulators: venv
+	$(PY) -m tests.emulators --check
+
 ## test: the whole suite (starts the BigQuery and GCS emulators itself)
-test: venv
+test: venv emulators
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: venv

@@ -196,6 +196,9 @@ def ensure_environment(kind: EmulatorKind) -> Path:
         if kind.setup:
             kind.setup(root)
         ready.write_text(kind.requirements.name + "\n")
+        for stale in CACHE_DIR.glob(f"{kind.name}-*"):  # built from pins that changed since
+            if stale != root and stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
     return root
 
 
