@@ -1,4 +1,179 @@
-"""Assets of the ci group."""
+"""Assets of the ci group: every table the ci/<pipeline_run_id>/ folders feed, from one pass."""
 
-ASSETS: list = []
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from cicl_assets.ci.coverage import CI_COVERAGE
+from cicl_assets.ci.junit import CI_TEST_CASES, TEST_STATUSES
+from cicl_assets.ci.runs import CI_RUNS, RUN_STATUSES
+from cicl_assets.ci.stream import CI_STREAM, CI_TABLES
+from cicl_assets.ingest.runner import IngestReport, ingest_stream
+from cicl_assets.landing.zone import LandingZone
+from cicl_assets.metadata import ingest_metadata, table_metadata
+from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.tables import TableSpec
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+FINDINGS_TABLE = "ci_findings"
+
+PREVIEW_COLUMNS = {
+    CI_RUNS.name: ["pipeline_run_id", "provider", "pipeline", "status", "started_at", "commit_sha"],
+    CI_TEST_CASES.name: ["pipeline_run_id", "framework", "classname", "name", "status", "attempts"],
+    CI_COVERAGE.name: ["pipeline_run_id", "format", "file", "lines_valid", "line_rate"],
+}
+
+TEST_STATUS_CHECK = "test_case_status_is_known"
+
+CI_ASSET_SPECS = [
+    dg.AssetSpec(
+        key=spec.name,
+        group_name="ci",
+        description=spec.description,
+        kinds={"python", "xml", "json"},
+        owners=["team:platform-ci"],
+        tags={"cicl/layer": "ingest"},
+        metadata={"grain": spec.description},
+    )
+    for spec in CI_TABLES
+]
+
+
+def _counts(warehouse: Warehouse, table: str, column: str) -> dict[str | None, int]:
+    rows = warehouse.query(f"SELECT {column} AS k, COUNT(*) AS n FROM {table} GROUP BY {column}")
+    return {r["k"]: int(r["n"]) for r in rows.to_pylist()}
+
+
+def case_status_figures(warehouse: Warehouse) -> dict[str, Any]:
+    """Test results by status over the table, pass and flaky rates of the executed ones."""
+    counts = _counts(warehouse, CI_TEST_CASES.name, "status")
+    figures: dict[str, Any] = {f"tests/{s}": counts.get(s, 0) for s in TEST_STATUSES}
+    executed = sum(counts.get(s, 0) for s in TEST_STATUSES if s != "skipped")
+    if executed:
+        figures["pass_rate"] = counts.get("passed", 0) / executed
+        figures["flaky_rate"] = counts.get("flaky", 0) / executed
+    return figures
+
+
+def coverage_figures(warehouse: Warehouse) -> dict[str, Any]:
+    """The newest report's totals (by report time; reports without one count as oldest)."""
+    totals = warehouse.query(
+        f"SELECT pipeline_run_id, format, line_rate, branch_rate, report_timestamp, source_file "
+        f"FROM {CI_COVERAGE.name} WHERE is_total"
+    ).to_pylist()
+    if not totals:
+        return {}
+    latest = max(
+        totals,
+        key=lambda r: (
+            r["report_timestamp"] is not None,
+            r["report_timestamp"] or 0,
+            r["source_file"],
+        ),
+    )
+    figures: dict[str, Any] = {"coverage/reports": len(totals)}
+    if latest["line_rate"] is not None:
+        figures["coverage/line_rate"] = latest["line_rate"]
+    if latest["branch_rate"] is not None:
+        figures["coverage/branch_rate"] = latest["branch_rate"]
+    figures["coverage/latest_report"] = latest["source_file"]
+    return figures
+
+
+def run_figures(warehouse: Warehouse) -> dict[str, Any]:
+    counts = _counts(warehouse, CI_RUNS.name, "status")
+    figures: dict[str, Any] = {f"runs/{s}": counts.get(s, 0) for s in RUN_STATUSES}
+    figures["runs/unknown_status"] = counts.get(None, 0)
+    return figures
+
+
+def findings_figures(warehouse: Warehouse) -> dict[str, Any]:
+    """Findings by severity, when the findings table carries a severity column."""
+    schema = warehouse.table_schema(FINDINGS_TABLE)
+    if schema is None or "severity" not in schema.names:
+        return {}
+    counts = _counts(warehouse, FINDINGS_TABLE, "severity")
+    figures: dict[str, Any] = {f"findings/{s}": counts.get(s, 0) for s in SEVERITIES}
+    other = sum(n for k, n in counts.items() if k not in SEVERITIES)
+    if other:
+        figures["findings/other"] = other
+    return figures
+
+
+FIGURES = {
+    CI_RUNS.name: run_figures,
+    CI_TEST_CASES.name: case_status_figures,
+    CI_COVERAGE.name: coverage_figures,
+    FINDINGS_TABLE: findings_figures,
+}
+
+
+def asset_metadata(spec: TableSpec, warehouse: Warehouse, report: IngestReport) -> dict[str, Any]:
+    meta = {
+        **table_metadata(spec, warehouse, PREVIEW_COLUMNS.get(spec.name)),
+        **ingest_metadata(report),
+        "rows_written_this_run": report.rows_by_table.get(spec.name, 0),
+    }
+    if spec.name in FIGURES:
+        meta.update(FIGURES[spec.name](warehouse))
+    return meta
+
+
+def check_test_statuses(warehouse: Warehouse) -> dg.AssetCheckResult:
+    counts = _counts(warehouse, CI_TEST_CASES.name, "status")
+    unknown = {str(k): n for k, n in counts.items() if k not in TEST_STATUSES}
+    return dg.AssetCheckResult(
+        asset_key=CI_TEST_CASES.name,
+        check_name=TEST_STATUS_CHECK,
+        passed=not unknown,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            "every test case has one of: " + ", ".join(TEST_STATUSES)
+            if not unknown
+            else f"statuses outside the five allowed: {unknown}"
+        ),
+        metadata={"rows_with_unknown_status": sum(unknown.values())},
+    )
+
+
+@dg.multi_asset(
+    name="ci_artifacts",
+    specs=CI_ASSET_SPECS,
+    check_specs=[
+        dg.AssetCheckSpec(
+            TEST_STATUS_CHECK,
+            asset=CI_TEST_CASES.name,
+            blocking=False,
+            description="No ci_test_cases row has a status outside passed, failed, error, "
+            "skipped, flaky.",
+        )
+    ],
+    can_subset=False,
+)
+def ci_artifacts(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """One row per pipeline run, test case result, coverage file, SBOM component, finding and
+    attestation found under ci/<pipeline_run_id>/, each in its table.
+
+    One pass reads every new file of the folder (recognised by content), so a run folder is never
+    read twice for different tables; files already ingested are skipped by content digest and bad
+    files land in ``ingest_rejects`` with the reason.
+    """
+    report = ingest_stream(
+        CI_STREAM, landing, warehouse, run_id=context.run.run_id, log=context.log.warning
+    )
+    context.log.info(
+        f"ci: {report.files_ingested} files ingested, {report.files_skipped} already ingested, "
+        f"{report.files_rejected} rejected; rows {report.rows_by_table}"
+    )
+    for spec in CI_TABLES:
+        yield dg.MaterializeResult(
+            asset_key=spec.name, metadata=asset_metadata(spec, warehouse, report)
+        )
+    yield check_test_statuses(warehouse)
+
+
+ASSETS: list = [ci_artifacts]
 CHECKS: list = []

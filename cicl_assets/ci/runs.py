@@ -426,11 +426,17 @@ def parse_gitlab(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRow
 # --- Cloud Build ------------------------------------------------------------------------------
 
 
+_PROVENANCE_MARKERS = (b'"builtArtifacts"', b'"provenance_summary"', b'"predicateType"')
+
+
 def detect_cloudbuild(sniff: Sniff) -> bool:
     if not sniff.looks_json:
         return False
     if sniff.contains(b'"message"', b'"buildId"'):  # Pub/Sub push envelope
         return True
+    # Build provenance (an attestation) repeats a build's fields; it belongs to ci_attestations.
+    if any(sniff.contains(m) for m in _PROVENANCE_MARKERS):
+        return False
     return sniff.contains(b'"createTime"') and any(
         sniff.contains(m) for m in (b'"logUrl"', b'"buildTriggerId"', b'"logsBucket"', b'"steps"')
     )
