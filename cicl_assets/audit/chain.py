@@ -280,9 +280,17 @@ def _broken(checked: int, seq: int | None, event_id: Any, reason: str) -> ChainV
     )
 
 
-def verify_chain(rows: Iterable[Mapping[str, Any]]) -> ChainVerification:
-    """Re-verify a whole chain (rows in any order) and name the first broken link."""
+def verify_chain(
+    rows: Iterable[Mapping[str, Any]], anchors: Mapping[int, str] | None = None
+) -> ChainVerification:
+    """Re-verify a whole chain (rows in any order) and name the first broken link.
+
+    ``anchors`` maps a seq to the hash it had when recorded outside the warehouse (each
+    materialization's ``chain_length``/``last_hash``): a chain rewritten from some row on, or cut
+    short at the end, links up on its own but no longer matches an earlier anchor.
+    """
     ordered = sorted(rows, key=lambda r: (r.get("seq") is None, r.get("seq") or 0))
+    anchors = dict(anchors or {})
     prev = GENESIS_HASH
     expected = 1
     seen: set[tuple[Any, Any]] = set()
@@ -318,8 +326,26 @@ def verify_chain(rows: Iterable[Mapping[str, Any]]) -> ChainVerification:
         if key in seen:
             return _broken(checked, seq, event_id, f"{label}: the event appears twice in the chain")
         seen.add(key)
+        anchored = anchors.pop(seq, None)
+        if anchored is not None and anchored != row["hash"]:
+            return _broken(
+                checked,
+                seq,
+                event_id,
+                f"{label}: hash differs from the one recorded for this seq earlier "
+                f"({anchored[:16]}...): the chain was rewritten from here or before",
+            )
         prev = row["hash"]
         expected += 1
+    if anchors:
+        missing = min(anchors)
+        return _broken(
+            len(ordered),
+            missing,
+            None,
+            f"seq {missing} was recorded earlier but the chain ends at seq {expected - 1}: "
+            "rows were removed from the end",
+        )
     return ChainVerification(ok=True, checked=len(ordered))
 
 

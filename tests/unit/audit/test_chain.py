@@ -217,3 +217,15 @@ def test_canonical_json_is_exactly_specified():
         b'"image_digest":null,"outcome":"success","pipeline_run_id":null,"resource":"wr-1",'
         b'"source":"cicl_ci","source_file":"audit/a.jsonl","source_ip":null,"user_agent":null}'
     )
+
+
+def test_anchors_catch_a_rewritten_or_truncated_chain():
+    rows = _chain(5)
+    anchors = {3: rows[2]["hash"], 5: rows[4]["hash"]}
+    assert verify_chain(rows, anchors).ok
+    result = verify_chain(rows[:4], anchors)
+    assert (result.ok, result.first_broken_seq) == (False, 5)
+    assert "removed from the end" in result.reason
+    result = verify_chain(rows, {3: "a" * 64})
+    assert (result.ok, result.first_broken_seq) == (False, 3)
+    assert "recorded for this seq earlier" in result.reason

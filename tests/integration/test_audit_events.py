@@ -1,0 +1,191 @@
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from cicl_assets.audit.assets import audit_chain_verified, audit_events
+from cicl_assets.audit.chain import (
+    GENESIS_HASH,
+    event_hash,
+    read_chain,
+    record_action,
+    verify_chain,
+)
+from cicl_assets.audit.tables import AUDIT_EVENTS
+from cicl_assets.landing.zone import LandingZone
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "audit-logs"
+CORPUS_EVENTS = 11  # 1 + 1 GCP, 6 + 1 + 1 Kubernetes, 1 GitHub (counted by reading the files)
+SECRET_VALUES = (
+    "MzFiNGQ0YjctMDAyNi00YzI3LWJiMGItNDk5ZDZkZjg1ZGJi",  # the Secret's data.access-key
+    "MY-ID",  # ConfigMap data values
+    "MY-KEY",
+    "color.good=purple",
+)
+
+
+@pytest.fixture
+def landing(tmp_path) -> LandingZone:
+    root = tmp_path / "landing"
+    (root / "audit" / "corpus").mkdir(parents=True)
+    for path in FIXTURES.glob("*.json"):
+        shutil.copy(path, root / "audit" / "corpus" / path.name)
+    secret_event = (FIXTURES / "falco__create_secret.json").read_text().strip()
+    wrapped = {"properties": {"log": json.dumps({**json.loads(secret_event), "auditID": "w-1"})}}
+    (root / "audit" / "azure-kube-audit.json").write_text(json.dumps(wrapped))
+    lines = (FIXTURES / "falco__create_configmap_sensitive_values.json").read_text().splitlines()
+    (root / "audit" / "broken.jsonl").write_text("\n".join([lines[0], '{"auditID": ']) + "\n")
+    return LandingZone(uri=str(root))
+
+
+def run(warehouse, landing, instance=None) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [audit_events, audit_chain_verified],
+        resources={"warehouse": warehouse, "landing": landing},
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def check_of(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.check_name == "audit_chain_verified"
+    return evaluation
+
+
+def metadata_of(result: dg.ExecuteInProcessResult) -> dict:
+    (mat,) = result.asset_materializations_for_node("audit_events")
+    return {k: v.value for k, v in mat.metadata.items()}
+
+
+def test_audit_events_ingest_chain_and_rerun(duckdb_warehouse, landing):
+    result = run(duckdb_warehouse, landing)
+    assert result.success
+    assert check_of(result).passed
+    meta = metadata_of(result)
+    assert meta["events_appended"] == CORPUS_EVENTS + 1
+    assert meta["chain_length"] == CORPUS_EVENTS + 1
+    assert meta["events_by_source/k8s_audit"] == 9
+    assert meta["events_by_source/gcp_audit"] == 2
+    assert meta["events_by_source/github_audit"] == 1
+    assert meta["events_by_outcome/success"] == 12
+    assert meta["files_ingested"] == 7 and meta["files_rejected"] == 1
+    rows = read_chain(duckdb_warehouse)
+    assert meta["last_hash"] == rows[-1]["hash"]
+    assert [r["seq"] for r in rows] == list(range(1, 13))
+    # ingestion order within a batch is event time order
+    assert [r["event_time"] for r in rows] == sorted(r["event_time"] for r in rows)
+    assert rows[0]["event_id"] == "a362d22b-db3c-4590-9505-23782f12925f/ResponseComplete"
+    wrapped = [r for r in rows if r["event_id"] == "w-1/ResponseComplete"]
+    assert wrapped[0]["source_file"] == "audit/azure-kube-audit.json"
+    (reject,) = duckdb_warehouse.query("SELECT source_file, error FROM ingest_rejects").to_pylist()
+    assert reject["source_file"] == "audit/broken.jsonl"
+    assert reject["error"].startswith("audit/broken.jsonl: k8s-audit: line 2: invalid JSON")
+
+    again = run(duckdb_warehouse, landing)
+    assert again.success and check_of(again).passed
+    assert metadata_of(again)["events_appended"] == 0
+    assert duckdb_warehouse.row_count("audit_events") == CORPUS_EVENTS + 1
+    assert read_chain(duckdb_warehouse) == rows
+
+
+def test_no_secret_value_reaches_the_warehouse(duckdb_warehouse, landing):
+    assert run(duckdb_warehouse, landing).success
+    for table in ("audit_events", "audit_events_staging", "ingest_rejects"):
+        text = json.dumps(duckdb_warehouse.read_table(table).to_pylist(), default=str)
+        for value in SECRET_VALUES:
+            assert value not in text, f"{value} found in {table}"
+    rows = {r["event_id"]: r for r in read_chain(duckdb_warehouse)}
+    secret = rows["c07ab0e2-9b07-4cc6-8e3b-91ac69586a1f/ResponseComplete"]
+    record = json.loads(secret["details"])["record"]
+    assert record["requestObject"]["data"] == {"access-key": "[REDACTED]"}
+    assert record["responseObject"]["metadata"]["name"] == "sysdig-agent"
+    assert secret["resource"] == "namespaces/sysdig-agent/secrets/sysdig-agent"
+    configmap = rows["6beb5311-472e-48ce-80a6-4c6388fc17da/ResponseComplete"]
+    cm_record = json.loads(configmap["details"])["record"]
+    assert cm_record["responseObject"]["data"] == {
+        "access.properties": "[REDACTED]",
+        "ui.properties": "[REDACTED]",
+    }
+    assert cm_record["objectRef"]["name"] == "my-config"
+    assert configmap["actor"] == "minikube-user"
+
+
+# (statement, first broken seq, reason, seq the named row had before the tampering)
+TAMPERING = [
+    ("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3", 3, "hash mismatch", 3),
+    ("DELETE FROM audit_events WHERE seq = 4", 4, "seq 4 is missing", 5),
+    (
+        "UPDATE audit_events SET seq = CASE WHEN seq = 2 THEN 5 ELSE 2 END WHERE seq IN (2, 5)",
+        2,
+        "prev_hash does not match",
+        5,
+    ),
+]
+
+
+@pytest.mark.parametrize(("statement", "broken_seq", "reason", "named_seq"), TAMPERING)
+def test_tampering_fails_the_blocking_check_naming_the_first_broken_link(
+    duckdb_warehouse, landing, statement, broken_seq, reason, named_seq
+):
+    assert run(duckdb_warehouse, landing).success
+    seq_ids = {r["seq"]: r["event_id"] for r in read_chain(duckdb_warehouse)}
+    duckdb_warehouse.execute(statement)
+    evaluation = check_of(run(duckdb_warehouse, landing))
+    assert not evaluation.passed
+    meta = {k: v.value for k, v in evaluation.metadata.items()}
+    assert meta["first_broken_seq"] == broken_seq
+    assert reason in meta["reason"]
+    assert meta["first_broken_event_id"] == seq_ids[named_seq]
+
+
+def test_a_consistently_rewritten_chain_is_caught_by_the_hashes_recorded_in_dagster(
+    duckdb_warehouse, landing
+):
+    instance = dg.DagsterInstance.ephemeral()
+    assert run(duckdb_warehouse, landing, instance).success
+    rows = read_chain(duckdb_warehouse)
+    rows[2]["actor"] = "mallory"
+    prev = GENESIS_HASH
+    for row in rows:  # re-compute every hash so the chain links up on its own
+        row["prev_hash"], row["hash"] = prev, event_hash(prev, row)
+        prev = row["hash"]
+    assert verify_chain(rows).ok
+    duckdb_warehouse.replace_table(AUDIT_EVENTS, AUDIT_EVENTS.from_records(rows))
+    evaluation = check_of(run(duckdb_warehouse, landing, instance))
+    assert not evaluation.passed
+    meta = {k: v.value for k, v in evaluation.metadata.items()}
+    assert meta["first_broken_seq"] == CORPUS_EVENTS + 1
+    assert "recorded for this seq earlier" in meta["reason"]
+
+
+def test_round_trip_on_every_warehouse(any_warehouse, landing):
+    result = run(any_warehouse, landing)
+    assert result.success and check_of(result).passed
+    action = record_action(
+        any_warehouse,
+        action="candidate.review_triggered",
+        actor="slo_breach_sensor",
+        resource="slo/workflow-latency",
+        details={"burn_rate": 14.4, "window": "1h", "Authorization": "Bearer abcdefgh12345"},
+        event_id="review:slo/workflow-latency:2026-11-03T04",
+    )
+    assert action.seq == CORPUS_EVENTS + 2
+    assert "abcdefgh12345" not in action.details
+    again = record_action(
+        any_warehouse,
+        action="candidate.review_triggered",
+        actor="slo_breach_sensor",
+        resource="slo/workflow-latency",
+        event_id="review:slo/workflow-latency:2026-11-03T04",
+    )
+    assert again.hash == action.hash and again.seq == action.seq
+    rerun = run(any_warehouse, landing)
+    assert rerun.success and check_of(rerun).passed
+    assert metadata_of(rerun)["events_by_source/cicl"] == 1
+    rows = read_chain(any_warehouse)
+    assert len(rows) == CORPUS_EVENTS + 2
+    assert verify_chain(rows).ok
+    assert rows[-1]["source_file"] is None and rows[-1]["source"] == "cicl"
