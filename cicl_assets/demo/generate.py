@@ -8,10 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cicl_assets.demo import landing_writer, story
+from cicl_assets.demo.audit_files import write_audit
+from cicl_assets.demo.ci_files import write_ci
+from cicl_assets.demo.deployment_files import write_deployments
+from cicl_assets.demo.history_plan import plan_history
+from cicl_assets.demo.infra_files import write_infra
 from cicl_assets.demo.otel_files import write_broken, write_traffic
 from cicl_assets.demo.traffic_plan import DEFAULT_SPANS, plan_traffic
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 @dataclass
@@ -48,6 +53,11 @@ def generate(
     plans = plan_traffic(seed, spans)
     files, span_count = write_traffic(out, plans, workers)
     files += write_broken(out, plans[12])
+    history = plan_history(seed)
+    files += write_ci(out, history.runs, seed)
+    files += write_deployments(out, history.deployments)
+    files += write_infra(out)
+    files += write_audit(out, history, seed)
     removed = landing_writer.finish(out, settings, files)
     return GenerationReport(
         skipped=False,

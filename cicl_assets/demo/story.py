@@ -42,3 +42,20 @@ BREACH_PROVIDER = "gcp.gemini"  # the failing calls go to this provider (rate li
 # Versions of the services that do not change during the traffic window.
 GATEWAY_VERSION = "2.4.1"
 TOOL_WORKER_VERSION = "0.9.3"
+
+# Pipeline history facts (ci/, deployments/, infra/, audit/).
+FAILED_SCAN_RUN_ID = "gw-2026-10-19-1120"  # container scan found a CRITICAL CVE; nothing deployed
+FAILED_SCAN_CVE = "CVE-2024-45490"
+UNSIGNED_RUN_ID = "tw-2026-10-26-1040"  # promoted to staging although the sign stage was skipped
+UNSIGNED_IMAGE_DIGEST = "sha256:9370c8f1d300d665e0c6b0189209798257998bce2e14c4a27d86cec0e7988061"
+ROLLED_BACK_DEPLOYMENT_ID = "dep-prod-0003"  # tool-worker 0.9.2 in production, failed health check
+ROLLBACK_DEPLOYMENT_ID = "dep-prod-0004"  # back to tool-worker 0.9.1 (rollback_of the one above)
+SLOW_DEPLOY_DEPLOYMENT_ID = "dep-prod-0009"  # workflow-runtime SLOW_DEPLOY_VERSION_AFTER
+FLAKY_TESTS = (
+    "com.coditect.tools.erp.VendorLookupClientTest.retriesOnTimeout",  # Surefire flakyFailure
+    "providers::pool::tests::reuses_connections",  # nextest flakyFailure
+)
+FAILING_TEST = "tests/unit/test_router.py::test_priority_queue_preserves_order"  # fails 3 runs
+DRIFTED_ENVIRONMENT = "production"
+DRIFTED_RESOURCE = "google_container_node_pool.primary"  # resized by hand, drift from 10-30
+FAILED_APPLY_ENVIRONMENT = "production"  # the 2026-10-22 apply stops on a GPU quota error
