@@ -492,9 +492,9 @@ def parse_attestations(data: bytes, source_file: str) -> Iterable[tuple[str, lis
     for line, doc in docs:
         _document(acc, doc, key, line, len(docs) > 1)
     run_id = pipeline_run_id(source_file)
-    for row in acc.rows:
-        row["pipeline_run_id"] = run_id
-    out: list[tuple[str, list[dict]]] = [(CI_ATTESTATIONS.name, acc.rows)]
+    columns = [c for c in CI_ATTESTATIONS.schema.names if c != "source_file"]
+    rows = [{c: row.get(c) for c in columns} | {"pipeline_run_id": run_id} for row in acc.rows]
+    out: list[tuple[str, list[dict]]] = [(CI_ATTESTATIONS.name, rows)]
     if acc.scans:
         out += emit(acc.scans)
     return out
