@@ -249,9 +249,14 @@ class BigQueryWarehouse(Warehouse):
             # Parquet LIST columns load as REPEATED fields, not as records of a `list` field.
             config.parquet_options = bigquery.ParquetOptions()
             config.parquet_options.enable_list_inference = True
+            # With the size known, files under 5 MiB go up in one multipart request; larger
+            # ones in a resumable upload.
             with open(merged, "rb") as fh:
                 job = self.client.load_table_from_file(
-                    fh, self._table_id(spec.name), job_config=config
+                    fh,
+                    self._table_id(spec.name),
+                    size=os.path.getsize(merged),
+                    job_config=config,
                 )
             job.result()  # a Parquet load is all or nothing: success means every row landed
             return rows

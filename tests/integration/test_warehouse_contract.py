@@ -343,3 +343,20 @@ def test_ingest_runner_gives_the_same_tables_on_every_backend(any_warehouse, tmp
     reference = DuckDBWarehouse(path=str(tmp_path / "reference.duckdb"))
     ingest_stream(SAMPLE_STREAM, landing, reference, workers=1)
     assert outcome == ingest_outcome(reference)
+
+
+def test_bigquery_loads_a_batch_over_the_multipart_limit(bigquery_warehouse, tmp_path):
+    """Over 5 MiB the client switches to a resumable upload; the rows must all arrive."""
+    import os
+
+    n = 90_000
+    noise = os.urandom(64 * n).hex()  # incompressible, so the Parquet file stays large
+    ids = [noise[i * 128 : (i + 1) * 128] for i in range(n)]
+    path = tmp_path / "big.parquet"
+    pq.write_table(EVENTS.from_records([{"id": i, "n": k} for k, i in enumerate(ids)]), path)
+    assert path.stat().st_size > 5 * 1024 * 1024
+    assert bigquery_warehouse.load_parquet(EVENTS, [str(path)]) == n
+    got = bigquery_warehouse.query(
+        f"SELECT COUNT(*) AS k, SUM(n) AS total, MAX(id) AS top FROM {EVENTS.name}"
+    ).to_pylist()
+    assert got == [{"k": n, "total": n * (n - 1) // 2, "top": max(ids)}]
