@@ -1,4 +1,124 @@
-"""Assets of the deployments group."""
+"""Assets of the deployments group: deployment status events and deployments."""
 
-ASSETS: list = []
+from collections import Counter
+
+import dagster as dg
+import pyarrow as pa
+
+from cicl_assets.deployments.stream import DEPLOYMENTS_STREAM
+from cicl_assets.deployments.summary import (
+    approval_findings,
+    deployment_figures,
+    merge_deployments,
+)
+from cicl_assets.deployments.tables import DEPLOYMENT_EVENTS, DEPLOYMENTS
+from cicl_assets.ingest.runner import ingest_stream
+from cicl_assets.landing.zone import LandingZone
+from cicl_assets.metadata import ingest_metadata, markdown_table, table_metadata
+from cicl_assets.warehouse.base import Warehouse
+
+OWNERS = ["team:platform"]
+_PREVIEW = ["deployment_id", "environment", "service", "status", "provider", "image_digest"]
+
+
+@dg.asset(
+    name=DEPLOYMENT_EVENTS.name,
+    group_name="deployments",
+    kinds={"python", "json"},
+    owners=OWNERS,
+    description=DEPLOYMENT_EVENTS.description,
+)
+def deployment_events(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
+) -> dg.MaterializeResult:
+    """One row per deployment status event from landing deployments/ (any provider)."""
+    report = ingest_stream(
+        DEPLOYMENTS_STREAM, landing, warehouse, run_id=context.run_id, log=context.log.warning
+    )
+    by_provider = warehouse.query(
+        "SELECT provider, COUNT(*) AS n FROM deployment_events GROUP BY provider"
+    ).to_pylist()
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(DEPLOYMENT_EVENTS, warehouse, [*_PREVIEW, "event_at"]),
+            **ingest_metadata(report),
+            **{f"events/{r['provider']}": int(r["n"]) for r in by_provider},
+        }
+    )
+
+
+@dg.asset(
+    name=DEPLOYMENTS.name,
+    group_name="deployments",
+    kinds={"python", "sql"},
+    owners=OWNERS,
+    deps=[DEPLOYMENT_EVENTS.name],
+    description=DEPLOYMENTS.description,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "production_deploys_approved",
+            asset=DEPLOYMENTS.name,
+            blocking=False,
+            description=(
+                "Every production deployment that ran has an approver, an approved_at before it "
+                "started, and started inside its change window."
+            ),
+        )
+    ],
+)
+def deployments(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """One row per deployment with its latest status, merged from its status events.
+
+    Figures: deployments by environment and status, production deploys without approval
+    (should be 0), rollbacks, and the production change failure rate (failed, errored or rolled
+    back, or undone by a later rollback, over finished production deployments).
+    """
+    warehouse.ensure_table(DEPLOYMENT_EVENTS)
+    events = warehouse.read_table(DEPLOYMENT_EVENTS.name).to_pylist()
+    rows = merge_deployments(events)
+    warehouse.replace_table(DEPLOYMENTS, DEPLOYMENTS.from_records(rows))
+    findings = [(d, approval_findings(d)) for d in rows]
+    failing = [(d, problems) for d, problems in findings if problems]
+    yield dg.MaterializeResult(
+        metadata={
+            **table_metadata(DEPLOYMENTS, warehouse, _PREVIEW),
+            **deployment_figures(rows),
+            "deployments_by_provider": dg.MetadataValue.json(
+                dict(Counter(d["provider"] or "unknown" for d in rows))
+            ),
+        }
+    )
+    # A breach of the approval gate is an ERROR (a control failed), but not blocking: stopping
+    # here would also stop the deployment evidence that must show the breach to auditors. The
+    # gate that prevents an unapproved deploy belongs to the CD pipeline, before it happens.
+    yield dg.AssetCheckResult(
+        asset_key=DEPLOYMENTS.name,
+        check_name="production_deploys_approved",
+        passed=not failing,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "production_deploys_failing": len(failing),
+            "failing": dg.MetadataValue.md(
+                markdown_table(
+                    pa.Table.from_pylist(
+                        [
+                            {
+                                "deployment_id": d["deployment_id"],
+                                "service": d["service"],
+                                "started_at": d["started_at"],
+                                "problems": "; ".join(problems),
+                            }
+                            for d, problems in failing
+                        ]
+                    ),
+                    max_rows=25,
+                )
+                if failing
+                else "_every production deployment was approved and inside its window_"
+            ),
+        },
+    )
+
+
+ASSETS: list = [deployment_events, deployments]
 CHECKS: list = []

@@ -1,4 +1,307 @@
-"""Assets of the infra group."""
+"""Assets of the infra group: OpenTofu plans, apply logs, drift issues and evidence retention."""
 
-ASSETS: list = []
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+
+from cicl_assets.infra.drift import derive_drift
+from cicl_assets.infra.linking import link_readable_artifacts
+from cicl_assets.infra.retention import EVIDENCE_RETENTION, apply_retention
+from cicl_assets.infra.retention_policy import (
+    RETENTION_ALLOW_LIST,
+    load_policy,
+    retention_audit_events,
+)
+from cicl_assets.infra.stream import INFRA_STREAM
+from cicl_assets.infra.tables import (
+    INFRA_APPLY_LOGS,
+    INFRA_DRIFT,
+    INFRA_DRIFT_CHECKS,
+    INFRA_DRIFT_ISSUES,
+    INFRA_DRIFT_OBSERVATIONS,
+    INFRA_PLAN_ARTIFACTS,
+    INFRA_PLAN_CHANGES,
+    INFRA_PLAN_CHECKS,
+    INFRA_PLANS,
+)
+from cicl_assets.ingest.runner import ingest_stream
+from cicl_assets.landing.zone import LandingZone
+from cicl_assets.metadata import ingest_metadata, markdown_table, table_metadata
+from cicl_assets.resources import CiclConfig
+from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.tables import TableSpec
+
+OWNERS = ["team:platform"]
+KINDS = {"python", "terraform"}
+_PREVIEWS = {
+    INFRA_PLANS.name: ["environment", "plan_file", "create_count", "update_count", "errored"],
+    INFRA_PLAN_CHANGES.name: [
+        "environment",
+        "address",
+        "actions",
+        "is_drift",
+        "changed_attributes",
+    ],
+    INFRA_PLAN_CHECKS.name: ["environment", "address", "kind", "status", "problems"],
+    INFRA_APPLY_LOGS.name: ["environment", "address", "outcome", "elapsed_s", "error"],
+    INFRA_DRIFT.name: ["environment", "checked_at", "address", "status", "changed_attributes"],
+    INFRA_DRIFT_ISSUES.name: ["environment", "address", "status", "opened_at", "occurrences"],
+}
+
+
+def _spec(table: TableSpec) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=table.name,
+        group_name="infra",
+        kinds=KINDS,
+        owners=OWNERS,
+        description=table.description,
+    )
+
+
+def _counts(warehouse: Warehouse, sql: str) -> dict[str, int]:
+    table = warehouse.query(sql)
+    return {
+        str(k): int(n)
+        for k, n in zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True)
+    }
+
+
+def _figures(warehouse: Warehouse, table: str) -> dict[str, Any]:
+    if table == INFRA_PLANS.name:
+        row = warehouse.query(
+            "SELECT COUNT(*) AS plans, SUM(CASE WHEN errored THEN 1 ELSE 0 END) AS errored, "
+            "SUM(CASE WHEN is_refresh_only THEN 1 ELSE 0 END) AS refresh_only, "
+            "SUM(checks_failed) AS checks_failed FROM infra_plans"
+        ).to_pylist()[0]
+        return {f"plans_{k}" if k != "plans" else k: int(v or 0) for k, v in row.items()}
+    if table == INFRA_PLAN_CHANGES.name:
+        by_action = _counts(
+            warehouse,
+            "SELECT actions, COUNT(*) AS n FROM infra_plan_changes WHERE NOT is_drift "
+            "GROUP BY actions",
+        )
+        meta: dict[str, Any] = {f"changes/{a}": n for a, n in sorted(by_action.items())}
+        meta["drifted_resources_in_plans"] = int(
+            warehouse.query("SELECT COUNT(*) AS n FROM infra_plan_changes WHERE is_drift")
+            .column(0)[0]
+            .as_py()
+        )
+        return meta
+    if table == INFRA_PLAN_CHECKS.name:
+        by_status = _counts(
+            warehouse, "SELECT status, COUNT(*) AS n FROM infra_plan_checks GROUP BY status"
+        )
+        return {f"checks/{s}": n for s, n in sorted(by_status.items())}
+    if table == INFRA_APPLY_LOGS.name:
+        by_outcome = _counts(
+            warehouse, "SELECT outcome, COUNT(*) AS n FROM infra_apply_logs GROUP BY outcome"
+        )
+        return {f"outcomes/{o}": n for o, n in sorted(by_outcome.items())}
+    return {}
+
+
+@dg.multi_asset(
+    name="infra_landing_ingest",
+    specs=[
+        _spec(t)
+        for t in (
+            INFRA_PLANS,
+            INFRA_PLAN_CHANGES,
+            INFRA_PLAN_CHECKS,
+            INFRA_PLAN_ARTIFACTS,
+            INFRA_APPLY_LOGS,
+            INFRA_DRIFT_CHECKS,
+            INFRA_DRIFT_OBSERVATIONS,
+        )
+    ],
+)
+def infra_landing_ingest(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
+):
+    """One ingest of landing infra/<environment>/: plans, plan texts, apply logs, drift checks.
+
+    Each table's grain is in its description. Plans are linked to the plan-readable.txt beside
+    them once both are in the warehouse.
+    """
+    report = ingest_stream(
+        INFRA_STREAM, landing, warehouse, run_id=context.run_id, log=context.log.warning
+    )
+    linked = link_readable_artifacts(warehouse)
+    for table in INFRA_STREAM.tables:
+        meta = table_metadata(table, warehouse, _PREVIEWS.get(table.name))
+        meta.update(_figures(warehouse, table.name))
+        meta["rows_written_this_run"] = report.rows_by_table.get(table.name, 0)
+        if table is INFRA_PLANS:
+            meta.update(ingest_metadata(report))
+            meta["plans_linked_to_readable_text"] = linked
+        yield dg.MaterializeResult(asset_key=table.name, metadata=meta)
+
+
+def _ingested_at(warehouse: Warehouse) -> dict[str, datetime]:
+    rows = warehouse.query(
+        "SELECT source_file, MIN(ingested_at) AS at FROM ingested_files "
+        "WHERE stream = @stream GROUP BY source_file",
+        {"stream": INFRA_STREAM.name},
+    ).to_pylist()
+    return {r["source_file"]: r["at"] for r in rows}
+
+
+@dg.multi_asset(
+    name="infra_drift_derive",
+    specs=[
+        _spec(INFRA_DRIFT).replace_attributes(
+            deps=[INFRA_DRIFT_CHECKS.name, INFRA_DRIFT_OBSERVATIONS.name]
+        ),
+        _spec(INFRA_DRIFT_ISSUES).replace_attributes(
+            deps=[INFRA_DRIFT_CHECKS.name, INFRA_DRIFT_OBSERVATIONS.name]
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_open_drift",
+            asset=INFRA_DRIFT_ISSUES.name,
+            description="No drift issue is open (daily drift detection found nothing new).",
+        )
+    ],
+)
+def infra_drift_derive(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """One row per drifted resource per check (infra_drift) and per drift issue (issues).
+
+    A check without its own time is dated by when its file was ingested. Issues are permanent:
+    an issue already in the table and absent from this derivation is kept as it was.
+    """
+    for spec in (INFRA_DRIFT_CHECKS, INFRA_DRIFT_OBSERVATIONS, INFRA_DRIFT, INFRA_DRIFT_ISSUES):
+        warehouse.ensure_table(spec)
+    ingested = _ingested_at(warehouse)
+    checks = warehouse.read_table(INFRA_DRIFT_CHECKS.name).to_pylist()
+    observations = warehouse.read_table(INFRA_DRIFT_OBSERVATIONS.name).to_pylist()
+    for row in (*checks, *observations):
+        if row["checked_at"] is None:
+            row["checked_at"] = ingested.get(row["source_file"])
+    drift_rows, issues = derive_drift(checks, observations)
+    derived_ids = {i["drift_issue_id"] for i in issues}
+    kept = [
+        r
+        for r in warehouse.read_table(INFRA_DRIFT_ISSUES.name).to_pylist()
+        if r["drift_issue_id"] not in derived_ids
+    ]
+    warehouse.replace_table(INFRA_DRIFT, INFRA_DRIFT.from_records(drift_rows))
+    warehouse.replace_table(INFRA_DRIFT_ISSUES, INFRA_DRIFT_ISSUES.from_records(issues + kept))
+    all_issues = issues + kept
+    open_issues = [i for i in all_issues if i["status"] == "open"]
+    by_env = Counter(i["environment"] or "unknown" for i in open_issues)
+    yield dg.MaterializeResult(
+        asset_key=INFRA_DRIFT.name,
+        metadata={
+            **table_metadata(INFRA_DRIFT, warehouse, _PREVIEWS[INFRA_DRIFT.name]),
+            "drift_checks": len(checks),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=INFRA_DRIFT_ISSUES.name,
+        metadata={
+            **table_metadata(INFRA_DRIFT_ISSUES, warehouse, _PREVIEWS[INFRA_DRIFT_ISSUES.name]),
+            "open_issues": len(open_issues),
+            "resolved_issues": len(all_issues) - len(open_issues),
+            **{f"open_issues/{env}": n for env, n in sorted(by_env.items())},
+        },
+    )
+    # Drift is a finding to act on, not a reason to stop the evidence pipeline: WARN.
+    yield dg.AssetCheckResult(
+        asset_key=INFRA_DRIFT_ISSUES.name,
+        check_name="no_open_drift",
+        passed=not open_issues,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "open_issues": len(open_issues),
+            "open": dg.MetadataValue.md(
+                markdown_table(
+                    INFRA_DRIFT_ISSUES.from_records(open_issues).select(
+                        ["environment", "address", "opened_at", "last_seen_at", "occurrences"]
+                    ),
+                    max_rows=20,
+                )
+            ),
+        },
+    )
+
+
+class RetentionConfig(dg.Config):
+    as_of: str | None = Field(
+        default=None,
+        description=(
+            "RFC 3339 time to measure expiry against; default: the policy file's as_of, else "
+            "the earlier of now and the newest planned_at/applied_at in the data"
+        ),
+    )
+    policy_file: str = Field(
+        default="policies/retention.yaml", description="under the config directory"
+    )
+
+
+@dg.asset(
+    name=EVIDENCE_RETENTION.name,
+    group_name="infra",
+    kinds={"python", "sql"},
+    owners=["team:compliance"],
+    deps=list(RETENTION_ALLOW_LIST),
+    description=EVIDENCE_RETENTION.description,
+)
+def evidence_retention(
+    context: dg.AssetExecutionContext,
+    config: RetentionConfig,
+    warehouse: Warehouse,
+    cicl_config: CiclConfig,
+) -> dg.MaterializeResult:
+    """One row per table per retention run: expired plan artifacts (30 d) and apply logs (90 d)
+    deleted. Drift tables are not on the allow-list and can never be touched.
+
+    The audit-chain record of each deletion is built by ``retention_audit_events`` and shown in
+    the metadata; appending it to the chain waits for the audit chain's append API.
+    """
+    policy = load_policy(cicl_config.path / config.policy_file)
+    if config.as_of:
+        policy = type(policy)(
+            keep_days=policy.keep_days,
+            as_of=datetime.fromisoformat(config.as_of.replace("Z", "+00:00")).astimezone(UTC),
+        )
+    now = datetime.now(UTC)
+    outcome = apply_retention(warehouse, policy, now)
+    warehouse.append(
+        EVIDENCE_RETENTION,
+        EVIDENCE_RETENTION.from_records(
+            [
+                {
+                    "run_at": now,
+                    "run_id": context.run_id,
+                    "as_of": outcome.as_of,
+                    "as_of_basis": outcome.as_of_basis,
+                    "table_name": table,
+                    "keep_days": policy.keep_days[table],
+                    "rows_deleted": n,
+                }
+                for table, n in outcome.deleted.items()
+            ]
+        ),
+    )
+    context.log.info(f"retention as of {outcome.as_of} ({outcome.as_of_basis}): {outcome.deleted}")
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(EVIDENCE_RETENTION, warehouse),
+            "as_of": outcome.as_of.isoformat(),
+            "as_of_basis": outcome.as_of_basis,
+            "rows_deleted": sum(outcome.deleted.values()),
+            **{f"rows_deleted/{t}": n for t, n in sorted(outcome.deleted.items())},
+            "audit_events_pending": dg.MetadataValue.json(
+                retention_audit_events(outcome.deleted, outcome.as_of)
+            ),
+        }
+    )
+
+
+ASSETS: list = [infra_landing_ingest, infra_drift_derive, evidence_retention]
 CHECKS: list = []

@@ -1,0 +1,33 @@
+"""The `deployments` ingest stream: deployment records of every provider under deployments/."""
+
+from cicl_assets.deployments import cloudbuild, native, webhooks
+from cicl_assets.deployments.tables import DEPLOYMENT_EVENTS
+from cicl_assets.ingest.formats import FileFormat
+from cicl_assets.ingest.runner import StreamSpec
+
+# deployment_status payloads also hold a "deployment" object: they are tried first.
+DEPLOYMENT_FORMATS = (
+    FileFormat("cicl.deployment/v1", native.detect_native, native.parse_native),
+    FileFormat(
+        "github-deployment_status",
+        webhooks.detect_github_deployment_status,
+        webhooks.parse_github,
+    ),
+    FileFormat("github-deployment", webhooks.detect_github_deployment, webhooks.parse_github),
+    FileFormat(
+        "gitlab-deployment", webhooks.detect_gitlab_deployment, webhooks.parse_gitlab_deployment
+    ),
+    FileFormat("cloudbuild-build", cloudbuild.detect_cloudbuild, cloudbuild.parse_cloudbuild),
+    FileFormat(
+        "ci-webhook-without-deployment",
+        webhooks.detect_ci_webhook_without_deployment,
+        webhooks.parse_ci_webhook_without_deployment,
+    ),
+)
+
+DEPLOYMENTS_STREAM = StreamSpec(
+    name="deployments",
+    prefix="deployments",
+    formats=DEPLOYMENT_FORMATS,
+    tables=(DEPLOYMENT_EVENTS,),
+)
