@@ -314,8 +314,15 @@ def detect_framework(root: Element, head: bytes) -> str:
 # --- the formats --------------------------------------------------------------------------------
 
 
+def _root_name(sniff: Sniff) -> str | None:
+    if sniff.head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with BOM (.NET and Windows tools)
+        text = sniff.head[: len(sniff.head) // 2 * 2].decode("utf-16", "replace")
+        sniff = Sniff(text.encode("utf-8"))
+    return sniff.xml_root() if sniff.looks_xml else None
+
+
 def detect_junit(sniff: Sniff) -> bool:
-    return sniff.looks_xml and sniff.xml_root() in ("testsuites", "testsuite")
+    return _root_name(sniff) in ("testsuites", "testsuite")
 
 
 def parse_junit(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRows]]:
@@ -368,7 +375,7 @@ def parse_junit(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRows
 
 
 def detect_nunit(sniff: Sniff) -> bool:
-    return sniff.looks_xml and sniff.xml_root() in ("test-run", "test-results")
+    return _root_name(sniff) in ("test-run", "test-results")
 
 
 def parse_nunit(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRows]]:

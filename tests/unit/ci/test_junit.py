@@ -1,10 +1,15 @@
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from cicl_assets.ci.junit import CI_TEST_CASES, TEST_STATUSES, parse_junit
+from cicl_assets.ci.stream import CI_STREAM
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.runner import ingest_stream
+from cicl_assets.landing import LandingZone
+from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 from tests.unit.ci.corpus import manifest_names, parse_bytes, parse_fixture
 
 # Counts read off each file by hand: statuses, attempts of re-run cases, summed durations.
@@ -339,3 +344,32 @@ def test_other_roots_are_not_claimed_as_junit():
         parse_bytes(b'<test-run id="2" testcasecount="1"><test-suite/></test-run>', "ci/r/n.xml")
     with pytest.raises(ParseError, match="unrecognised format"):
         parse_bytes(b'<assemblies><assembly name="x.dll"/></assemblies>', "ci/r/xunit.xml")
+
+
+# --- through the ingest runner: what lands in ingest_rejects ------------------------------------
+
+
+def test_runner_rejects_hostile_files_with_actionable_reasons(tmp_path):
+    run = tmp_path / "landing" / "ci" / "run-h"
+    run.mkdir(parents=True)
+    (run / "laughs.xml").write_bytes(BILLION_LAUGHS)
+    (run / "xxe.xml").write_bytes(XXE)
+    (run / "empty.xml").write_bytes(b"")
+    (run / "notes.txt").write_bytes(b"this is not a report")
+    (run / "big.xml").write_bytes(b"<testsuite>" + b'<testcase name="x"/>' * 200 + b"</testsuite>")
+    utf16 = '<?xml version="1.0" encoding="UTF-16"?><testsuite><testcase name="w"/></testsuite>'
+    (run / "utf16.xml").write_bytes(utf16.encode("utf-16"))
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    stream = replace(CI_STREAM, max_file_bytes=2048)
+    report = ingest_stream(stream, LandingZone(uri=str(tmp_path / "landing")), warehouse)
+    assert (report.files_ingested, report.files_rejected) == (1, 5)
+    errors = {
+        r["source_file"].rsplit("/", 1)[1]: r["error"]
+        for r in warehouse.query("SELECT source_file, error FROM ingest_rejects").to_pylist()
+    }
+    assert "junit-xml: DOCTYPE/entity declarations are not allowed" in errors["laughs.xml"]
+    assert "junit-xml: DOCTYPE/entity declarations are not allowed" in errors["xxe.xml"]
+    assert "empty" in errors["empty.xml"]
+    assert "unrecognised format" in errors["notes.txt"]
+    assert "larger than the 2,048-byte cap" in errors["big.xml"]
+    assert warehouse.query("SELECT name FROM ci_test_cases").to_pylist() == [{"name": "w"}]
