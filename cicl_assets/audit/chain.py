@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from cicl_assets.audit.tables import AUDIT_EVENTS, EVENT_COLUMNS, OUTCOMES, SOURCES
+from cicl_assets.ingest.redact import redact, redact_text
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import utcnow
 
@@ -245,15 +246,13 @@ def record_action(
     Pass a deterministic ``event_id`` (e.g. ``"decision:<candidate id>"``) to make the call
     idempotent: when an event with that id is already chained it is returned unchanged.
     """
-    from cicl_assets.ingest.redact import redact
-
     event = {
         "event_id": event_id or str(uuid.uuid4()),
         "event_time": event_time or utcnow(),
         "source": "cicl",
-        "actor": actor,
-        "action": action,
-        "resource": resource,
+        "actor": redact_text(actor),
+        "action": redact_text(action),
+        "resource": redact_text(resource),
         "outcome": outcome,
         "environment": environment,
         "commit_sha": commit_sha,

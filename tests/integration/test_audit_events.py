@@ -1,3 +1,4 @@
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -35,6 +36,9 @@ def landing(tmp_path) -> LandingZone:
     secret_event = (FIXTURES / "falco__create_secret.json").read_text().strip()
     wrapped = {"properties": {"log": json.dumps({**json.loads(secret_event), "auditID": "w-1"})}}
     (root / "audit" / "azure-kube-audit.json").write_text(json.dumps(wrapped))
+    pod = (FIXTURES / "falco__create_nginx_pod_privileged.json").read_bytes()
+    (root / "audit" / "again" / "pod.json.gz").parent.mkdir()
+    (root / "audit" / "again" / "pod.json.gz").write_bytes(gzip.compress(pod + b"\n"))
     lines = (FIXTURES / "falco__create_configmap_sensitive_values.json").read_text().splitlines()
     (root / "audit" / "broken.jsonl").write_text("\n".join([lines[0], '{"auditID": ']) + "\n")
     return LandingZone(uri=str(root))
@@ -71,7 +75,9 @@ def test_audit_events_ingest_chain_and_rerun(duckdb_warehouse, landing):
     assert meta["events_by_source/gcp_audit"] == 2
     assert meta["events_by_source/github_audit"] == 1
     assert meta["events_by_outcome/success"] == 12
-    assert meta["files_ingested"] == 7 and meta["files_rejected"] == 1
+    # the gzipped copy of the pod event is staged again but chained once
+    assert meta["files_ingested"] == 8 and meta["files_rejected"] == 1
+    assert meta["rows_written"] == CORPUS_EVENTS + 2
     rows = read_chain(duckdb_warehouse)
     assert meta["last_hash"] == rows[-1]["hash"]
     assert [r["seq"] for r in rows] == list(range(1, 13))
