@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from cicl_assets.ingest.content import ParseError, Sniff
@@ -97,7 +98,12 @@ class Shape:
 
 def head_shape(sniff: Sniff) -> Shape:
     """The shape of the first JSON value in a file's head (for JSON lines, the first line)."""
-    text = sniff.head.decode("utf-8", "replace")
+    return _shape_of_head(sniff.head)
+
+
+@lru_cache(maxsize=8)  # every detector of the ci stream asks about the same head in turn
+def _shape_of_head(head: bytes) -> Shape:
+    text = head.decode("utf-8", "replace")
     i = len(text) - len(text.lstrip())
     if i >= len(text) or text[i] not in "[{":
         return Shape("other", {})
