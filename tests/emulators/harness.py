@@ -163,12 +163,12 @@ def ensure_environment(kind: EmulatorKind) -> Path:
     """The emulator's virtualenv (built on first use, then reused); returns its directory."""
     root = environment_dir(kind)
     ready = root / ".ready"
-    if ready.exists():
+    if ready.exists() and _venv_python(root).exists():
         return root
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with open(CACHE_DIR / f"{kind.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers build it once
-        if ready.exists():
+        if ready.exists() and _venv_python(root).exists():
             return root
         shutil.rmtree(root, ignore_errors=True)
         (root / "home").mkdir(parents=True)
@@ -235,8 +235,7 @@ class RunningEmulator:
         if self._stopped:
             return
         self._stopped = True
-        if self.process.poll() is not None:
-            return
+        # The whole group, even when the leader has exited: a server may leave workers behind.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
         try:
@@ -247,9 +246,19 @@ class RunningEmulator:
             self.process.wait(timeout=10)
 
 
-def start(kind: EmulatorKind, workdir: Path, attempts: int = 3) -> RunningEmulator:
+def start(kind: EmulatorKind, workdir: Path) -> RunningEmulator:
     """Build (if needed) and start one emulator; returns once it answers HTTP."""
-    root = ensure_environment(kind)
+    return launch(kind, ensure_environment(kind), workdir)
+
+
+def launch(
+    kind: EmulatorKind,
+    root: Path,
+    workdir: Path,
+    attempts: int = 3,
+    timeout_s: float = START_TIMEOUT_S,
+) -> RunningEmulator:
+    """Start an emulator from its environment at ``root``; EmulatorError (with log) if it fails."""
     workdir.mkdir(parents=True, exist_ok=True)
     failures = []
     for attempt in range(1, attempts + 1):
@@ -267,7 +276,7 @@ def start(kind: EmulatorKind, workdir: Path, attempts: int = 3) -> RunningEmulat
             )
         emulator = RunningEmulator(kind, f"http://127.0.0.1:{port}", process, log_path)
         atexit.register(emulator.stop)
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and process.poll() is None:
             if emulator.answers():
                 return emulator
@@ -277,7 +286,7 @@ def start(kind: EmulatorKind, workdir: Path, attempts: int = 3) -> RunningEmulat
         outcome = (
             f"exited with code {exit_code}"
             if exit_code is not None
-            else f"no answer within {START_TIMEOUT_S:.0f}s"
+            else f"no answer within {timeout_s:.0f}s"
         )
         log_tail = emulator.log_tail()
         failures.append(
