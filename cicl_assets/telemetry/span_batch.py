@@ -1,0 +1,204 @@
+"""Turn column-wise span data (from either OTLP encoding) into an `otel_spans` Arrow table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cicl_assets.ingest.content import ParseError
+from cicl_assets.telemetry.attributes import (
+    INT,
+    STR,
+    AttrColumns,
+    promote,
+    quote,
+    quote_repeated,
+    render_objects,
+)
+from cicl_assets.telemetry.spans_table import OTEL_SPANS
+from cicl_assets.warehouse.tables import UTC_TS
+
+SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
+STATUS_CODES = ("UNSET", "OK", "ERROR")
+BATCH_SPANS = 100_000
+
+SCHEMA = pa.schema([f for f in OTEL_SPANS.schema if f.name != "source_file"])
+
+# promoted column -> attribute keys, the current semantic-convention name first
+RESOURCE_STRINGS = {
+    "service_name": ("service.name",),
+    "service_version": ("service.version",),
+    "deployment_environment": ("deployment.environment.name", "deployment.environment"),
+}
+SPAN_STRINGS = {
+    "gen_ai_provider": ("gen_ai.provider.name", "gen_ai.system"),
+    "gen_ai_model": ("gen_ai.request.model", "gen_ai.response.model"),
+    "workflow_name": ("workflow.name",),
+    "error_type": ("error.type",),
+}
+SPAN_INTS = {
+    "input_tokens": ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"),
+    "output_tokens": ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"),
+    "http_status_code": ("http.response.status_code", "http.status_code"),
+}
+
+
+@dataclass
+class EventColumns:
+    owner: np.ndarray  # span row of each event
+    name: pa.Array
+    time_ns: pa.Array  # int64
+    attrs: AttrColumns  # owner = event row
+
+
+@dataclass
+class LinkColumns:
+    owner: np.ndarray  # span row of each link
+    trace_id: pa.Array  # lowercase hex, checked
+    span_id: pa.Array
+    trace_state: pa.Array  # null when empty
+    attrs: AttrColumns  # owner = link row
+
+
+@dataclass
+class SpanColumns:
+    """One batch of spans, column-wise. Ids are lowercase hex strings, already checked."""
+
+    trace_id: pa.Array
+    span_id: pa.Array
+    parent_span_id: pa.Array  # null for roots
+    trace_state: pa.Array  # null when empty
+    name: pa.Array
+    kind: pa.Array  # int
+    start_ns: pa.Array  # int64
+    end_ns: pa.Array
+    status_code: pa.Array  # int
+    status_message: pa.Array  # null when empty
+    resource_of: np.ndarray  # span row -> resource row
+    scope_of: np.ndarray  # span row -> scope row
+    resource_attrs: AttrColumns  # owner = resource row
+    resource_count: int
+    scope_name: pa.Array  # per scope row
+    scope_version: pa.Array
+    attrs: AttrColumns  # owner = span row
+    events: EventColumns
+    links: LinkColumns
+
+
+def _enum_names(codes: pa.Array, names: tuple[str, ...]) -> pa.Array:
+    arr = np.asarray(pc.fill_null(codes, 0).to_numpy(zero_copy_only=False), np.int64)
+    valid = (arr >= 0) & (arr < len(names))
+    return pc.take(pa.array(names), pa.array(np.where(valid, arr, 0), mask=~valid))
+
+
+def _ns_to_ts(ns: pa.Array) -> pa.Array:
+    return pc.divide(ns, 1000).cast(pa.int64()).view(UTC_TS) if len(ns) else pa.array([], UTC_TS)
+
+
+def _events_json(events: EventColumns, n: int) -> pa.Array:
+    m = len(events.owner)
+    if m == 0:
+        return pa.array(np.full(n, "[]", object), pa.string())
+    objects = pc.binary_join_element_wise(
+        '{"name":',
+        quote_repeated(events.name),
+        ',"time_unix_nano":',
+        events.time_ns.cast(pa.string()),
+        ',"attributes":',
+        render_objects(events.attrs, m),
+        "}",
+        "",
+    )
+    return _wrap_list(objects, events.owner, n)
+
+
+def _links_json(links: LinkColumns, n: int) -> pa.Array:
+    m = len(links.owner)
+    if m == 0:
+        return pa.array(np.full(n, "[]", object), pa.string())
+    state = pc.fill_null(
+        pc.binary_join_element_wise(',"trace_state":', quote(links.trace_state), ""), ""
+    )
+    objects = pc.binary_join_element_wise(
+        '{"trace_id":"',
+        links.trace_id,
+        '","span_id":"',
+        links.span_id,
+        '"',
+        state,
+        ',"attributes":',
+        render_objects(links.attrs, m),
+        "}",
+        "",
+    )
+    return _wrap_list(objects, links.owner, n)
+
+
+def _wrap_list(objects: pa.Array, owner: np.ndarray, n: int) -> pa.Array:
+    counts = np.bincount(owner, minlength=n)
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), objects), ",")
+    return pc.binary_join_element_wise("[", joined, "]", "")
+
+
+def build_table(cols: SpanColumns) -> pa.Table:
+    """The `otel_spans` rows of one batch (without source_file, which the runner adds)."""
+    n = len(cols.trace_id)
+    res_idx = pa.array(cols.resource_of)
+    scope_idx = pa.array(cols.scope_of)
+    rcount = cols.resource_count
+    resource_cols = {
+        name: pc.take(promote(cols.resource_attrs, rcount, keys, STR), res_idx)
+        for name, keys in RESOURCE_STRINGS.items()
+    }
+    columns = {
+        "trace_id": cols.trace_id,
+        "span_id": cols.span_id,
+        "parent_span_id": cols.parent_span_id,
+        "trace_state": cols.trace_state,
+        **resource_cols,
+        "span_name": cols.name,
+        "span_kind": _enum_names(cols.kind, SPAN_KINDS),
+        "start_time": _ns_to_ts(cols.start_ns),
+        "end_time": _ns_to_ts(cols.end_ns),
+        "duration_ms": pc.divide(
+            pc.subtract(cols.end_ns, cols.start_ns).cast(pa.float64()), 1_000_000.0
+        ),
+        "status_code": _enum_names(cols.status_code, STATUS_CODES),
+        "status_message": cols.status_message,
+        "scope_name": pc.take(cols.scope_name, scope_idx),
+        "scope_version": pc.take(cols.scope_version, scope_idx),
+        "resource_attributes": pc.take(render_objects(cols.resource_attrs, rcount), res_idx),
+        "span_attributes": render_objects(cols.attrs, n),
+        "events": _events_json(cols.events, n),
+        "links": _links_json(cols.links, n),
+    }
+    for name, keys in SPAN_STRINGS.items():
+        columns[name] = promote(cols.attrs, n, keys, STR)
+    for name, keys in SPAN_INTS.items():
+        columns[name] = promote(cols.attrs, n, keys, INT)
+    return pa.Table.from_arrays([columns[f.name] for f in SCHEMA], schema=SCHEMA)
+
+
+def check_hex_ids(
+    ids: pa.Array, digits: int, field: str, where: Callable[[int], str], nullable: bool = False
+) -> pa.Array:
+    """Lowercase hex ids; a malformed one raises ParseError naming where it is."""
+    if nullable:
+        ids = pc.if_else(pc.equal(ids, ""), pa.scalar(None, pa.string()), ids)
+    ok = pc.match_substring_regex(ids, f"^[0-9a-fA-F]{{{digits}}}$")
+    ok = pc.fill_null(ok, nullable)
+    if not pc.all(ok, min_count=0).as_py():
+        bad = int(np.flatnonzero(~ok.to_numpy(zero_copy_only=False))[0])
+        value = ids[bad].as_py()
+        if value is None:
+            raise ParseError(f"{where(bad)}: missing {field}")
+        raise ParseError(
+            f"{where(bad)}: invalid hex in {field} {value!r} (expected {digits} hex digits)"
+        )
+    return pc.ascii_lower(ids)
