@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -116,6 +117,11 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
 )
 
+# One cheap pass that every pattern above needs to match first; most strings stop here.
+_MAY_HOLD_SECRET = re.compile(  # matched against the lowercased text (no IGNORECASE: 5x faster)
+    r"bearer|akia|asia|agpa|aida|aroa|gh[pousr]_|github_pat_|aiza|xox|eyj|private key|://|pass"
+    r"|pwd|secret|key|token|credential|sig|auth"
+)
 _MAX_NESTED_JSON = 4 * 1024 * 1024
 
 
@@ -123,6 +129,7 @@ def _words(key: str) -> list[str]:
     return [w.lower() for w in _WORD_SPLIT.split(key) if w]
 
 
+@lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """True when a mapping key names a secret value (see the module doc)."""
     lowered = key.lower()
@@ -148,6 +155,8 @@ def redact_text(text: str) -> str:
             cleaned = redact(inner)
             if cleaned != inner:
                 return json.dumps(cleaned, separators=(",", ":"), ensure_ascii=False)
+    if not _MAY_HOLD_SECRET.search(text.lower()):
+        return text
     for pattern, replacement in _TEXT_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
