@@ -12,6 +12,7 @@ from typing import Any
 
 from cicl_assets.deployments.fields import (
     digest_from_image,
+    event_row,
     load_object,
     normalise_environment,
     time_field,
@@ -100,35 +101,39 @@ def parse_cloudbuild(data: bytes, source_file: str) -> Iterator[tuple[str, list[
     yield (
         "deployment_events",
         [
-            {
-                "event_id": f"sha256:{file_digest}:0",
-                "deployment_id": f"cloudbuild:{build_id or 'sha256:' + file_digest}",
-                "environment": normalise_environment(environment),
-                "service": next((subs[k] for k in _SERVICE_KEYS if subs.get(k)), None)
-                or _service_from_image(image),
-                "version": subs.get("TAG_NAME") or subs.get("_VERSION"),
-                "commit_sha": commit.lower()
-                if isinstance(commit, str) and re.fullmatch(r"[0-9a-fA-F]{40}", commit)
-                else None,
-                "image_digest": digest.lower() if isinstance(digest, str) else None,
-                "image": image,
-                "status": status,
-                "status_raw": raw,
-                "provider": "cloudbuild",
-                "started_at": started or created,
-                "finished_at": finished if status in _TERMINAL else None,
-                "actor": subs.get("_ACTOR") or build.get("serviceAccount"),
-                "approver": ((build.get("approval") or {}).get("result") or {}).get(
-                    "approverAccount"
-                ),
-                "approved_at": time_field(
-                    (build.get("approval") or {}).get("result") or {}, "approvalTime", "approval"
-                ),
-                "pipeline_run_id": build_id,
-                "repo": subs.get("REPO_NAME") or subs.get("REPO_FULL_NAME"),
-                "ref": subs.get("BRANCH_NAME") or subs.get("TAG_NAME"),
-                "url": build.get("logUrl"),
-                "event_at": finished or started or created,
-            }
+            event_row(
+                **{
+                    "event_id": f"sha256:{file_digest}:0",
+                    "deployment_id": f"cloudbuild:{build_id or 'sha256:' + file_digest}",
+                    "environment": normalise_environment(environment),
+                    "service": next((subs[k] for k in _SERVICE_KEYS if subs.get(k)), None)
+                    or _service_from_image(image),
+                    "version": subs.get("TAG_NAME") or subs.get("_VERSION"),
+                    "commit_sha": commit.lower()
+                    if isinstance(commit, str) and re.fullmatch(r"[0-9a-fA-F]{40}", commit)
+                    else None,
+                    "image_digest": digest.lower() if isinstance(digest, str) else None,
+                    "image": image,
+                    "status": status,
+                    "status_raw": raw,
+                    "provider": "cloudbuild",
+                    "started_at": started or created,
+                    "finished_at": finished if status in _TERMINAL else None,
+                    "actor": subs.get("_ACTOR") or build.get("serviceAccount"),
+                    "approver": ((build.get("approval") or {}).get("result") or {}).get(
+                        "approverAccount"
+                    ),
+                    "approved_at": time_field(
+                        (build.get("approval") or {}).get("result") or {},
+                        "approvalTime",
+                        "approval",
+                    ),
+                    "pipeline_run_id": build_id,
+                    "repo": subs.get("REPO_NAME") or subs.get("REPO_FULL_NAME"),
+                    "ref": subs.get("BRANCH_NAME") or subs.get("TAG_NAME"),
+                    "url": build.get("logUrl"),
+                    "event_at": finished or started or created,
+                }
+            )
         ],
     )

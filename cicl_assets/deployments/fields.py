@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from cicl_assets.deployments.tables import DEPLOYMENT_EVENTS
 from cicl_assets.infra.naming import normalise_environment, parse_time
 from cicl_assets.ingest.content import ParseError
 
@@ -16,6 +17,14 @@ _IMAGE_DIGEST = re.compile(r"@(sha256:[0-9a-fA-F]{64})")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 
 __all__ = ["STATUSES", "normalise_environment"]
+
+
+def event_row(**values: Any) -> dict[str, Any]:
+    """A deployment_events row: every column present, unknown ones None."""
+    unknown = set(values) - set(DEPLOYMENT_EVENTS.schema.names)
+    if unknown:
+        raise KeyError(f"not deployment_events columns: {sorted(unknown)}")
+    return {**dict.fromkeys(DEPLOYMENT_EVENTS.schema.names), **values}
 
 
 def digest_from_image(image: object) -> str | None:

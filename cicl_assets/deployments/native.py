@@ -12,6 +12,7 @@ from cicl_assets.deployments.fields import (
     checked_digest,
     digest_from_image,
     documents,
+    event_row,
     normalise_environment,
     time_field,
 )
@@ -74,7 +75,7 @@ def parse_native(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict
     for n, (where, doc) in enumerate(documents(data)):
         if not isinstance(doc, dict) or doc.get("kind") != KIND:
             raise ParseError(f"{where}: not a {KIND} record")
-        rows.append({"event_id": f"sha256:{digest}:{n}", **_row(doc, where)})
+        rows.append(event_row(event_id=f"sha256:{digest}:{n}", **_row(doc, where)))
     if not rows:
         raise ParseError(f"no {KIND} records in the file")
     yield "deployment_events", rows

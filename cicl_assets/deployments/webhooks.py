@@ -10,6 +10,7 @@ from typing import Any
 from cicl_assets.deployments.fields import (
     checked_digest,
     digest_from_image,
+    event_row,
     load_object,
     login,
     normalise_environment,
@@ -103,35 +104,37 @@ def _github_row(doc: dict[str, Any], digest: str) -> dict[str, Any]:
         url = None
     image = payload.get("image")
     window = payload.get("change_window") if isinstance(payload.get("change_window"), dict) else {}
-    return {
-        "event_id": f"sha256:{digest}:0",
-        "deployment_id": f"github:{dep['id']}",
-        "environment": normalise_environment(
-            dep.get("environment") or (status_doc or {}).get("environment")
-        ),
-        "service": payload.get("service") or repo.get("name"),
-        "version": payload.get("version"),
-        "commit_sha": dep.get("sha"),
-        "image_digest": checked_digest(payload.get("image_digest"), "deployment.payload")
-        or digest_from_image(image),
-        "image": image if isinstance(image, str) else None,
-        "status": status,
-        "status_raw": raw,
-        "provider": "github",
-        "started_at": time_field(dep, "created_at", "deployment"),
-        "finished_at": event_at if status in TERMINAL else None,
-        "actor": login(dep.get("creator")) or login(doc.get("sender")),
-        "approver": payload.get("approver"),
-        "approved_at": time_field(payload, "approved_at", "deployment.payload"),
-        "change_window_start": time_field(window, "start", "deployment.payload.change_window"),
-        "change_window_end": time_field(window, "end", "deployment.payload.change_window"),
-        "rollback_of": payload.get("rollback_of"),
-        "pipeline_run_id": f"github-run:{run['id']}" if run and run.get("id") else None,
-        "repo": repo.get("full_name"),
-        "ref": dep.get("ref"),
-        "url": url or dep.get("url"),
-        "event_at": event_at,
-    }
+    return event_row(
+        **{
+            "event_id": f"sha256:{digest}:0",
+            "deployment_id": f"github:{dep['id']}",
+            "environment": normalise_environment(
+                dep.get("environment") or (status_doc or {}).get("environment")
+            ),
+            "service": payload.get("service") or repo.get("name"),
+            "version": payload.get("version"),
+            "commit_sha": dep.get("sha"),
+            "image_digest": checked_digest(payload.get("image_digest"), "deployment.payload")
+            or digest_from_image(image),
+            "image": image if isinstance(image, str) else None,
+            "status": status,
+            "status_raw": raw,
+            "provider": "github",
+            "started_at": time_field(dep, "created_at", "deployment"),
+            "finished_at": event_at if status in TERMINAL else None,
+            "actor": login(dep.get("creator")) or login(doc.get("sender")),
+            "approver": payload.get("approver"),
+            "approved_at": time_field(payload, "approved_at", "deployment.payload"),
+            "change_window_start": time_field(window, "start", "deployment.payload.change_window"),
+            "change_window_end": time_field(window, "end", "deployment.payload.change_window"),
+            "rollback_of": payload.get("rollback_of"),
+            "pipeline_run_id": f"github-run:{run['id']}" if run and run.get("id") else None,
+            "repo": repo.get("full_name"),
+            "ref": dep.get("ref"),
+            "url": url or dep.get("url"),
+            "event_at": event_at,
+        }
+    )
 
 
 def parse_github(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
@@ -158,25 +161,25 @@ def parse_gitlab_deployment(
     yield (
         "deployment_events",
         [
-            {
-                "event_id": f"sha256:{hashlib.sha256(data).hexdigest()}:0",
-                "deployment_id": f"gitlab:{project.get('id', '')}:{doc['deployment_id']}",
-                "environment": normalise_environment(
+            event_row(
+                event_id=f"sha256:{hashlib.sha256(data).hexdigest()}:0",
+                deployment_id=f"gitlab:{project.get('id', '')}:{doc['deployment_id']}",
+                environment=normalise_environment(
                     doc.get("environment_tier") or doc.get("environment")
                 ),
-                "service": project.get("name"),
-                "commit_sha": commit[1] if commit else doc.get("short_sha"),
-                "status": status,
-                "status_raw": raw,
-                "provider": "gitlab",
-                "started_at": event_at if raw in ("running", "created") else None,
-                "finished_at": event_at if status in TERMINAL else None,
-                "actor": login(doc.get("user")),
-                "pipeline_run_id": f"gitlab-job:{job}" if job is not None else None,
-                "repo": project.get("path_with_namespace"),
-                "ref": doc.get("ref"),
-                "url": doc.get("deployable_url") or doc.get("environment_external_url"),
-                "event_at": event_at,
-            }
+                service=project.get("name"),
+                commit_sha=commit[1] if commit else doc.get("short_sha"),
+                status=status,
+                status_raw=raw,
+                provider="gitlab",
+                started_at=event_at if raw in ("running", "created") else None,
+                finished_at=event_at if status in TERMINAL else None,
+                actor=login(doc.get("user")),
+                pipeline_run_id=f"gitlab-job:{job}" if job is not None else None,
+                repo=project.get("path_with_namespace"),
+                ref=doc.get("ref"),
+                url=doc.get("deployable_url") or doc.get("environment_external_url"),
+                event_at=event_at,
+            )
         ],
     )

@@ -43,6 +43,17 @@ _DETECT = re.compile(
     rb"(Apply|Destroy) complete! Resources:|\xe2\x94\x82 Error: "
 )
 
+_ROW_FIELDS = (
+    "address",
+    "action",
+    "outcome",
+    "elapsed_s",
+    "resource_id",
+    "error",
+    "added",
+    "changed",
+    "destroyed",
+)
 _VERB_ACTION = {
     "Creating": "create",
     "Modifying": "update",
@@ -126,6 +137,7 @@ def parse_apply_log(data: bytes, source_file: str) -> Iterator[tuple[str, list[d
     applied_at = first_ts or time_from_name(source_file)
     expires_at, basis = apply_log_expiry(applied_at)
     common = {
+        **dict.fromkeys(_ROW_FIELDS),
         "apply_id": "sha256:" + hashlib.sha256(data).hexdigest(),
         "environment": environment_from_path(source_file, "infra"),
         "applied_at": applied_at,
