@@ -2,8 +2,9 @@
 row per scan, so a scan that found nothing is still visible).
 
 Readers live in `findings_sarif` (SARIF 2.1 from any tool) and `findings_native` (Trivy,
-Grype, pip-audit, osv-scanner, bandit, semgrep, checkov, cosign vuln predicates); the model
-(severity bands, fingerprints, redaction) in `findings_model`.
+Grype, pip-audit, osv-scanner, bandit, semgrep, checkov); recognition and cosign vuln
+predicates in `findings_formats`; the model (severity bands, fingerprints, redaction) in
+`findings_model`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from collections.abc import Iterable
 from functools import lru_cache, partial
 from typing import Any
 
+from cicl_assets.ci.findings_formats import SCAN_READERS, classify_scan
 from cicl_assets.ci.findings_model import CI_FINDINGS, CI_SCANS, emit
-from cicl_assets.ci.findings_native import SCAN_READERS, classify_scan
 from cicl_assets.ci.security_json import head_shape, load_json
 from cicl_assets.ingest.content import Sniff
 from cicl_assets.ingest.formats import FileFormat
