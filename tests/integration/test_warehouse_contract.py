@@ -7,6 +7,7 @@ import gzip
 import json
 from dataclasses import replace
 
+import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -360,3 +361,57 @@ def test_bigquery_loads_a_batch_over_the_multipart_limit(bigquery_warehouse, tmp
         f"SELECT COUNT(*) AS k, SUM(n) AS total, MAX(id) AS top FROM {EVENTS.name}"
     ).to_pylist()
     assert got == [{"k": n, "total": n * (n - 1) // 2, "top": max(ids)}]
+
+
+def test_an_asset_writes_through_the_warehouse_resource(any_warehouse):
+    @dg.asset(name=EVENTS.name)
+    def contract_events(warehouse: Warehouse) -> dg.MaterializeResult:
+        written = warehouse.replace_table(EVENTS, EVENTS.from_records(ROWS))
+        return dg.MaterializeResult(metadata={"dagster/row_count": written})
+
+    for _ in range(2):  # a second run replaces, it does not add
+        result = dg.materialize([contract_events], resources={"warehouse": any_warehouse})
+        assert result.success
+    [event] = result.get_asset_materialization_events()
+    assert event.materialization.metadata["dagster/row_count"].value == 3
+    assert any_warehouse.row_count(EVENTS.name) == 3
+
+
+def test_bigquery_credentials_come_from_a_base64_key_in_the_environment(monkeypatch):
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from cicl_assets.warehouse.bigquery_warehouse import BigQueryWarehouse
+
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    key = {
+        "type": "service_account",
+        "project_id": "cicl-prod",
+        "private_key_id": "k1",
+        "private_key": pem,
+        "client_email": "cicl@cicl-prod.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    monkeypatch.delenv("BIGQUERY_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("CICL_TEST_BQ_KEY", base64.b64encode(json.dumps(key).encode()).decode())
+
+    @dg.asset
+    def credentials_probe(warehouse: Warehouse) -> str:
+        return warehouse.client._credentials.service_account_email
+
+    warehouse = BigQueryWarehouse(
+        project="cicl-prod", gcp_credentials=dg.EnvVar("CICL_TEST_BQ_KEY")
+    )
+    result = dg.materialize([credentials_probe], resources={"warehouse": warehouse})
+    assert result.output_for_node("credentials_probe") == key["client_email"]
