@@ -13,7 +13,7 @@ What counts as a secret:
   passphrase, token, secret, key, apikey, credential(s) or whose words contain api_key,
   private_key, access_key, client_secret... ("key" alone or as a suffix like ``access_key``,
   never ``keyboard`` or ``monkey``; ``token_id`` and ``secretName`` name a secret, they are not
-  one, so they stay);
+  one, so they stay, as do identifiers such as ``run_key``, ``partition_key``, ``public_key``);
 - secret-looking text regardless of key: bearer tokens, AWS access key ids, GitHub tokens,
   Google API keys, PEM private key blocks, JWTs, ``password=...`` in URLs and connection strings,
   passwords in URL user-info, credential query parameters. Only the matching part of the text is
@@ -66,6 +66,33 @@ _SECRET_PAIRS = frozenset(
         ("refresh", "token"),
         ("auth", "token"),
         ("id", "token"),
+    }
+)
+# "<word>_key" names that identify rows, runs or partitions, or hold public material.
+_PLAIN_KEY_QUALIFIERS = frozenset(
+    {
+        "run",
+        "partition",
+        "asset",
+        "primary",
+        "foreign",
+        "sort",
+        "cache",
+        "idempotency",
+        "dedup",
+        "dedupe",
+        "group",
+        "routing",
+        "object",
+        "public",
+        "shard",
+        "lookup",
+        "join",
+        "hash",
+        "range",
+        "composite",
+        "unique",
+        "natural",
     }
 )
 _HEADER_KEYS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
@@ -137,6 +164,8 @@ def is_secret_key(key: str) -> bool:
         return True
     words = _words(key)
     if not words:
+        return False
+    if words[-1] == "key" and len(words) > 1 and words[-2] in _PLAIN_KEY_QUALIFIERS:
         return False
     if words[-1] in _SECRET_WORDS:
         return True
