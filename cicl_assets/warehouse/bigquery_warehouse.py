@@ -211,12 +211,16 @@ class BigQueryWarehouse(Warehouse):
                 f"ALTER TABLE `{self._table_id(spec.name)}` "
                 f"ADD COLUMN IF NOT EXISTS {f.name} {_ddl_type(f)}"
             ).result()
-        # BigQuery's table metadata shows the new columns at once; the emulator's catalog only
-        # after a schema patch, which on BigQuery would change nothing.
+        # A schema patch then adds the new columns' descriptions (DDL here carries none) and
+        # makes the emulator's catalog list them; BigQuery lists them after the DDL already.
         table = self.client.get_table(self._table_id(spec.name))
         listed = {f.name for f in table.schema}
-        if any(f.name not in listed for f in missing):
-            table.schema = [*table.schema, *(f for f in missing if f.name not in listed)]
+        if any(f.name not in listed or spec.column_docs.get(f.name) for f in missing):
+            wanted = {
+                f.name: bigquery_field(spec.schema.field(f.name), spec.column_docs.get(f.name))
+                for f in missing
+            }
+            table.schema = [wanted.pop(f.name, f) for f in table.schema] + list(wanted.values())
             self.client.update_table(table, ["schema"])
 
     def _new_table(self, spec: TableSpec) -> bigquery.Table:

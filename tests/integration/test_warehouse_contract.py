@@ -198,11 +198,22 @@ def test_ensure_table_adds_the_columns_a_spec_gained(any_warehouse):
         schema=EVENTS.schema.append(pa.field("note", pa.string())).append(
             pa.field("scores", pa.list_(pa.int64()))
         ),
+        column_docs={**EVENTS.column_docs, "note": "free text added later"},
     )
     any_warehouse.ensure_table(grown)
     schema = any_warehouse.table_schema(EVENTS.name)
     assert schema.names == [*EVENTS.schema.names, "note", "scores"]
     assert canonical(schema.field("scores").type) == pa.list_(pa.int64())
+    if any_warehouse.dialect == "bigquery":
+        table = any_warehouse.client.get_table(
+            f"{any_warehouse.project}.{any_warehouse.dataset}.{EVENTS.name}"
+        )
+        docs = {f.name: f.description for f in table.schema}
+        assert (docs["id"], docs["note"], docs["scores"]) == (
+            "event id",
+            "free text added later",
+            None,
+        )
     any_warehouse.append(grown, grown.from_records([{"id": "d", "note": "new", "scores": [7]}]))
     got = any_warehouse.query(f"SELECT id, note, scores FROM {EVENTS.name} ORDER BY id")
     # BigQuery has no NULL arrays: a REPEATED column added later reads as [] for older rows.
