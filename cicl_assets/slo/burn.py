@@ -200,7 +200,9 @@ def evaluate(
             n = int(total[i])
             # Rounded so a rate equal to a threshold on paper compares equal in floats too.
             rates[name] = round((int(bad[i]) / n) / budget_share, 9) if n else None
-            sufficient[name] = n >= policy.min_for(name) and n > 0
+            # A window reaching back before the first minute of data is not yet that window.
+            covered = ends[i] >= parse_duration_minutes(name)
+            sufficient[name] = covered and n > 0 and n >= policy.min_for(name)
             record[f"events_{name}"] = n
             record[f"bad_{name}"] = int(bad[i])
         record["burn_rates"] = rates
@@ -215,19 +217,20 @@ def evaluate(
 def decide_alert(
     rates: dict[str, float | None], sufficient: dict[str, bool], rules: tuple[AlertRule, ...]
 ) -> tuple[str, str | None]:
-    """The most severe firing rule; ``none`` only when every rule could be judged.
+    """The most severe firing rule, else ``none`` or ``insufficient_data``.
 
-    A rule fires when both its windows hold enough events and both burn rates are strictly
-    above its threshold. A rule with a thin window cannot say the service is healthy, so when no
-    rule fires and some could not be judged, the answer is ``insufficient_data``.
+    A rule fires when both its windows are sufficient (enough events, fully covered by data) and
+    both burn rates are strictly above its threshold. With no rule firing, the answer is
+    ``none`` only when every severity had at least one rule it could judge: thin data is
+    ``insufficient_data``, never healthy.
     """
     fired: dict[str, str] = {}
-    unjudged = False
+    judged: set[str] = set()
     for rule in rules:
         windows = (rule.long_window, rule.short_window)
         if not all(sufficient.get(w, False) for w in windows):
-            unjudged = True
             continue
+        judged.add(rule.severity)
         if all((rates[w] or 0.0) > rule.burn_rate for w in windows):
             fired.setdefault(rule.severity, rule.label)
     for severity in SEVERITY_ORDER:
@@ -235,7 +238,9 @@ def decide_alert(
             return severity, fired[severity]
     for severity, label in fired.items():
         return severity, label
-    return (ALERT_INSUFFICIENT, None) if unjudged else (ALERT_NONE, None)
+    if {r.severity for r in rules} <= judged:
+        return ALERT_NONE, None
+    return ALERT_INSUFFICIENT, None
 
 
 def evaluation_times(

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cicl_assets.slo.burn import WINDOWS, MinuteCounts, evaluate, evaluation_times
-from cicl_assets.slo.specs import SPAN_SOURCE, SloSpec
+from cicl_assets.slo.specs import SPAN_SOURCE, SloSpec, SpanFilter
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
 
@@ -78,6 +78,19 @@ def _minute_expr(dialect: str) -> str:
     return "date_trunc('minute', start_time)"
 
 
+def span_filter_sql(span_filter: SpanFilter, prefix: str = "") -> tuple[str, dict[str, Any]]:
+    """A parenthesised WHERE condition for the filter, with its bound parameters."""
+    params: dict[str, Any] = {}
+    ands = []
+    for j, (column, value) in enumerate(span_filter.equals):
+        params[f"{prefix}f{j}"] = value
+        ands.append(f"{column} = @{prefix}f{j}")
+    if span_filter.span_name_prefix:
+        params[f"{prefix}p"] = span_filter.span_name_prefix + "%"
+        ands.append(f"span_name LIKE @{prefix}p")
+    return "(" + " AND ".join(ands) + ")", params
+
+
 @dataclass(frozen=True)
 class CountsQuery:
     sql: str
@@ -99,14 +112,9 @@ def minute_counts_query(slos: list[SloSpec], dialect: str) -> CountsQuery:
     params: dict[str, Any] = {}
     ors = []
     for i, slo in enumerate(slos):
-        ands = []
-        for j, (column, value) in enumerate(slo.span_filter.equals):
-            params[f"f{i}_{j}"] = value
-            ands.append(f"{column} = @f{i}_{j}")
-        if slo.span_filter.span_name_prefix:
-            params[f"p{i}"] = slo.span_filter.span_name_prefix + "%"
-            ands.append(f"span_name LIKE @p{i}")
-        ors.append("(" + " AND ".join(ands) + ")")
+        condition, bound = span_filter_sql(slo.span_filter, f"s{i}_")
+        params.update(bound)
+        ors.append(condition)
     minute = _minute_expr(dialect)
     under = []
     for k, threshold in enumerate(thresholds):

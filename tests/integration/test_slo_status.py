@@ -14,13 +14,14 @@ from cicl_assets.slo.status import load_slo_counts, minute_counts_query
 from tests.unit.slo.spans import story_spans, write_spans
 
 CONFIG_DIR = Path(__file__).parents[2] / "config"
-START = story.BREACH_START - timedelta(hours=30)
+# Enough history before the day-before check for its 1d windows to be covered by data.
+START = story.BREACH_START - timedelta(hours=54)
 END = story.BREACH_END + timedelta(hours=2)
 
 
 @pytest.fixture
 def spans_warehouse(any_warehouse):
-    write_spans(any_warehouse, story_spans(START, END))
+    write_spans(any_warehouse, story_spans(START, END, runs_per_minute=2))
     return any_warehouse
 
 
@@ -48,20 +49,20 @@ def test_breach_hour_pages_on_the_breached_workflow_and_the_day_before_is_clean(
     in_breach = [
         r
         for r in rows
-        if story.BREACH_START + timedelta(minutes=15) <= r["evaluation_time"] <= story.BREACH_END
+        if story.BREACH_START + timedelta(minutes=25) <= r["evaluation_time"] <= story.BREACH_END
     ]
     paged = {r["slo_name"] for r in in_breach if r["alert"] == "page"}
     workflow_pages = {s for s in paged if s.startswith("workflow-")}
     assert workflow_pages == {f"workflow-{story.BREACH_WORKFLOW}-availability"}
     # The gateway answers 502 for failed runs, so the same incident burns its budget too.
     assert "gateway-availability" in paged
-    at_end = next(
-        r
-        for r in in_breach
-        if r["slo_name"] == "workflow-invoice-triage-availability"
-        and r["evaluation_time"] == story.BREACH_END
-    )
-    assert at_end["alert_window"] == "1h/5m"
+    invoice = [r for r in in_breach if r["slo_name"] == "workflow-invoice-triage-availability"]
+    # Once the 1h window holds enough of the breach, the fast rule pages; a 5m window of ten
+    # runs can miss (1 failure of 10 burns at 10 < 14.4), so not every evaluation pages.
+    pages = [r for r in invoice if r["alert"] == "page"]
+    assert len(pages) >= 0.8 * len(invoice)
+    assert {r["alert_window"] for r in pages} == {"1h/5m"}
+    at_end = next(r for r in invoice if r["evaluation_time"] == story.BREACH_END)
     # 2 runs a minute for an hour; ~35% failed: burn = bad/total/(1-0.99).
     assert at_end["events_1h"] == 120
     assert at_end["burn_rate_1h"] == pytest.approx(at_end["bad_1h"] / 120 / 0.01)

@@ -90,9 +90,14 @@ def test_ticket_rules_and_page_takes_precedence():
 def test_thin_windows_are_insufficient_not_healthy():
     # 2 events a minute: the 5m window holds 10 events, under a minimum of 20.
     policy = AlertPolicy(min_events=20)
-    [rec] = evaluate(counts([2] * 600, [0] * 600), [at(600)], 0.99, policy)
-    assert rec["alert"] == "insufficient_data"
+    [rec] = evaluate(counts([2] * 4400, [0] * 4400), [at(4400)], 0.99, policy)
     assert rec["insufficient_windows"] == ["5m"]
+    # Pages are still judged on 6h/30m and tickets on both rules: healthy.
+    assert rec["alert"] == "none"
+    # With only the 1h/5m rule, nothing can be judged about pages.
+    page_only = AlertPolicy(min_events=20, rules=(WORKBOOK_RULES[0],))
+    [thin] = evaluate(counts([2] * 600, [0] * 600), [at(600)], 0.99, page_only)
+    assert thin["alert"] == "insufficient_data"
     # A burning window still cannot page when its partner window is thin.
     policy = AlertPolicy(min_events=20, rules=(WORKBOOK_RULES[0],))
     [hot] = evaluate(counts([2] * 600, [0] * 540 + [2] * 60), [at(600)], 0.99, policy)
@@ -101,6 +106,16 @@ def test_thin_windows_are_insufficient_not_healthy():
     lenient = AlertPolicy(min_events=20, min_events_by_window={"5m": 5}, rules=(WORKBOOK_RULES[0],))
     [paged] = evaluate(counts([2] * 600, [0] * 540 + [2] * 60), [at(600)], 0.99, lenient)
     assert paged["alert"] == "page"
+
+
+def test_windows_longer_than_the_data_are_not_judged():
+    # Ten hours of data with one early failure: the "3d" window is really ten hours long.
+    total, bad = [2] * 600, [0] * 600
+    bad[30] = 2
+    [rec] = evaluate(counts(total, bad), [at(600)], 0.99, AlertPolicy())
+    assert rec["insufficient_windows"] == ["1d", "3d"]
+    assert rec["alert"] == "insufficient_data"  # no ticket rule can be judged yet
+    assert rec["burn_rates"]["3d"] == pytest.approx((2 / 1200) / 0.01)
 
 
 def test_no_events_at_all_has_no_sli():
