@@ -1,8 +1,8 @@
 """Security scan results of a CI run -> `ci_findings` (one row per finding) and `ci_scans` (one
 row per scan, so a scan that found nothing is still visible).
 
-Readers live in `findings_sarif` (SARIF 2.1 from any tool) and `findings_native` (Trivy,
-Grype, pip-audit, osv-scanner, bandit, semgrep, checkov); recognition and cosign vuln
+Readers live in `findings_sarif` (SARIF 2.1 from any tool), `findings_native` (Trivy, Grype,
+pip-audit, osv-scanner, checkov) and `findings_source` (bandit, semgrep, gitleaks); recognition and cosign vuln
 predicates in `findings_formats`; the model (severity bands, fingerprints, redaction) in
 `findings_model`.
 """
@@ -28,6 +28,7 @@ _LABELS = {
     "bandit-json": "bandit JSON",
     "semgrep-json": "semgrep JSON",
     "checkov-json": "checkov JSON",
+    "gitleaks-json": "gitleaks JSON",
     "cosign-vuln": "cosign vuln predicate",
 }
 

@@ -9,15 +9,14 @@ from typing import Any
 
 from cicl_assets.ci.findings_model import Scan
 from cicl_assets.ci.findings_native import (
-    read_bandit,
     read_checkov,
     read_grype,
     read_osv_scanner,
     read_pip_audit,
-    read_semgrep,
     read_trivy,
 )
 from cicl_assets.ci.findings_sarif import read_sarif
+from cicl_assets.ci.findings_source import read_bandit, read_gitleaks, read_semgrep
 from cicl_assets.ci.security_json import Shape, as_dict, doc_shape, text_of, to_time
 from cicl_assets.ingest.content import ParseError
 
@@ -68,6 +67,8 @@ def classify_scan(shape: Shape) -> str | None:
             return "checkov-json"
         if shape.has("name") and ("vulns" in shape.keys or "skip_reason" in shape.keys):
             return "pip-audit-json"
+        if shape.has("RuleID") or shape.has("rule", "offender"):
+            return "gitleaks-json"
         return None
     if shape.container != "object":
         return None
@@ -105,5 +106,6 @@ SCAN_READERS: dict[str, Reader] = {
     "bandit-json": read_bandit,
     "semgrep-json": read_semgrep,
     "checkov-json": read_checkov,
+    "gitleaks-json": read_gitleaks,
     "cosign-vuln": read_cosign_vuln,
 }

@@ -197,6 +197,7 @@ _SECRET_KEYS = {
     "code",
     "highlighted",
     "content",
+    "line",
 }
 
 

@@ -1,5 +1,5 @@
-"""Scanners' own JSON reports: Trivy (SchemaVersion 2), Grype, pip-audit (old and new),
-osv-scanner, bandit, semgrep and checkov, each read into `Scan`s."""
+"""Image, dependency and infrastructure scanners' own JSON reports: Trivy (SchemaVersion 2),
+Grype, pip-audit (old and new), osv-scanner and checkov, each read into `Scan`s."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from cicl_assets.ci.security_json import (
 from cicl_assets.ingest.content import ParseError
 
 
-def _line_location(path: Any, line: Any) -> str | None:
+def line_location(path: Any, line: Any) -> str | None:
     path = text_of(path)
     if not path:
         return None
@@ -36,6 +36,69 @@ def _trivy_cvss(vuln: dict[str, Any]) -> float | None:
             if isinstance(entry.get(key), int | float) and entry[key] > 0:
                 return float(entry[key])
     return None
+
+
+def _trivy_vulnerability(
+    scan: Scan, v: dict[str, Any], target: str | None, pkg_type: str | None, status: str
+) -> None:
+    layer = as_dict(v.get("Layer"))
+    scan.add(
+        rule_id=v.get("VulnerabilityID"),
+        kind="vulnerability",
+        title=v.get("Title"),
+        description=v.get("Description"),
+        cvss=_trivy_cvss(v),
+        label=v.get("Severity"),
+        package_name=v.get("PkgName"),
+        package_type=pkg_type,
+        installed_version=v.get("InstalledVersion"),
+        fixed_version=v.get("FixedVersion"),
+        location=text_of(layer.get("DiffID"))
+        or text_of(layer.get("Digest"))
+        or text_of(v.get("PkgPath"))
+        or target,
+        status=status,
+        aliases=[a for a in as_list(v.get("VendorIDs")) if isinstance(a, str)],
+        references=[text_of(v.get("PrimaryURL")), *as_list(v.get("References"))],
+        raw={k: v.get(k) for k in ("VulnerabilityID", "PkgID", "Status", "Severity")},
+    )
+
+
+def _trivy_misconfiguration(
+    scan: Scan, m: dict[str, Any], target: str | None, pkg_type: str | None, status: str | None
+) -> None:
+    result = text_of(m.get("Status")) or "FAIL"
+    if result == "PASS":
+        return
+    cause = as_dict(m.get("CauseMetadata"))
+    scan.add(
+        rule_id=m.get("AVDID") or m.get("ID"),
+        kind="misconfiguration",
+        title=m.get("Title"),
+        description=" ".join(
+            t for t in (text_of(m.get("Message")), text_of(m.get("Description"))) if t
+        ),
+        label=m.get("Severity"),
+        package_type=pkg_type,
+        location=line_location(target, cause.get("StartLine")),
+        status=status or ("suppressed" if result == "EXCEPTION" else "open"),
+        references=[text_of(m.get("PrimaryURL")), *as_list(m.get("References"))],
+        raw={k: m.get(k) for k in ("ID", "AVDID", "Type", "Status", "Resolution", "Severity")}
+        | {"Resource": cause.get("Resource")},
+    )
+
+
+def _trivy_secret(scan: Scan, secret: dict[str, Any], target: str | None, status: str) -> None:
+    scan.add(
+        rule_id=secret.get("RuleID"),
+        kind="secret",
+        title=secret.get("Title"),
+        description=secret.get("Category"),
+        label=secret.get("Severity"),
+        location=line_location(target, secret.get("StartLine")),
+        status=status,
+        raw=secret,
+    )
 
 
 def read_trivy(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
@@ -57,58 +120,21 @@ def read_trivy(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
         target = text_of(result.get("Target"))
         pkg_type = text_of(result.get("Type"))
         for v in iter_dicts(result.get("Vulnerabilities")):
-            layer = as_dict(v.get("Layer"))
-            scan.add(
-                rule_id=v.get("VulnerabilityID"),
-                kind="vulnerability",
-                title=v.get("Title"),
-                description=v.get("Description"),
-                cvss=_trivy_cvss(v),
-                label=v.get("Severity"),
-                package_name=v.get("PkgName"),
-                package_type=pkg_type,
-                installed_version=v.get("InstalledVersion"),
-                fixed_version=v.get("FixedVersion"),
-                location=text_of(layer.get("DiffID"))
-                or text_of(layer.get("Digest"))
-                or text_of(v.get("PkgPath"))
-                or target,
-                aliases=[a for a in as_list(v.get("VendorIDs")) if isinstance(a, str)],
-                references=[text_of(v.get("PrimaryURL")), *as_list(v.get("References"))],
-                raw={k: v.get(k) for k in ("VulnerabilityID", "PkgID", "Status", "Severity")},
-            )
+            _trivy_vulnerability(scan, v, target, pkg_type, "open")
         for m in iter_dicts(result.get("Misconfigurations")):
-            status = text_of(m.get("Status")) or "FAIL"
-            if status == "PASS":
-                continue
-            cause = as_dict(m.get("CauseMetadata"))
-            scan.add(
-                rule_id=m.get("AVDID") or m.get("ID"),
-                kind="misconfiguration",
-                title=m.get("Title"),
-                description=" ".join(
-                    t for t in (text_of(m.get("Message")), text_of(m.get("Description"))) if t
-                ),
-                label=m.get("Severity"),
-                package_type=pkg_type,
-                location=_line_location(target, cause.get("StartLine")),
-                status="suppressed" if status == "EXCEPTION" else "open",
-                references=[text_of(m.get("PrimaryURL")), *as_list(m.get("References"))],
-                raw={
-                    k: m.get(k) for k in ("ID", "AVDID", "Type", "Status", "Resolution", "Severity")
-                }
-                | {"Resource": cause.get("Resource")},
-            )
-        for s in iter_dicts(result.get("Secrets")):
-            scan.add(
-                rule_id=s.get("RuleID"),
-                kind="secret",
-                title=s.get("Title"),
-                description=s.get("Category"),
-                label=s.get("Severity"),
-                location=_line_location(target, s.get("StartLine")),
-                raw=s,
-            )
+            _trivy_misconfiguration(scan, m, target, pkg_type, None)
+        for secret in iter_dicts(result.get("Secrets")):
+            _trivy_secret(scan, secret, target, "open")
+        # --show-suppressed: findings a .trivyignore or VEX statement set aside
+        for modified in iter_dicts(result.get("ModifiedFindings")):
+            finding = as_dict(modified.get("Finding"))
+            kind = text_of(modified.get("Type")) or ""
+            if kind == "vulnerability":
+                _trivy_vulnerability(scan, finding, target, pkg_type, "suppressed")
+            elif kind.startswith("misconfig"):
+                _trivy_misconfiguration(scan, finding, target, pkg_type, "suppressed")
+            elif kind == "secret":
+                _trivy_secret(scan, finding, target, "suppressed")
     return [scan]
 
 
@@ -264,52 +290,6 @@ def read_osv_scanner(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
     return [scan]
 
 
-# --- bandit, semgrep ---------------------------------------------------------------------------
-
-
-def read_bandit(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
-    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
-        raise ParseError("bandit JSON: no 'results' array")
-    generated = to_time(doc.get("generated_at"))
-    scan = Scan(source_file, "bandit-json", "bandit", None, None, generated, index)
-    for r in iter_dicts(doc["results"]):
-        cwe = as_dict(r.get("issue_cwe"))
-        scan.add(
-            rule_id=r.get("test_id"),
-            kind="code",
-            title=r.get("test_name"),
-            description=r.get("issue_text"),
-            label=r.get("issue_severity"),
-            location=_line_location(r.get("filename"), r.get("line_number")),
-            references=[text_of(r.get("more_info")), text_of(cwe.get("link"))],
-            raw={k: r.get(k) for k in ("test_id", "issue_severity", "issue_confidence", "code")},
-        )
-    return [scan]
-
-
-def read_semgrep(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
-    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
-        raise ParseError("semgrep JSON: no 'results' array")
-    scan = Scan(source_file, "semgrep-json", "semgrep", text_of(doc.get("version")), index=index)
-    for r in iter_dicts(doc["results"]):
-        extra = as_dict(r.get("extra"))
-        meta = as_dict(extra.get("metadata"))
-        rule_id = text_of(r.get("check_id"))
-        is_secret = "secret" in (rule_id or "").lower() or "secret" in str(meta.get("category"))
-        scan.add(
-            rule_id=rule_id,
-            kind="secret" if is_secret else "code",
-            title=(rule_id or "").rsplit(".", 1)[-1] or None,
-            description=extra.get("message"),
-            label=extra.get("severity"),
-            location=_line_location(r.get("path"), as_dict(r.get("start")).get("line")),
-            status="suppressed" if extra.get("is_ignored") else "open",
-            references=[x for x in as_list(meta.get("references")) if isinstance(x, str)],
-            raw={"check_id": rule_id, "metadata": meta, "lines": extra.get("lines")},
-        )
-    return [scan]
-
-
 # --- checkov -----------------------------------------------------------------------------------
 
 
@@ -334,7 +314,7 @@ def read_checkov(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
         checks += [(c, "suppressed") for c in iter_dicts(results.get("skipped_checks"))]
         for check, status in checks:
             lines = as_list(check.get("file_line_range"))
-            loc = _line_location(check.get("file_path"), lines[0] if lines else None)
+            loc = line_location(check.get("file_path"), lines[0] if lines else None)
             resource = text_of(check.get("resource"))
             scan.add(
                 rule_id=check.get("check_id"),

@@ -434,3 +434,44 @@ def test_warehouse_round_trip(any_warehouse, tmp_path):
     again = ingest_stream(CI_STREAM, landing, any_warehouse)
     assert again.files_ingested == 0
     assert any_warehouse.row_count("ci_findings") == 13
+
+
+def test_gitleaks_native_reports_are_redacted():
+    secret = "ghp_0123456789abcdefghijABCDEFGHIJ012345"
+    v8 = [
+        {
+            "Description": "GitHub Personal Access Token",
+            "StartLine": 12,
+            "EndLine": 12,
+            "Match": f"token = {secret}",
+            "Secret": secret,
+            "File": "deploy/config.py",
+            "Commit": "a" * 40,
+            "RuleID": "github-pat",
+            "Fingerprint": f"{'a' * 40}:deploy/config.py:github-pat:12",
+        }
+    ]
+    fmt, rows = parse(json.dumps(v8).encode(), "ci/r/gitleaks.json")
+    assert fmt == "gitleaks-json"
+    (finding,) = rows["ci_findings"]
+    assert (finding["rule_id"], finding["location"]) == ("github-pat", "deploy/config.py:12")
+    assert finding["finding_kind"] == "secret"
+    v7 = [{"line": f"TOKEN={secret}", "lineNumber": 3, "offender": secret, "rule": "GitHub",
+           "file": ".env", "commit": "b" * 40, "tags": "key, GitHub"}]  # fmt: skip
+    fmt, rows7 = parse(json.dumps(v7).encode(), "ci/r/gitleaks7.json")
+    assert fmt == "gitleaks-json" and rows7["ci_findings"][0]["location"] == ".env:3"
+    assert secret not in json.dumps([rows, rows7], default=str)
+
+
+def test_trivy_suppressed_findings():
+    report = json.loads((FIXTURES / "vuln-scans/trivy__pip.json.golden").read_text())
+    result = report["Results"][0]
+    result["ModifiedFindings"] = [
+        {"Type": "vulnerability", "Status": "not_affected", "Source": ".trivyignore",
+         "Finding": result["Vulnerabilities"].pop()}
+    ]  # fmt: skip
+    _, rows = parse(json.dumps(report).encode(), "ci/r/trivy.json")
+    assert [(f["rule_id"], f["status"]) for f in rows["ci_findings"]] == [
+        ("CVE-2019-14806", "open"),
+        ("CVE-2020-28724", "suppressed"),
+    ]
