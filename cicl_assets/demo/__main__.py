@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from cicl_assets.demo import story
+from cicl_assets.demo.gcs_publish import publish, split_uri
 from cicl_assets.demo.generate import generate
 from cicl_assets.demo.traffic_plan import DEFAULT_SPANS
 
@@ -21,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m cicl_assets.demo",
         description="Write the demo landing zone: OTLP traffic and the pipeline history.",
     )
-    parser.add_argument("--out", required=True, help="landing zone root (a local folder)")
+    parser.add_argument(
+        "--out", required=True, help="landing zone root: a local folder or gs://bucket/prefix"
+    )
     parser.add_argument("--seed", type=int, default=story.SEED, help="random seed")
     parser.add_argument(
         "--spans", type=int, default=DEFAULT_SPANS, help="approximate number of spans"
@@ -32,10 +35,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes to use"
     )
+    parser.add_argument(
+        "--build-dir",
+        default=".cicl/demo-build",
+        help="local folder the files are written to before a gs:// upload",
+    )
     args = parser.parse_args(argv)
+    local = Path(args.out)
     if args.out.startswith("gs://"):
-        parser.error("--out must be a local folder; copy it to gs:// with `gcloud storage cp -r`")
-    report = generate(Path(args.out), args.seed, args.spans, args.force, args.workers)
+        bucket, prefix = split_uri(args.out)
+        local = Path(args.build_dir) / bucket / prefix
+    report = generate(local, args.seed, args.spans, args.force, args.workers)
+    if args.out.startswith("gs://"):
+        uploaded, removed = publish(local, args.out)
+        _say(f"{args.out}: uploaded {uploaded} changed files, removed {removed} stale ones")
     if report.skipped:
         _say(f"{args.out}: demo landing zone is current (seed {args.seed}); use --force to rewrite")
         return 0

@@ -52,7 +52,7 @@ def generate(
         return GenerationReport(skipped=True, seconds=time.perf_counter() - started)
     plans = plan_traffic(seed, spans)
     files, span_count = write_traffic(out, plans, workers)
-    files += write_broken(out, plans[12])
+    files += write_broken(out, max(plans, key=lambda p: len(p.runs)))
     history = plan_history(seed)
     files += write_ci(out, history.runs, seed)
     files += write_deployments(out, history.deployments)

@@ -93,7 +93,12 @@ def write_broken(root: Path, plan: HourPlan) -> list[WrittenFile]:
     spans = emit_hour(plan)[:40]
     request = encode_request(spans)
     document = request_to_otlp_json(request)
-    span = document["resourceSpans"][0]["scopeSpans"][0]["spans"][3]
+    span = next(
+        scope["spans"][-1]
+        for resource in document["resourceSpans"]
+        for scope in resource["scopeSpans"]
+        if scope.get("spans")
+    )
     span["traceId"] = "zz" + span["traceId"][2:]
     return [
         write_file(root, "otel/broken/upload-interrupted.pb", _truncated_protobuf(request)),

@@ -60,8 +60,8 @@ WORKFLOW_MIX: dict[str, float] = {
 BASE_RUN_FAILURE_RATE: dict[str, float] = {
     "invoice-triage": 0.0030,
     "support-reply": 0.0025,
-    "code-review": 0.0040,
-    "contract-summary": 0.0035,
+    "code-review": 0.0035,
+    "contract-summary": 0.0030,
 }
 
 DEFAULT_SPANS = 200_000
