@@ -195,3 +195,11 @@ def test_round_trip_on_every_warehouse(any_warehouse, landing):
     assert len(rows) == CORPUS_EVENTS + 2
     assert verify_chain(rows).ok
     assert rows[-1]["source_file"] is None and rows[-1]["source"] == "cicl"
+
+
+def test_an_empty_landing_zone_makes_an_empty_valid_chain(duckdb_warehouse, tmp_path):
+    result = run(duckdb_warehouse, LandingZone(uri=str(tmp_path / "nothing-here")))
+    assert result.success and check_of(result).passed
+    meta = metadata_of(result)
+    assert (meta["chain_length"], meta["events_appended"], meta["last_hash"]) == (0, 0, "0" * 64)
+    assert duckdb_warehouse.row_count("audit_events") == 0
