@@ -1,3 +1,18 @@
 """Continuous-learning jobs (evaluations launched by sensors)."""
 
-LEARNING_JOBS: list = []
+import dagster as dg
+
+from cicl_assets.learning.breach import CL_EVALUATION_JOB
+
+cl_evaluation_job = dg.define_asset_job(
+    name=CL_EVALUATION_JOB,
+    selection=dg.AssetSelection.groups("learning"),
+    description=(
+        "The CL evaluation an SLO breach launches (slo_breach_sensor): the breach report and "
+        "the evaluations of the learning group. Run config names the breach "
+        "(ops.slo_breach_report.config: slo_name, alert, alert_window, evaluation_time)."
+    ),
+    tags={"cicl/kind": "cl_evaluation"},
+)
+
+LEARNING_JOBS = [cl_evaluation_job]

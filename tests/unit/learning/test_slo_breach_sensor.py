@@ -1,0 +1,115 @@
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from cicl_assets.learning.assets import slo_breach_report
+from cicl_assets.resources import CiclConfig
+from cicl_assets.slo.status import SLO_STATUS
+from jobs.learning import cl_evaluation_job
+from sensors.slo_breach import breach_cooldown, slo_breach_sensor
+
+T = datetime(2026, 11, 5, 14, 25, tzinfo=UTC)
+INVOICE = "workflow-invoice-triage-availability"
+CONFIG_DIR = str(Path(__file__).parents[3] / "config")
+
+
+def status(minutes: int, alert: str, slo: str = INVOICE) -> dict:
+    return {
+        "slo_name": slo,
+        "evaluation_time": T + timedelta(minutes=minutes),
+        "alert": alert,
+        "alert_window": "1h/5m" if alert == "page" else None,
+        "alert_burn_rate": 20.0 if alert == "page" else None,
+        "burn_rate_1h": 20.0,
+        "error_budget_remaining": 0.6,
+    }
+
+
+def tick(warehouse, cursor=None):
+    defs = dg.Definitions(
+        assets=[slo_breach_report],
+        jobs=[cl_evaluation_job],
+        sensors=[slo_breach_sensor],
+        resources={"warehouse": warehouse, "cicl_config": CiclConfig(config_dir=CONFIG_DIR)},
+    )
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(
+            instance=instance, cursor=cursor, definitions=defs, resources=defs.resources
+        )
+        return slo_breach_sensor(context)
+
+
+def audit_rows(warehouse):
+    if not warehouse.table_exists("audit_events"):
+        return []
+    return warehouse.query(
+        "SELECT event_id, action, actor, resource, details FROM audit_events "
+        "WHERE action = 'cl_review_triggered' ORDER BY seq"
+    ).to_pylist()
+
+
+def test_a_page_fires_once_with_run_config_cursor_and_audit_event(duckdb_warehouse):
+    duckdb_warehouse.append(
+        SLO_STATUS,
+        SLO_STATUS.from_records([status(-5, "none"), status(0, "page"), status(5, "page")]),
+    )
+    first = tick(duckdb_warehouse)
+    [request] = first.run_requests
+    assert request.run_key == f"slo-breach:{INVOICE}:page:2026-11-05T14"
+    assert slo_breach_sensor.job_name == "cl_evaluation"
+    assert request.run_config["ops"]["slo_breach_report"]["config"]["slo_name"] == INVOICE
+    assert request.tags["cicl/alert_window"] == "1h/5m"
+    assert json.loads(first.cursor)["last_evaluation_time"] == "2026-11-05T14:30:00+00:00"
+    [event] = audit_rows(duckdb_warehouse)
+    assert event["event_id"] == f"cl_review_triggered:{request.run_key}"
+    assert (event["actor"], event["resource"]) == ("slo_breach_sensor", f"slo/{INVOICE}")
+    assert json.loads(event["details"])["alert_window"] == "1h/5m"
+
+    # Next tick with the cursor: nothing new, nothing launched, no second audit event.
+    second = tick(duckdb_warehouse, first.cursor)
+    assert second.run_requests == []
+    assert len(audit_rows(duckdb_warehouse)) == 1
+
+    # New rows 30 minutes on: within the cooldown.
+    duckdb_warehouse.append(SLO_STATUS, SLO_STATUS.from_records([status(30, "page")]))
+    third = tick(duckdb_warehouse, second.cursor)
+    assert third.run_requests == []
+    # 65 minutes after the first run, the still-burning SLO gets a new run (next hour's key).
+    duckdb_warehouse.append(SLO_STATUS, SLO_STATUS.from_records([status(65, "page")]))
+    fourth = tick(duckdb_warehouse, third.cursor)
+    assert [r.run_key for r in fourth.run_requests] == [f"slo-breach:{INVOICE}:page:2026-11-05T15"]
+    assert len(audit_rows(duckdb_warehouse)) == 2
+
+
+def test_replaying_without_a_cursor_repeats_the_same_run_key(duckdb_warehouse):
+    duckdb_warehouse.append(SLO_STATUS, SLO_STATUS.from_records([status(0, "page")]))
+    a = tick(duckdb_warehouse)
+    b = tick(duckdb_warehouse)
+    assert [r.run_key for r in a.run_requests] == [r.run_key for r in b.run_requests]
+    assert len(audit_rows(duckdb_warehouse)) == 1  # the audit event is idempotent too
+
+
+def test_insufficient_data_never_fires(duckdb_warehouse):
+    duckdb_warehouse.append(
+        SLO_STATUS,
+        SLO_STATUS.from_records([status(0, "insufficient_data"), status(5, "insufficient_data")]),
+    )
+    result = tick(duckdb_warehouse)
+    assert result.run_requests == []
+    assert audit_rows(duckdb_warehouse) == []
+
+
+def test_no_status_table_yet_is_quiet(duckdb_warehouse):
+    result = tick(duckdb_warehouse)
+    assert result.run_requests == []
+    assert json.loads(result.cursor)["last_evaluation_time"] is None
+
+
+def test_cooldown_setting():
+    assert breach_cooldown({}) == timedelta(hours=1)
+    assert breach_cooldown({"CICL_SLO_BREACH_COOLDOWN_MINUTES": "240"}) == timedelta(hours=4)
+    with pytest.raises(ValueError):
+        breach_cooldown({"CICL_SLO_BREACH_COOLDOWN_MINUTES": "-1"})
