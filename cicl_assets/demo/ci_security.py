@@ -231,6 +231,7 @@ def semgrep_sarif(run: CiRun, rng: random.Random) -> bytes:
                 "tool": {
                     "driver": {"name": "Semgrep OSS", "semanticVersion": "1.96.0", "rules": rules}
                 },
+                "automationDetails": {"id": f"semgrep/{run.run_id}/"},
                 "results": results,
                 "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": []}],
             }

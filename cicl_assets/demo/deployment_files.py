@@ -68,6 +68,7 @@ def _github_deployment(d: Deployment) -> dict[str, Any]:
             "image": f"{d.run.image}@{d.run.digest}",
             "version": d.run.version,
             "pipeline_run_id": d.run.run_id,
+            "deployment_id": d.deployment_id,
         },
         "original_environment": d.environment,
         "environment": d.environment,
