@@ -128,7 +128,7 @@ def infra_landing_ingest(
     them once both are in the warehouse.
     """
     report = ingest_stream(
-        INFRA_STREAM, landing, warehouse, run_id=context.run_id, log=context.log.warning
+        INFRA_STREAM, landing, warehouse, run_id=context.run.run_id, log=context.log.warning
     )
     linked = link_readable_artifacts(warehouse)
     for table in INFRA_STREAM.tables:
@@ -277,7 +277,7 @@ def evidence_retention(
             [
                 {
                     "run_at": now,
-                    "run_id": context.run_id,
+                    "run_id": context.run.run_id,
                     "as_of": outcome.as_of,
                     "as_of_basis": outcome.as_of_basis,
                     "table_name": table,

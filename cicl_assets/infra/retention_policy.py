@@ -29,12 +29,10 @@ RETENTION_ALLOW_LIST: Mapping[str, int] = {
 PERMANENT_TABLES = frozenset(
     {"infra_drift", "infra_drift_issues", "infra_drift_checks", "infra_drift_observations"}
 )
-# The event time each retained table's rows are dated by, for "now from the newest data".
+# The event times that date the data, for "now from the newest data". Only times the files
+# state themselves: plan-text artifacts are usually dated by their ingestion, which is "now".
 EVENT_TIME_COLUMNS: Mapping[str, str] = {
     "infra_plans": "planned_at",
-    "infra_plan_changes": "planned_at",
-    "infra_plan_checks": "planned_at",
-    "infra_plan_artifacts": "recorded_at",
     "infra_apply_logs": "applied_at",
 }
 
