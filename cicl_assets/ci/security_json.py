@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from cicl_assets.ingest.content import ParseError, Sniff
 
 DESCRIPTION_CAP = 2000
@@ -31,6 +33,10 @@ def pipeline_run_id(source_file: str) -> str | None:
 
 def load_json(data: bytes, what: str) -> Any:
     """The whole document; a truncated or malformed file names where it broke."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass  # re-read with the standard parser: big integers, and its clearer messages
     try:
         return json.loads(data)
     except UnicodeDecodeError as exc:
@@ -200,7 +206,10 @@ def small(value: Any, depth: int = 0) -> Any:
 def dumps(value: Any) -> str | None:
     if value is None or value == [] or value == {}:
         return None
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str).decode()
+    except TypeError:  # integers beyond 64 bits, non-string keys
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def as_list(value: Any) -> list[Any]:
