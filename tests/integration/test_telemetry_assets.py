@@ -1,0 +1,94 @@
+"""The otel_spans asset on a real landing folder and a real warehouse."""
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import orjson
+import pytest
+
+from cicl_assets.ingest.runner import ingest_stream
+from cicl_assets.landing import LandingZone
+from cicl_assets.telemetry.assets import otel_spans, run_figures
+from cicl_assets.telemetry.formats import OTEL_STREAM
+from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
+from tests.unit.telemetry.otlp_requests import every_kind_request, to_otlp_json
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "otlp-traces"
+
+
+def _landing(root: Path) -> LandingZone:
+    otel = root / "otel" / "2026-11-05"
+    otel.mkdir(parents=True)
+    shutil.copy(FIXTURES / "otel-proto__trace.json", otel / "trace.json")
+    shutil.copy(FIXTURES / "otel-proto__logs.json", otel / "logs.json")
+    (otel / "batch.pb").write_bytes(every_kind_request().SerializeToString())
+    return LandingZone(uri=str(root))
+
+
+def test_materialize_otel_spans_reports_figures_and_reruns_add_nothing(tmp_path):
+    landing = _landing(tmp_path / "landing")
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    resources = {"warehouse": warehouse, "landing": landing}
+    config = dg.RunConfig({"otel_spans": {"config": {"workers": 1}}})
+
+    result = dg.materialize([otel_spans], resources=resources, run_config=config)
+    assert result.success
+    [mat] = result.asset_materializations_for_node("otel_spans")
+    meta = {k: v.value for k, v in mat.metadata.items()}
+    assert meta["dagster/row_count"] == 5
+    assert meta["spans_ingested"] == 5
+    assert meta["distinct_traces"] == 3
+    assert meta["error_spans"] == 1
+    assert meta["error_span_share"] == pytest.approx(0.2)
+    # durations: 0.0005, 3, 1000, 1800.999, 2500 ms
+    assert meta["duration_ms_p50"] == pytest.approx(1000.0)
+    assert 1801 < meta["duration_ms_p95"] < 2500
+    assert meta["spans_by_service/workflow-runtime"] == 3
+    assert meta["spans_by_service/tool-worker"] == 1
+    assert meta["spans_by_service/my.service"] == 1
+    assert meta["files_rejected"] == 1
+    assert "OTLP logs, not traces" in meta["rejects"]
+    assert meta["rows_from/otlp-protobuf"] == 4
+
+    again = dg.materialize([otel_spans], resources=resources, run_config=config)
+    [mat2] = again.asset_materializations_for_node("otel_spans")
+    meta2 = {k: v.value for k, v in mat2.metadata.items()}
+    assert (meta2["dagster/row_count"], meta2["spans_ingested"]) == (5, 0)
+    assert meta2["files_skipped_already_ingested"] == 3
+
+
+def test_otel_spans_asset_definition():
+    spec = otel_spans.specs_by_key[dg.AssetKey("otel_spans")]
+    assert spec.group_name == "telemetry"
+    assert spec.owners == ["team:observability"]
+    assert set(spec.kinds) == {"python", "otlp"}
+    assert (otel_spans.op.description or "").startswith("One row per OpenTelemetry span")
+
+
+def test_spans_land_the_same_on_every_warehouse(any_warehouse, tmp_path):
+    root = tmp_path / "landing"
+    otel = root / "otel"
+    otel.mkdir(parents=True)
+    request = every_kind_request()
+    (otel / "a.pb").write_bytes(request.SerializeToString())
+    (otel / "b.jsonl").write_bytes(orjson.dumps(to_otlp_json(request)) + b"\n")
+    report = ingest_stream(OTEL_STREAM, LandingZone(uri=str(root)), any_warehouse, run_id="r1")
+    assert (report.files_ingested, report.rows_written) == (2, 8)
+    rows = any_warehouse.query(
+        "SELECT source_file, span_id, span_kind, status_code, duration_ms, input_tokens, "
+        "gen_ai_provider, span_attributes, start_time FROM otel_spans "
+        "WHERE span_id = @span ORDER BY source_file",
+        {"span": "00f067aa0ba902b7"},
+    ).to_pylist()
+    assert [r["source_file"] for r in rows] == ["otel/a.pb", "otel/b.jsonl"]
+    a, b = ({k: v for k, v in r.items() if k != "source_file"} for r in rows)
+    assert a == b
+    assert (a["span_kind"], a["status_code"], a["input_tokens"]) == ("CLIENT", "ERROR", 1200)
+    assert a["duration_ms"] == pytest.approx(1800.999)
+    assert json.loads(a["span_attributes"])["gen_ai.system"] == "anthropic"
+    figures = run_figures(any_warehouse, "r1")
+    assert figures["spans_ingested"] == 8
+    assert figures["error_spans"] == 2
+    assert figures["spans_by_service/workflow-runtime"] == 6
