@@ -38,10 +38,11 @@ _SECRET = re.compile(
     r"(\"?\s*[=:]\s*\"?)[^\s\",]+"
 )
 _TOKENS = re.compile(r"\b(ya29\.[\w.-]+|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{20,}|AIza[\w-]{35})")
-_DETECT = re.compile(
-    rb"(?m)^.*?: (Creating|Modifying|Destroying|Importing)\.\.\.|"
-    rb"(Apply|Destroy) complete! Resources:|\xe2\x94\x82 Error: "
+_DETECT_PROGRESS = re.compile(
+    r"(?m)^.*?: (Creating|Modifying|Destroying|Importing)\.\.\.|(Apply|Destroy) complete! Resources:"
 )
+# A plan text that failed also shows boxed errors; without progress lines it is not an apply.
+_PLAN_TEXT_START = ("Planning failed", "OpenTofu used", "Terraform used", "No changes.")
 
 _ROW_FIELDS = (
     "address",
@@ -71,7 +72,10 @@ _DONE_OUTCOME = {
 def detect_apply_log(sniff: Sniff) -> bool:
     if sniff.looks_json or sniff.looks_xml:
         return False
-    return _DETECT.search(ANSI.sub("", sniff.head.decode("utf-8", "replace")).encode()) is not None
+    text = ANSI.sub("", sniff.head.decode("utf-8", "replace"))
+    if _DETECT_PROGRESS.search(text):
+        return True
+    return "\u2502 Error: " in text and not text.lstrip().startswith(_PLAN_TEXT_START)
 
 
 def elapsed_seconds(text: str | None) -> float | None:

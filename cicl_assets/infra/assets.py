@@ -32,7 +32,7 @@ from cicl_assets.landing.zone import LandingZone
 from cicl_assets.metadata import ingest_metadata, markdown_table, table_metadata
 from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import Warehouse
-from cicl_assets.warehouse.tables import TableSpec
+from cicl_assets.warehouse.tables import INGESTED_FILES, TableSpec
 
 OWNERS = ["team:platform"]
 KINDS = {"python", "terraform"}
@@ -174,7 +174,13 @@ def infra_drift_derive(context: dg.AssetExecutionContext, warehouse: Warehouse):
     A check without its own time is dated by when its file was ingested. Issues are permanent:
     an issue already in the table and absent from this derivation is kept as it was.
     """
-    for spec in (INFRA_DRIFT_CHECKS, INFRA_DRIFT_OBSERVATIONS, INFRA_DRIFT, INFRA_DRIFT_ISSUES):
+    for spec in (
+        INGESTED_FILES,
+        INFRA_DRIFT_CHECKS,
+        INFRA_DRIFT_OBSERVATIONS,
+        INFRA_DRIFT,
+        INFRA_DRIFT_ISSUES,
+    ):
         warehouse.ensure_table(spec)
     ingested = _ingested_at(warehouse)
     checks = warehouse.read_table(INFRA_DRIFT_CHECKS.name).to_pylist()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from cicl_assets.infra.apply_logs import ANSI
+from cicl_assets.infra.apply_logs import ANSI, redact
 from cicl_assets.infra.naming import environment_from_path, folder_of, time_from_name
 from cicl_assets.infra.retention_policy import plan_expiry
 from cicl_assets.ingest.content import ParseError, Sniff
@@ -26,6 +26,7 @@ _OPENINGS = (
     "Changes to Outputs:",
     "Planning failed.",
 )
+_FAILED = re.compile(r"^\W*Error: (.*)$", re.M)
 _PLAN_LINE = re.compile(
     r"^Plan: (?:(\d+) to import, )?(\d+) to add, (\d+) to change, (\d+) to destroy\.", re.M
 )
@@ -50,6 +51,7 @@ def parse_plan_readable(
     tool = "terraform" if "Terraform" in text[:200] else "opentofu"
     m = _PLAN_LINE.search(text)
     no_changes = "No changes." in text[:400]
+    failed = _FAILED.search(text) if text.startswith("Planning failed") else None
     recorded_at = time_from_name(source_file) or datetime.now(UTC)
     expires_at, _ = plan_expiry(recorded_at)
     yield (
@@ -64,6 +66,7 @@ def parse_plan_readable(
                 "to_add": int(m[2]) if m else 0,
                 "to_change": int(m[3]) if m else 0,
                 "to_destroy": int(m[4]) if m else 0,
+                "plan_error": redact(failed[1].strip()) if failed else None,
                 "size_bytes": len(data),
                 "recorded_at": recorded_at,
                 "expires_at": expires_at,

@@ -134,6 +134,7 @@ INFRA_PLAN_ARTIFACTS = TableSpec(
             ("to_add", pa.int64()),
             ("to_change", pa.int64()),
             ("to_destroy", pa.int64()),
+            ("plan_error", pa.string()),
             ("size_bytes", pa.int64()),
             ("recorded_at", UTC_TS),
             ("expires_at", UTC_TS),

@@ -9,7 +9,7 @@ from cicl_assets.infra.naming import (
     parse_time,
     time_from_name,
 )
-from tests.unit.infra.fixtures import parse_fixture
+from tests.unit.infra.fixtures import parse_fixture, parse_infra
 
 
 def test_plan_readable_text_is_an_artifact_reference():
@@ -30,6 +30,18 @@ def test_no_changes_text():
     _, tables = parse_fixture("cicl-plan-readable-nochanges.txt")
     [row] = tables["infra_plan_artifacts"]
     assert row["has_changes"] is False and row["to_add"] == 0
+
+
+def test_failed_plan_text_is_a_plan_artifact_not_an_apply_log():
+    text = (
+        "Planning failed. OpenTofu encountered an error while generating this plan.\n\n"
+        "\u2577\n\u2502 Error: Invalid reference\n\u2502 \n"
+        '\u2502   on main.tf line 3, in resource "x" "y":\n\u2575\n'
+    ).encode()
+    fmt, tables = parse_infra(text, "infra/dev/plan-readable.txt")
+    assert fmt == "tofu-plan-readable"
+    [row] = tables["infra_plan_artifacts"]
+    assert (row["has_changes"], row["plan_error"]) == (False, "Invalid reference")
 
 
 def test_match_readable_by_folder_and_stem():
