@@ -2,7 +2,10 @@
 
 Each file is read under a size cap, gunzipped under a bomb guard, recognised by content and
 parsed into per-table Parquet spool files; nothing of a file reaches the warehouse unless the
-whole file parsed. Files whose content digest was already ingested are skipped. Spooled files
+whole file parsed. A file is skipped when the same path with the same content digest was already
+ingested; for streams whose rows carry their own identity (spans), also when the same content was
+ingested under another path. A path whose content changed is ingested again, replacing its rows.
+Spooled files
 are loaded in groups: delete the group's ``source_file`` rows (left by an interrupted earlier
 attempt), append, then record the files in ``ingested_files``; so re-running never duplicates.
 Parsing runs in worker processes; only the parent talks to the warehouse.
@@ -51,6 +54,9 @@ class StreamSpec:
     tables: tuple[TableSpec, ...]
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES
+    # True where the same bytes under another path are the same data (a span batch copied twice);
+    # False where the path gives the rows their meaning (one pip-audit.json per pipeline run).
+    dedupe_content: bool = False
 
     def table(self, name: str) -> TableSpec:
         for spec in self.tables:
@@ -64,7 +70,7 @@ class FileOutcome:
     source_file: str
     digest: str | None
     size: int
-    status: str  # ingested | rejected | duplicate
+    status: str  # ingested | rejected | already_ingested | same_content_as_ingested
     detected_format: str | None = None
     error: str | None = None
     rows: dict[str, int] = field(default_factory=dict)
@@ -158,7 +164,7 @@ class _Task:
     stream: StreamSpec
     landing_uri: str
     obj: LandingObject
-    known_digests: frozenset[str]
+    known_keys: frozenset[str]
     spool_dir: str
 
 
@@ -171,13 +177,15 @@ def _process(task: _Task) -> FileOutcome:
         # Unread files have no content digest; key them by path, size and time so an unchanged
         # file is not rejected again on every run.
         key = f"unread:{path}:{task.obj.size}:{task.obj.updated:.0f}"
-        if key in task.known_digests:
-            return FileOutcome(path, key, task.obj.size, "duplicate")
+        if ingest_key(path, key) in task.known_keys:
+            return FileOutcome(path, key, task.obj.size, "already_ingested")
         reason = str(exc) if isinstance(exc, FileTooLargeError) else f"cannot read ({exc})"
         return FileOutcome(path, key, task.obj.size, "rejected", "unknown", f"{path}: {reason}")
     digest = hashlib.sha256(data).hexdigest()
-    if digest in task.known_digests:
-        return FileOutcome(path, digest, len(data), "duplicate")
+    if ingest_key(path, digest) in task.known_keys:
+        return FileOutcome(path, digest, len(data), "already_ingested")
+    if task.stream.dedupe_content and digest in task.known_keys:
+        return FileOutcome(path, digest, len(data), "same_content_as_ingested")
     try:
         fmt, rows, spools = parse_to_spool(task.stream, data, path, task.spool_dir)
     except ParseError as exc:  # from gunzip
@@ -214,14 +222,13 @@ def ingest_stream(
     """Ingest new files under the stream's prefix (or just ``paths``); see the module doc."""
     for spec in (*stream.tables, INGESTED_FILES, INGEST_REJECTS):
         warehouse.ensure_table(spec)
-    known = frozenset(
-        warehouse.query(
-            "SELECT digest FROM ingested_files WHERE stream = @stream AND digest IS NOT NULL",
-            {"stream": stream.name},
-        )
-        .column("digest")
-        .to_pylist()
+    ingested = warehouse.query(
+        "SELECT ingest_key, digest FROM ingested_files WHERE stream = @stream",
+        {"stream": stream.name},
     )
+    known = frozenset(ingested.column("ingest_key").to_pylist())
+    if stream.dedupe_content:
+        known |= frozenset(ingested.column("digest").to_pylist())
     objects = [o for o in landing.list(stream.prefix) if paths is None or o.path in set(paths)]
     report = IngestReport(stream.name, files_seen=len(objects))
     spool_root = tempfile.mkdtemp(prefix=f"cicl-spool-{stream.name}-")
@@ -241,13 +248,19 @@ def ingest_stream(
         )
         for outcome in results:
             report.bytes_read += outcome.size
-            if outcome.status == "ingested" and outcome.digest in seen_digests:
-                outcome.status = "duplicate"
+            if (
+                stream.dedupe_content
+                and outcome.status == "ingested"
+                and outcome.digest in seen_digests
+            ):
+                outcome.status = "same_content_as_ingested"
             if outcome.digest:
                 seen_digests.add(outcome.digest)
-            if outcome.status == "duplicate":
+            if outcome.status == "already_ingested":
                 report.files_skipped += 1
                 continue
+            if outcome.status == "same_content_as_ingested":
+                report.files_skipped += 1
             pending.append(outcome)
             pending_rows += sum(outcome.rows.values())
             if pending_rows >= FLUSH_ROWS or len(pending) >= FLUSH_FILES:
@@ -287,9 +300,9 @@ def _flush(
             o.detected_format or "?", 0
         ) + sum(o.rows.values())
     if rejected:
-        reject_digests = [o.digest for o in rejected if o.digest]
-        if reject_digests:
-            warehouse.delete_where_in(INGEST_REJECTS, "digest", reject_digests)
+        warehouse.delete_where_in(
+            INGEST_REJECTS, "ingest_key", [ingest_key(o.source_file, o.digest) for o in rejected]
+        )
         warehouse.append(
             INGEST_REJECTS,
             INGEST_REJECTS.from_records(
@@ -300,6 +313,7 @@ def _flush(
                         "error": o.error,
                         "at": now,
                         "digest": o.digest,
+                        "ingest_key": ingest_key(o.source_file, o.digest),
                         "stream": stream.name,
                         "size_bytes": o.size,
                         "run_id": run_id,
@@ -316,11 +330,12 @@ def _flush(
     if recorded:
         warehouse.replace_where_in(
             INGESTED_FILES,
-            "digest",
-            [o.digest for o in recorded],
+            "ingest_key",
+            [ingest_key(o.source_file, o.digest) for o in recorded],
             INGESTED_FILES.from_records(
                 [
                     {
+                        "ingest_key": ingest_key(o.source_file, o.digest),
                         "digest": o.digest,
                         "source_file": o.source_file,
                         "stream": stream.name,
@@ -340,6 +355,11 @@ def _flush(
     for o in accepted:
         for spool_path in (p for paths in o.spools.values() for p in paths):
             os.remove(spool_path)
+
+
+def ingest_key(source_file: str, digest: str | None) -> str:
+    """What makes a landing file 'already ingested': its path and its content."""
+    return f"{source_file}#{digest}"
 
 
 def report_metadata(report: IngestReport) -> dict[str, Any]:

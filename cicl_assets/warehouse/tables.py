@@ -57,11 +57,13 @@ class TableSpec:
 INGESTED_FILES = TableSpec(
     name="ingested_files",
     description=(
-        "One row per landing-zone file an ingestion asset has read (accepted, rejected or a "
-        "duplicate of content already ingested), keyed by the SHA-256 digest of its content."
+        "One row per landing-zone file version an ingestion stream has read (ingested, rejected, "
+        "or skipped as the same content as a file already ingested), keyed by `ingest_key`: the "
+        "file's path and the SHA-256 digest of its content."
     ),
     schema=pa.schema(
         [
+            ("ingest_key", pa.string()),
             ("digest", pa.string()),
             ("source_file", pa.string()),
             ("stream", pa.string()),
@@ -90,6 +92,7 @@ INGEST_REJECTS = TableSpec(
             ("error", pa.string()),
             ("at", UTC_TS),
             ("digest", pa.string()),
+            ("ingest_key", pa.string()),
             ("stream", pa.string()),
             ("size_bytes", pa.int64()),
             ("run_id", pa.string()),

@@ -1,4 +1,5 @@
 import gzip
+from dataclasses import replace
 
 import pytest
 
@@ -27,11 +28,11 @@ def landing(tmp_path):
 def test_good_files_land_bad_files_are_rejected_and_reruns_add_nothing(tmp_path, landing, workers):
     warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
     first = ingest_stream(SAMPLE_STREAM, landing, warehouse, workers=workers)
-    assert (first.files_seen, first.files_ingested, first.files_rejected) == (7, 2, 4)
-    assert first.files_skipped == 1  # copy.json has the same content as good.json
-    rows = warehouse.query("SELECT a, source_file FROM sample_rows ORDER BY a").to_pylist()
-    assert rows == [
+    assert (first.files_seen, first.files_ingested, first.files_rejected) == (7, 3, 4)
+    rows = warehouse.query("SELECT a, source_file FROM sample_rows ORDER BY a, source_file")
+    assert rows.to_pylist() == [
         {"a": 1, "source_file": "sample/copy.json"},
+        {"a": 1, "source_file": "sample/good.json"},
         {"a": 2, "source_file": "sample/good.json.gz"},
     ]
     errors = {
@@ -45,14 +46,45 @@ def test_good_files_land_bad_files_are_rejected_and_reruns_add_nothing(tmp_path,
 
     second = ingest_stream(SAMPLE_STREAM, landing, warehouse, workers=workers)
     assert (second.files_ingested, second.files_rejected, second.files_skipped) == (0, 0, 7)
-    assert warehouse.row_count("sample_rows") == 2
+    assert warehouse.row_count("sample_rows") == 3
     assert warehouse.row_count("ingest_rejects") == 4
+    assert warehouse.row_count("ingested_files") == 7
+
+
+def test_streams_of_self_identifying_rows_skip_the_same_content_under_another_path(
+    tmp_path, landing
+):
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    stream = replace(SAMPLE_STREAM, dedupe_content=True)
+    first = ingest_stream(stream, landing, warehouse)
+    assert (first.files_ingested, first.files_skipped) == (2, 1)
+    assert warehouse.query("SELECT a FROM sample_rows ORDER BY a").column("a").to_pylist() == [1, 2]
+    statuses = (
+        warehouse.query(
+            "SELECT status FROM ingested_files WHERE source_file IN ('sample/copy.json', 'sample/good.json')"
+        )
+        .column("status")
+        .to_pylist()
+    )
+    assert sorted(statuses) == ["ingested", "same_content_as_ingested"]
+    (tmp_path / "landing" / "sample" / "again.json").write_bytes(b'{"a": 1}')
+    second = ingest_stream(stream, landing, warehouse)
+    assert second.files_ingested == 0
+    assert warehouse.row_count("sample_rows") == 2
+
+
+def test_a_file_whose_content_changed_replaces_its_rows(tmp_path, landing):
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    ingest_stream(SAMPLE_STREAM, landing, warehouse)
+    (tmp_path / "landing" / "sample" / "good.json").write_bytes(b'{"a": 7}')
+    report = ingest_stream(SAMPLE_STREAM, landing, warehouse)
+    assert report.files_ingested == 1
+    rows = warehouse.query("SELECT a FROM sample_rows WHERE source_file = 'sample/good.json'")
+    assert rows.column("a").to_pylist() == [7]
 
 
 def test_oversized_file_is_rejected_once(tmp_path, landing):
     warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
-    from dataclasses import replace
-
     small_cap = replace(SAMPLE_STREAM, max_file_bytes=6)
     ingest_stream(small_cap, landing, warehouse)
     ingest_stream(small_cap, landing, warehouse)
