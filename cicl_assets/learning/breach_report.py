@@ -91,8 +91,10 @@ class Breach:
         return f"{self.slo.name}:{self.alert}:{self.evaluation_time.isoformat()}"
 
 
-def _bad_expr(slo: SloSpec) -> str:
+def _bad_expr(slo: SloSpec, params: dict[str, Any]) -> str:
+    """SQL for "this SLO event is bad"; binds the latency threshold into ``params``."""
     if slo.sli_kind == "latency":
+        params["threshold_ms"] = float(slo.threshold_ms or 0.0)
         return "duration_ms > @threshold_ms"
     return "status_code = 'ERROR'"
 
@@ -104,11 +106,11 @@ def baseline(warehouse: Warehouse, breach: Breach) -> tuple[int, int]:
         {
             "since": breach.window_start - timedelta(minutes=breach.slo.window_minutes),
             "until": breach.window_start,
-            "threshold_ms": float(breach.slo.threshold_ms or 0.0),
         }
     )
+    bad = _bad_expr(breach.slo, params)
     row = warehouse.query(
-        f"SELECT COUNT(*) AS n, SUM(CASE WHEN {_bad_expr(breach.slo)} THEN 1 ELSE 0 END) AS bad "
+        f"SELECT COUNT(*) AS n, SUM(CASE WHEN {bad} THEN 1 ELSE 0 END) AS bad "
         f"FROM {SPAN_SOURCE} WHERE {condition} AND start_time >= @since AND start_time < @until",
         params,
     ).to_pylist()[0]
@@ -121,12 +123,12 @@ def _window_events(warehouse: Warehouse, breach: Breach) -> list[dict[str, Any]]
         {
             "since": breach.window_start,
             "until": breach.evaluation_time,
-            "threshold_ms": float(breach.slo.threshold_ms or 0.0),
         }
     )
+    bad = _bad_expr(breach.slo, params)
     return warehouse.query(
         "SELECT trace_id, span_id, span_name, service_version, workflow_name, gen_ai_provider, "
-        f"gen_ai_model, error_type, CASE WHEN {_bad_expr(breach.slo)} THEN 1 ELSE 0 END AS bad "
+        f"gen_ai_model, error_type, CASE WHEN {bad} THEN 1 ELSE 0 END AS bad "
         f"FROM {SPAN_SOURCE} WHERE {condition} AND start_time >= @since AND start_time < @until",
         params,
     ).to_pylist()

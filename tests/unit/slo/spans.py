@@ -69,10 +69,12 @@ def span(
     version: str = "1.7.3",
     trace_id: str = "0" * 32,
     span_id: str = "0" * 16,
+    parent_span_id: str | None = None,
 ) -> dict:
     return {
         "trace_id": trace_id,
         "span_id": span_id,
+        "parent_span_id": parent_span_id,
         "service_name": service,
         "service_version": version,
         "deployment_environment": story.ENVIRONMENT,
@@ -113,6 +115,7 @@ def story_spans(start: datetime, end: datetime, runs_per_minute: int = 2, seed: 
                     fails = rng.random() < 0.003
                 err = "RateLimitError" if fails else None
                 trace = f"{n:032x}"
+                ids = [f"{n:013x}{k:03x}" for k in (1, 2, 3)]  # gateway > workflow.run > chat
                 model = story.PROVIDERS[provider]["model"]
                 rows.append(
                     span(
@@ -122,11 +125,21 @@ def story_spans(start: datetime, end: datetime, runs_per_minute: int = 2, seed: 
                         kind="SERVER",
                         workflow=workflow,
                         error=fails,
+                        error_type="502" if fails else None,
                         trace_id=trace,
+                        span_id=ids[0],
                     )
                 )
                 rows.append(
-                    span(at, workflow=workflow, error=fails, error_type=err, trace_id=trace)
+                    span(
+                        at,
+                        workflow=workflow,
+                        error=fails,
+                        error_type=err,
+                        trace_id=trace,
+                        span_id=ids[1],
+                        parent_span_id=ids[0],
+                    )
                 )
                 rows.append(
                     span(
@@ -139,6 +152,8 @@ def story_spans(start: datetime, end: datetime, runs_per_minute: int = 2, seed: 
                         error_type=err,
                         duration_ms=rng.lognormvariate(7.0, 0.3),
                         trace_id=trace,
+                        span_id=ids[2],
+                        parent_span_id=ids[1],
                     )
                 )
         minute += timedelta(minutes=1)

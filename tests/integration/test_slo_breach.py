@@ -1,0 +1,132 @@
+"""A synthetic story breach, end to end: slo_status -> breach decision -> cl_evaluation run ->
+slo_breach_report naming the breach provider and error."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from cicl_assets.demo import story
+from cicl_assets.learning.assets import slo_breach_report
+from cicl_assets.learning.batch import evaluate_breaches_once
+from cicl_assets.resources import CiclConfig
+from cicl_assets.slo.assets import slo_status
+from jobs.learning import cl_evaluation_job
+from tests.unit.slo.spans import story_spans, write_spans
+
+CONFIG = CiclConfig(config_dir=str(Path(__file__).parents[2] / "config"))
+INVOICE = f"workflow-{story.BREACH_WORKFLOW}-availability"
+START = story.BREACH_START - timedelta(hours=28)
+END = story.BREACH_END + timedelta(hours=1)
+
+
+@pytest.fixture
+def breached(any_warehouse):
+    write_spans(any_warehouse, story_spans(START, END, runs_per_minute=2))
+    result = dg.materialize(
+        [slo_status], resources={"warehouse": any_warehouse, "cicl_config": CONFIG}
+    )
+    assert result.success
+    return any_warehouse
+
+
+def _defs(warehouse):
+    return dg.Definitions(
+        assets=[slo_status, slo_breach_report],
+        jobs=[cl_evaluation_job],
+        resources={"warehouse": warehouse, "cicl_config": CONFIG},
+    )
+
+
+def test_breach_report_points_at_the_breach_provider_and_rate_limits(breached):
+    config = {
+        "slo_name": INVOICE,
+        "alert": "page",
+        "alert_window": "1h/5m",
+        "evaluation_time": story.BREACH_END.isoformat(),
+        "burn_rate": 30.0,
+    }
+    result = (
+        _defs(breached)
+        .resolve_job_def("cl_evaluation")
+        .execute_in_process(run_config={"ops": {"slo_breach_report": {"config": config}}})
+    )
+    assert result.success
+    rows = breached.query(
+        "SELECT dimension, value, bad_events, share_of_bad, events, bad_rate, lift, "
+        "baseline_bad_rate, window_bad_events, window_events, window_start FROM "
+        "slo_breach_reports ORDER BY dimension, bad_events DESC, value"
+    ).to_pylist()
+    top = {}
+    for row in rows:
+        top.setdefault(row["dimension"], row)
+    assert top["provider"]["value"] == story.BREACH_PROVIDER
+    assert top["provider"]["share_of_bad"] == 1.0
+    assert top["error_type"]["value"] == "RateLimitError"
+    assert top["workflow"]["value"] == story.BREACH_WORKFLOW
+    assert top["model"]["value"] == story.PROVIDERS[story.BREACH_PROVIDER]["model"]
+    assert top["operation"]["value"].startswith("chat ")
+    first = rows[0]
+    assert first["window_events"] == 120  # two invoice runs a minute over the 1h window
+    assert first["window_start"] == story.BREACH_START
+    bad = first["window_bad_events"]
+    assert 0.2 < bad / 120 < 0.5
+    # Before the window about 0.3% of runs failed: the provider's bad rate is ~100x that.
+    assert first["baseline_bad_rate"] < 0.01
+    assert top["provider"]["bad_rate"] == pytest.approx(bad / top["provider"]["events"])
+    assert top["provider"]["lift"] > 20
+    meta = result.asset_materializations_for_node("slo_breach_report")[0].metadata
+    assert meta["top/provider"].value == story.BREACH_PROVIDER
+    assert meta["top/error_type"].value == "RateLimitError"
+    assert "RateLimitError" in meta["summary"].value
+
+
+def test_batch_launches_one_run_per_breached_slo_and_nothing_twice(breached):
+    defs = _defs(breached)
+    with dg.instance_for_test() as instance:
+        launched = evaluate_breaches_once(defs, instance, breached)
+        runs = [instance.get_run_by_id(run_id) for run_id in launched]
+        assert all(r.is_success for r in runs)
+        keys = sorted(r.tags["dagster/run_key"] for r in runs)
+        # The breach pages the workflow's SLO and, through its 502s, the gateway's; nothing else.
+        assert keys == [
+            "slo-breach:gateway-availability:page:2026-11-05T14",
+            f"slo-breach:{INVOICE}:page:2026-11-05T14",
+        ]
+        assert evaluate_breaches_once(defs, instance, breached) == []
+    reported = breached.query(
+        "SELECT DISTINCT slo_name FROM slo_breach_reports ORDER BY slo_name"
+    ).to_pylist()
+    assert [r["slo_name"] for r in reported] == ["gateway-availability", INVOICE]
+    gateway_workflow = breached.query(
+        "SELECT value, share_of_bad FROM slo_breach_reports WHERE slo_name = "
+        "'gateway-availability' AND dimension = 'workflow' ORDER BY bad_events DESC LIMIT 1"
+    ).to_pylist()[0]
+    assert gateway_workflow["value"] == story.BREACH_WORKFLOW
+    triggered = breached.query(
+        "SELECT resource FROM audit_events WHERE action = 'cl_review_triggered' ORDER BY resource"
+    ).to_pylist()
+    assert [t["resource"] for t in triggered] == ["slo/gateway-availability", f"slo/{INVOICE}"]
+
+
+def test_without_run_config_the_latest_alert_is_reported(breached):
+    result = _defs(breached).resolve_job_def("cl_evaluation").execute_in_process()
+    assert result.success
+    meta = result.asset_materializations_for_node("slo_breach_report")[0].metadata
+    assert meta["slo"].value in {INVOICE, "gateway-availability"}
+    assert meta["top/provider"].value == story.BREACH_PROVIDER
+
+
+def test_an_unknown_slo_fails_with_the_known_ones(breached):
+    config = {"slo_name": "nope", "alert": "page", "evaluation_time": story.BREACH_END.isoformat()}
+    result = (
+        _defs(breached)
+        .resolve_job_def("cl_evaluation")
+        .execute_in_process(
+            run_config={"ops": {"slo_breach_report": {"config": config}}}, raise_on_error=False
+        )
+    )
+    assert not result.success
+    failure = result.failure_data_for_node("slo_breach_report")
+    assert "SLO 'nope' is not among the evaluable specs" in str(failure.error.message)
