@@ -78,7 +78,7 @@ def build_landing(root: Path) -> LandingZone:
     put("infra/dev/empty.json", b"")
     put("infra/dev/notes.md", b"# notes\nnothing to see\n")
     for p in DEPLOYS.iterdir():
-        if p.name != "MANIFEST.tsv":
+        if p.suffix in (".json", ".jsonl"):
             put(f"deployments/{p.name}", p.read_bytes())
     put("deployments/broken.json", b'{"kind": "cicl.deployment/v1", "deployment_id": "x",')
     put("deployments/unknown.json", b'{"hello": "world"}')

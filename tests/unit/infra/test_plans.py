@@ -206,3 +206,20 @@ def test_binary_plan_is_refused_with_advice():
     data = b"PK\x03\x04" + b"\x00" * 26 + b"tfplan" + b"\x00" * 40
     with pytest.raises(ParseError, match="tofu show -json"):
         parse_infra(data, "infra/dev/tfplan")
+
+
+def test_key_sorted_plan_with_a_large_configuration_is_still_recognised():
+    resources = [{"address": f"null_resource.r{i}", "mode": "managed"} for i in range(2000)]
+    doc = {
+        "configuration": {"root_module": {"resources": resources}},
+        "format_version": "1.2",
+        "planned_values": {"root_module": {}},
+        "resource_changes": [
+            {"address": "null_resource.r1", "change": {"actions": ["delete"], "before": {"a": 1}}}
+        ],
+    }
+    data = json.dumps(doc, sort_keys=True).encode()
+    assert data.index(b'"format_version"') > 65536
+    fmt, tables = parse_infra(data, "infra/dev/plan.json")
+    assert fmt == "tofu-show-json-plan"
+    assert [r["actions"] for r in tables["infra_plan_changes"]] == ["delete"]
