@@ -66,11 +66,9 @@ def _rule_for(
     if isinstance(rule_id, str) and rule_id in by_id:
         return by_id[rule_id]
     text = text_of(as_dict(result.get("message")).get("text")) or ""
-    # Gitleaks 7 writes no ruleId; its message starts with the rule's id.
-    for rid, rule in sorted(by_id.items(), key=lambda kv: -len(kv[0])):
-        if rid and text.startswith(rid):
-            return rule
-    return {}
+    # Gitleaks 7 writes no ruleId; its message starts with the rule's id (longest id wins).
+    matches = [rid for rid in by_id if rid and text.startswith(rid)]
+    return by_id[max(matches, key=len)] if matches else {}
 
 
 def _location(result: dict[str, Any]) -> str | None:

@@ -51,12 +51,18 @@ def load_json(data: bytes, what: str) -> Any:
 def load_json_documents(data: bytes, what: str) -> list[tuple[int, Any]]:
     """One JSON document, or JSON lines (one document per line); returns (line, document)."""
     try:
-        return [(1, json.loads(data))]
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return [(1, orjson.loads(data))]
+    except orjson.JSONDecodeError:
         pass
     docs = []
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
+            continue
+        try:
+            docs.append((number, orjson.loads(line)))
+        except orjson.JSONDecodeError:
+            pass
+        else:
             continue
         try:
             docs.append((number, json.loads(line)))
