@@ -5,14 +5,14 @@ The decision (which rows, run_key, cooldown, cursor) is cicl_assets.learning.bre
 the audit log as ``cl_review_triggered`` (idempotent on the run_key).
 """
 
-import os
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import dagster as dg
 
 from cicl_assets.learning.breach import (
-    DEFAULT_COOLDOWN,
+    COOLDOWN_ENV,
     audit_trigger,
+    breach_cooldown,
     decide_breach_runs,
     read_cursor,
     read_status_rows,
@@ -20,19 +20,6 @@ from cicl_assets.learning.breach import (
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import utcnow
 from jobs.learning import cl_evaluation_job
-
-COOLDOWN_ENV = "CICL_SLO_BREACH_COOLDOWN_MINUTES"
-
-
-def breach_cooldown(env: dict[str, str] | None = None) -> timedelta:
-    """No new run for the same SLO within this long of its last one (unless it escalated)."""
-    value = (os.environ if env is None else env).get(COOLDOWN_ENV, "").strip()
-    if not value:
-        return DEFAULT_COOLDOWN
-    minutes = int(value)
-    if minutes < 0:
-        raise ValueError(f"{COOLDOWN_ENV}={value} must be zero or more minutes")
-    return timedelta(minutes=minutes)
 
 
 @dg.sensor(

@@ -14,8 +14,8 @@ import dagster as dg
 
 from cicl_assets.learning.breach import (
     CL_EVALUATION_JOB,
-    DEFAULT_COOLDOWN,
     audit_trigger,
+    breach_cooldown,
     decide_breach_runs,
     read_status_rows,
 )
@@ -35,14 +35,16 @@ def evaluate_breaches_once(
     instance: dg.DagsterInstance,
     warehouse: Warehouse,
     *,
-    cooldown: timedelta = DEFAULT_COOLDOWN,
+    cooldown: timedelta | None = None,
     max_runs: int | None = None,
     log: Any = None,
 ) -> list[str]:
     """Run ``cl_evaluation`` in process for each breach slo_status shows; returns the run ids.
 
+    ``cooldown`` defaults to the sensor's (CICL_SLO_BREACH_COOLDOWN_MINUTES, 60 minutes).
     ``max_runs`` caps the runs of one call (oldest breaches first); the rest run next time.
     """
+    cooldown = breach_cooldown() if cooldown is None else cooldown
     runs, _ = decide_breach_runs(read_status_rows(warehouse), None, utcnow(), cooldown)
     job = defs.resolve_job_def(CL_EVALUATION_JOB)
     launched: list[str] = []

@@ -9,6 +9,7 @@ says so - and none for an SLO within ``cooldown`` of its last run unless the ale
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from cicl_assets.slo.burn import ALERT_PAGE, ALERT_TICKET
 CL_EVALUATION_JOB = "cl_evaluation"
 BREACH_REPORT_ASSET = "slo_breach_report"
 DEFAULT_COOLDOWN = timedelta(hours=1)
+COOLDOWN_ENV = "CICL_SLO_BREACH_COOLDOWN_MINUTES"
 FIRING = (ALERT_PAGE, ALERT_TICKET)
 SEVERITY_RANK = {ALERT_TICKET: 1, ALERT_PAGE: 2}
 STATUS_COLUMNS = (
@@ -82,6 +84,18 @@ class BreachRun:
             "cicl/evaluation_time": self.evaluation_time.isoformat(),
             "cicl/breach_key": self.run_key,
         }
+
+
+def breach_cooldown(env: dict[str, str] | None = None) -> timedelta:
+    """No new run for the same SLO within this long of its last one (unless it escalated):
+    ``CICL_SLO_BREACH_COOLDOWN_MINUTES``, default 60."""
+    value = (os.environ if env is None else env).get(COOLDOWN_ENV, "").strip()
+    if not value:
+        return DEFAULT_COOLDOWN
+    minutes = int(value)
+    if minutes < 0:
+        raise ValueError(f"{COOLDOWN_ENV}={value} must be zero or more minutes")
+    return timedelta(minutes=minutes)
 
 
 def _parse_time(text: str | None) -> datetime | None:

@@ -6,10 +6,11 @@ import dagster as dg
 import pytest
 
 from cicl_assets.learning.assets import slo_breach_report
+from cicl_assets.learning.breach import breach_cooldown
 from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.status import SLO_STATUS
 from jobs.learning import cl_evaluation_job
-from sensors.slo_breach import breach_cooldown, slo_breach_sensor
+from sensors.slo_breach import slo_breach_sensor
 
 T = datetime(2026, 11, 5, 14, 25, tzinfo=UTC)
 INVOICE = "workflow-invoice-triage-availability"
