@@ -3,8 +3,9 @@
 from cicl_assets.ci import attestations, coverage, findings, junit, runs, sbom
 from cicl_assets.ingest.runner import StreamSpec
 
-# Order matters only where two detectors could both claim a file: the more specific first.
-_MODULES = (runs, junit, coverage, sbom, findings, attestations)
+# Order matters where two detectors could claim a file: webhook payloads (runs) are recognised
+# by loose keys that attestations embedding an event payload also carry, so they come last.
+_MODULES = (junit, coverage, sbom, findings, attestations, runs)
 
 CI_TABLES = tuple(t for m in _MODULES for t in m.TABLES)
 CI_STREAM = StreamSpec(
