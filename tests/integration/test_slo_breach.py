@@ -10,6 +10,7 @@ import pytest
 from cicl_assets.demo import story
 from cicl_assets.learning.assets import slo_breach_report
 from cicl_assets.learning.batch import evaluate_breaches_once
+from cicl_assets.learning.breach import read_status_rows
 from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.assets import slo_status
 from jobs.learning import cl_evaluation_job
@@ -108,6 +109,13 @@ def test_batch_launches_one_run_per_breached_slo_and_nothing_twice(breached):
         "SELECT resource FROM audit_events WHERE action = 'cl_review_triggered' ORDER BY resource"
     ).to_pylist()
     assert [t["resource"] for t in triggered] == ["slo/gateway-availability", f"slo/{INVOICE}"]
+
+
+def test_status_rows_after_a_time(breached):
+    later = read_status_rows(breached, after=story.BREACH_END)
+    # 8 SLOs, evaluated every 5 minutes from 15:05 to 16:00.
+    assert len(later) == 8 * 12
+    assert min(r["evaluation_time"] for r in later) == story.BREACH_END + timedelta(minutes=5)
 
 
 def test_without_run_config_the_latest_alert_is_reported(breached):
