@@ -46,9 +46,16 @@ class AttrColumns:
     b_rows: np.ndarray
     b: pa.Array
     children: AttrColumns | None = None
+    _keys_encoded: pa.DictionaryArray | None = None
 
     def __len__(self) -> int:
         return len(self.kind)
+
+    def keys_encoded(self) -> pa.DictionaryArray:
+        """Keys dictionary-encoded (few distinct keys, many rows), computed once."""
+        if self._keys_encoded is None:
+            self._keys_encoded = pc.dictionary_encode(self.keys)
+        return self._keys_encoded
 
 
 def quote(strings: pa.Array) -> pa.Array:
@@ -147,7 +154,9 @@ def fragments(cols: AttrColumns) -> pa.Array:
     texts = value_texts(cols)
     if not len(cols):
         return texts
-    keyed = pc.binary_join_element_wise(quote_repeated(cols.keys), texts, ":")
+    encoded = cols.keys_encoded()
+    quoted_keys = pc.take(quote(encoded.dictionary), encoded.indices)
+    keyed = pc.binary_join_element_wise(quoted_keys, texts, ":")
     return pc.coalesce(keyed, texts) if cols.keys.null_count else keyed
 
 
@@ -162,7 +171,7 @@ def promote(cols: AttrColumns, n: int, keys: Sequence[str], kind: int) -> pa.Arr
     target = pa.string() if kind == STR else pa.int64()
     if not len(cols):
         return pa.nulls(n, target)
-    encoded = pc.dictionary_encode(cols.keys)
+    encoded = cols.keys_encoded()
     positions = {k: p for p, k in enumerate(encoded.dictionary.to_pylist())}
     indices = encoded.indices.to_numpy(zero_copy_only=False)
     if kind == STR:

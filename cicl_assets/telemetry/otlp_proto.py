@@ -122,12 +122,26 @@ class _AttrBuilder:
         if kvs:
             owner = np.repeat(np.asarray(owners, np.int64), counts)
             keys = pa.array([kv.key for kv in kvs], pa.string())
-            self._add_values(owner, keys, [kv.value for kv in kvs])
+            # Reading through kv.value without keeping the AnyValues is the fastest path;
+            # the few non-string values are fetched again below.
+            strings = [kv.value.string_value for kv in kvs]
+            self._add_values(owner, keys, strings, lambda js: [kvs[j].value for j in js])
 
-    def _add_values(self, owner: np.ndarray, keys: pa.Array, values: list[Any]) -> None:
-        m = len(values)
+    def _add_elements(self, owner: np.ndarray, elements: list[Any]) -> None:
+        strings = [v.string_value for v in elements]
+        keys = pa.nulls(len(elements), pa.string())
+        self._add_values(owner, keys, strings, lambda js: [elements[j] for j in js])
+
+    def _add_values(
+        self,
+        owner: np.ndarray,
+        keys: pa.Array,
+        texts: list[str],
+        fetch: Callable[[list[int]], list[Any]],
+    ) -> None:
+        m = len(texts)
         base = self.size
-        strings = pa.array([v.string_value for v in values], pa.string())
+        strings = pa.array(texts, pa.string())
         self.owner_parts.append(owner)
         self.key_parts.append(keys)
         self.s_parts.append(strings)
@@ -136,43 +150,38 @@ class _AttrBuilder:
         others = np.flatnonzero(pc.binary_length(strings).to_numpy() == 0)
         if not len(others):
             return
-        whiches = [values[j].WhichOneof("value") for j in others.tolist()]
-        codes = np.asarray([_CODE_OF[w] for w in whiches], np.int8)
-        groups = {
-            _WHICH[code]: others[codes == code].tolist()
-            for code in np.unique(codes).tolist()
-            if code != STR  # empty strings
-        }
+        values = fetch(others.tolist())  # aligned with ``others``
+        codes = np.asarray([_CODE_OF[v.WhichOneof("value")] for v in values], np.int8)
         kind = np.frombuffer(self.kind, np.uint8)
-        nested_kind = RAW_JSON if self.depth >= 1 else None
-        for which, js in groups.items():
-            code = _KIND_OF[which]
-            kind[np.asarray(js) + base] = (
-                nested_kind if code in (ARRAY, KVLIST) and nested_kind else code
-            )
+        groups: list[tuple[str, list[int], list[Any]]] = []
+        for code in np.unique(codes).tolist():
+            if code == STR:
+                continue  # empty strings
+            positions = np.flatnonzero(codes == code)
+            rows = others[positions] + base
+            nested = self.depth >= 1 and code in (ARRAY, KVLIST)
+            kind[rows] = RAW_JSON if nested else code
+            groups.append((_WHICH[code], rows.tolist(), [values[p] for p in positions.tolist()]))
         del kind  # release the view so the bytearray can grow again
-        for which, js in groups.items():
+        for which, rows, picked in groups:
             if which in _SPARSE:
-                rows, vals = self.sparse[_KIND_OF[which]]
-                rows.extend([base + j for j in js])
-                vals.extend([getattr(values[j], which) for j in js])
+                sparse_rows, sparse_values = self.sparse[_KIND_OF[which]]
+                sparse_rows.extend(rows)
+                sparse_values.extend([getattr(v, which) for v in picked])
             elif which == "bytes_value":
-                self.text_rows.extend([base + j for j in js])
-                self.texts.extend([b64(values[j].bytes_value) for j in js])
-            elif which in ("array_value", "kvlist_value") and self.depth >= 1:
-                self.text_rows.extend([base + j for j in js])
-                self.texts.extend([natural_json(natural(values[j])) for j in js])
+                self.text_rows.extend(rows)
+                self.texts.extend([b64(v.bytes_value) for v in picked])
+            elif self.depth >= 1 and which in ("array_value", "kvlist_value"):
+                self.text_rows.extend(rows)
+                self.texts.extend([natural_json(natural(v)) for v in picked])
             elif which == "array_value":
-                lists = [values[j].array_value.values for j in js]
+                lists = [v.array_value.values for v in picked]
                 elements = [e for a in lists for e in a]
                 if elements:
-                    owner = np.repeat(np.asarray(js, np.int64) + base, [len(a) for a in lists])
-                    self._children()._add_values(
-                        owner, pa.nulls(len(elements), pa.string()), elements
-                    )
+                    owner = np.repeat(np.asarray(rows, np.int64), [len(a) for a in lists])
+                    self._children()._add_elements(owner, elements)
             elif which == "kvlist_value":
-                rows = [base + j for j in js]
-                self._children().add_lists(rows, [values[j].kvlist_value.values for j in js])
+                self._children().add_lists(rows, [v.kvlist_value.values for v in picked])
 
     def _children(self) -> _AttrBuilder:
         if self.child is None:
