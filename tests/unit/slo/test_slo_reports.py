@@ -55,7 +55,7 @@ def _landing(tmp_path, files):
     return LandingZone(uri=str(tmp_path / "landing"))
 
 
-def test_exporter_rows_land_and_bad_lines_are_rejected(tmp_path, duckdb_warehouse):
+def test_exporter_rows_land_and_bad_lines_are_rejected(tmp_path, any_warehouse):
     landing = _landing(
         tmp_path,
         {
@@ -65,10 +65,10 @@ def test_exporter_rows_land_and_bad_lines_are_rejected(tmp_path, duckdb_warehous
         },
     )
     result = dg.materialize(
-        [slo_reports], resources={"warehouse": duckdb_warehouse, "landing": landing}
+        [slo_reports], resources={"warehouse": any_warehouse, "landing": landing}
     )
     assert result.success
-    rows = duckdb_warehouse.query(
+    rows = any_warehouse.query(
         "SELECT error_budget_policy_step_name AS step, window_seconds, bad_events_count, alert, "
         "error_budget_burn_rate, metadata, timestamp_human, source_file FROM slo_reports "
         "ORDER BY window_seconds"
@@ -83,7 +83,7 @@ def test_exporter_rows_land_and_bad_lines_are_rejected(tmp_path, duckdb_warehous
     assert rows[0]["source_file"] == "slo/reports.jsonl"
     errors = {
         r["source_file"]: r["error"]
-        for r in duckdb_warehouse.query("SELECT source_file, error FROM ingest_rejects").to_pylist()
+        for r in any_warehouse.query("SELECT source_file, error FROM ingest_rejects").to_pylist()
     }
     assert errors["slo/missing.jsonl"] == (
         "slo/missing.jsonl: slo-generator-report: line 1: missing required exporter field(s) "
