@@ -115,7 +115,7 @@ def test_ingesting_from_gcs_gives_the_rows_a_local_folder_gives(bucket, tmp_path
     report = ingest_stream(
         SAMPLE_STREAM, LandingZone(uri=f"gs://{bucket.name}/{ROOT}"), from_gcs, workers=workers
     )
-    assert (report.files_seen, report.files_ingested, report.files_rejected) == (7, 2, 4)
+    assert (report.files_seen, report.files_ingested, report.files_rejected) == (7, 3, 4)
 
     local_root = tmp_path / "landing"
     for rel, data in SAMPLE_FILES.items():
@@ -127,6 +127,7 @@ def test_ingesting_from_gcs_gives_the_rows_a_local_folder_gives(bucket, tmp_path
     outcome = ingest_outcome(from_gcs)
     assert outcome["sample_rows"] == [
         {"a": 1, "source_file": "sample/copy.json"},
+        {"a": 1, "source_file": "sample/good.json"},
         {"a": 2, "source_file": "sample/good.json.gz"},
     ]
     assert outcome == ingest_outcome(from_folder)

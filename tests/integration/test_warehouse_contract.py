@@ -318,31 +318,42 @@ def ingest_outcome(warehouse: Warehouse) -> dict[str, list[dict]]:
     """Everything the runner wrote, minus what differs between runs (times, run ids)."""
     return {
         "sample_rows": warehouse.query(
-            "SELECT a, source_file FROM sample_rows ORDER BY a"
+            "SELECT a, source_file FROM sample_rows ORDER BY a, source_file"
         ).to_pylist(),
         "ingest_rejects": warehouse.query(
             "SELECT source_file, detected_format, error, digest, stream, size_bytes "
             "FROM ingest_rejects ORDER BY source_file"
         ).to_pylist(),
         "ingested_files": warehouse.query(
-            "SELECT digest, source_file, stream, detected_format, status, size_bytes, rows_written "
-            "FROM ingested_files ORDER BY source_file"
+            "SELECT ingest_key, digest, source_file, stream, detected_format, status, "
+            "size_bytes, rows_written FROM ingested_files ORDER BY source_file, ingest_key"
         ).to_pylist(),
     }
 
 
+def ingest_scenario(root, warehouse: Warehouse) -> list[tuple[int, int, int, int]]:
+    """The runner's unit scenario: ingest, ingest again, change one file, ingest again."""
+    landing = _sample_landing(root)
+    counts = []
+    for step in range(3):
+        if step == 2:
+            (root / "sample" / "good.json").write_bytes(b'{"a": 7}')
+        report = ingest_stream(SAMPLE_STREAM, landing, warehouse, workers=1)
+        counts.append(
+            (report.files_seen, report.files_ingested, report.files_rejected, report.files_skipped)
+        )
+    return counts
+
+
 def test_ingest_runner_gives_the_same_tables_on_every_backend(any_warehouse, tmp_path):
-    landing = _sample_landing(tmp_path / "landing")
-    first = ingest_stream(SAMPLE_STREAM, landing, any_warehouse, workers=1)
-    assert (first.files_seen, first.files_ingested, first.files_rejected) == (7, 2, 4)
-    assert first.files_skipped == 1
-    second = ingest_stream(SAMPLE_STREAM, landing, any_warehouse, workers=1)
-    assert (second.files_ingested, second.files_rejected, second.files_skipped) == (0, 0, 7)
+    counts = ingest_scenario(tmp_path / "landing", any_warehouse)
+    assert counts == [(7, 3, 4, 0), (7, 0, 0, 7), (7, 1, 0, 6)]
 
     outcome = ingest_outcome(any_warehouse)
     assert outcome["sample_rows"] == [
         {"a": 1, "source_file": "sample/copy.json"},
         {"a": 2, "source_file": "sample/good.json.gz"},
+        {"a": 7, "source_file": "sample/good.json"},  # its earlier row was replaced
     ]
     errors = {r["source_file"]: r["error"] for r in outcome["ingest_rejects"]}
     assert errors["sample/bad.json"].startswith("sample/bad.json: sample-json: invalid JSON")
@@ -353,7 +364,7 @@ def test_ingest_runner_gives_the_same_tables_on_every_backend(any_warehouse, tmp
     from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 
     reference = DuckDBWarehouse(path=str(tmp_path / "reference.duckdb"))
-    ingest_stream(SAMPLE_STREAM, landing, reference, workers=1)
+    assert ingest_scenario(tmp_path / "reference-landing", reference) == counts
     assert outcome == ingest_outcome(reference)
 
 
