@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from cicl_assets.audit.chain import record_action
 from cicl_assets.infra.drift import derive_drift
 from cicl_assets.infra.linking import link_readable_artifacts
 from cicl_assets.infra.retention import EVIDENCE_RETENTION, apply_retention
@@ -266,8 +267,7 @@ def evidence_retention(
     """One row per table per retention run: expired plan artifacts (30 d) and apply logs (90 d)
     deleted. Drift tables are not on the allow-list and can never be touched.
 
-    The audit-chain record of each deletion is built by ``retention_audit_events`` and shown in
-    the metadata; appending it to the chain waits for the audit chain's append API.
+    Each table's deletion is appended to the audit chain (action ``retention_deletion``).
     """
     policy = load_policy(cicl_config.path / config.policy_file)
     if config.as_of:
@@ -295,6 +295,17 @@ def evidence_retention(
         ),
     )
     context.log.info(f"retention as of {outcome.as_of} ({outcome.as_of_basis}): {outcome.deleted}")
+    chained = [
+        record_action(
+            warehouse,
+            action="retention_deletion",
+            actor="evidence_retention",
+            resource=f"table/{event['table']}",
+            details=event,
+            event_id=f"retention:{context.run.run_id}:{event['table']}",
+        )
+        for event in retention_audit_events(outcome.deleted, outcome.as_of)
+    ]
     return dg.MaterializeResult(
         metadata={
             **table_metadata(EVIDENCE_RETENTION, warehouse),
@@ -302,9 +313,7 @@ def evidence_retention(
             "as_of_basis": outcome.as_of_basis,
             "rows_deleted": sum(outcome.deleted.values()),
             **{f"rows_deleted/{t}": n for t, n in sorted(outcome.deleted.items())},
-            "audit_events_pending": dg.MetadataValue.json(
-                retention_audit_events(outcome.deleted, outcome.as_of)
-            ),
+            "audit_events_appended": len(chained),
         }
     )
 

@@ -139,7 +139,7 @@ def choose_as_of(
 
 
 def retention_audit_events(deleted: Mapping[str, int], as_of: datetime) -> list[dict[str, Any]]:
-    """Audit-chain payloads describing one retention run (appended once the chain's API exists)."""
+    """Audit-chain payloads describing one retention run, one per table that lost rows."""
     return [
         {
             "kind": "cicl.retention_deletion/v1",

@@ -137,6 +137,11 @@ def test_materialize_twice_gives_the_same_tables(tmp_path):
     assert meta["infra_plan_changes"]["changes/create"] == 1 + 7 + 7 + 2 + 3 + 4
     assert meta["evidence_retention"]["rows_deleted/infra_plans"] == 3
     assert meta["evidence_retention"]["as_of_basis"] == "configured"
+    deletions = warehouse.query(
+        "SELECT resource, details FROM audit_events WHERE action = 'retention_deletion'"
+    ).to_pylist()
+    assert meta["evidence_retention"]["audit_events_appended"] == len(deletions)
+    assert "table/infra_plans" in {d["resource"] for d in deletions}
     assert meta["infra_drift_issues"]["open_issues"] == 1  # the dev refresh-only drift
     assert meta["deployments"]["production_deploys_without_approval"] == 2
     assert meta["deployments"]["change_failure_rate_production"] == round(2 / 6, 4)
