@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,7 @@ from cicl_assets.landing.zone import FileTooLargeError, LandingObject, LandingZo
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import INGEST_REJECTS, INGESTED_FILES, TableSpec, utcnow
 
-FLUSH_ROWS = 1_000_000
+FLUSH_ROWS = 250_000  # rows per load; smaller loads overlap more with parsing
 FLUSH_FILES = 2_000
 PARQUET_ROW_GROUP = 128 * 1024
 
@@ -242,6 +242,17 @@ def ingest_stream(
     seen_digests: set[str] = set()
     pending_rows = 0
     pool = _pool(workers, stream)
+    # Loads run on one background thread, in order, while the next files are parsed: the
+    # warehouse works outside the GIL, so parsing and loading overlap.
+    loader = ThreadPoolExecutor(1, thread_name_prefix=f"cicl-load-{stream.name}")
+    loading: Future[None] | None = None
+
+    def flush(outcomes: list[FileOutcome]) -> None:
+        nonlocal loading
+        if loading is not None:
+            loading.result()
+        loading = loader.submit(_flush, stream, warehouse, outcomes, report, run_id, log)
+
     try:
         results: Iterable[FileOutcome] = (
             pool.map(_process, tasks, chunksize=1) if pool else map(_process, tasks)
@@ -264,10 +275,13 @@ def ingest_stream(
             pending.append(outcome)
             pending_rows += sum(outcome.rows.values())
             if pending_rows >= FLUSH_ROWS or len(pending) >= FLUSH_FILES:
-                _flush(stream, warehouse, pending, report, run_id, log)
+                flush(pending)
                 pending, pending_rows = [], 0
-        _flush(stream, warehouse, pending, report, run_id, log)
+        flush(pending)
+        if loading is not None:
+            loading.result()
     finally:
+        loader.shutdown(wait=True)  # never remove spool files under a running load
         if pool:
             pool.shutdown(cancel_futures=True)
         shutil.rmtree(spool_root, ignore_errors=True)
