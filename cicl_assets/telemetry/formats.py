@@ -55,4 +55,6 @@ OTEL_STREAM = StreamSpec(
     prefix="otel",
     formats=(OTLP_JSON, OTLP_PROTOBUF, OTHER_TELEMETRY),
     tables=(OTEL_SPANS,),
+    # spans carry their own identity: a batch copied under another path is the same data
+    dedupe_content=True,
 )

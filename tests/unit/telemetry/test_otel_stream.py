@@ -31,6 +31,7 @@ def landing(tmp_path) -> LandingZone:
     request = every_kind_request()
     doc = to_otlp_json(request)
     (otel / "batch.pb").write_bytes(request.SerializeToString())
+    (otel / "copy-of-batch.pb").write_bytes(request.SerializeToString())
     (otel / "batch.pb.gz").write_bytes(gzip.compress(request.SerializeToString() + b""))
     other = every_kind_request()
     other.resource_spans[0].scope_spans[0].spans[0].name = "renamed"
@@ -52,9 +53,10 @@ def test_bad_files_are_rejected_with_reasons_and_good_ones_land_once(tmp_path, l
     warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
     report = ingest_stream(OTEL_STREAM, landing, warehouse, run_id="r1", workers=workers)
     # batch.pb.gz holds the same request as batch.pb, but its bytes differ: both are read
-    assert report.files_seen == 13
+    assert report.files_seen == 14
     assert report.files_ingested == 5
     assert report.files_rejected == 8
+    assert report.files_skipped == 1  # copy-of-batch.pb: spans already read from batch.pb
     counts = {
         r["source_file"]: r["n"]
         for r in warehouse.query(
@@ -95,6 +97,6 @@ def test_bad_files_are_rejected_with_reasons_and_good_ones_land_once(tmp_path, l
     )
 
     again = ingest_stream(OTEL_STREAM, landing, warehouse, run_id="r2", workers=workers)
-    assert (again.files_ingested, again.files_rejected, again.files_skipped) == (0, 0, 13)
+    assert (again.files_ingested, again.files_rejected, again.files_skipped) == (0, 0, 14)
     assert warehouse.row_count("otel_spans") == 14
     assert warehouse.row_count("ingest_rejects") == 8
