@@ -30,7 +30,7 @@ from jobs.learning import cl_evaluation_job
     description=(
         "Reads slo_status; for each new page or ticket alert launches a cl_evaluation run with "
         "the breach in its run config: at most one per (SLO, alert, hour), none within the "
-        f"cooldown ({COOLDOWN_ENV}, default 60) of the SLO's last run, none on thin data."
+        f"cooldown ({COOLDOWN_ENV}, default 720) of the SLO's last run, none on thin data."
     ),
 )
 def slo_breach_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):

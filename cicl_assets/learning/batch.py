@@ -41,7 +41,7 @@ def evaluate_breaches_once(
 ) -> list[str]:
     """Run ``cl_evaluation`` in process for each breach slo_status shows; returns the run ids.
 
-    ``cooldown`` defaults to the sensor's (CICL_SLO_BREACH_COOLDOWN_MINUTES, 60 minutes).
+    ``cooldown`` defaults to the sensor's (CICL_SLO_BREACH_COOLDOWN_MINUTES, 12 hours).
     ``max_runs`` caps the runs of one call (oldest breaches first); the rest run next time.
     """
     cooldown = breach_cooldown() if cooldown is None else cooldown

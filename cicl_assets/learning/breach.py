@@ -21,7 +21,8 @@ from cicl_assets.slo.burn import ALERT_PAGE, ALERT_TICKET
 
 CL_EVALUATION_JOB = "cl_evaluation"
 BREACH_REPORT_ASSET = "slo_breach_report"
-DEFAULT_COOLDOWN = timedelta(hours=1)
+# An ongoing alert re-triggers a review at most twice a day; a new or escalated alert at once.
+DEFAULT_COOLDOWN = timedelta(hours=12)
 COOLDOWN_ENV = "CICL_SLO_BREACH_COOLDOWN_MINUTES"
 FIRING = (ALERT_PAGE, ALERT_TICKET)
 SEVERITY_RANK = {ALERT_TICKET: 1, ALERT_PAGE: 2}
@@ -88,7 +89,7 @@ class BreachRun:
 
 def breach_cooldown(env: dict[str, str] | None = None) -> timedelta:
     """No new run for the same SLO within this long of its last one (unless it escalated):
-    ``CICL_SLO_BREACH_COOLDOWN_MINUTES``, default 60."""
+    ``CICL_SLO_BREACH_COOLDOWN_MINUTES``, default 720 (12 hours)."""
     value = (os.environ if env is None else env).get(COOLDOWN_ENV, "").strip()
     if not value:
         return DEFAULT_COOLDOWN

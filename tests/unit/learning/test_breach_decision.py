@@ -62,10 +62,11 @@ def test_cooldown_holds_back_a_continuing_alert_until_it_expires():
 
 
 def test_cooldown_spans_ticks_through_the_cursor():
-    first, cursor = decide_breach_runs([row(0, "page")], None, NOW)
-    later, cursor = decide_breach_runs([row(30, "page")], cursor, NOW)
+    hour = timedelta(hours=1)
+    first, cursor = decide_breach_runs([row(0, "page")], None, NOW, hour)
+    later, cursor = decide_breach_runs([row(30, "page")], cursor, NOW, hour)
     assert len(first) == 1 and later == []
-    after, _ = decide_breach_runs([row(65, "page")], cursor, NOW)
+    after, _ = decide_breach_runs([row(65, "page")], cursor, NOW, hour)
     assert [r.evaluation_time for r in after] == [T + timedelta(minutes=65)]
 
 

@@ -52,7 +52,8 @@ def audit_rows(warehouse):
     ).to_pylist()
 
 
-def test_a_page_fires_once_with_run_config_cursor_and_audit_event(duckdb_warehouse):
+def test_a_page_fires_once_with_run_config_cursor_and_audit_event(duckdb_warehouse, monkeypatch):
+    monkeypatch.setenv("CICL_SLO_BREACH_COOLDOWN_MINUTES", "60")
     duckdb_warehouse.append(
         SLO_STATUS,
         SLO_STATUS.from_records([status(-5, "none"), status(0, "page"), status(5, "page")]),
@@ -110,7 +111,7 @@ def test_no_status_table_yet_is_quiet(duckdb_warehouse):
 
 
 def test_cooldown_setting():
-    assert breach_cooldown({}) == timedelta(hours=1)
+    assert breach_cooldown({}) == timedelta(hours=12)
     assert breach_cooldown({"CICL_SLO_BREACH_COOLDOWN_MINUTES": "240"}) == timedelta(hours=4)
     with pytest.raises(ValueError):
         breach_cooldown({"CICL_SLO_BREACH_COOLDOWN_MINUTES": "-1"})
