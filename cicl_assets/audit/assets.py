@@ -43,7 +43,8 @@ def chain_metadata(warehouse: Warehouse) -> dict:
         by_outcome[row["outcome"]] = by_outcome.get(row["outcome"], 0) + int(row["n"])
     length, last_hash = chain_tail(warehouse)
     preview = warehouse.query(
-        f"SELECT {', '.join(_PREVIEW_COLUMNS)} FROM {AUDIT_EVENTS.name} ORDER BY seq DESC LIMIT 5"
+        f"SELECT {', '.join(map(warehouse.quote, _PREVIEW_COLUMNS))} FROM {AUDIT_EVENTS.name} "
+        "ORDER BY seq DESC LIMIT 5"
     )
     return {
         "dagster/row_count": warehouse.row_count(AUDIT_EVENTS.name),

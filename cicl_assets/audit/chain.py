@@ -42,7 +42,7 @@ from typing import Any
 
 from cicl_assets.audit.tables import AUDIT_EVENTS, EVENT_COLUMNS, OUTCOMES, SOURCES
 from cicl_assets.ingest.redact import redact, redact_text
-from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import utcnow
 
 GENESIS_HASH = "0" * 64
@@ -163,7 +163,7 @@ def append_lock(warehouse: Warehouse) -> Iterator[None]:
 
 def _existing_keys(warehouse: Warehouse, ids: Sequence[str]) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
-    in_list = "IN UNNEST(@ids)" if warehouse.dialect == "bigquery" else "IN (SELECT UNNEST(@ids))"
+    in_list = f"IN {IN_ARRAY.format(param='ids')}"
     unique = sorted(set(ids))
     for start in range(0, len(unique), _KEY_CHUNK):
         rows = warehouse.query(
@@ -177,7 +177,7 @@ def _existing_keys(warehouse: Warehouse, ids: Sequence[str]) -> set[tuple[str, s
 def chain_tail(warehouse: Warehouse) -> tuple[int, str]:
     """(seq, hash) of the last event, or (0, genesis) for an empty chain."""
     rows = warehouse.query(
-        f"SELECT seq, hash FROM {AUDIT_EVENTS.name} "
+        f"SELECT seq, {warehouse.quote('hash')} FROM {AUDIT_EVENTS.name} "
         f"WHERE seq = (SELECT MAX(seq) FROM {AUDIT_EVENTS.name}) LIMIT 1"
     ).to_pylist()
     if not rows:

@@ -20,7 +20,7 @@ import pyarrow as pa
 from cicl_assets.slo.burn import parse_duration_minutes
 from cicl_assets.slo.specs import SPAN_SOURCE, SloSpec
 from cicl_assets.slo.status import span_filter_sql
-from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
 
 NONE_VALUE = "(none)"
@@ -139,11 +139,7 @@ def _trace_spans(
 ) -> dict[str, list[dict[str, Any]]]:
     if not trace_ids:
         return {}
-    membership = (
-        "trace_id IN UNNEST(@ids)"
-        if warehouse.dialect == "bigquery"
-        else "trace_id IN (SELECT UNNEST(@ids))"
-    )
+    membership = f"trace_id IN {IN_ARRAY.format(param='ids')}"
     rows = warehouse.query(
         "SELECT trace_id, span_id, parent_span_id, span_name, status_code, gen_ai_provider, "
         f"gen_ai_model, error_type FROM {SPAN_SOURCE} WHERE {membership} "

@@ -19,6 +19,9 @@ from cicl_assets.warehouse.tables import TableSpec
 
 ArrowData = pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]
 
+# `column IN` an array parameter, in a form both DuckDB and BigQuery accept.
+IN_ARRAY = "(SELECT v FROM UNNEST(@{param}) AS v)"
+
 
 class Warehouse(dg.ConfigurableResource):
     """Base class of the warehouse resources; see DuckDBWarehouse and BigQueryWarehouse."""
@@ -63,14 +66,16 @@ class Warehouse(dg.ConfigurableResource):
                 return 0
             return self.load_parquet(spec, [path])
 
+    def quote(self, identifier: str) -> str:
+        """An identifier quoted for this dialect (for column names that are reserved words)."""
+        return f"`{identifier}`" if self.dialect == "bigquery" else f'"{identifier}"'
+
     def delete_where_in(self, spec: TableSpec, column: str, values: Sequence[Any]) -> None:
         self.ensure_table(spec)
         if not values:
             return
         self.execute(
-            f"DELETE FROM {spec.name} WHERE {column} IN UNNEST(@values)"
-            if self.dialect == "bigquery"
-            else f"DELETE FROM {spec.name} WHERE {column} IN (SELECT UNNEST(@values))",
+            f"DELETE FROM {spec.name} WHERE {self.quote(column)} IN {IN_ARRAY.format(param='values')}",
             {"values": list(values)},
         )
 
