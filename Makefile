@@ -18,7 +18,8 @@ venv: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	test -x $(VENV)/bin/uv || $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --default-pip
+	test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	touch $(STAMP)

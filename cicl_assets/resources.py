@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,15 @@ def build_warehouse(settings: Settings) -> Warehouse:
         return DuckDBWarehouse(path=settings.duckdb_path)
     from cicl_assets.warehouse.bigquery_warehouse import BigQueryWarehouse
 
+    # A key is only ever read from the environment at run time, never stored in config.
+    credentials = (
+        dg.EnvVar("CICL_BQ_CREDENTIALS") if os.environ.get("CICL_BQ_CREDENTIALS") else None
+    )
     return BigQueryWarehouse(
-        project=settings.bq_project, dataset=settings.bq_dataset, location=settings.bq_location
+        project=settings.bq_project,
+        dataset=settings.bq_dataset,
+        location=settings.bq_location,
+        gcp_credentials=credentials,
     )
 
 

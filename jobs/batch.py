@@ -3,8 +3,9 @@
 import dagster as dg
 
 INGEST_GROUPS = ("telemetry", "ci", "infra", "deployments", "audit", "slo")
-# Groups whose assets are partitioned per candidate or decided by people, never batch-run.
-NOT_BATCHED_GROUPS = ("review",)
+# Evaluations run with the breach they examine as config (launched by slo_breach_sensor or by
+# `make run` after this job); reviews are partitioned per candidate and decided by people.
+NOT_BATCHED_GROUPS = ("learning", "review")
 
 landing_batch_job = dg.define_asset_job(
     name="landing_batch",

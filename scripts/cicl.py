@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import dagster as dg
 
 import definitions
+from cicl_assets.learning.batch import evaluate_breaches_once
 from cicl_assets.warehouse.base import Warehouse
 
 
@@ -45,9 +46,18 @@ def run() -> int:
     instance = dg.DagsterInstance.get()
     defs = definitions.defs
     job = defs.resolve_job_def("landing_batch")
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    )
     warehouse = defs.resources["warehouse"]
+    launched: list[str] = []
+    if result.success:
+        # The batch path takes the same decision the SLO breach sensor takes under the daemon.
+        launched = evaluate_breaches_once(defs, instance, warehouse, log=print)
     print(summary(warehouse))
+    print(f"\ncl_evaluation runs launched for SLO breaches: {len(launched)}")
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         print(f"\nlanding_batch failed in: {', '.join(failed)}", file=sys.stderr)
