@@ -145,7 +145,6 @@ REQUEST_SCHEMA = pa.schema(
         )
     ]
 )
-# "infer" reads ~1.4x faster than "ignore" (fields we do not name become unused columns)
 _PARSE = pj.ParseOptions(explicit_schema=REQUEST_SCHEMA, unexpected_field_behavior="infer")
 _NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
@@ -156,12 +155,9 @@ class _NotCanonical(Exception):
 
 def parse_json(data: bytes, source_file: str) -> Iterator[tuple[str, pa.Table]]:
     """An OTLP/JSON document or OTLP/JSON lines file (told apart by its first line)."""
-    first_line = data.lstrip().split(b"\n", 1)[0]
-    try:
-        orjson.loads(first_line)
-        one_line_per_request = True
-    except orjson.JSONDecodeError:
-        one_line_per_request = False  # a pretty-printed document
+    first_line = data.lstrip().split(b"\n", 1)[0].strip()
+    # A pretty-printed document's first line is "{" or opens an object it does not close.
+    one_line_per_request = len(first_line) > 1 and first_line.endswith(b"}")
     with gc_paused():
         if one_line_per_request:
             yield from _parse_lines(data)
@@ -220,12 +216,14 @@ def _fast(text: bytes, first_line_no: int | None) -> pa.Table:
     if b'"jsonText"' in text or b'"doubleText"' in text:
         raise _NotCanonical  # our private field names in the input: never trust them
     try:
+        # Reading with inferred types and casting to the schema by field name is ~1.6x faster
+        # than reading with the explicit schema; numbers given for 64-bit integers cast too.
         table = pj.read_json(
             io.BytesIO(text),
-            read_options=pj.ReadOptions(block_size=max(len(text) + 1, 1 << 20)),
-            parse_options=_PARSE,
+            read_options=pj.ReadOptions(block_size=max(len(text) + 1, 1 << 20), use_threads=False),
         )
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        table = table.select(["resourceSpans"]).cast(REQUEST_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, KeyError):
         raise _NotCanonical from None
     nested = text.count(b'"arrayValue"') + text.count(b'"kvlistValue"')
     try:

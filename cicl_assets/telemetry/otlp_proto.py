@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.telemetry.attributes import (
@@ -35,6 +35,7 @@ from cicl_assets.telemetry.attributes import (
     b64,
     natural_json,
 )
+from cicl_assets.telemetry.otlp_proto_split import pieces
 from cicl_assets.telemetry.span_batch import (
     BATCH_SPANS,
     EventColumns,
@@ -67,23 +68,28 @@ def looks_protobuf(sniff: Sniff) -> bool:
 
 
 def parse_protobuf(data: bytes, source_file: str) -> Iterator[tuple[str, pa.Table]]:
-    request = ExportTraceServiceRequest()
-    try:
-        request.ParseFromString(data)
-    except DecodeError as exc:
-        raise ParseError(
-            f"not a readable protobuf ExportTraceServiceRequest ({exc}); truncated or not OTLP"
-        ) from None
     with gc_paused():
         batch = _Batch()
-        for ri, rs in enumerate(request.resource_spans):
-            for si, ss in enumerate(rs.scope_spans):
+        for piece in pieces(data):
+            try:
+                rs = ResourceSpans.FromString(piece.data)
+            except DecodeError as exc:
+                raise ParseError(
+                    f"not a readable protobuf ExportTraceServiceRequest ({exc}) in "
+                    f"resourceSpans[{piece.resource_index}]; truncated or not OTLP"
+                ) from None
+            ri = piece.resource_index
+            for local, ss in enumerate(rs.scope_spans):
+                si = piece.scope_index + local
+                offset = piece.span_offset if local == 0 else 0
                 spans = ss.spans
                 for start in range(0, len(spans), CHUNK_SPANS):
-                    batch.add(rs, ri, ss, si, spans[start : start + CHUNK_SPANS], start)
+                    chunk = spans[start : start + CHUNK_SPANS]
+                    batch.add(rs, ri, ss, si, chunk, offset + start)
                     if batch.size >= BATCH_SPANS:
                         yield OTEL_SPANS.name, batch.finish()
                         batch = _Batch()
+            del rs
         if batch.size:
             yield OTEL_SPANS.name, batch.finish()
 

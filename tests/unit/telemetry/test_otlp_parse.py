@@ -10,6 +10,7 @@ import pytest
 
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import detect_format
+from cicl_assets.telemetry import otlp_json
 from cicl_assets.telemetry.formats import OTEL_STREAM
 from tests.unit.telemetry.otlp_requests import every_kind_request, from_otlp_json, to_otlp_json
 
@@ -243,3 +244,29 @@ def test_protobuf_with_a_short_trace_id_is_a_parse_error():
     with pytest.raises(ParseError, match=r"resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[1\]: "
                        r"invalid trace_id \(2 bytes, expected 16\)"):  # fmt: skip
         parse(req.SerializeToString())
+
+
+def test_canonical_json_takes_the_arrow_path_and_matches_protobuf(monkeypatch):
+    req = every_kind_request()
+    attrs = req.resource_spans[0].scope_spans[0].spans[0].attributes
+    # What only the normalizer reads: nesting deeper than one level, NaN/Infinity as strings.
+    for kv in attrs:
+        if kv.key == "list":
+            del kv.value.array_value.values[2]
+        if kv.key == "map":
+            del kv.value.kvlist_value.values[1]
+    kept = [kv for kv in attrs if kv.key not in ("not.a.number", "infinite")]
+    del attrs[:]
+    attrs.extend(kept)
+
+    def refuse(*args):
+        raise AssertionError("the normalizer should not be needed")
+
+    monkeypatch.setattr(otlp_json, "normalize_request", refuse)
+    doc = to_otlp_json(req)
+    from_protobuf = parse(req.SerializeToString())
+    assert parse(orjson.dumps(doc)).equals(from_protobuf)
+    assert parse(json.dumps(doc, indent=2).encode()).equals(from_protobuf)
+    root = next(r for r in from_protobuf.to_pylist() if r["span_id"] == "b7ad6b7169203331")
+    assert json.loads(root["span_attributes"])["list"] == ["a", 7]
+    assert json.loads(root["span_attributes"])["map"] == {"inner": True}
