@@ -47,7 +47,7 @@ from cicl_assets.telemetry.span_batch import (
 )
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 
-CHUNK_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024  # of JSON lines read at once: bounds a worker's memory
 
 _LEAF = [
     ("stringValue", pa.string()),
