@@ -24,6 +24,7 @@ PREVIEW_COLUMNS = [
     "trace_id",
 ]
 MAX_SERVICES_IN_METADATA = 20
+TIME_ORDER_CHECK = "spans_end_after_they_start"
 
 
 class OtelSpansConfig(dg.Config):
@@ -70,6 +71,20 @@ def run_figures(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
     return figures
 
 
+def check_time_order(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Spans whose end is before their start point at a clock or instrumentation bug."""
+    bad = warehouse.query(
+        f"SELECT COUNT(*) AS n FROM {OTEL_SPANS.name} WHERE end_time < start_time"
+    ).to_pylist()[0]["n"]
+    return dg.AssetCheckResult(
+        check_name=TIME_ORDER_CHECK,
+        passed=not bad,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="no span ends before it starts" if not bad else f"{bad} spans end early",
+        metadata={"spans_ending_before_start": int(bad)},
+    )
+
+
 @dg.asset(
     name=OTEL_SPANS.name,
     group_name="telemetry",
@@ -77,6 +92,14 @@ def run_figures(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
     owners=["team:observability"],
     tags={"cicl/layer": "ingest"},
     metadata={"grain": OTEL_SPANS.description},
+    check_specs=[
+        dg.AssetCheckSpec(
+            TIME_ORDER_CHECK,
+            asset=OTEL_SPANS.name,
+            blocking=False,
+            description="No otel_spans row has an end_time before its start_time.",
+        )
+    ],
 )
 def otel_spans(
     context: dg.AssetExecutionContext,
@@ -109,7 +132,8 @@ def otel_spans(
             **ingest_metadata(report),
             **run_figures(warehouse, context.run.run_id),
             "workers": workers,
-        }
+        },
+        check_results=[check_time_order(warehouse)],
     )
 
 

@@ -51,12 +51,34 @@ def test_materialize_otel_spans_reports_figures_and_reruns_add_nothing(tmp_path)
     assert meta["files_rejected"] == 1
     assert "OTLP logs, not traces" in meta["rejects"]
     assert meta["rows_from/otlp-protobuf"] == 4
+    [check] = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed) == ("spans_end_after_they_start", True)
 
     again = dg.materialize([otel_spans], resources=resources, run_config=config)
     [mat2] = again.asset_materializations_for_node("otel_spans")
     meta2 = {k: v.value for k, v in mat2.metadata.items()}
     assert (meta2["dagster/row_count"], meta2["spans_ingested"]) == (5, 0)
     assert meta2["files_skipped_already_ingested"] == 3
+
+
+def test_a_span_ending_before_it_starts_fails_the_check(tmp_path):
+    root = tmp_path / "landing"
+    (root / "otel").mkdir(parents=True)
+    request = every_kind_request()
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    span.end_time_unix_nano = span.start_time_unix_nano - 1_000_000
+    (root / "otel" / "skewed.pb").write_bytes(request.SerializeToString())
+    result = dg.materialize(
+        [otel_spans],
+        resources={
+            "warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb")),
+            "landing": LandingZone(uri=str(root)),
+        },
+        run_config=dg.RunConfig({"otel_spans": {"config": {"workers": 1}}}),
+    )
+    [check] = result.get_asset_check_evaluations()
+    assert not check.passed
+    assert check.metadata["spans_ending_before_start"].value == 1
 
 
 def test_otel_spans_asset_definition():
