@@ -107,8 +107,10 @@ class PeakRss:
 
     def _run(self) -> None:
         me = psutil.Process()
+        # processes alive before the measurement (an idle forkserver) are not its workers
+        before = {p.pid for p in me.children(recursive=True)}
         while not self._stop.is_set():
-            for proc in [me, *me.children(recursive=True)]:
+            for proc in [me, *(p for p in me.children(recursive=True) if p.pid not in before)]:
                 try:
                     rss = proc.memory_info().rss / 2**20
                     times = proc.cpu_times()
@@ -286,8 +288,15 @@ def main() -> None:
         "json_1_worker_spans_per_s": js1["spans_per_s"],
         "scaling_2_workers_protobuf": round(pb2["spans_per_s"] / pb1["spans_per_s"], 2),
         "scaling_2_workers_json": round(js2["spans_per_s"] / js1["spans_per_s"], 2),
-        "peak_rss_mb_per_worker": max(
-            (r["peak_rss_mb_worker"] or r["peak_rss_mb_main"]) for r in runs
+        # with 1 worker the parent parses and loads; with 2 it only loads (DuckDB)
+        "peak_rss_mb_per_parsing_worker": max(
+            r["peak_rss_mb_worker"] if r["workers"] > 1 else r["peak_rss_mb_main"] for r in runs
+        ),
+        "peak_rss_mb_parsing_workers_of_2": max(
+            r["peak_rss_mb_worker"] for r in runs if r["workers"] > 1
+        ),
+        "peak_rss_mb_loading_parent_with_2_workers": max(
+            r["peak_rss_mb_main"] for r in runs if r["workers"] > 1
         ),
         "bytes_per_span_stored_parquet": pb1["parquet_zstd_bytes_per_span"],
         "bytes_per_span_stored_duckdb": pb1["duckdb_bytes_per_span"],
