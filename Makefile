@@ -12,7 +12,7 @@ export CICL_OUTBOX_URI ?= .cicl/outbox
 export CICL_CONFIG_DIR ?= config
 export DAGSTER_HOME ?= $(CURDIR)/.cicl/dagster_home
 
-.PHONY: venv demo demo-data run test emulators lint ui bench clean
+.PHONY: venv demo demo-data run test emulators browser lint ui bench clean
 
 venv: $(STAMP)
 
@@ -42,8 +42,15 @@ run: venv $(DAGSTER_HOME)/dagster.yaml
 emulators: venv
 	$(PY) -m tests.emulators --check
 
-## test: the whole suite (starts the BigQuery and GCS emulators itself)
-test: venv emulators
+## browser: Debian's Chromium for the UI tests (installed when missing; needs root or sudo)
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+## test: the whole suite (starts the BigQuery and GCS emulators and a headless browser itself)
+test: venv emulators browser
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: venv

@@ -4,6 +4,7 @@ through GraphQL and compare it with the Definitions loaded in-process."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import requests
 
@@ -115,6 +117,8 @@ def test_ui_serves_every_asset_with_group_description_and_owner(webserver):
         key.to_user_string() for key in definitions.defs.resolve_asset_graph().get_all_asset_keys()
     }
     assert set(served) == expected
+    assert {"otel_spans", "ci_test_cases", "infra_plan_changes", "deployments"} <= set(served)
+    assert {"audit_events", "slo_status", "slo_breach_report"} <= set(served)
     for key, node in served.items():
         assert node["groupName"] and node["groupName"] != "default", key
         assert node["description"], f"{key} has no description"
@@ -123,3 +127,49 @@ def test_ui_serves_every_asset_with_group_description_and_owner(webserver):
     repo = data["repositoriesOrError"]["nodes"][0]
     assert "landing_batch" in {j["name"] for j in repo["jobs"]}
     assert "landing_arrivals_sensor" in {s["name"] for s in repo["sensors"]}
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("Chromium is not installed: `make browser` installs Debian's chromium")
+
+
+def _rendered_dom(url: str, tmp_path: Path) -> str:
+    """The page as a real headless browser renders it, after the UI's scripts ran."""
+    result = subprocess.run(
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+@pytest.mark.ui
+def test_a_browser_renders_an_asset_page_with_its_grain(webserver, tmp_path):
+    _graphql(webserver, ASSET_GRAPH_QUERY)  # wait until the code location is loaded
+    dom = _rendered_dom(f"{webserver}/assets/otel_spans", tmp_path)
+    graph = definitions.defs.resolve_asset_graph()
+    grain = graph.get(dg.AssetKey("otel_spans")).description.splitlines()[0]
+    assert grain.startswith("One row per")
+    assert grain in dom
+    assert "telemetry" in dom
