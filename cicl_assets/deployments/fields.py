@@ -1,4 +1,4 @@
-"""Field helpers shared by the deployment parsers: ids, digests, times, JSON documents."""
+"""Field helpers shared by the deployment parsers: ids, digests, times."""
 
 from __future__ import annotations
 
@@ -68,27 +68,6 @@ def load_object(data: bytes) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ParseError(f"expected a JSON object, found a JSON {type(doc).__name__}")
     return doc
-
-
-def documents(data: bytes) -> list[tuple[str, Any]]:
-    """(where, document) for one JSON document, a JSON array, or JSON lines."""
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        pass
-    else:
-        if isinstance(doc, list):
-            return [(f"item {i}", d) for i, d in enumerate(doc)]
-        return [("document", doc)]
-    docs = []
-    for n, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            docs.append((f"line {n}", json.loads(line)))
-        except ValueError as exc:
-            raise ParseError(f"line {n}: invalid JSON ({exc})") from None
-    return docs
 
 
 def login(user: object) -> str | None:

@@ -11,12 +11,12 @@ from cicl_assets.deployments.fields import (
     checked_commit,
     checked_digest,
     digest_from_image,
-    documents,
     event_row,
     normalise_environment,
     time_field,
 )
 from cicl_assets.ingest.content import ParseError, Sniff
+from cicl_assets.ingest.json_documents import json_documents
 
 KIND = "cicl.deployment/v1"
 
@@ -72,7 +72,7 @@ def _row(doc: dict[str, Any], where: str) -> dict[str, Any]:
 def parse_native(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     digest = hashlib.sha256(data).hexdigest()
     rows = []
-    for n, (where, doc) in enumerate(documents(data)):
+    for n, (where, doc) in enumerate(json_documents(data)):
         if not isinstance(doc, dict) or doc.get("kind") != KIND:
             raise ParseError(f"{where}: not a {KIND} record")
         rows.append(event_row(event_id=f"sha256:{digest}:{n}", **_row(doc, where)))

@@ -21,6 +21,7 @@ from cicl_assets.infra.naming import (
     time_from_name,
 )
 from cicl_assets.ingest.content import ParseError, Sniff
+from cicl_assets.ingest.json_documents import json_documents
 
 DRIFT_KIND = "cicl.drift_check/v1"
 
@@ -68,28 +69,11 @@ def detect_drift_check(sniff: Sniff) -> bool:
     return sniff.looks_json and DRIFT_KIND.encode() in sniff.head
 
 
-def _documents(data: bytes) -> list[tuple[str, Any]]:
-    """(where, document) for one JSON document or JSON lines."""
-    try:
-        return [("document", json.loads(data))]
-    except ValueError:
-        pass
-    docs = []
-    for n, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            docs.append((f"line {n}", json.loads(line)))
-        except ValueError as exc:
-            raise ParseError(f"line {n}: invalid JSON ({exc})") from None
-    return docs
-
-
 def parse_drift_check(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict]]]:
     checks, observations = [], []
     digest = hashlib.sha256(data).hexdigest()
     path_env = environment_from_path(source_file, "infra")
-    for n, (where, doc) in enumerate(_documents(data)):
+    for n, (where, doc) in enumerate(json_documents(data)):
         if not isinstance(doc, dict) or doc.get("kind") != DRIFT_KIND:
             raise ParseError(f"{where}: not a {DRIFT_KIND} record")
         drifted = doc.get("drifted")
