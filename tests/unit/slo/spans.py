@@ -1,7 +1,7 @@
 """Synthetic otel_spans rows shaped like the demo story, written straight to a warehouse.
 
 The real telemetry asset fills otel_spans from OTLP files; these tests only need rows with the
-columns the SLO code reads, so they build them with the table spec those rows must follow.
+columns the SLO code reads, so they build them with the real table spec (other columns null).
 """
 
 from __future__ import annotations
@@ -10,42 +10,9 @@ import json
 import random
 from datetime import datetime, timedelta
 
-import pyarrow as pa
-
 from cicl_assets.demo import story
+from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from cicl_assets.warehouse.base import Warehouse
-from cicl_assets.warehouse.tables import UTC_TS, TableSpec
-
-OTEL_SPANS = TableSpec(
-    name="otel_spans",
-    description="One row per span (test copy of the columns the SLO code reads).",
-    schema=pa.schema(
-        [
-            ("trace_id", pa.string()),
-            ("span_id", pa.string()),
-            ("parent_span_id", pa.string()),
-            ("service_name", pa.string()),
-            ("service_version", pa.string()),
-            ("deployment_environment", pa.string()),
-            ("span_name", pa.string()),
-            ("span_kind", pa.string()),
-            ("start_time", UTC_TS),
-            ("end_time", UTC_TS),
-            ("duration_ms", pa.float64()),
-            ("status_code", pa.string()),
-            ("status_message", pa.string()),
-            ("gen_ai_provider", pa.string()),
-            ("gen_ai_model", pa.string()),
-            ("input_tokens", pa.int64()),
-            ("output_tokens", pa.int64()),
-            ("workflow_name", pa.string()),
-            ("error_type", pa.string()),
-            ("span_attributes", pa.string()),
-            ("source_file", pa.string()),
-        ]
-    ),
-    time_column="start_time",
-)
 
 WORKFLOW_PROVIDER = {
     "invoice-triage": "gcp.gemini",
