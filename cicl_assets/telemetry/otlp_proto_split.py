@@ -29,7 +29,8 @@ class Piece:
 
 def _truncated(where: str) -> ParseError:
     return ParseError(
-        f"not a readable protobuf ExportTraceServiceRequest (truncated or not OTLP: {where})"
+        f"not a readable protobuf ExportTraceServiceRequest: the {where} framing ends early or "
+        "is not protobuf (a truncated upload, or not OTLP)"
     )
 
 
