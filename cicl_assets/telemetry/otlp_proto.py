@@ -254,6 +254,7 @@ def natural(value: Any) -> Any:
 def _hex_ids(
     ids: list[bytes], size: int, field: str, where: Callable[[int], str], nullable: bool = False
 ) -> pa.Array:
+    """Ids as one hexlified buffer; empty ones (roots' parents) become nulls."""
     joined = b"".join(ids)
     n = len(ids)
     if len(joined) == size * n:
@@ -261,16 +262,22 @@ def _hex_ids(
         return pa.Array.from_buffers(
             pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(binascii.hexlify(joined))]
         )
-    out: list[str | None] = []
-    for k, raw in enumerate(ids):
-        if len(raw) == size:
-            out.append(raw.hex())
-        elif nullable and not raw:
-            out.append(None)
-        else:
-            problem = "missing" if not raw else f"{len(raw)} bytes, expected {size}"
-            raise ParseError(f"{where(k)}: invalid {field} ({problem})")
-    return pa.array(out, pa.string())
+    lengths = np.fromiter(map(len, ids), np.int64, n)
+    present = lengths == size
+    bad = np.flatnonzero(~present & ((lengths != 0) | (not nullable)))
+    if len(bad):
+        k = int(bad[0])
+        problem = "missing" if not lengths[k] else f"{lengths[k]} bytes, expected {size}"
+        raise ParseError(f"{where(k)}: invalid {field} ({problem})")
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(lengths * 2, out=offsets[1:])
+    validity = np.packbits(present, bitorder="little")
+    return pa.Array.from_buffers(
+        pa.string(),
+        n,
+        [pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(binascii.hexlify(joined))],
+        null_count=int(n - present.sum()),
+    )
 
 
 def _blank_to_null(values: list[str]) -> pa.Array:
