@@ -14,9 +14,10 @@ from cicl_assets.demo.deployment_files import write_deployments
 from cicl_assets.demo.history_plan import plan_history
 from cicl_assets.demo.infra_files import write_infra
 from cicl_assets.demo.otel_files import write_broken, write_traffic
+from cicl_assets.demo.slo_files import write_slo_reports
 from cicl_assets.demo.traffic_plan import DEFAULT_SPANS, plan_traffic
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 @dataclass
@@ -58,6 +59,7 @@ def generate(
     files += write_deployments(out, history.deployments)
     files += write_infra(out)
     files += write_audit(out, history, seed)
+    files += write_slo_reports(out, seed)
     removed = landing_writer.finish(out, settings, files)
     return GenerationReport(
         skipped=False,
