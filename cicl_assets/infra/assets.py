@@ -86,6 +86,12 @@ def _figures(warehouse: Warehouse, table: str) -> dict[str, Any]:
             "GROUP BY actions",
         )
         meta: dict[str, Any] = {f"changes/{a}": n for a, n in sorted(by_action.items())}
+        by_environment = warehouse.query(
+            "SELECT environment, actions, COUNT(*) AS n FROM infra_plan_changes "
+            "WHERE NOT is_drift GROUP BY environment, actions"
+        ).to_pylist()
+        for row in sorted(by_environment, key=lambda r: (r["environment"] or "", r["actions"])):
+            meta[f"changes/{row['environment'] or 'unknown'}/{row['actions']}"] = int(row["n"])
         meta["drifted_resources_in_plans"] = int(
             warehouse.query("SELECT COUNT(*) AS n FROM infra_plan_changes WHERE is_drift")
             .column(0)[0]

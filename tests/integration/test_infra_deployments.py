@@ -135,6 +135,12 @@ def test_materialize_twice_gives_the_same_tables(tmp_path):
     assert meta["infra_plans"]["plans_linked_to_readable_text"] == 1
     # counted at ingestion, before retention removed the 2023 plan's two creates
     assert meta["infra_plan_changes"]["changes/create"] == 1 + 7 + 7 + 2 + 3 + 4
+    per_environment = {k: v for k, v in meta["infra_plan_changes"].items() if k.count("/") == 2}
+    assert per_environment
+    assert (
+        sum(v for k, v in per_environment.items() if k.endswith("/create"))
+        == (meta["infra_plan_changes"]["changes/create"])
+    )
     assert meta["evidence_retention"]["rows_deleted/infra_plans"] == 3
     assert meta["evidence_retention"]["as_of_basis"] == "configured"
     deletions = warehouse.query(
