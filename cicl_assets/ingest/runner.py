@@ -204,8 +204,9 @@ def _pool(workers: int, stream: StreamSpec) -> ProcessPoolExecutor | None:
     context = multiprocessing.get_context("forkserver")
     # Workers fork from the forkserver, which outlives the pool: importing the runner and the
     # parsers there once spares each worker of each later run seconds of imports.
+    # pandas too: pyarrow imports it on the first pa.array() of each worker (~1 s of CPU).
     parsers = sorted({f.parse.__module__ for f in stream.formats})
-    context.set_forkserver_preload([__name__, *parsers])
+    context.set_forkserver_preload([__name__, *parsers, "pandas"])
     return ProcessPoolExecutor(workers, mp_context=context)
 
 

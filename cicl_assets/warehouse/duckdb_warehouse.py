@@ -57,7 +57,7 @@ class DuckDBWarehouse(Warehouse):
     lock_timeout_s: float = Field(default=300.0, description="wait this long for a file lock")
     threads: int = Field(default=0, description="DuckDB threads; 0 lets DuckDB decide")
     memory_limit: str = Field(
-        default="512MB",
+        default="256MB",
         description="DuckDB memory_limit per connection; bigger work spills to temp_directory",
     )
 
