@@ -39,7 +39,10 @@ from cicl_assets.landing.zone import FileTooLargeError, LandingObject, LandingZo
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import INGEST_REJECTS, INGESTED_FILES, TableSpec, utcnow
 
-FLUSH_ROWS = 250_000  # rows per load; smaller loads overlap more with parsing
+# Rows per load. Fewer, bigger loads cost DuckDB less: appending after a partly filled row group
+# rewrites it (1M spans, 2 workers: 250k -> 500k rows a load took 91.8k -> 100.2k spans/s and the
+# file from 82 to 78 bytes a span). Spools are on disk, so this does not grow memory.
+FLUSH_ROWS = 500_000
 FLUSH_FILES = 2_000
 PARQUET_ROW_GROUP = 128 * 1024
 
