@@ -48,6 +48,7 @@ OTEL_SPANS = TableSpec(
     time_column="start_time",
     cluster_by=("service_name", "span_name"),
     json_columns=("resource_attributes", "span_attributes", "events", "links"),
+    repeating_columns=("resource_attributes", "links"),
     column_docs={
         "trace_id": "32 lowercase hex digits",
         "span_id": "16 lowercase hex digits",

@@ -37,18 +37,13 @@ def duckdb_type(t: pa.DataType) -> str:
     raise TypeError(f"no DuckDB column type for Arrow type {t}")
 
 
-# JSON columns whose text usually repeats from row to row (a resource's attributes on each of
-# its spans, mostly-empty link lists): DuckDB's dictionary compression stores them nearly free,
-# where zstd would cost ~4 bytes a row.
-_REPEATING_JSON = frozenset({"resource_attributes", "links"})
-
-
 def _column_ddl(f: pa.Field, spec: TableSpec) -> str:
     """Distinct JSON text per row is stored zstd-compressed: DuckDB's default dictionary/FSST
     compression keeps span attribute JSON at ~4x the size (150 vs 33 bytes a span) and is
-    slower to write."""
+    slower to write. JSON whose text repeats from row to row keeps dictionary compression, which
+    stores it nearly free where zstd would cost ~4 bytes a row."""
     ddl = f'"{f.name}" {duckdb_type(f.type)}'
-    if f.name in spec.json_columns and f.name not in _REPEATING_JSON:
+    if f.name in spec.json_columns and f.name not in spec.repeating_columns:
         return f"{ddl} USING COMPRESSION zstd"
     return ddl
 

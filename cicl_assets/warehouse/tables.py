@@ -26,6 +26,9 @@ class TableSpec:
     time_column: str | None = None
     cluster_by: tuple[str, ...] = ()
     json_columns: tuple[str, ...] = ()
+    # Columns whose values usually repeat from row to row (a resource's attributes on each of its
+    # spans): a hint for the backend's compression.
+    repeating_columns: tuple[str, ...] = ()
     column_docs: dict[str, str] = field(default_factory=dict)
 
     def empty(self) -> pa.Table:
