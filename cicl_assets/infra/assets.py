@@ -16,14 +16,13 @@ from cicl_assets.infra.retention_policy import (
     load_policy,
     retention_audit_events,
 )
-from cicl_assets.infra.stream import INFRA_STREAM
+from cicl_assets.infra.stream import INFRA_STREAM, INFRA_STREAM_TABLES
 from cicl_assets.infra.tables import (
     INFRA_APPLY_LOGS,
     INFRA_DRIFT,
     INFRA_DRIFT_CHECKS,
     INFRA_DRIFT_ISSUES,
     INFRA_DRIFT_OBSERVATIONS,
-    INFRA_PLAN_ARTIFACTS,
     INFRA_PLAN_CHANGES,
     INFRA_PLAN_CHECKS,
     INFRA_PLANS,
@@ -113,18 +112,7 @@ def _figures(warehouse: Warehouse, table: str) -> dict[str, Any]:
 
 @dg.multi_asset(
     name="infra_landing_ingest",
-    specs=[
-        _spec(t)
-        for t in (
-            INFRA_PLANS,
-            INFRA_PLAN_CHANGES,
-            INFRA_PLAN_CHECKS,
-            INFRA_PLAN_ARTIFACTS,
-            INFRA_APPLY_LOGS,
-            INFRA_DRIFT_CHECKS,
-            INFRA_DRIFT_OBSERVATIONS,
-        )
-    ],
+    specs=[_spec(t) for t in INFRA_STREAM_TABLES],
 )
 def infra_landing_ingest(
     context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
