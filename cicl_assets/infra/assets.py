@@ -138,11 +138,11 @@ def infra_landing_ingest(
 
 def _ingested_at(warehouse: Warehouse) -> dict[str, datetime]:
     rows = warehouse.query(
-        "SELECT source_file, MIN(ingested_at) AS at FROM ingested_files "
+        "SELECT source_file, MIN(ingested_at) AS first_ingested_at FROM ingested_files "
         "WHERE stream = @stream GROUP BY source_file",
         {"stream": INFRA_STREAM.name},
     ).to_pylist()
-    return {r["source_file"]: r["at"] for r in rows}
+    return {r["source_file"]: r["first_ingested_at"] for r in rows}
 
 
 @dg.multi_asset(
