@@ -5,6 +5,7 @@ from collections import Counter
 import dagster as dg
 import pyarrow as pa
 
+from cicl_assets.ci.attestations import match_subjects
 from cicl_assets.deployments.stream import DEPLOYMENTS_STREAM
 from cicl_assets.deployments.summary import (
     approval_findings,
@@ -47,12 +48,24 @@ def deployment_events(
     )
 
 
+ATTESTATIONS_TABLE = "ci_attestations"
+
+
+def _attestations(warehouse: Warehouse) -> list[dict]:
+    """Attested image digests and whether they verified; none before any CI run landed."""
+    if not warehouse.table_exists(ATTESTATIONS_TABLE):
+        return []
+    return warehouse.query(
+        f"SELECT subject_digest, verification, predicate_type FROM {ATTESTATIONS_TABLE}"
+    ).to_pylist()
+
+
 @dg.asset(
     name=DEPLOYMENTS.name,
     group_name="deployments",
     kinds={"python", "sql"},
     owners=OWNERS,
-    deps=[DEPLOYMENT_EVENTS.name],
+    deps=[DEPLOYMENT_EVENTS.name, ATTESTATIONS_TABLE],
     description=DEPLOYMENTS.description,
     check_specs=[
         dg.AssetCheckSpec(
@@ -71,11 +84,14 @@ def deployments(context: dg.AssetExecutionContext, warehouse: Warehouse):
 
     Figures: deployments by environment and status, production deploys without approval
     (should be 0), rollbacks, and the production change failure rate (failed, errored or rolled
-    back, or undone by a later rollback, over finished production deployments).
+    back, or undone by a later rollback, over finished production deployments), and deployments
+    by environment and attestation status of their image digest (from ci_attestations).
     """
     warehouse.ensure_table(DEPLOYMENT_EVENTS)
     events = warehouse.read_table(DEPLOYMENT_EVENTS.name).to_pylist()
     rows = merge_deployments(events)
+    for row, match in zip(rows, match_subjects(_attestations(warehouse), rows), strict=True):
+        row["attestation_status"] = match["status"]
     warehouse.replace_table(DEPLOYMENTS, DEPLOYMENTS.from_records(rows))
     findings = [(d, approval_findings(d)) for d in rows]
     failing = [(d, problems) for d, problems in findings if problems]
@@ -83,6 +99,14 @@ def deployments(context: dg.AssetExecutionContext, warehouse: Warehouse):
         metadata={
             **table_metadata(DEPLOYMENTS, warehouse, _PREVIEW),
             **deployment_figures(rows),
+            **{
+                f"attestations/{env}/{status}": n
+                for (env, status), n in sorted(
+                    Counter(
+                        (d["environment"] or "unknown", d["attestation_status"]) for d in rows
+                    ).items()
+                )
+            },
             "deployments_by_provider": dg.MetadataValue.json(
                 dict(Counter(d["provider"] or "unknown" for d in rows))
             ),

@@ -64,10 +64,17 @@ DEPLOYMENTS = TableSpec(
             *_COMMON,
             ("events", pa.int64()),
             ("last_event_at", UTC_TS),
+            ("attestation_status", pa.string()),
             ("source_file", pa.string()),
         ]
     ),
     time_column="started_at",
     cluster_by=("environment", "service"),
-    column_docs={"source_file": "the file of the deployment's latest status event"},
+    column_docs={
+        "source_file": "the file of the deployment's latest status event",
+        "attestation_status": (
+            "whether ci_attestations has a statement whose subject is this image digest: "
+            "verified, attested-unverified, no-attestation, or no-digest"
+        ),
+    },
 )
