@@ -15,6 +15,12 @@ PREVIEW_ROWS = 5
 PREVIEW_CELL_CHARS = 60
 
 
+def counts_by(warehouse: Warehouse, table: str, column: str) -> dict[Any, int]:
+    """Rows per value of ``column`` (None for nulls), for figures like tests by status."""
+    rows = warehouse.query(f"SELECT {column} AS k, COUNT(*) AS n FROM {table} GROUP BY {column}")
+    return {r["k"]: int(r["n"]) for r in rows.to_pylist()}
+
+
 def column_schema(spec: TableSpec) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[

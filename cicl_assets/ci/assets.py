@@ -11,7 +11,7 @@ from cicl_assets.ci.runs import CI_RUNS, RUN_STATUSES
 from cicl_assets.ci.stream import CI_STREAM, CI_TABLES
 from cicl_assets.ingest.runner import IngestReport, ingest_stream
 from cicl_assets.landing.zone import LandingZone
-from cicl_assets.metadata import ingest_metadata, table_metadata
+from cicl_assets.metadata import counts_by, ingest_metadata, table_metadata
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import TableSpec
 
@@ -40,14 +40,9 @@ CI_ASSET_SPECS = [
 ]
 
 
-def _counts(warehouse: Warehouse, table: str, column: str) -> dict[str | None, int]:
-    rows = warehouse.query(f"SELECT {column} AS k, COUNT(*) AS n FROM {table} GROUP BY {column}")
-    return {r["k"]: int(r["n"]) for r in rows.to_pylist()}
-
-
 def case_status_figures(warehouse: Warehouse) -> dict[str, Any]:
     """Test results by status over the table, pass and flaky rates of the executed ones."""
-    counts = _counts(warehouse, CI_TEST_CASES.name, "status")
+    counts = counts_by(warehouse, CI_TEST_CASES.name, "status")
     figures: dict[str, Any] = {f"tests/{s}": counts.get(s, 0) for s in TEST_STATUSES}
     executed = sum(counts.get(s, 0) for s in TEST_STATUSES if s != "skipped")
     if executed:
@@ -82,7 +77,7 @@ def coverage_figures(warehouse: Warehouse) -> dict[str, Any]:
 
 
 def run_figures(warehouse: Warehouse) -> dict[str, Any]:
-    counts = _counts(warehouse, CI_RUNS.name, "status")
+    counts = counts_by(warehouse, CI_RUNS.name, "status")
     figures: dict[str, Any] = {f"runs/{s}": counts.get(s, 0) for s in RUN_STATUSES}
     figures["runs/unknown_status"] = counts.get(None, 0)
     return figures
@@ -93,7 +88,7 @@ def findings_figures(warehouse: Warehouse) -> dict[str, Any]:
     schema = warehouse.table_schema(FINDINGS_TABLE)
     if schema is None or "severity" not in schema.names:
         return {}
-    counts = _counts(warehouse, FINDINGS_TABLE, "severity")
+    counts = counts_by(warehouse, FINDINGS_TABLE, "severity")
     figures: dict[str, Any] = {f"findings/{s}": counts.get(s, 0) for s in SEVERITIES}
     other = sum(n for k, n in counts.items() if k not in SEVERITIES)
     if other:
@@ -121,7 +116,7 @@ def asset_metadata(spec: TableSpec, warehouse: Warehouse, report: IngestReport) 
 
 
 def check_test_statuses(warehouse: Warehouse) -> dg.AssetCheckResult:
-    counts = _counts(warehouse, CI_TEST_CASES.name, "status")
+    counts = counts_by(warehouse, CI_TEST_CASES.name, "status")
     unknown = {str(k): n for k, n in counts.items() if k not in TEST_STATUSES}
     return dg.AssetCheckResult(
         asset_key=CI_TEST_CASES.name,

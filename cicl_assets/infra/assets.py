@@ -29,7 +29,7 @@ from cicl_assets.infra.tables import (
 )
 from cicl_assets.ingest.runner import ingest_stream
 from cicl_assets.landing.zone import LandingZone
-from cicl_assets.metadata import ingest_metadata, markdown_table, table_metadata
+from cicl_assets.metadata import counts_by, ingest_metadata, markdown_table, table_metadata
 from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import INGESTED_FILES, TableSpec
@@ -62,14 +62,6 @@ def _spec(table: TableSpec) -> dg.AssetSpec:
     )
 
 
-def _counts(warehouse: Warehouse, sql: str) -> dict[str, int]:
-    table = warehouse.query(sql)
-    return {
-        str(k): int(n)
-        for k, n in zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True)
-    }
-
-
 def _figures(warehouse: Warehouse, table: str) -> dict[str, Any]:
     if table == INFRA_PLANS.name:
         row = warehouse.query(
@@ -79,18 +71,19 @@ def _figures(warehouse: Warehouse, table: str) -> dict[str, Any]:
         ).to_pylist()[0]
         return {f"plans_{k}" if k != "plans" else k: int(v or 0) for k, v in row.items()}
     if table == INFRA_PLAN_CHANGES.name:
-        by_action = _counts(
-            warehouse,
-            "SELECT actions, COUNT(*) AS n FROM infra_plan_changes WHERE NOT is_drift "
-            "GROUP BY actions",
-        )
-        meta: dict[str, Any] = {f"changes/{a}": n for a, n in sorted(by_action.items())}
         by_environment = warehouse.query(
             "SELECT environment, actions, COUNT(*) AS n FROM infra_plan_changes "
             "WHERE NOT is_drift GROUP BY environment, actions"
         ).to_pylist()
-        for row in sorted(by_environment, key=lambda r: (r["environment"] or "", r["actions"])):
-            meta[f"changes/{row['environment'] or 'unknown'}/{row['actions']}"] = int(row["n"])
+        by_action: Counter[str] = Counter()
+        per_environment: dict[str, int] = {}
+        for row in by_environment:
+            by_action[str(row["actions"])] += int(row["n"])
+            per_environment[f"changes/{row['environment'] or 'unknown'}/{row['actions']}"] = int(
+                row["n"]
+            )
+        meta: dict[str, Any] = {f"changes/{a}": n for a, n in sorted(by_action.items())}
+        meta.update(sorted(per_environment.items()))
         meta["drifted_resources_in_plans"] = int(
             warehouse.query("SELECT COUNT(*) AS n FROM infra_plan_changes WHERE is_drift")
             .column(0)[0]
@@ -98,15 +91,11 @@ def _figures(warehouse: Warehouse, table: str) -> dict[str, Any]:
         )
         return meta
     if table == INFRA_PLAN_CHECKS.name:
-        by_status = _counts(
-            warehouse, "SELECT status, COUNT(*) AS n FROM infra_plan_checks GROUP BY status"
-        )
-        return {f"checks/{s}": n for s, n in sorted(by_status.items())}
+        by_status = counts_by(warehouse, INFRA_PLAN_CHECKS.name, "status")
+        return {f"checks/{s}": n for s, n in sorted(by_status.items(), key=str)}
     if table == INFRA_APPLY_LOGS.name:
-        by_outcome = _counts(
-            warehouse, "SELECT outcome, COUNT(*) AS n FROM infra_apply_logs GROUP BY outcome"
-        )
-        return {f"outcomes/{o}": n for o, n in sorted(by_outcome.items())}
+        by_outcome = counts_by(warehouse, INFRA_APPLY_LOGS.name, "outcome")
+        return {f"outcomes/{o}": n for o, n in sorted(by_outcome.items(), key=str)}
     return {}
 
 
