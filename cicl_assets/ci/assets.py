@@ -5,9 +5,9 @@ from typing import Any
 
 import dagster as dg
 
-from cicl_assets.ci.coverage import CI_COVERAGE
-from cicl_assets.ci.junit import CI_TEST_CASES, TEST_STATUSES
-from cicl_assets.ci.runs import CI_RUNS, RUN_STATUSES
+from cicl_assets.ci.coverage.formats import CI_COVERAGE
+from cicl_assets.ci.junit.reports import CI_TEST_CASES, TEST_STATUSES
+from cicl_assets.ci.runs.formats import CI_RUNS, RUN_STATUSES
 from cicl_assets.ci.stream import CI_STREAM, CI_TABLES
 from cicl_assets.ingest.runner import IngestReport, ingest_stream
 from cicl_assets.landing.zone import LandingZone

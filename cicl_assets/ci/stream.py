@@ -1,6 +1,11 @@
 """The `ci` ingest stream: every file under ci/<pipeline_run_id>/, recognised by content."""
 
-from cicl_assets.ci import attestations, coverage, findings, junit, runs, sbom
+from cicl_assets.ci.attestations import formats as attestations
+from cicl_assets.ci.coverage import formats as coverage
+from cicl_assets.ci.findings import formats as findings
+from cicl_assets.ci.junit import reports as junit
+from cicl_assets.ci.runs import formats as runs
+from cicl_assets.ci.sbom import formats as sbom
 from cicl_assets.ingest.runner import StreamSpec
 
 # Order matters where two detectors could claim a file: webhook payloads (runs) are recognised

@@ -17,7 +17,7 @@ from cicl_assets.ci.assets import (
     findings_figures,
     run_figures,
 )
-from cicl_assets.ci.junit import CI_TEST_CASES
+from cicl_assets.ci.junit.reports import CI_TEST_CASES
 from cicl_assets.ci.stream import CI_STREAM, CI_TABLES
 from cicl_assets.ingest.runner import ingest_stream
 from cicl_assets.landing import LandingZone

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from cicl_assets.ci.attestations import CI_ATTESTATIONS
+from cicl_assets.ci.attestations.formats import CI_ATTESTATIONS
 from cicl_assets.deployments import assets as deployment_assets
 from cicl_assets.landing import LandingZone
 

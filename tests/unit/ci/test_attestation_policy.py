@@ -1,6 +1,6 @@
 from cryptography.hazmat.primitives import serialization
 
-from cicl_assets.ci.signing import configured_key
+from cicl_assets.ci.attestations.signing import configured_key
 from cicl_assets.demo.ci_security import SIGNING_KEY
 
 

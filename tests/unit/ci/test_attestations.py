@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from cicl_assets.ci.attestations import match_subjects, parse_attestations
-from cicl_assets.ci.signing import CHAIN_NOT_CHECKED, KEY_ENV, MISMATCH, NO_KEY, pae
+from cicl_assets.ci.attestations.formats import match_subjects, parse_attestations
+from cicl_assets.ci.attestations.signing import CHAIN_NOT_CHECKED, KEY_ENV, MISMATCH, NO_KEY, pae
 from cicl_assets.ingest.content import ParseError
 from tests.unit.ci.test_findings import FIXTURES, manifest, parse, parse_fixture
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cicl_assets.ci.coverage import CI_COVERAGE, parse_lcov
+from cicl_assets.ci.coverage.formats import CI_COVERAGE, parse_lcov
 from cicl_assets.ingest.content import ParseError
 from tests.unit.ci.corpus import manifest_names, parse_bytes, parse_fixture
 

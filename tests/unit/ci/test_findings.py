@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from cicl_assets.ci.cvss import cvss3_base_score
-from cicl_assets.ci.findings_model import normalise_severity, severity_from_score
+from cicl_assets.ci.findings.cvss import cvss3_base_score
+from cicl_assets.ci.findings.model import normalise_severity, severity_from_score
 from cicl_assets.ci.stream import CI_STREAM
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import detect_format

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cicl_assets.ci.junit import CI_TEST_CASES, TEST_STATUSES, parse_junit
+from cicl_assets.ci.junit.reports import CI_TEST_CASES, TEST_STATUSES, parse_junit
 from cicl_assets.ci.stream import CI_STREAM
 from cicl_assets.ingest.content import ParseError
 from cicl_assets.ingest.runner import ingest_stream

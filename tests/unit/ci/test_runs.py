@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cicl_assets.ci.runs import CI_RUNS, RUN_STATUSES, normalise_status
+from cicl_assets.ci.runs.formats import CI_RUNS, RUN_STATUSES, normalise_status
 from cicl_assets.ingest.content import ParseError
 from tests.unit.ci.corpus import manifest_names, parse_bytes, parse_fixture
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cicl_assets.ci.sbom import parse_cyclonedx, parse_spdx
+from cicl_assets.ci.sbom.formats import parse_cyclonedx, parse_spdx
 from cicl_assets.ingest.content import ParseError
 from tests.unit.ci.test_findings import FIXTURES, manifest, parse, parse_fixture
 

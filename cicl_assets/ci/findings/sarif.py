@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from cicl_assets.ci.findings_model import Scan, emit
+from cicl_assets.ci.findings.model import Scan, emit
 from cicl_assets.ci.security_json import (
     as_dict,
     as_list,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cicl_assets.ci.findings_model import Scan
-from cicl_assets.ci.findings_native import line_location
+from cicl_assets.ci.findings.model import Scan
+from cicl_assets.ci.findings.native import line_location
 from cicl_assets.ci.security_json import as_dict, as_list, iter_dicts, text_of, to_time
 from cicl_assets.ingest.content import ParseError
 

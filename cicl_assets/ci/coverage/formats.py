@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from cicl_assets.ci.coverage_rows import (
+from cicl_assets.ci.coverage.rows import (
     CI_COVERAGE,
     FileLines,
     coverage_row,
@@ -19,7 +19,7 @@ from cicl_assets.ci.coverage_rows import (
     summed,
     with_run_id,
 )
-from cicl_assets.ci.coverage_xml import (
+from cicl_assets.ci.coverage.xml_reports import (
     detect_cobertura,
     detect_jacoco,
     parse_cobertura,

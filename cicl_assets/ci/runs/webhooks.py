@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from cicl_assets.ci.run_records import (
+from cicl_assets.ci.runs.records import (
     CI_RUNS,
     finish_row,
     load_json,

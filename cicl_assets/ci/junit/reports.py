@@ -16,7 +16,6 @@ from xml.etree.ElementTree import Element
 
 import pyarrow as pa
 
-from cicl_assets.ci.safe_xml import attr, local_name, parse_xml
 from cicl_assets.ci.values import (
     cap_text,
     duration_s,
@@ -29,6 +28,7 @@ from cicl_assets.ci.values import (
 )
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import FileFormat, ParsedRows
+from cicl_assets.ingest.safe_xml import attr, local_name, parse_xml
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
 
 TEST_STATUSES = ("passed", "failed", "error", "skipped", "flaky")

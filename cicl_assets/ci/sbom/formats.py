@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from cicl_assets.ci.findings_model import Scan, emit
+from cicl_assets.ci.findings.model import Scan, emit
 from cicl_assets.ci.security_json import (
     as_dict,
     as_list,

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from xml.etree.ElementTree import Element
 
-from cicl_assets.ci.coverage_rows import (
+from cicl_assets.ci.coverage.rows import (
     CI_COVERAGE,
     FileLines,
     coverage_row,
@@ -14,10 +14,10 @@ from cicl_assets.ci.coverage_rows import (
     summed,
     with_run_id,
 )
-from cicl_assets.ci.safe_xml import attr, local_name, parse_xml
 from cicl_assets.ci.values import to_float, to_int, to_time
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import ParsedRows
+from cicl_assets.ingest.safe_xml import attr, local_name, parse_xml
 
 # --- Cobertura --------------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from functools import lru_cache, partial
 from typing import Any
 
-from cicl_assets.ci.findings_formats import SCAN_READERS, classify_scan
-from cicl_assets.ci.findings_model import CI_FINDINGS, CI_SCANS, emit
+from cicl_assets.ci.findings.model import CI_FINDINGS, CI_SCANS, emit
+from cicl_assets.ci.findings.readers import SCAN_READERS, classify_scan
 from cicl_assets.ci.security_json import head_shape, load_json
 from cicl_assets.ingest.content import Sniff
 from cicl_assets.ingest.formats import FileFormat

@@ -13,14 +13,14 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from cicl_assets.ci.run_records import (
+from cicl_assets.ci.runs.records import (
     CI_RUNS,
     RUN_STATUSES,
     finish_row,
     normalise_status,
     stage,
 )
-from cicl_assets.ci.run_webhooks import (
+from cicl_assets.ci.runs.webhooks import (
     detect_cloudbuild,
     detect_github,
     detect_gitlab,

@@ -16,14 +16,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from cicl_assets.ci import signing
-from cicl_assets.ci.attestation_envelopes import (
+from cicl_assets.ci.attestations import signing
+from cicl_assets.ci.attestations.envelopes import (
     AttestationRows,
     read_bundle,
     read_cloudbuild,
     read_envelope,
 )
-from cicl_assets.ci.findings_model import emit
+from cicl_assets.ci.findings.model import emit
 from cicl_assets.ci.security_json import (
     head_shape,
     load_json_documents,

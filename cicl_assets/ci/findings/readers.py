@@ -7,16 +7,16 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from cicl_assets.ci.findings_model import Scan
-from cicl_assets.ci.findings_native import (
+from cicl_assets.ci.findings.model import Scan
+from cicl_assets.ci.findings.native import (
     read_checkov,
     read_grype,
     read_osv_scanner,
     read_pip_audit,
     read_trivy,
 )
-from cicl_assets.ci.findings_sarif import read_sarif
-from cicl_assets.ci.findings_source import read_bandit, read_gitleaks, read_semgrep
+from cicl_assets.ci.findings.sarif import read_sarif
+from cicl_assets.ci.findings.source import read_bandit, read_gitleaks, read_semgrep
 from cicl_assets.ci.security_json import Shape, as_dict, doc_shape, text_of, to_time
 from cicl_assets.ingest.content import ParseError
 

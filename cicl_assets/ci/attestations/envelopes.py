@@ -9,9 +9,8 @@ from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
-from cicl_assets.ci import signing
-from cicl_assets.ci.findings_formats import read_cosign_vuln
-from cicl_assets.ci.provenance import (
+from cicl_assets.ci.attestations import signing
+from cicl_assets.ci.attestations.provenance import (
     COSIGN_VULN,
     INTOTO_PAYLOAD,
     predicate_of,
@@ -19,6 +18,7 @@ from cicl_assets.ci.provenance import (
     statement_type,
     subject_digest,
 )
+from cicl_assets.ci.findings.readers import read_cosign_vuln
 from cicl_assets.ci.security_json import (
     as_dict,
     as_list,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cicl_assets.ci.cvss import cvss3_base_score
-from cicl_assets.ci.findings_model import Scan
+from cicl_assets.ci.findings.cvss import cvss3_base_score
+from cicl_assets.ci.findings.model import Scan
 from cicl_assets.ci.security_json import (
     as_dict,
     as_list,

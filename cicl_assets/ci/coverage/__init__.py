@@ -1,0 +1,1 @@
+"""Coverage reports (Cobertura, JaCoCo, LCOV, coverage.py JSON) -> ci_coverage."""

@@ -1,0 +1,1 @@
+"""Pipeline run records: cicl's run.json and CI providers' workflow webhooks -> ci_runs."""

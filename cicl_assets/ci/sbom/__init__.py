@@ -1,0 +1,1 @@
+"""Software bills of materials (CycloneDX and SPDX JSON) -> ci_sbom_components."""
