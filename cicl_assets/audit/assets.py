@@ -1,5 +1,7 @@
 """Assets of the audit group: audit events ingested into the tamper-evident chain."""
 
+from typing import Any
+
 import dagster as dg
 
 from cicl_assets.audit.chain import append_events, chain_tail, read_chain, verify_chain
@@ -11,9 +13,8 @@ from cicl_assets.audit.tables import (
     OUTCOMES,
     SOURCES,
 )
-from cicl_assets.ingest.runner import ingest_stream
-from cicl_assets.landing.zone import LandingZone
-from cicl_assets.metadata import column_schema, ingest_metadata, markdown_table
+from cicl_assets.metadata import markdown_table
+from cicl_assets.stream_assets import AssetView, DeclaredStream, StreamRun, build_stream_asset
 from cicl_assets.warehouse.base import Warehouse
 
 ANCHOR_RUNS = 50
@@ -42,13 +43,12 @@ def chain_metadata(warehouse: Warehouse) -> dict:
         by_source[row["source"]] = by_source.get(row["source"], 0) + int(row["n"])
         by_outcome[row["outcome"]] = by_outcome.get(row["outcome"], 0) + int(row["n"])
     length, last_hash = chain_tail(warehouse)
+    # The newest links first, with `hash` quoted: a reserved word in BigQuery.
     preview = warehouse.query(
         f"SELECT {', '.join(map(warehouse.quote, _PREVIEW_COLUMNS))} FROM {AUDIT_EVENTS.name} "
         "ORDER BY seq DESC LIMIT 5"
     )
     return {
-        "dagster/row_count": warehouse.row_count(AUDIT_EVENTS.name),
-        "dagster/column_schema": column_schema(AUDIT_EVENTS),
         "preview": dg.MetadataValue.md(markdown_table(preview)),
         "chain_length": length,
         "last_hash": last_hash,
@@ -57,35 +57,25 @@ def chain_metadata(warehouse: Warehouse) -> dict:
     }
 
 
-@dg.asset(
-    name=AUDIT_EVENTS.name,
-    group_name="audit",
-    kinds={"python", "json"},
-    owners=["team:compliance"],
-    tags={"cicl/layer": "ingest"},
-)
-def audit_events(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
-) -> dg.MaterializeResult:
-    """One row per audit event (GCP Cloud Audit Logs, Kubernetes audit, GitHub audit log, CI/CD
-    steps, cicl's own actions), secrets redacted, appended to a hash chain in ingestion order.
-
-    New files under audit/ are parsed into ``audit_events_staging`` (rejects go to
-    ``ingest_rejects``); staged events not yet chained are then appended in
-    (event_time, source_file, event_id) order. Re-running appends nothing twice.
-    """
-    report = ingest_stream(
-        AUDIT_STREAM, landing, warehouse, run_id=context.run.run_id, log=context.log.warning
-    )
+def append_staged_events(warehouse: Warehouse, run: StreamRun) -> dict[str, Any]:
+    """Chain the staged events not chained yet, in (event_time, source_file, event_id) order."""
     appended = append_events(warehouse, unchained_staged_events(warehouse))
-    context.log.info(f"appended {len(appended)} audit events to the chain")
-    return dg.MaterializeResult(
-        metadata={
-            **ingest_metadata(report),
-            "events_appended": len(appended),
-            **chain_metadata(warehouse),
-        }
-    )
+    return {"events_appended": len(appended)}
+
+
+AUDIT = DeclaredStream(
+    spec=AUDIT_STREAM,
+    group="audit",
+    owners=("team:compliance",),
+    kinds=frozenset({"python", "json"}),
+    views=(AssetView(AUDIT_EVENTS, figures=(chain_metadata,)),),
+    after_ingest=append_staged_events,
+    reads="GCP Cloud Audit Log entries, Kubernetes audit events, GitHub audit-log entries and "
+    "cicl CI/CD step events, secrets redacted, staged in audit_events_staging and then appended "
+    "to the chain; re-running appends nothing twice",
+)
+
+audit_events = build_stream_asset(AUDIT)
 
 
 def recorded_anchors(instance: dg.DagsterInstance, limit: int = ANCHOR_RUNS) -> dict[int, str]:
@@ -103,7 +93,7 @@ def recorded_anchors(instance: dg.DagsterInstance, limit: int = ANCHOR_RUNS) -> 
 
 
 @dg.asset_check(
-    asset=audit_events,
+    asset=AUDIT_EVENTS.name,
     name="audit_chain_verified",
     blocking=True,
     description="Re-verifies every hash link of audit_events and names the first broken one.",

@@ -1,43 +1,31 @@
 """Assets of the ci group: every table the ci/<pipeline_run_id>/ folders feed, from one pass."""
 
-from collections.abc import Iterator
 from typing import Any
-
-import dagster as dg
 
 from cicl_assets.ci.coverage.formats import CI_COVERAGE
 from cicl_assets.ci.junit.reports import CI_TEST_CASES, TEST_STATUSES
 from cicl_assets.ci.runs.formats import CI_RUNS, RUN_STATUSES
 from cicl_assets.ci.stream import CI_STREAM, CI_TABLES
-from cicl_assets.ingest.runner import IngestReport, ingest_stream
-from cicl_assets.landing.zone import LandingZone
-from cicl_assets.metadata import counts_by, ingest_metadata, table_metadata
+from cicl_assets.metadata import counts_by
+from cicl_assets.stream_assets import (
+    AssetView,
+    CheckOutcome,
+    DeclaredStream,
+    StreamCheck,
+    build_stream_asset,
+)
 from cicl_assets.warehouse.base import Warehouse
-from cicl_assets.warehouse.tables import TableSpec
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
 FINDINGS_TABLE = "ci_findings"
 
 PREVIEW_COLUMNS = {
-    CI_RUNS.name: ["pipeline_run_id", "provider", "pipeline", "status", "started_at", "commit_sha"],
-    CI_TEST_CASES.name: ["pipeline_run_id", "framework", "classname", "name", "status", "attempts"],
-    CI_COVERAGE.name: ["pipeline_run_id", "format", "file", "lines_valid", "line_rate"],
+    CI_RUNS.name: ("pipeline_run_id", "provider", "pipeline", "status", "started_at", "commit_sha"),
+    CI_TEST_CASES.name: ("pipeline_run_id", "framework", "classname", "name", "status", "attempts"),
+    CI_COVERAGE.name: ("pipeline_run_id", "format", "file", "lines_valid", "line_rate"),
 }
 
 TEST_STATUS_CHECK = "test_case_status_is_known"
-
-CI_ASSET_SPECS = [
-    dg.AssetSpec(
-        key=spec.name,
-        group_name="ci",
-        description=spec.description,
-        kinds={"python", "xml", "json"},
-        owners=["team:platform-ci"],
-        tags={"cicl/layer": "ingest"},
-        metadata={"grain": spec.description},
-    )
-    for spec in CI_TABLES
-]
 
 
 def case_status_figures(warehouse: Warehouse) -> dict[str, Any]:
@@ -97,32 +85,18 @@ def findings_figures(warehouse: Warehouse) -> dict[str, Any]:
 
 
 FIGURES = {
-    CI_RUNS.name: run_figures,
-    CI_TEST_CASES.name: case_status_figures,
-    CI_COVERAGE.name: coverage_figures,
-    FINDINGS_TABLE: findings_figures,
+    CI_RUNS.name: (run_figures,),
+    CI_TEST_CASES.name: (case_status_figures,),
+    CI_COVERAGE.name: (coverage_figures,),
+    FINDINGS_TABLE: (findings_figures,),
 }
 
 
-def asset_metadata(spec: TableSpec, warehouse: Warehouse, report: IngestReport) -> dict[str, Any]:
-    meta = {
-        **table_metadata(spec, warehouse, PREVIEW_COLUMNS.get(spec.name)),
-        **ingest_metadata(report),
-        "rows_written_this_run": report.rows_by_table.get(spec.name, 0),
-    }
-    if spec.name in FIGURES:
-        meta.update(FIGURES[spec.name](warehouse))
-    return meta
-
-
-def check_test_statuses(warehouse: Warehouse) -> dg.AssetCheckResult:
+def check_test_statuses(warehouse: Warehouse) -> CheckOutcome:
     counts = counts_by(warehouse, CI_TEST_CASES.name, "status")
     unknown = {str(k): n for k, n in counts.items() if k not in TEST_STATUSES}
-    return dg.AssetCheckResult(
-        asset_key=CI_TEST_CASES.name,
-        check_name=TEST_STATUS_CHECK,
+    return CheckOutcome(
         passed=not unknown,
-        severity=dg.AssetCheckSeverity.WARN,
         description=(
             "every test case has one of: " + ", ".join(TEST_STATUSES)
             if not unknown
@@ -132,43 +106,29 @@ def check_test_statuses(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-@dg.multi_asset(
-    name="ci_artifacts",
-    specs=CI_ASSET_SPECS,
-    check_specs=[
-        dg.AssetCheckSpec(
+CI = DeclaredStream(
+    spec=CI_STREAM,
+    group="ci",
+    owners=("team:platform-ci",),
+    kinds=frozenset({"python", "xml", "json"}),
+    views=tuple(
+        AssetView(spec, PREVIEW_COLUMNS.get(spec.name, ()), FIGURES.get(spec.name, ()))
+        for spec in CI_TABLES
+    ),
+    op_name="ci_artifacts",
+    checks=(
+        StreamCheck(
             TEST_STATUS_CHECK,
-            asset=CI_TEST_CASES.name,
-            blocking=False,
-            description="No ci_test_cases row has a status outside passed, failed, error, "
-            "skipped, flaky.",
-        )
-    ],
-    can_subset=False,
+            CI_TEST_CASES.name,
+            "No ci_test_cases row has a status outside passed, failed, error, skipped, flaky.",
+            check_test_statuses,
+        ),
+    ),
+    reads="one folder per pipeline run: run records, JUnit test reports, coverage, SBOMs, "
+    "scan results and attestations, recognised by content",
 )
-def ci_artifacts(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """One row per pipeline run, test case result, coverage file, SBOM component, finding and
-    attestation found under ci/<pipeline_run_id>/, each in its table.
 
-    One pass reads every new file of the folder (recognised by content), so a run folder is never
-    read twice for different tables; files already ingested are skipped by content digest and bad
-    files land in ``ingest_rejects`` with the reason.
-    """
-    report = ingest_stream(
-        CI_STREAM, landing, warehouse, run_id=context.run.run_id, log=context.log.warning
-    )
-    context.log.info(
-        f"ci: {report.files_ingested} files ingested, {report.files_skipped} already ingested, "
-        f"{report.files_rejected} rejected; rows {report.rows_by_table}"
-    )
-    for spec in CI_TABLES:
-        yield dg.MaterializeResult(
-            asset_key=spec.name, metadata=asset_metadata(spec, warehouse, report)
-        )
-    yield check_test_statuses(warehouse)
-
+ci_artifacts = build_stream_asset(CI)
 
 ASSETS: list = [ci_artifacts]
 CHECKS: list = []

@@ -13,39 +13,30 @@ from cicl_assets.deployments.summary import (
     merge_deployments,
 )
 from cicl_assets.deployments.tables import DEPLOYMENT_EVENTS, DEPLOYMENTS
-from cicl_assets.ingest.runner import ingest_stream
-from cicl_assets.landing.zone import LandingZone
-from cicl_assets.metadata import ingest_metadata, markdown_table, table_metadata
+from cicl_assets.metadata import counts_by, markdown_table, table_metadata
+from cicl_assets.stream_assets import AssetView, DeclaredStream, build_stream_asset
 from cicl_assets.warehouse.base import Warehouse
 
 OWNERS = ["team:platform"]
 _PREVIEW = ["deployment_id", "environment", "service", "status", "provider", "image_digest"]
 
 
-@dg.asset(
-    name=DEPLOYMENT_EVENTS.name,
-    group_name="deployments",
-    kinds={"python", "json"},
-    owners=OWNERS,
-    description=DEPLOYMENT_EVENTS.description,
+def events_by_provider(warehouse: Warehouse) -> dict[str, int]:
+    rows = counts_by(warehouse, DEPLOYMENT_EVENTS.name, "provider")
+    return {f"events/{provider}": n for provider, n in sorted(rows.items(), key=str)}
+
+
+DEPLOYMENT_EVENTS_STREAM = DeclaredStream(
+    spec=DEPLOYMENTS_STREAM,
+    group="deployments",
+    owners=tuple(OWNERS),
+    kinds=frozenset({"python", "json"}),
+    views=(AssetView(DEPLOYMENT_EVENTS, (*_PREVIEW, "event_at"), (events_by_provider,)),),
+    reads="cicl.deployment/v1 records, GitHub deployment and deployment_status webhooks, GitLab "
+    "deployment hooks and Cloud Build messages, recognised by content",
 )
-def deployment_events(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
-) -> dg.MaterializeResult:
-    """One row per deployment status event from landing deployments/ (any provider)."""
-    report = ingest_stream(
-        DEPLOYMENTS_STREAM, landing, warehouse, run_id=context.run.run_id, log=context.log.warning
-    )
-    by_provider = warehouse.query(
-        "SELECT provider, COUNT(*) AS n FROM deployment_events GROUP BY provider"
-    ).to_pylist()
-    return dg.MaterializeResult(
-        metadata={
-            **table_metadata(DEPLOYMENT_EVENTS, warehouse, [*_PREVIEW, "event_at"]),
-            **ingest_metadata(report),
-            **{f"events/{r['provider']}": int(r["n"]) for r in by_provider},
-        }
-    )
+
+deployment_events = build_stream_asset(DEPLOYMENT_EVENTS_STREAM)
 
 
 ATTESTATIONS_TABLE = "ci_attestations"

@@ -27,10 +27,9 @@ from cicl_assets.infra.tables import (
     INFRA_PLAN_CHECKS,
     INFRA_PLANS,
 )
-from cicl_assets.ingest.runner import ingest_stream
-from cicl_assets.landing.zone import LandingZone
-from cicl_assets.metadata import counts_by, ingest_metadata, markdown_table, table_metadata
+from cicl_assets.metadata import counts_by, markdown_table, table_metadata
 from cicl_assets.resources import CiclConfig
+from cicl_assets.stream_assets import AssetView, DeclaredStream, StreamRun, build_stream_asset
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import INGESTED_FILES, TableSpec
 
@@ -62,67 +61,76 @@ def _spec(table: TableSpec) -> dg.AssetSpec:
     )
 
 
-def _figures(warehouse: Warehouse, table: str) -> dict[str, Any]:
-    if table == INFRA_PLANS.name:
-        row = warehouse.query(
-            "SELECT COUNT(*) AS plans, SUM(CASE WHEN errored THEN 1 ELSE 0 END) AS errored, "
-            "SUM(CASE WHEN is_refresh_only THEN 1 ELSE 0 END) AS refresh_only, "
-            "SUM(checks_failed) AS checks_failed FROM infra_plans"
-        ).to_pylist()[0]
-        return {f"plans_{k}" if k != "plans" else k: int(v or 0) for k, v in row.items()}
-    if table == INFRA_PLAN_CHANGES.name:
-        by_environment = warehouse.query(
-            "SELECT environment, actions, COUNT(*) AS n FROM infra_plan_changes "
-            "WHERE NOT is_drift GROUP BY environment, actions"
-        ).to_pylist()
-        by_action: Counter[str] = Counter()
-        per_environment: dict[str, int] = {}
-        for row in by_environment:
-            by_action[str(row["actions"])] += int(row["n"])
-            per_environment[f"changes/{row['environment'] or 'unknown'}/{row['actions']}"] = int(
-                row["n"]
-            )
-        meta: dict[str, Any] = {f"changes/{a}": n for a, n in sorted(by_action.items())}
-        meta.update(sorted(per_environment.items()))
-        meta["drifted_resources_in_plans"] = int(
-            warehouse.query("SELECT COUNT(*) AS n FROM infra_plan_changes WHERE is_drift")
-            .column(0)[0]
-            .as_py()
+def plan_figures(warehouse: Warehouse) -> dict[str, Any]:
+    row = warehouse.query(
+        "SELECT COUNT(*) AS plans, SUM(CASE WHEN errored THEN 1 ELSE 0 END) AS errored, "
+        "SUM(CASE WHEN is_refresh_only THEN 1 ELSE 0 END) AS refresh_only, "
+        "SUM(checks_failed) AS checks_failed FROM infra_plans"
+    ).to_pylist()[0]
+    return {f"plans_{k}" if k != "plans" else k: int(v or 0) for k, v in row.items()}
+
+
+def plan_change_figures(warehouse: Warehouse) -> dict[str, Any]:
+    """Planned actions in total and per environment, and resources drifted under a plan."""
+    by_environment = warehouse.query(
+        "SELECT environment, actions, COUNT(*) AS n FROM infra_plan_changes "
+        "WHERE NOT is_drift GROUP BY environment, actions"
+    ).to_pylist()
+    by_action: Counter[str] = Counter()
+    per_environment: dict[str, int] = {}
+    for row in by_environment:
+        by_action[str(row["actions"])] += int(row["n"])
+        per_environment[f"changes/{row['environment'] or 'unknown'}/{row['actions']}"] = int(
+            row["n"]
         )
-        return meta
-    if table == INFRA_PLAN_CHECKS.name:
-        by_status = counts_by(warehouse, INFRA_PLAN_CHECKS.name, "status")
-        return {f"checks/{s}": n for s, n in sorted(by_status.items(), key=str)}
-    if table == INFRA_APPLY_LOGS.name:
-        by_outcome = counts_by(warehouse, INFRA_APPLY_LOGS.name, "outcome")
-        return {f"outcomes/{o}": n for o, n in sorted(by_outcome.items(), key=str)}
-    return {}
-
-
-@dg.multi_asset(
-    name="infra_landing_ingest",
-    specs=[_spec(t) for t in INFRA_STREAM_TABLES],
-)
-def infra_landing_ingest(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
-):
-    """One ingest of landing infra/<environment>/: plans, plan texts, apply logs, drift checks.
-
-    Each table's grain is in its description. Plans are linked to the plan-readable.txt beside
-    them once both are in the warehouse.
-    """
-    report = ingest_stream(
-        INFRA_STREAM, landing, warehouse, run_id=context.run.run_id, log=context.log.warning
+    meta: dict[str, Any] = {f"changes/{a}": n for a, n in sorted(by_action.items())}
+    meta.update(sorted(per_environment.items()))
+    meta["drifted_resources_in_plans"] = int(
+        warehouse.query("SELECT COUNT(*) AS n FROM infra_plan_changes WHERE is_drift")
+        .column(0)[0]
+        .as_py()
     )
-    linked = link_readable_artifacts(warehouse)
-    for table in INFRA_STREAM.tables:
-        meta = table_metadata(table, warehouse, _PREVIEWS.get(table.name))
-        meta.update(_figures(warehouse, table.name))
-        meta["rows_written_this_run"] = report.rows_by_table.get(table.name, 0)
-        if table is INFRA_PLANS:
-            meta.update(ingest_metadata(report))
-            meta["plans_linked_to_readable_text"] = linked
-        yield dg.MaterializeResult(asset_key=table.name, metadata=meta)
+    return meta
+
+
+def plan_check_figures(warehouse: Warehouse) -> dict[str, Any]:
+    by_status = counts_by(warehouse, INFRA_PLAN_CHECKS.name, "status")
+    return {f"checks/{s}": n for s, n in sorted(by_status.items(), key=str)}
+
+
+def apply_log_figures(warehouse: Warehouse) -> dict[str, Any]:
+    by_outcome = counts_by(warehouse, INFRA_APPLY_LOGS.name, "outcome")
+    return {f"outcomes/{o}": n for o, n in sorted(by_outcome.items(), key=str)}
+
+
+_FIGURES = {
+    INFRA_PLANS.name: (plan_figures,),
+    INFRA_PLAN_CHANGES.name: (plan_change_figures,),
+    INFRA_PLAN_CHECKS.name: (plan_check_figures,),
+    INFRA_APPLY_LOGS.name: (apply_log_figures,),
+}
+
+
+def _link_plan_texts(warehouse: Warehouse, run: StreamRun) -> dict[str, Any]:
+    return {"plans_linked_to_readable_text": link_readable_artifacts(warehouse)}
+
+
+INFRA = DeclaredStream(
+    spec=INFRA_STREAM,
+    group="infra",
+    owners=tuple(OWNERS),
+    kinds=frozenset(KINDS),
+    views=tuple(
+        AssetView(t, tuple(_PREVIEWS.get(t.name, ())), _FIGURES.get(t.name, ()))
+        for t in INFRA_STREAM_TABLES
+    ),
+    op_name="infra_landing_ingest",
+    after_ingest=_link_plan_texts,
+    reads="OpenTofu `show -json` plans, binary plans, plan-readable.txt, apply logs and drift "
+    "checks, one folder per environment; plans are linked to the plan text beside them",
+)
+
+infra_landing_ingest = build_stream_asset(INFRA)
 
 
 def _ingested_at(warehouse: Warehouse) -> dict[str, datetime]:

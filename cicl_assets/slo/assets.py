@@ -6,9 +6,7 @@ import dagster as dg
 import pyarrow as pa
 from pydantic import Field
 
-from cicl_assets.ingest.runner import ingest_stream
-from cicl_assets.landing.zone import LandingZone
-from cicl_assets.metadata import ingest_metadata, markdown_table, table_metadata
+from cicl_assets.metadata import markdown_table, table_metadata
 from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.reports import SLO_REPORTS, SLO_STREAM
 from cicl_assets.slo.specs import SpecSet, load_spec_dir
@@ -19,29 +17,27 @@ from cicl_assets.slo.status import (
     load_slo_counts,
     status_records,
 )
+from cicl_assets.stream_assets import AssetView, DeclaredStream, build_stream_asset
 from cicl_assets.warehouse.base import Warehouse
 
 OWNERS = ["team:sre"]
 
 
-@dg.asset(
-    name=SLO_REPORTS.name,
-    group_name="slo",
-    kinds={"python", "json"},
-    owners=OWNERS,
-    description=SLO_REPORTS.description,
+def reports_alerting(warehouse: Warehouse) -> dict[str, int]:
+    alerting = warehouse.query(f"SELECT COUNT(*) AS n FROM {SLO_REPORTS.name} WHERE alert")
+    return {"reports_alerting": int(alerting.column("n")[0].as_py() or 0)}
+
+
+SLO_REPORTS_STREAM = DeclaredStream(
+    spec=SLO_STREAM,
+    group="slo",
+    owners=tuple(OWNERS),
+    kinds=frozenset({"python", "json"}),
+    views=(AssetView(SLO_REPORTS, figures=(reports_alerting,)),),
+    reads="rows of slo-generator's BigQuery exporter as JSON lines",
 )
-def slo_reports(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
-) -> dg.MaterializeResult:
-    """One row per slo-generator SLO report (its BigQuery exporter's rows under landing slo/)."""
-    report = ingest_stream(SLO_STREAM, landing, warehouse, run_id=context.run.run_id)
-    meta = {**table_metadata(SLO_REPORTS, warehouse), **ingest_metadata(report)}
-    alerting = (
-        warehouse.query("SELECT COUNT(*) AS n FROM slo_reports WHERE alert").column("n")[0].as_py()
-    )
-    meta["reports_alerting"] = int(alerting or 0)
-    return dg.MaterializeResult(metadata=meta)
+
+slo_reports = build_stream_asset(SLO_REPORTS_STREAM)
 
 
 class SloStatusConfig(dg.Config):

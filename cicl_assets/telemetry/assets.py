@@ -1,19 +1,20 @@
 """Assets of the telemetry group: OTLP trace files from the landing zone's otel/ folder."""
 
-import os
 from typing import Any
 
-import dagster as dg
-from pydantic import Field
-
-from cicl_assets.ingest.runner import IngestReport, ingest_stream
-from cicl_assets.landing.zone import LandingZone
-from cicl_assets.metadata import ingest_metadata, table_metadata
+from cicl_assets.stream_assets import (
+    AssetView,
+    CheckOutcome,
+    DeclaredStream,
+    StreamCheck,
+    StreamRun,
+    build_stream_asset,
+)
 from cicl_assets.telemetry.formats import OTEL_STREAM
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from cicl_assets.warehouse.base import Warehouse
 
-PREVIEW_COLUMNS = [
+PREVIEW_COLUMNS = (
     "service_name",
     "span_name",
     "span_kind",
@@ -22,15 +23,9 @@ PREVIEW_COLUMNS = [
     "status_code",
     "gen_ai_provider",
     "trace_id",
-]
+)
 MAX_SERVICES_IN_METADATA = 20
 TIME_ORDER_CHECK = "spans_end_after_they_start"
-
-
-class OtelSpansConfig(dg.Config):
-    workers: int = Field(
-        default=0, description="parser processes working on files in parallel; 0 = one per core"
-    )
 
 
 def run_figures(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
@@ -71,71 +66,43 @@ def run_figures(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
     return figures
 
 
-def check_time_order(warehouse: Warehouse) -> dg.AssetCheckResult:
+def check_time_order(warehouse: Warehouse) -> CheckOutcome:
     """Spans whose end is before their start point at a clock or instrumentation bug."""
     bad = warehouse.query(
         f"SELECT COUNT(*) AS n FROM {OTEL_SPANS.name} WHERE end_time < start_time"
     ).to_pylist()[0]["n"]
-    return dg.AssetCheckResult(
-        check_name=TIME_ORDER_CHECK,
+    return CheckOutcome(
         passed=not bad,
-        severity=dg.AssetCheckSeverity.WARN,
         description="no span ends before it starts" if not bad else f"{bad} spans end early",
         metadata={"spans_ending_before_start": int(bad)},
     )
 
 
-@dg.asset(
-    name=OTEL_SPANS.name,
-    group_name="telemetry",
-    kinds={"python", "otlp"},
-    owners=["team:observability"],
-    tags={"cicl/layer": "ingest"},
-    metadata={"grain": OTEL_SPANS.description},
-    check_specs=[
-        dg.AssetCheckSpec(
+def this_run_figures(warehouse: Warehouse, run: StreamRun) -> dict[str, Any]:
+    return run_figures(warehouse, run.run_id)
+
+
+OTEL = DeclaredStream(
+    spec=OTEL_STREAM,
+    group="telemetry",
+    owners=("team:observability",),
+    kinds=frozenset({"python", "otlp"}),
+    views=(AssetView(OTEL_SPANS, PREVIEW_COLUMNS),),
+    after_ingest=this_run_figures,
+    checks=(
+        StreamCheck(
             TIME_ORDER_CHECK,
-            asset=OTEL_SPANS.name,
-            blocking=False,
-            description="No otel_spans row has an end_time before its start_time.",
-        )
-    ],
+            OTEL_SPANS.name,
+            "No otel_spans row has an end_time before its start_time.",
+            check_time_order,
+        ),
+    ),
+    parallel=True,
+    reads="binary protobuf ExportTraceServiceRequests, OTLP/JSON documents and OTLP/JSON lines, "
+    "gzipped or not",
 )
-def otel_spans(
-    context: dg.AssetExecutionContext,
-    config: OtelSpansConfig,
-    warehouse: Warehouse,
-    landing: LandingZone,
-) -> dg.MaterializeResult:
-    """One row per OpenTelemetry span from the OTLP trace files under the landing zone's otel/.
 
-    Reads binary protobuf ExportTraceServiceRequests, OTLP/JSON documents and OTLP/JSON lines
-    (gzipped or not), each file once. Files that are not OTLP traces, or are broken, are
-    recorded in ingest_rejects with the reason.
-    """
-    workers = config.workers or os.cpu_count() or 1
-    report: IngestReport = ingest_stream(
-        OTEL_STREAM,
-        landing,
-        warehouse,
-        run_id=context.run.run_id,
-        workers=workers,
-        log=context.log.warning,
-    )
-    context.log.info(
-        f"otel: {report.files_ingested} files ingested, {report.files_rejected} rejected, "
-        f"{report.files_skipped} already ingested; {report.rows_written} spans"
-    )
-    return dg.MaterializeResult(
-        metadata={
-            **table_metadata(OTEL_SPANS, warehouse, PREVIEW_COLUMNS),
-            **ingest_metadata(report),
-            **run_figures(warehouse, context.run.run_id),
-            "workers": workers,
-        },
-        check_results=[check_time_order(warehouse)],
-    )
-
+otel_spans = build_stream_asset(OTEL)
 
 ASSETS: list = [otel_spans]
 CHECKS: list = []

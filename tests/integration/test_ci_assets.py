@@ -150,7 +150,7 @@ def test_figures_and_status_check_on_every_warehouse(any_warehouse, landing):
     )
     check = check_test_statuses(any_warehouse)
     assert not check.passed
-    assert check.metadata["rows_with_unknown_status"].value == 1
+    assert check.metadata["rows_with_unknown_status"] == 1
 
     flaky = any_warehouse.query(
         "SELECT name, attempts, framework FROM ci_test_cases WHERE status = @status",
