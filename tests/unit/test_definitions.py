@@ -10,6 +10,25 @@ import definitions
 
 SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")
 
+JOBS = {
+    "landing_batch",
+    "telemetry_ingest",
+    "ci_ingest",
+    "infra_ingest",
+    "deployments_ingest",
+    "cl_evaluation",
+}
+SENSORS = {"landing_arrivals_sensor", "slo_breach_sensor"}
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def _partitions(node) -> str | None:
+    return None if node.partitions_def is None else type(node.partitions_def).__name__
+
 
 def _asset_facts() -> dict[str, dict]:
     graph = definitions.defs.resolve_asset_graph()
@@ -20,16 +39,31 @@ def _asset_facts() -> dict[str, dict]:
             "group": node.group_name,
             "owners": sorted(node.owners),
             "kinds": sorted(node.kinds),
-            "partitioned": node.partitions_def is not None,
+            "partitions": _partitions(node),
+            "deps": sorted(k.to_user_string() for k in node.parent_keys),
+            "description": _first_line(node.description),
         }
     return facts
 
 
-def test_definitions_load_and_every_job_and_sensor_resolves():
+def _job_facts() -> dict[str, list[str]]:
+    repo = definitions.defs.get_repository_def()
+    return {
+        job.name: sorted(k.to_user_string() for k in job.asset_layer.selected_asset_keys)
+        for job in sorted(repo.get_all_jobs(), key=lambda j: j.name)
+        if not job.name.startswith("__")
+    }
+
+
+def _facts() -> dict[str, dict]:
+    return {"assets": _asset_facts(), "jobs": _job_facts()}
+
+
+def test_definitions_load_with_exactly_the_jobs_and_sensors_users_run():
     dg.Definitions.validate_loadable(definitions.defs)
     repo = definitions.defs.get_repository_def()
-    assert {j.name for j in repo.get_all_jobs()} >= {"landing_batch"}
-    assert {s.name for s in repo.sensor_defs} >= {"landing_arrivals_sensor"}
+    assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == JOBS
+    assert {s.name for s in repo.sensor_defs} == SENSORS
 
 
 def test_every_asset_states_its_grain_and_has_group_owner_and_kind():
@@ -40,17 +74,22 @@ def test_every_asset_states_its_grain_and_has_group_owner_and_kind():
         assert node.group_name and node.group_name != "default", name
         assert node.owners, f"{name} has no owner"
         assert node.kinds, f"{name} has no kinds"
-        first_line = (node.description or "").strip().splitlines()[0] if node.description else ""
-        assert first_line, f"{name} has no description"
+        # The grain: what one row of the asset's table is.
+        assert _first_line(node.description).startswith("One row per "), name
 
 
-def test_asset_keys_groups_owners_and_kinds_match_the_snapshot():
-    """Renaming or regrouping an asset breaks analysts' bookmarks: it must be a deliberate change.
+def test_asset_graph_and_job_selections_match_the_snapshot():
+    """Renaming, regrouping or rewiring an asset, or changing what a job runs, breaks analysts'
+    bookmarks and schedules: it must be a deliberate change.
 
     Regenerate with `UPDATE_SNAPSHOT=1 make test` after such a change.
     """
-    facts = _asset_facts()
+    facts = _facts()
     if os.environ.get("UPDATE_SNAPSHOT") == "1":
         SNAPSHOT.write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n")
     assert SNAPSHOT.exists(), f"{SNAPSHOT.name} is missing: run UPDATE_SNAPSHOT=1 make test"
-    assert facts == json.loads(SNAPSHOT.read_text())
+    expected = json.loads(SNAPSHOT.read_text())
+    assert sorted(facts["assets"]) == sorted(expected["assets"])
+    for name, asset in facts["assets"].items():
+        assert asset == expected["assets"][name], name
+    assert facts["jobs"] == expected["jobs"]
