@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from cicl_assets.landing.zone import LandingObject, LandingZone
+from cicl_assets.streams import DECLARED_STREAMS
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,7 @@ class LandingFolder:
     group: str
 
 
-WATCHED_FOLDERS = (
-    LandingFolder("otel", "telemetry"),
-    LandingFolder("ci", "ci"),
-    LandingFolder("infra", "infra"),
-    LandingFolder("deployments", "deployments"),
-    LandingFolder("audit", "audit"),
-    LandingFolder("slo", "slo"),
-)
+WATCHED_FOLDERS = tuple(LandingFolder(s.spec.prefix, s.group) for s in DECLARED_STREAMS)
 
 
 def listing_fingerprint(objects: Iterable[LandingObject]) -> tuple[str, int]:
@@ -71,8 +65,10 @@ def assets_fed_by(folder: LandingFolder) -> dg.AssetSelection:
     asset_selection=dg.AssetSelection.all() - NOT_LAUNCHED_ON_ARRIVAL,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Watches otel/, ci/, infra/, deployments/, audit/ and slo/ in the landing zone and, when "
-        "files arrive or change, launches the assets that read the folder and those downstream."
+        "Watches "
+        + ", ".join(f"{f.prefix}/" for f in WATCHED_FOLDERS)
+        + " in the landing zone and, when files arrive or change, launches the assets that read "
+        "the folder and those downstream."
     ),
 )
 def landing_arrivals_sensor(
