@@ -151,10 +151,11 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1\2" + REDACTED,
     ),
-    # token=..., pass: ... as whole words ("max_tokens: 5" is no secret); values of 4+ chars
+    # token=..., GITHUB_TOKEN=..., pass: ... ("max_tokens: 5" is no secret); 4+ characters
     (
         re.compile(
-            r"(?i)(?<![A-Za-z0-9_])(token|pass)(\"?\s*[=:]\s*)(?!\[REDACTED\])"
+            r"(?i)(?<![A-Za-z0-9_])((?:[A-Za-z0-9.-]*[_-])?token|pass)(\"?\s*[=:]\s*)"
+            r"(?!\[REDACTED\])"
             r"(\"[^\"]{4,}\"|'[^']{4,}'|[^\s;&,'\"]{4,})"
         ),
         r"\1\2" + REDACTED,

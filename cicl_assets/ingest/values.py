@@ -38,7 +38,7 @@ SECONDS_BELOW = 10**11
 MILLISECONDS_BELOW = 10**14
 MICROSECONDS_BELOW = 10**17
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-SHOWN_CHARS = 60
+SHOWN_CHARS = 80
 
 _TIME_TEXT = re.compile(
     r"(?P<y>\d{4})-?(?P<mo>\d{2})-?(?P<d>\d{2})"
