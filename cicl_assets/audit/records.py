@@ -9,47 +9,20 @@ records that carry an event as a JSON string (``{"properties": {"log": "<json>"}
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.json_documents import json_documents, load_json
 
-_DECODER = json.JSONDecoder()
 _CONTAINER_KEYS = ("items", "entries", "records")
 _STRING_WRAPPERS = (("properties", "log"), ("log",), ("message",), ("properties", "message"))
 _MAX_DEPTH = 4
 
 
 def iter_documents(data: bytes) -> Iterator[tuple[str, Any]]:
-    """Top-level JSON values of the file with their place ("line 3", "line 1, item 2")."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not UTF-8 text (byte {exc.start})") from None
-    pos, end = 0, len(text)
-    line, counted = 1, 0
-    while True:
-        while pos < end and text[pos] in " \t\r\n":
-            pos += 1
-        if pos >= end:
-            return
-        line += text.count("\n", counted, pos)
-        counted = pos
-        try:
-            value, pos = _DECODER.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            at = (
-                f"column {exc.colno}"
-                if exc.lineno == line
-                else f"line {exc.lineno} column {exc.colno}"
-            )
-            raise ParseError(f"line {line}: invalid JSON ({exc.msg} at {at})") from None
-        if isinstance(value, list):
-            for i, item in enumerate(value, 1):
-                yield f"line {line}, item {i}", item
-        else:
-            yield f"line {line}", value
+    for doc in json_documents(data):
+        yield doc.where, doc.value
 
 
 def _wrapped_string(record: dict[str, Any]) -> tuple[str, str] | None:
@@ -85,9 +58,9 @@ def unwrap(where: str, record: Any, depth: int = 0) -> Iterator[tuple[str, dict[
     if wrapped:
         path, text = wrapped
         try:
-            inner = json.loads(text)
-        except ValueError as exc:
-            raise ParseError(f"{where}: {path} holds invalid JSON ({exc})") from None
+            inner = load_json(text)
+        except ParseError as exc:
+            raise ParseError(f"{where}: {path} holds {exc}") from None
         yield from unwrap(f"{where}, {path}", inner, depth + 1)
         return
     yield where, record

@@ -10,21 +10,18 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
 from cicl_assets.ingest.content import ParseError
 from cicl_assets.ingest.redact import redact
+from cicl_assets.ingest.values import parse_time
 
 NATIVE_KIND = "cicl.audit_step/v1"
 GCP_AUDIT_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog"
 K8S_FINAL_STAGES = ("ResponseComplete", "Panic")
 
-_RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
-    r"\s*(Z|z|[+-]\d{2}:?\d{2})?$"
-)
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
 _GRPC_DENIED = (7, 16)  # PERMISSION_DENIED, UNAUTHENTICATED
 _NATIVE_OUTCOMES = {"success": "success", "failure": "failure", "skipped": "unknown"}
@@ -38,35 +35,6 @@ _GITHUB_CONCLUSIONS = {
     "skipped": "unknown",
     "neutral": "success",
 }
-
-
-def parse_time(value: Any) -> datetime | None:
-    """RFC 3339 text (any fraction digits, truncated to microseconds) or epoch s/ms -> UTC."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, int | float):
-        seconds = value / 1000 if abs(value) > 1e11 else value
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=round(seconds * 1e6))
-    if not isinstance(value, str):
-        return None
-    m = _RFC3339.match(value.strip())
-    if not m:
-        return None
-    year, month, day, hour, minute, second, frac, zone = m.groups()
-    micro = int((frac or "0")[:6].ljust(6, "0"))
-    try:
-        moment = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=UTC
-        )
-    except ValueError:
-        return None
-    if zone and zone.upper() != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return moment
 
 
 def _text(value: Any) -> str | None:

@@ -1,80 +1,22 @@
 """Shared reading helpers for the JSON security artifacts of a CI run (SBOMs, scan results,
-attestations): loading with actionable errors, sniffing top-level keys from a file's head,
-bounded text and small JSON, times."""
+attestations): sniffing top-level keys from a file's head, bounded text and small JSON."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import orjson
 
-from cicl_assets.ingest.content import ParseError, Sniff
+from cicl_assets.ingest.content import Sniff
 
 DESCRIPTION_CAP = 2000
 RAW_STRING_CAP = 300
 RAW_LIST_CAP = 20
 RAW_DEPTH_CAP = 6
-REDACTED = "[REDACTED]"
-
-
-def pipeline_run_id(source_file: str) -> str | None:
-    """``ci/<id>/...`` -> ``<id>``; None when the file does not sit in a run folder."""
-    parts = [p for p in source_file.replace("\\", "/").split("/") if p]
-    if len(parts) >= 3 and parts[0] == "ci":
-        return parts[1]
-    return None
-
-
-def load_json(data: bytes, what: str) -> Any:
-    """The whole document; a truncated or malformed file names where it broke."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        pass  # re-read with the standard parser: big integers, and its clearer messages
-    try:
-        return json.loads(data)
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"{what}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated)" if exc.pos >= len(data.rstrip()) - 1 else ""
-        raise ParseError(
-            f"{what}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}"
-        ) from None
-
-
-def load_json_documents(data: bytes, what: str) -> list[tuple[int, Any]]:
-    """One JSON document, or JSON lines (one document per line); returns (line, document)."""
-    try:
-        return [(1, orjson.loads(data))]
-    except orjson.JSONDecodeError:
-        pass
-    docs = []
-    for number, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            docs.append((number, orjson.loads(line)))
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            continue
-        try:
-            docs.append((number, json.loads(line)))
-        except UnicodeDecodeError:
-            raise ParseError(f"{what}: line {number}: not UTF-8 text") from None
-        except json.JSONDecodeError as exc:
-            raise ParseError(
-                f"{what}: line {number}: invalid JSON at column {exc.colno}: {exc.msg}"
-            ) from None
-    if not docs:
-        raise ParseError(f"{what}: no JSON document found")
-    return docs
 
 
 def _skip_string(text: str, i: int) -> int:
@@ -232,41 +174,3 @@ def iter_dicts(value: Any) -> Iterator[dict[str, Any]]:
     for item in as_list(value):
         if isinstance(item, dict):
             yield item
-
-
-_FRACTION = re.compile(r"(\.\d{6})\d+")
-
-
-def to_time(value: Any) -> datetime | None:
-    """RFC 3339 text or epoch seconds; anything unreadable ("redacted", "") becomes None."""
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
-        try:
-            return datetime.fromtimestamp(int(value), UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not isinstance(value, str):
-        return None
-    text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.year < 1970:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def sha256_digest(value: Any) -> str | None:
-    """``sha256:<hex>`` from a bare hex digest, a prefixed one, or a URL-escaped one."""
-    text = text_of(value)
-    if not text:
-        return None
-    text = text.replace("%3A", ":").replace("%3a", ":")
-    match = re.search(r"sha256:([0-9a-fA-F]{64})", text)
-    if match:
-        return "sha256:" + match.group(1).lower()
-    if re.fullmatch(r"[0-9a-fA-F]{64}", text):
-        return "sha256:" + text.lower()
-    return None

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from cicl_assets.deployments.fields import (
-    digest_from_image,
     event_row,
-    load_object,
     normalise_environment,
-    time_field,
 )
 from cicl_assets.ingest.content import ParseError, Sniff
+from cicl_assets.ingest.json_documents import load_base64_json, load_json_object
+from cicl_assets.ingest.values import checked_time, image_digest
 
 BUILD_STATES = {
     "STATUS_UNKNOWN": None,
@@ -54,10 +50,7 @@ def _build_of(doc: dict[str, Any]) -> dict[str, Any]:
         return doc["data"]
     message = doc.get("message")
     if isinstance(message, dict) and "data" in message:  # Pub/Sub push envelope
-        try:
-            inner = json.loads(base64.b64decode(message["data"], validate=True))
-        except (binascii.Error, ValueError, TypeError) as exc:
-            raise ParseError(f"message.data is not base64 JSON ({exc})") from None
+        inner = load_base64_json(message["data"], "message.data")
         if not isinstance(inner, dict):
             raise ParseError("message.data does not hold a Build object")
         return inner
@@ -71,14 +64,14 @@ def _service_from_image(image: str | None) -> str | None:
 
 
 def parse_cloudbuild(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    build = _build_of(load_object(data))
+    build = _build_of(load_json_object(data))
     subs = build.get("substitutions") if isinstance(build.get("substitutions"), dict) else {}
     results = build.get("results") if isinstance(build.get("results"), dict) else {}
     built = [i for i in results.get("images") or [] if isinstance(i, dict)]
     images = [i for i in build.get("images") or [] if isinstance(i, str)]
     image = (built[0].get("name") if built else None) or (images[0] if images else None)
     digest = next((i["digest"] for i in built if i.get("digest")), None) or next(
-        (d for d in map(digest_from_image, images) if d), None
+        (d for d in map(image_digest, images) if d), None
     )
     raw = build.get("status")
     if isinstance(raw, int):  # proto enum as a number
@@ -93,9 +86,9 @@ def parse_cloudbuild(data: bytes, source_file: str) -> Iterator[tuple[str, list[
     provenance = build.get("sourceProvenance") or {}
     resolved = provenance.get("resolvedRepoSource") if isinstance(provenance, dict) else None
     commit = subs.get("COMMIT_SHA") or (resolved or {}).get("commitSha")
-    started = time_field(build, "startTime", "startTime")
-    finished = time_field(build, "finishTime", "finishTime")
-    created = time_field(build, "createTime", "createTime")
+    started = checked_time(build.get("startTime"), "startTime")
+    finished = checked_time(build.get("finishTime"), "finishTime")
+    created = checked_time(build.get("createTime"), "createTime")
     build_id = build.get("id")
     file_digest = hashlib.sha256(data).hexdigest()
     yield (
@@ -123,10 +116,9 @@ def parse_cloudbuild(data: bytes, source_file: str) -> Iterator[tuple[str, list[
                     "approver": ((build.get("approval") or {}).get("result") or {}).get(
                         "approverAccount"
                     ),
-                    "approved_at": time_field(
-                        (build.get("approval") or {}).get("result") or {},
-                        "approvalTime",
-                        "approval",
+                    "approved_at": checked_time(
+                        ((build.get("approval") or {}).get("result") or {}).get("approvalTime"),
+                        "approval.result.approvalTime",
                     ),
                     "pipeline_run_id": build_id,
                     "repo": subs.get("REPO_NAME") or subs.get("REPO_FULL_NAME"),

@@ -9,14 +9,12 @@ from typing import Any
 from cicl_assets.deployments.fields import (
     STATUSES,
     checked_commit,
-    checked_digest,
-    digest_from_image,
     event_row,
     normalise_environment,
-    time_field,
 )
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.json_documents import json_documents
+from cicl_assets.ingest.values import checked_digest, checked_time, image_digest
 
 KIND = "cicl.deployment/v1"
 
@@ -39,9 +37,11 @@ def _row(doc: dict[str, Any], where: str) -> dict[str, Any]:
         raise ParseError(f"{where}: change_window must be an object with start and end")
     image = doc.get("image")
     image_ref = image.get("name") if isinstance(image, dict) else image
-    digest = checked_digest(doc.get("image_digest"), where) or digest_from_image(image_ref)
-    started_at = time_field(doc, "started_at", where)
-    finished_at = time_field(doc, "finished_at", where)
+    digest = checked_digest(doc.get("image_digest"), f"{where}: image_digest") or image_digest(
+        image_ref
+    )
+    started_at = checked_time(doc.get("started_at"), f"{where}: started_at")
+    finished_at = checked_time(doc.get("finished_at"), f"{where}: finished_at")
     return {
         "deployment_id": str(doc["deployment_id"]),
         "environment": environment,
@@ -57,9 +57,9 @@ def _row(doc: dict[str, Any], where: str) -> dict[str, Any]:
         "finished_at": finished_at,
         "actor": doc.get("actor"),
         "approver": doc.get("approver"),
-        "approved_at": time_field(doc, "approved_at", where),
-        "change_window_start": time_field(window, "start", where + ".change_window"),
-        "change_window_end": time_field(window, "end", where + ".change_window"),
+        "approved_at": checked_time(doc.get("approved_at"), f"{where}: approved_at"),
+        "change_window_start": checked_time(window.get("start"), f"{where}: change_window.start"),
+        "change_window_end": checked_time(window.get("end"), f"{where}: change_window.end"),
         "rollback_of": doc.get("rollback_of"),
         "pipeline_run_id": doc.get("pipeline_run_id"),
         "repo": doc.get("repo"),
@@ -72,10 +72,10 @@ def _row(doc: dict[str, Any], where: str) -> dict[str, Any]:
 def parse_native(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     digest = hashlib.sha256(data).hexdigest()
     rows = []
-    for n, (where, doc) in enumerate(json_documents(data)):
-        if not isinstance(doc, dict) or doc.get("kind") != KIND:
-            raise ParseError(f"{where}: not a {KIND} record")
-        rows.append(event_row(event_id=f"sha256:{digest}:{n}", **_row(doc, where)))
+    for n, doc in enumerate(json_documents(data)):
+        if not isinstance(doc.value, dict) or doc.value.get("kind") != KIND:
+            raise ParseError(f"{doc.where}: not a {KIND} record")
+        rows.append(event_row(event_id=f"sha256:{digest}:{n}", **_row(doc.value, doc.where)))
     if not rows:
         raise ParseError(f"no {KIND} records in the file")
     yield "deployment_events", rows

@@ -8,15 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from cicl_assets.deployments.fields import (
-    checked_digest,
-    digest_from_image,
     event_row,
-    load_object,
     login,
     normalise_environment,
-    time_field,
 )
 from cicl_assets.ingest.content import ParseError, Sniff
+from cicl_assets.ingest.json_documents import load_json_object
+from cicl_assets.ingest.values import checked_digest, checked_time, image_digest
 
 GITHUB_STATES = {
     "pending": "pending",
@@ -74,7 +72,7 @@ def detect_ci_webhook_without_deployment(sniff: Sniff) -> bool:
 def parse_ci_webhook_without_deployment(
     data: bytes, source_file: str
 ) -> Iterator[tuple[str, list]]:
-    load_object(data)  # still refuse a broken file
+    load_json_object(data)  # still refuse a broken file
     return iter(())
 
 
@@ -91,7 +89,7 @@ def _github_row(doc: dict[str, Any], digest: str) -> dict[str, Any]:
         if raw not in GITHUB_STATES:
             raise ParseError(f"deployment_status.state {raw!r} is not a GitHub deployment state")
         status = GITHUB_STATES[raw]
-        event_at = time_field(status_doc, "created_at", "deployment_status")
+        event_at = checked_time(status_doc.get("created_at"), "deployment_status.created_at")
         url = (
             status_doc.get("target_url")
             or status_doc.get("log_url")
@@ -100,7 +98,7 @@ def _github_row(doc: dict[str, Any], digest: str) -> dict[str, Any]:
         )
     else:
         raw, status = "created", "pending"
-        event_at = time_field(dep, "created_at", "deployment")
+        event_at = checked_time(dep.get("created_at"), "deployment.created_at")
         url = None
     image = payload.get("image")
     window = payload.get("change_window") if isinstance(payload.get("change_window"), dict) else {}
@@ -114,19 +112,27 @@ def _github_row(doc: dict[str, Any], digest: str) -> dict[str, Any]:
             "service": payload.get("service") or repo.get("name"),
             "version": payload.get("version"),
             "commit_sha": dep.get("sha"),
-            "image_digest": checked_digest(payload.get("image_digest"), "deployment.payload")
-            or digest_from_image(image),
+            "image_digest": checked_digest(
+                payload.get("image_digest"), "deployment.payload.image_digest"
+            )
+            or image_digest(image),
             "image": image if isinstance(image, str) else None,
             "status": status,
             "status_raw": raw,
             "provider": "github",
-            "started_at": time_field(dep, "created_at", "deployment"),
+            "started_at": checked_time(dep.get("created_at"), "deployment.created_at"),
             "finished_at": event_at if status in TERMINAL else None,
             "actor": login(dep.get("creator")) or login(doc.get("sender")),
             "approver": payload.get("approver"),
-            "approved_at": time_field(payload, "approved_at", "deployment.payload"),
-            "change_window_start": time_field(window, "start", "deployment.payload.change_window"),
-            "change_window_end": time_field(window, "end", "deployment.payload.change_window"),
+            "approved_at": checked_time(
+                payload.get("approved_at"), "deployment.payload.approved_at"
+            ),
+            "change_window_start": checked_time(
+                window.get("start"), "deployment.payload.change_window.start"
+            ),
+            "change_window_end": checked_time(
+                window.get("end"), "deployment.payload.change_window.end"
+            ),
             "rollback_of": payload.get("rollback_of"),
             "pipeline_run_id": f"github-run:{run['id']}" if run and run.get("id") else None,
             "repo": repo.get("full_name"),
@@ -138,14 +144,14 @@ def _github_row(doc: dict[str, Any], digest: str) -> dict[str, Any]:
 
 
 def parse_github(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    doc = load_object(data)
+    doc = load_json_object(data)
     yield "deployment_events", [_github_row(doc, hashlib.sha256(data).hexdigest())]
 
 
 def parse_gitlab_deployment(
     data: bytes, source_file: str
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    doc = load_object(data)
+    doc = load_json_object(data)
     if doc.get("object_kind") != "deployment":
         raise ParseError("object_kind is not 'deployment'")
     if doc.get("deployment_id") is None:
@@ -154,7 +160,7 @@ def parse_gitlab_deployment(
     if raw not in GITLAB_STATES:
         raise ParseError(f"status {raw!r} is not a GitLab deployment status")
     status = GITLAB_STATES[raw]
-    event_at = time_field(doc, "status_changed_at", "status_changed_at")
+    event_at = checked_time(doc.get("status_changed_at"), "status_changed_at")
     project = doc.get("project") if isinstance(doc.get("project"), dict) else {}
     commit = _COMMIT_IN_URL.search(doc.get("commit_url") or "")
     job = doc.get("deployable_id")

@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from cicl_assets.infra.naming import environment_from_path, parse_time, time_from_name
+from cicl_assets.infra.naming import environment_from_path, time_from_name
 from cicl_assets.infra.retention_policy import apply_log_expiry
 from cicl_assets.ingest.content import Sniff
+from cicl_assets.ingest.redact import redact_text
+from cicl_assets.ingest.values import parse_seconds, parse_time
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _LEADING_TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+")
@@ -33,11 +35,6 @@ _ERROR = re.compile(r"^(?:[│|]\s?)?Error: (?P<msg>.*)$")
 _WITH = re.compile(r"^(?:[│|]\s*)?\s*with (?P<addr>.+?),\s*$")
 _BOX = re.compile(r"^[│|]\s?")
 _SOURCE_LINE = re.compile(r"^\s*(on .+ line \d+|\d+:\s)")
-_SECRET = re.compile(
-    r"(?i)\b(password|passwd|secret|token|api[_-]?key|private[_-]?key|client[_-]?secret)"
-    r"(\"?\s*[=:]\s*\"?)[^\s\",]+"
-)
-_TOKENS = re.compile(r"\b(ya29\.[\w.-]+|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{20,}|AIza[\w-]{35})")
 _DETECT_PROGRESS = re.compile(
     r"(?m)^.*?: (Creating|Modifying|Destroying|Importing)\.\.\.|(Apply|Destroy) complete! Resources:"
 )
@@ -78,23 +75,6 @@ def detect_apply_log(sniff: Sniff) -> bool:
     return "\u2502 Error: " in text and not text.lstrip().startswith(_PLAN_TEXT_START)
 
 
-def elapsed_seconds(text: str | None) -> float | None:
-    """'1m12s' -> 72.0, '3s' -> 3.0, '1h2m3s' -> 3723.0, '450ms' -> 0.45."""
-    if not text:
-        return None
-    if text.endswith("ms"):
-        return float(text[:-2]) / 1000
-    total = 0.0
-    for value, unit in re.findall(r"([0-9.]+)([hms])", text):
-        total += float(value) * {"h": 3600, "m": 60, "s": 1}[unit]
-    return total
-
-
-def redact(text: str) -> str:
-    text = _SECRET.sub(lambda m: f"{m[1]}{m[2]}<redacted>", text)
-    return _TOKENS.sub("<redacted>", text)
-
-
 def _clean_lines(data: bytes) -> tuple[list[str], datetime | None]:
     text = ANSI.sub("", data.decode("utf-8", "replace")).replace("\r\n", "\n")
     lines, first_ts = [], None
@@ -103,10 +83,7 @@ def _clean_lines(data: bytes) -> tuple[list[str], datetime | None]:
         m = _LEADING_TS.match(line)
         if m:
             if first_ts is None:
-                try:
-                    first_ts = parse_time(m[1])
-                except ValueError:
-                    pass
+                first_ts = parse_time(m[1])
             line = line[m.end() :]
         lines.append(line)
     return lines, first_ts
@@ -133,7 +110,7 @@ def _error_block(lines: list[str], start: int) -> tuple[int, str, str | None]:
         i += 1
     if i < len(lines) and lines[i].startswith("╵"):
         i += 1
-    return i, redact(" ".join(m for m in message if m)), address
+    return i, redact_text(" ".join(m for m in message if m)), address
 
 
 def parse_apply_log(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
@@ -166,7 +143,7 @@ def parse_apply_log(data: bytes, source_file: str) -> Iterator[tuple[str, list[d
                     "address": m["addr"],
                     "action": action,
                     "outcome": outcome,
-                    "elapsed_s": elapsed_seconds(m["elapsed"]),
+                    "elapsed_s": parse_seconds(m["elapsed"]),
                     "resource_id": m["id"],
                 }
             )

@@ -17,11 +17,11 @@ from typing import Any
 from cicl_assets.infra.naming import (
     environment_from_path,
     normalise_environment,
-    parse_time,
     time_from_name,
 )
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.json_documents import json_documents
+from cicl_assets.ingest.values import checked_time
 
 DRIFT_KIND = "cicl.drift_check/v1"
 
@@ -73,7 +73,8 @@ def parse_drift_check(data: bytes, source_file: str) -> Iterator[tuple[str, list
     checks, observations = [], []
     digest = hashlib.sha256(data).hexdigest()
     path_env = environment_from_path(source_file, "infra")
-    for n, (where, doc) in enumerate(json_documents(data)):
+    for n, document in enumerate(json_documents(data)):
+        where, doc = document.where, document.value
         if not isinstance(doc, dict) or doc.get("kind") != DRIFT_KIND:
             raise ParseError(f"{where}: not a {DRIFT_KIND} record")
         drifted = doc.get("drifted")
@@ -87,10 +88,9 @@ def parse_drift_check(data: bytes, source_file: str) -> Iterator[tuple[str, list
             for key in ("actions", "changed_attributes"):
                 if d.get(key) is not None and not isinstance(d[key], list):
                     raise ParseError(f"{where}: drifted[{i}].{key} must be a list")
-        try:
-            checked_at = parse_time(doc.get("checked_at")) or time_from_name(source_file)
-        except ValueError as exc:
-            raise ParseError(f"{where}: checked_at: {exc}") from None
+        checked_at = checked_time(doc.get("checked_at"), f"{where}: checked_at") or time_from_name(
+            source_file
+        )
         check, obs = drift_check_rows(
             check_id=f"sha256:{digest}:{n}",
             environment=normalise_environment(doc.get("environment")) or path_env,

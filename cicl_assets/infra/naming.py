@@ -1,4 +1,4 @@
-"""What a landing path and its file name say: environment, a timestamp; plus time parsing."""
+"""What a landing path and its file name say: environment, a timestamp."""
 
 from __future__ import annotations
 
@@ -64,26 +64,3 @@ def time_from_name(source_file: str) -> datetime | None:
         except ValueError:
             continue
     return None
-
-
-def parse_time(value: object) -> datetime | None:
-    """RFC 3339 (Z or offset, any fraction digits), '2021-04-28 21:50:00 +0200', or epoch s."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), UTC)
-    text = str(value).strip()
-    m = re.fullmatch(
-        r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d(?::\d\d)?)(\.\d+)?\s*(Z|z|UTC|[+-]\d\d:?\d\d)?", text
-    )
-    if not m:
-        raise ValueError(f"not a timestamp: {text[:40]!r}")
-    date, clock, frac, zone = m.groups()
-    frac = (frac or "")[:7]  # a dot and at most microseconds
-    zone = "+00:00" if zone in (None, "Z", "z", "UTC") else zone
-    if len(zone) == 5:
-        zone = zone[:3] + ":" + zone[3:]
-    if clock.count(":") == 1:
-        clock += ":00"
-    parsed = datetime.fromisoformat(f"{date}T{clock}{frac}{zone}")
-    return parsed.astimezone(UTC)

@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from cicl_assets.infra.drift import drift_check_rows
-from cicl_assets.infra.naming import environment_from_path, folder_of, parse_time, time_from_name
+from cicl_assets.infra.naming import environment_from_path, folder_of, time_from_name
 from cicl_assets.infra.retention_policy import plan_expiry
 from cicl_assets.ingest.content import ParseError, Sniff
+from cicl_assets.ingest.json_documents import load_json_object
+from cicl_assets.ingest.values import checked_time
 
 _PLAN_KEYS = re.compile(rb'"(planned_values|resource_changes|resource_drift)"\s*:')
 _SORTED_START = re.compile(rb'\s*\{\s*"configuration"\s*:\s*\{\s*"(provider_config|root_module)"')
@@ -89,16 +91,6 @@ def changed_attributes(change: dict[str, Any]) -> list[str]:
     elif isinstance(before, dict):
         names |= {k for k, v in before.items() if v is not None}
     return sorted(names)
-
-
-def _load(data: bytes) -> dict[str, Any]:
-    try:
-        doc = json.loads(data)
-    except ValueError as exc:
-        raise ParseError(f"invalid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise ParseError("a plan is a JSON object; this file holds a JSON " + type(doc).__name__)
-    return doc
 
 
 def _change_row(rc: Any, where: str, is_drift: bool) -> dict[str, Any]:
@@ -185,14 +177,14 @@ def is_refresh_only(doc: dict[str, Any], source_file: str) -> bool:
 
 
 def parse_plan(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    doc = _load(data)
+    doc = load_json_object(data)
     for key in ("resource_changes", "resource_drift", "checks", "condition_results"):
         if key in doc and doc[key] is not None and not isinstance(doc[key], list):
             raise ParseError(f"'{key}' must be a list, found {type(doc[key]).__name__}")
     plan_id = "sha256:" + hashlib.sha256(data).hexdigest()
     environment = environment_from_path(source_file, "infra")
     try:
-        planned_at = parse_time(doc.get("timestamp")) or time_from_name(source_file)
+        planned_at = checked_time(doc.get("timestamp"), "timestamp") or time_from_name(source_file)
     except ValueError as exc:
         raise ParseError(f"timestamp: {exc}") from None
     expires_at, basis = plan_expiry(planned_at)

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from cicl_assets.infra.apply_logs import ANSI, redact
+from cicl_assets.infra.apply_logs import ANSI
 from cicl_assets.infra.naming import environment_from_path, folder_of, time_from_name
 from cicl_assets.infra.retention_policy import plan_expiry
 from cicl_assets.ingest.content import ParseError, Sniff
+from cicl_assets.ingest.redact import redact_text
 
 _OPENINGS = (
     "OpenTofu used the selected providers",
@@ -66,7 +67,7 @@ def parse_plan_readable(
                 "to_add": int(m[2]) if m else 0,
                 "to_change": int(m[3]) if m else 0,
                 "to_destroy": int(m[4]) if m else 0,
-                "plan_error": redact(failed[1].strip()) if failed else None,
+                "plan_error": redact_text(failed[1].strip()) if failed else None,
                 "size_bytes": len(data),
                 "recorded_at": recorded_at,
                 "expires_at": expires_at,

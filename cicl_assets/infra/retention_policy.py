@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from cicl_assets.ingest.values import checked_time
+
 PLAN_ARTIFACT_DAYS = 30
 APPLY_LOG_DAYS = 90
 
@@ -105,11 +107,7 @@ def policy_from_mapping(doc: Mapping[str, Any]) -> RetentionPolicy:
                 f"{RETENTION_ALLOW_LIST[table]}; change both together"
             )
         keep[table] = days
-    as_of = doc.get("as_of")
-    if as_of is not None and not isinstance(as_of, datetime):
-        as_of = datetime.fromisoformat(str(as_of).replace("Z", "+00:00"))
-    if isinstance(as_of, datetime) and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
+    as_of = checked_time(doc.get("as_of"), "retention policy: as_of")
     return RetentionPolicy(keep_days=keep, as_of=as_of)
 
 

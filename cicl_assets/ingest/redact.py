@@ -14,10 +14,13 @@ What counts as a secret:
   private_key, access_key, client_secret... ("key" alone or as a suffix like ``access_key``,
   never ``keyboard`` or ``monkey``; ``token_id`` and ``secretName`` name a secret, they are not
   one, so they stay, as do identifiers such as ``run_key``, ``partition_key``, ``public_key``);
-- secret-looking text regardless of key: bearer tokens, AWS access key ids, GitHub tokens,
-  Google API keys, PEM private key blocks, JWTs, ``password=...`` in URLs and connection strings,
-  passwords in URL user-info, credential query parameters. Only the matching part of the text is
-  replaced, so a log line stays readable.
+- secret-looking text regardless of key: ``Authorization:`` header values, bearer and basic
+  credentials, AWS access key ids, GitHub and GitLab tokens, Google API keys and OAuth access
+  tokens, Slack tokens, PEM private key blocks, JWTs, ``password=...`` / ``token: ...`` in logs,
+  URLs and connection strings, passwords in URL user-info, credential query parameters. Only
+  the matching part of the text is replaced, so a log line stays readable;
+- what a caller knows about its own format: keys that hold a secret there (a secret scanner's
+  ``Match``) and secret values found in the record, replaced wherever they appear in its text.
 
 Redacted values carry no hash: an unsalted digest of a low-entropy secret (most passwords) lets
 anyone holding the warehouse confirm a guess, which defeats the point.
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
@@ -109,14 +113,27 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         REDACTED,
     ),
+    # the whole value of an Authorization header, whatever its scheme and form
     (
-        re.compile(r"(?i)\b(bearer\s+)(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*"),
+        re.compile(
+            r"(?i)\b((?:proxy-)?authorization\"?\s*[:=]\s*\"?(?:(?:bearer|basic|token|digest)\s+)?)"
+            r"(?!\[REDACTED\])[^\s\"',;]+"
+        ),
+        r"\1" + REDACTED,
+    ),
+    # a credential after the scheme word; plain words ("bearer authentication") stay
+    (
+        re.compile(
+            r"(?i)\b((?:bearer|basic)\s+)(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*"
+        ),
         r"\1" + REDACTED,
     ),
     (re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"), REDACTED),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), REDACTED),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), REDACTED),
     (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"), REDACTED),
+    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), REDACTED),
     (re.compile(r"\bAIza[0-9A-Za-z\-_]{35}\b"), REDACTED),
+    (re.compile(r"\bya29\.[0-9A-Za-z_.-]+"), REDACTED),
     (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"), REDACTED),
     (
         re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),
@@ -129,8 +146,17 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(
             r"(?i)(?<![A-Za-z0-9])([A-Za-z0-9_.-]*(?:password|passwd|pwd|passphrase|secret"
             r"|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|access[_-]?token"
-            r"|auth[_-]?token|credentials?)s?)(\s*[=:]\s*)(?!\[REDACTED\])"
+            r"|auth[_-]?token|credentials?)s?)(\"?\s*[=:]\s*)(?!\[REDACTED\])"
             r"(\"[^\"]*\"|'[^']*'|[^\s;&,'\"]+)"
+        ),
+        r"\1\2" + REDACTED,
+    ),
+    # token=..., GITHUB_TOKEN=..., pass: ... ("max_tokens: 5" is no secret); 4+ characters
+    (
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9_])((?:[A-Za-z0-9.-]*[_-])?token|pass)(\"?\s*[=:]\s*)"
+            r"(?!\[REDACTED\])"
+            r"(\"[^\"]{4,}\"|'[^']{4,}'|[^\s;&,'\"]{4,})"
         ),
         r"\1\2" + REDACTED,
     ),
@@ -146,8 +172,8 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 # One cheap pass that every pattern above needs to match first; most strings stop here.
 _MAY_HOLD_SECRET = re.compile(  # matched against the lowercased text (no IGNORECASE: 5x faster)
-    r"bearer|akia|asia|agpa|aida|aroa|gh[pousr]_|github_pat_|aiza|xox|eyj|private key|://|pass"
-    r"|pwd|secret|key|token|credential|sig|auth"
+    r"bearer|basic|akia|asia|agpa|aida|aroa|gh[pousr]_|github_pat_|glpat-|aiza|ya29\.|xox|eyj"
+    r"|private key|://|pass|pwd|secret|key|token|credential|sig|auth"
 )
 _MAX_NESTED_JSON = 4 * 1024 * 1024
 
@@ -204,12 +230,35 @@ def _blank(value: Any) -> Any:
     return REDACTED
 
 
-def redact(obj: Any) -> Any:
-    """A copy of ``obj`` with every secret replaced by ``[REDACTED]``; the input is untouched."""
+def redact_known(text: str, secrets: Collection[str]) -> str:
+    """``text`` with every known secret value (4 characters or more) replaced, longest first."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_field(name: str, value: str | None) -> str | None:
+    """One named text value: dropped whole when its name names a secret, else scanned."""
+    if not value:
+        return value
+    return REDACTED if is_secret_key(name) else redact_text(value)
+
+
+def redact(obj: Any, *, secret_keys: Collection[str] = (), known: Collection[str] = ()) -> Any:
+    """A copy of ``obj`` with every secret replaced by ``[REDACTED]``; the input is untouched.
+
+    ``secret_keys`` (lowercase) are further keys whose values are secret in this record's
+    format; ``known`` are secret values to replace wherever they appear in its text."""
+    return _redact(obj, frozenset(secret_keys), tuple(known))
+
+
+def _redact(obj: Any, secret_keys: frozenset[str], known: tuple[str, ...]) -> Any:
     if isinstance(obj, str):
-        return redact_text(obj)
+        text = redact_text(obj)
+        return redact_known(text, known) if known else text
     if isinstance(obj, list):
-        return [redact(v) for v in obj]
+        return [_redact(v, secret_keys, known) for v in obj]
     if not isinstance(obj, dict):
         return obj
     secret_fields = (
@@ -221,10 +270,10 @@ def redact(obj: Any) -> Any:
     for key, value in obj.items():
         if secret_fields and key in secret_fields and isinstance(value, dict):
             out[key] = {k: _blank(v) for k, v in value.items()}
-        elif is_secret_key(str(key)):
+        elif is_secret_key(str(key)) or str(key).lower() in secret_keys:
             out[key] = _blank(value)
         elif pair_is_secret and key == "value":
             out[key] = _blank(value)
         else:
-            out[key] = redact(value)
+            out[key] = _redact(value, secret_keys, known)
     return out

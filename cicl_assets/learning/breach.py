@@ -17,6 +17,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from cicl_assets.ingest.values import checked_time, require_time
 from cicl_assets.slo.burn import ALERT_PAGE, ALERT_TICKET
 
 CL_EVALUATION_JOB = "cl_evaluation"
@@ -99,10 +100,6 @@ def breach_cooldown(env: dict[str, str] | None = None) -> timedelta:
     return timedelta(minutes=minutes)
 
 
-def _parse_time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 def read_cursor(cursor: str | None) -> dict[str, Any]:
     if not cursor:
         return {"last_evaluation_time": None, "last_run": {}}
@@ -126,7 +123,7 @@ def decide_breach_runs(
     decision's wall time, kept in the cursor for people reading it.
     """
     state = read_cursor(cursor)
-    seen = _parse_time(state["last_evaluation_time"])
+    seen = checked_time(state["last_evaluation_time"], "cursor last_evaluation_time")
     last_run: dict[str, dict[str, str]] = dict(state["last_run"])
     fresh = sorted(
         (r for r in status_rows if seen is None or r["evaluation_time"] > seen),
@@ -139,7 +136,7 @@ def decide_breach_runs(
         at: datetime = row["evaluation_time"]
         previous = last_run.get(row["slo_name"])
         if previous:
-            since = at - datetime.fromisoformat(previous["evaluation_time"])
+            since = at - require_time(previous["evaluation_time"], "cursor evaluation_time")
             escalated = SEVERITY_RANK[row["alert"]] > SEVERITY_RANK.get(previous["alert"], 0)
             if since < cooldown and not escalated:
                 continue

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import FileFormat
+from cicl_assets.ingest.json_documents import json_documents
 from cicl_assets.ingest.runner import StreamSpec
+from cicl_assets.ingest.values import checked_float, checked_int, require_time
 from cicl_assets.warehouse.tables import JSON, UTC_TS, TableSpec
 
 SLO_REPORTS = TableSpec(
@@ -85,28 +87,10 @@ def detect(sniff: Sniff) -> bool:
 def _timestamp(raw: dict[str, Any], where: str) -> datetime:
     human = raw.get("timestamp_human")
     if isinstance(human, str) and human.strip():
-        text = human.strip()
-        if text.endswith(" UTC"):
-            text = text[:-4] + "+00:00"
-        text = text.replace("Z", "+00:00")
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            raise ParseError(f"{where}: timestamp_human {human!r} is not a timestamp") from None
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return require_time(human, f"{where}: timestamp_human")
     if raw.get("timestamp") is not None:
-        return datetime.fromtimestamp(float(raw["timestamp"]), tz=UTC)
+        return require_time(raw["timestamp"], f"{where}: timestamp")
     raise ParseError(f"{where}: neither timestamp_human nor timestamp is set")
-
-
-def _number(raw: dict[str, Any], key: str, kind: type, where: str) -> Any:
-    value = raw.get(key)
-    if value is None or value == "":
-        return None
-    try:
-        return kind(float(value)) if kind is int else kind(value)
-    except (TypeError, ValueError):
-        raise ParseError(f"{where}: {key} {value!r} is not a number") from None
 
 
 def _metadata(value: Any) -> str | None:
@@ -127,9 +111,10 @@ def report_row(raw: Any, where: str) -> dict[str, Any]:
         raise ParseError(f"{where}: missing required exporter field(s) {', '.join(missing)}")
     row: dict[str, Any] = {k: (None if raw.get(k) is None else str(raw[k])) for k in STRINGS}
     for key in FLOATS:
-        row[key] = _number(raw, key, float, where)
+        row[key] = checked_float(raw.get(key), f"{where}: {key}")
     for key in INTS:
-        row[key] = _number(raw, RENAMED.get(key, key), int, where)
+        source = RENAMED.get(key, key)
+        row[key] = checked_int(raw.get(source), f"{where}: {source}")
     alert = raw.get("alert")
     row["alert"] = alert.lower() == "true" if isinstance(alert, str) else alert
     row["timestamp_human"] = _timestamp(raw, where)
@@ -137,31 +122,8 @@ def report_row(raw: Any, where: str) -> dict[str, Any]:
     return row
 
 
-def _documents(data: bytes) -> Iterator[tuple[str, Any]]:
-    text = data.decode("utf-8-sig", errors="strict")
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            items = json.loads(stripped)
-        except ValueError as exc:
-            raise ParseError(f"invalid JSON array ({exc})") from None
-        for i, item in enumerate(items):
-            yield f"item {i + 1}", item
-        return
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield f"line {number}", json.loads(line)
-        except ValueError as exc:
-            raise ParseError(f"line {number}: invalid JSON ({exc})") from None
-
-
 def parse(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    try:
-        rows = [report_row(raw, where) for where, raw in _documents(data)]
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not UTF-8 text ({exc})") from None
+    rows = [report_row(doc.value, doc.where) for doc in json_documents(data)]
     yield SLO_REPORTS.name, rows
 
 

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.json_documents import load_json
 from cicl_assets.telemetry.attributes import (
     ARRAY,
     BOOL,
@@ -166,10 +167,7 @@ def parse_json(data: bytes, source_file: str) -> Iterator[tuple[str, pa.Table]]:
 
 
 def _parse_document(data: bytes) -> Iterator[tuple[str, pa.Table]]:
-    try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise ParseError(f"invalid JSON ({exc})") from None
+    doc = load_json(data, strict_numbers=True)
     compact = orjson.dumps(doc)
     try:
         yield OTEL_SPANS.name, _fast(compact, None)
@@ -201,10 +199,7 @@ def _normalized_lines(chunk: bytes, first_line_no: int) -> pa.Table:
         if not raw.strip():
             continue
         line_no = first_line_no + offset
-        try:
-            doc = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise ParseError(f"line {line_no}: invalid JSON ({exc})") from None
+        doc = load_json(raw, first_line=line_no, strict_numbers=True)
         lines.append(orjson.dumps(normalize_request(doc, f"line {line_no}: ")))
         numbers.append(line_no)
     if not lines:

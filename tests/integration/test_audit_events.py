@@ -88,7 +88,9 @@ def test_audit_events_ingest_chain_and_rerun(duckdb_warehouse, landing):
     assert wrapped[0]["source_file"] == "audit/azure-kube-audit.json"
     (reject,) = duckdb_warehouse.query("SELECT source_file, error FROM ingest_rejects").to_pylist()
     assert reject["source_file"] == "audit/broken.jsonl"
-    assert reject["error"].startswith("audit/broken.jsonl: k8s-audit: line 2: invalid JSON")
+    assert reject["error"].startswith(
+        "audit/broken.jsonl: k8s-audit: invalid JSON at line 2, column 12"
+    )
 
     again = run(duckdb_warehouse, landing)
     assert again.success and check_of(again).passed

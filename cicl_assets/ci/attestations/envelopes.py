@@ -3,7 +3,6 @@ signatures) and Cloud Build provenance, each signature checked offline with `sig
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -19,15 +18,10 @@ from cicl_assets.ci.attestations.provenance import (
     subject_digest,
 )
 from cicl_assets.ci.findings.readers import read_cosign_vuln
-from cicl_assets.ci.security_json import (
-    as_dict,
-    as_list,
-    iter_dicts,
-    sha256_digest,
-    text_of,
-    to_time,
-)
+from cicl_assets.ci.security_json import as_dict, as_list, iter_dicts, text_of
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.json_documents import load_json
+from cicl_assets.ingest.values import parse_time, sha256_digest
 
 
 class AttestationRows:
@@ -119,8 +113,8 @@ def _cert_fields(cert: signing.CertInfo | None) -> dict[str, Any]:
 
 def _statement_json(payload: bytes, where: str) -> Any:
     try:
-        return json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return load_json(payload)
+    except ParseError as exc:
         raise ParseError(f"{where}: the DSSE payload is not a JSON statement ({exc})") from None
 
 
@@ -165,7 +159,7 @@ def _tlog(material: dict[str, Any]) -> dict[str, Any]:
     index = entry.get("logIndex")
     return {
         "rekor_log_index": int(index) if str(index or "").isdigit() else None,
-        "rekor_integrated_time": to_time(entry.get("integratedTime"))
+        "rekor_integrated_time": parse_time(entry.get("integratedTime"))
         if str(entry.get("integratedTime") or "0") != "0"
         else None,
     }
@@ -259,8 +253,8 @@ def _buildprovenance_fields(
         "source_commit": text_of(context.get("revisionId"))
         or text_of(repo_source.get("commitSha")),
         "invocation_ref": text_of(prov.get("triggerId")),
-        "build_started_at": to_time(prov.get("startTime")),
-        "build_finished_at": to_time(prov.get("endTime")),
+        "build_started_at": parse_time(prov.get("startTime")),
+        "build_finished_at": parse_time(prov.get("endTime")),
     }
     artifacts = list(iter_dicts(prov.get("builtArtifacts")))
     if not artifacts:

@@ -24,15 +24,12 @@ from cicl_assets.ci.attestations.envelopes import (
     read_envelope,
 )
 from cicl_assets.ci.findings.model import emit
-from cicl_assets.ci.security_json import (
-    head_shape,
-    load_json_documents,
-    pipeline_run_id,
-    sha256_digest,
-    text_of,
-)
+from cicl_assets.ci.security_json import head_shape, text_of
+from cicl_assets.ci.values import pipeline_run_id_from_path
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import FileFormat
+from cicl_assets.ingest.json_documents import json_documents
+from cicl_assets.ingest.values import sha256_digest
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
 
 CI_ATTESTATIONS = TableSpec(
@@ -86,9 +83,13 @@ CI_ATTESTATIONS = TableSpec(
 
 
 def _document(
-    acc: AttestationRows, doc: Any, key: signing.TrustedKey | None, line: int, many: bool
+    acc: AttestationRows,
+    doc: Any,
+    key: signing.TrustedKey | None,
+    line: int,
+    where: str,
+    many: bool,
 ) -> None:
-    where = f"line {line}" if many else "attestation"
     if not isinstance(doc, dict):
         raise ParseError(f"{where}: not a JSON object")
     media_type = text_of(doc.get("mediaType")) or ""
@@ -120,11 +121,14 @@ def parse_attestations(data: bytes, source_file: str) -> Iterable[tuple[str, lis
         key = signing.configured_key()
     except (OSError, ValueError) as exc:
         raise ParseError(f"attestation key configuration: {exc}") from None
-    docs = load_json_documents(data, "attestation")
+    docs = json_documents(data, "attestation")
+    if not docs:
+        raise ParseError("attestation: no JSON document found")
     acc = AttestationRows(source_file)
-    for line, doc in docs:
-        _document(acc, doc, key, line, len(docs) > 1)
-    run_id = pipeline_run_id(source_file)
+    for doc in docs:
+        where = doc.where if len(docs) > 1 else "attestation"
+        _document(acc, doc.value, key, doc.line, where, len(docs) > 1)
+    run_id = pipeline_run_id_from_path(source_file)
     columns = [c for c in CI_ATTESTATIONS.schema.names if c != "source_file"]
     rows = [{c: row.get(c) for c in columns} | {"pipeline_run_id": run_id} for row in acc.rows]
     out: list[tuple[str, list[dict]]] = [(CI_ATTESTATIONS.name, rows)]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cicl_assets.ci.security_json import as_dict, iter_dicts, sha256_digest, text_of, to_time
+from cicl_assets.ci.security_json import as_dict, iter_dicts, text_of
+from cicl_assets.ingest.values import parse_time, sha256_digest
 
 INTOTO_PAYLOAD = "application/vnd.in-toto+json"
 COSIGN_VULN = "https://cosign.sigstore.dev/attestation/vuln/v1"
@@ -70,8 +71,8 @@ def provenance_fields(predicate_type: str | None, predicate: dict[str, Any]) -> 
             "source_repo": repo or dep_repo,
             "source_commit": _commit(source.get("digest")) or _commit(first_dep.get("digest")),
             "invocation_ref": f"{path}@{ref}" if path and ref else path or ref,
-            "build_started_at": to_time(meta.get("startedOn")),
-            "build_finished_at": to_time(meta.get("finishedOn")),
+            "build_started_at": parse_time(meta.get("startedOn")),
+            "build_finished_at": parse_time(meta.get("finishedOn")),
         }
     elif "builder" in predicate:
         invocation = as_dict(predicate.get("invocation"))
@@ -90,8 +91,8 @@ def provenance_fields(predicate_type: str | None, predicate: dict[str, Any]) -> 
             "source_commit": _commit(config.get("digest"))
             or (_commit(materials[0].get("digest")) if materials else None),
             "invocation_ref": f"{entry}@{ref}" if entry and ref else entry or ref,
-            "build_started_at": to_time(meta.get("buildStartedOn")),
-            "build_finished_at": to_time(meta.get("buildFinishedOn")),
+            "build_started_at": parse_time(meta.get("buildStartedOn")),
+            "build_finished_at": parse_time(meta.get("buildFinishedOn")),
         }
     elif predicate_type == COSIGN_VULN:
         scanner = as_dict(predicate.get("scanner"))

@@ -7,7 +7,6 @@ the total row takes the report's own totals where it states them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 from cicl_assets.ci.coverage.rows import (
@@ -25,9 +24,10 @@ from cicl_assets.ci.coverage.xml_reports import (
     parse_cobertura,
     parse_jacoco,
 )
-from cicl_assets.ci.values import to_int, to_time
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import FileFormat, ParsedRows
+from cicl_assets.ingest.json_documents import load_json
+from cicl_assets.ingest.values import parse_int, parse_time
 from cicl_assets.warehouse.tables import TableSpec
 
 __all__ = ["CI_COVERAGE", "FORMATS", "TABLES", "parse_lcov"]
@@ -138,21 +138,24 @@ def detect_coveragepy_json(sniff: Sniff) -> bool:
 
 def _summary_counts(summary: dict) -> dict[str, tuple[int | None, int | None]]:
     return {
-        "lines": (to_int(summary.get("num_statements")), to_int(summary.get("covered_lines"))),
-        "branches": (to_int(summary.get("num_branches")), to_int(summary.get("covered_branches"))),
+        "lines": (
+            parse_int(summary.get("num_statements")),
+            parse_int(summary.get("covered_lines")),
+        ),
+        "branches": (
+            parse_int(summary.get("num_branches")),
+            parse_int(summary.get("covered_branches")),
+        ),
     }
 
 
 def parse_coveragepy_json(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRows]]:
-    try:
-        doc = json.loads(data)
-    except ValueError as exc:
-        raise ParseError(f"invalid JSON ({exc})") from None
+    doc = load_json(data)
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), dict):
         raise ParseError("not a coverage.py JSON report: no 'files' object")
     meta = doc.get("meta") or {}
     version = str(meta.get("version")) if meta.get("version") is not None else None
-    stamp = to_time(meta.get("timestamp"))
+    stamp = parse_time(meta.get("timestamp"))
     rows = []
     for path, entry in doc["files"].items():
         if not isinstance(entry, dict):

@@ -14,10 +14,10 @@ from cicl_assets.ci.coverage.rows import (
     summed,
     with_run_id,
 )
-from cicl_assets.ci.values import to_float, to_int, to_time
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import ParsedRows
 from cicl_assets.ingest.safe_xml import attr, local_name, parse_xml
+from cicl_assets.ingest.values import parse_float, parse_int, parse_time
 
 # --- Cobertura --------------------------------------------------------------------------------
 
@@ -35,7 +35,7 @@ def parse_cobertura(data: bytes, source_file: str) -> Iterable[tuple[str, Parsed
     if local_name(root.tag) != "coverage":
         raise ParseError(f"root element <{local_name(root.tag)}> is not Cobertura <coverage>")
     version = attr(root, "version")
-    stamp = to_time(attr(root, "timestamp"))
+    stamp = parse_time(attr(root, "timestamp"))
     files: dict[str, FileLines] = {}
     for package in root.iter("package"):
         package_name = attr(package, "name")
@@ -48,10 +48,10 @@ def parse_cobertura(data: bytes, source_file: str) -> Iterable[tuple[str, Parsed
             # A class's <lines> repeats its methods' lines; read methods only when it is absent.
             line_els = list(lines_el) if lines_el is not None else list(cls.iter("line"))
             for line in line_els:
-                number = to_int(line.get("number"))
+                number = parse_int(line.get("number"))
                 if number is None:
                     raise ParseError(f"{path}: <line> without a number")
-                f.add_line(number, to_int(line.get("hits")) or 0)
+                f.add_line(number, parse_int(line.get("hits")) or 0)
                 if (line.get("branch") or "").lower() == "true":
                     m = _CONDITION.search(line.get("condition-coverage") or "")
                     if m:
@@ -62,11 +62,11 @@ def parse_cobertura(data: bytes, source_file: str) -> Iterable[tuple[str, Parsed
                             f.missing_branches.append([number, int(target)])
             for method in cls.iter("method"):
                 name = f"{attr(cls, 'name') or ''}.{attr(method, 'name') or ''}"
-                method_hits = [to_int(x.get("hits")) or 0 for x in method.iter("line")]
+                method_hits = [parse_int(x.get("hits")) or 0 for x in method.iter("line")]
                 f.functions[name] = max(method_hits, default=0)
     rows = [file_row("cobertura", version, stamp, p, f) for p, f in files.items()]
-    lines = (to_int(attr(root, "lines-valid")), to_int(attr(root, "lines-covered")))
-    branches = (to_int(attr(root, "branches-valid")), to_int(attr(root, "branches-covered")))
+    lines = (parse_int(attr(root, "lines-valid")), parse_int(attr(root, "lines-covered")))
+    branches = (parse_int(attr(root, "branches-valid")), parse_int(attr(root, "branches-covered")))
     total = coverage_row(
         "cobertura",
         version,
@@ -75,8 +75,8 @@ def parse_cobertura(data: bytes, source_file: str) -> Iterable[tuple[str, Parsed
         lines=lines if lines[0] is not None else summed(rows, "lines"),
         branches=branches if branches[0] is not None else summed(rows, "branches"),
         functions=summed(rows, "functions"),
-        line_rate=to_float(attr(root, "line-rate")),
-        branch_rate=to_float(attr(root, "branch-rate")),
+        line_rate=parse_float(attr(root, "line-rate")),
+        branch_rate=parse_float(attr(root, "branch-rate")),
     )
     yield CI_COVERAGE.name, with_run_id([*rows, total], source_file)
 
@@ -101,7 +101,7 @@ def _counters(el: Element) -> dict[str, tuple[int, int]]:
     out = {}
     for c in el:
         if local_name(c.tag) == "counter":
-            missed, covered = to_int(c.get("missed")) or 0, to_int(c.get("covered")) or 0
+            missed, covered = parse_int(c.get("missed")) or 0, parse_int(c.get("covered")) or 0
             out[c.get("type") or "?"] = (missed + covered, covered)
     return out
 
@@ -118,7 +118,7 @@ def parse_jacoco(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRow
     if local_name(root.tag) != "report":
         raise ParseError(f"root element <{local_name(root.tag)}> is not JaCoCo <report>")
     session = next(root.iter("sessioninfo"), None)
-    stamp = to_time(session.get("start")) if session is not None else None
+    stamp = parse_time(session.get("start")) if session is not None else None
     rows = []
     for package in root.iter("package"):
         package_name = attr(package, "name")
@@ -129,9 +129,9 @@ def parse_jacoco(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRow
             path = f"{package_name}/{name}" if package_name else name
             counters = _counters(sf)
             missing = [
-                to_int(ln.get("nr"))
+                parse_int(ln.get("nr"))
                 for ln in sf.iter("line")
-                if (to_int(ln.get("ci")) or 0) == 0 and (to_int(ln.get("mi")) or 0) > 0
+                if (parse_int(ln.get("ci")) or 0) == 0 and (parse_int(ln.get("mi")) or 0) > 0
             ]
             rows.append(
                 coverage_row(

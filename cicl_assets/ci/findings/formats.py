@@ -15,9 +15,10 @@ from typing import Any
 
 from cicl_assets.ci.findings.model import CI_FINDINGS, CI_SCANS, emit
 from cicl_assets.ci.findings.readers import SCAN_READERS, classify_scan
-from cicl_assets.ci.security_json import head_shape, load_json
+from cicl_assets.ci.security_json import head_shape
 from cicl_assets.ingest.content import Sniff
 from cicl_assets.ingest.formats import FileFormat
+from cicl_assets.ingest.json_documents import load_json
 
 _LABELS = {
     "sarif": "SARIF",

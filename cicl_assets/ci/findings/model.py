@@ -1,5 +1,6 @@
 """The findings data model shared by every scan-result reader: the `ci_findings` and `ci_scans`
-tables, severity normalisation, stable fingerprints and secret redaction."""
+tables, severity normalisation, stable fingerprints, and which fields of a secret finding hold
+the secret (``cicl_assets.ingest.redact`` removes them)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from cicl_assets.ci.security_json import (
-    DESCRIPTION_CAP,
-    REDACTED,
-    clip,
-    dumps,
-    pipeline_run_id,
-    small,
-    text_of,
-)
+from cicl_assets.ci.security_json import DESCRIPTION_CAP, clip, dumps, small, text_of
+from cicl_assets.ci.values import pipeline_run_id_from_path
+from cicl_assets.ingest.redact import redact, redact_known
 from cicl_assets.warehouse.tables import JSON, UTC_TS, TableSpec
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
@@ -187,40 +182,21 @@ def fingerprint(
     return hashlib.sha256("\x1f".join(p or "" for p in parts).encode()).hexdigest()
 
 
-_SECRET_KEYS = {
-    "match",
-    "secret",
-    "offender",
-    "snippet",
-    "raw_source_code_extract",
-    "lines",
-    "code",
-    "highlighted",
-    "content",
-    "line",
-}
-
-
-def redact(value: Any, secrets: set[str]) -> Any:
-    """Drop secret-bearing fields (Match, Secret, offender, snippets, code lines) and scrub any
-    known secret text left elsewhere."""
-    if isinstance(value, dict):
-        return {
-            k: (REDACTED if k.lower() in _SECRET_KEYS else redact(v, secrets))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    if isinstance(value, str):
-        return scrub(value, secrets)
-    return value
-
-
-def scrub(text: str, secrets: set[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, REDACTED)
-    return text
+# Fields of secret-scanner records that hold the secret or the source lines around it.
+SECRET_FIELDS = frozenset(
+    {
+        "match",
+        "secret",
+        "offender",
+        "snippet",
+        "raw_source_code_extract",
+        "lines",
+        "code",
+        "highlighted",
+        "content",
+        "line",
+    }
+)
 
 
 def secret_values(record: Any) -> set[str]:
@@ -238,6 +214,10 @@ def secret_values(record: Any) -> set[str]:
         for v in record:
             found |= secret_values(v)
     return found
+
+
+def _redact_secret(raw: Any, secrets: set[str]) -> Any:
+    return redact(raw, secret_keys=SECRET_FIELDS, known=secrets)
 
 
 @dataclass
@@ -292,12 +272,12 @@ class Scan:
         target_text = text_of(target) or self.target
         loc = text_of(location)
         if secrets and loc:
-            loc = scrub(loc, secrets)
+            loc = redact_known(loc, secrets)
         rule = text_of(rule_id)
         pkg = text_of(package_name)
         installed = text_of(installed_version)
         row = {
-            "pipeline_run_id": pipeline_run_id(self.source_file),
+            "pipeline_run_id": pipeline_run_id_from_path(self.source_file),
             "scan_id": self.scan_id,
             "tool": tool,
             "tool_version": tool_version or self.tool_version,
@@ -319,13 +299,13 @@ class Scan:
             "aliases": dumps(sorted({a for a in aliases or [] if a and a != rule})),
             "description": clip(description, DESCRIPTION_CAP),
             "references": dumps(list(dict.fromkeys(r for r in references or [] if r))[:50]),
-            "raw": dumps(small(redact(raw, secrets) if kind == "secret" else raw)),
+            "raw": dumps(small(_redact_secret(raw, secrets) if kind == "secret" else raw)),
             "scanned_at": self.scanned_at,
         }
         if secrets:
             for key in ("title", "description"):
                 if row[key]:
-                    row[key] = scrub(row[key], secrets)
+                    row[key] = redact_known(row[key], secrets)
         self.findings.append(row)
 
     def scan_row(self) -> dict[str, Any]:
@@ -337,7 +317,7 @@ class Scan:
             else:
                 unrated += 1
         return {
-            "pipeline_run_id": pipeline_run_id(self.source_file),
+            "pipeline_run_id": pipeline_run_id_from_path(self.source_file),
             "scan_id": self.scan_id,
             "scan_format": self.scan_format,
             "tool": self.tool,

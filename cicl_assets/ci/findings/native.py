@@ -7,14 +7,9 @@ from typing import Any
 
 from cicl_assets.ci.findings.cvss import cvss3_base_score
 from cicl_assets.ci.findings.model import Scan
-from cicl_assets.ci.security_json import (
-    as_dict,
-    as_list,
-    iter_dicts,
-    text_of,
-    to_time,
-)
+from cicl_assets.ci.security_json import as_dict, as_list, iter_dicts, text_of
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.values import parse_time
 
 
 def line_location(path: Any, line: Any) -> str | None:
@@ -113,7 +108,7 @@ def read_trivy(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
         "trivy",
         text_of(as_dict(doc.get("Trivy")).get("Version")),
         text_of(doc.get("ArtifactName")),
-        to_time(doc.get("CreatedAt")),
+        parse_time(doc.get("CreatedAt")),
         index,
     )
     for result in iter_dicts(doc.get("Results")):
@@ -170,7 +165,7 @@ def read_grype(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
         "grype",
         None if version == "[not provided]" else version,
         _grype_target(as_dict(doc.get("source"))),
-        to_time(descriptor.get("timestamp")),
+        parse_time(descriptor.get("timestamp")),
         index,
     )
     matches = [(m, "open") for m in iter_dicts(doc["matches"])]

@@ -17,8 +17,9 @@ from cicl_assets.ci.findings.native import (
 )
 from cicl_assets.ci.findings.sarif import read_sarif
 from cicl_assets.ci.findings.source import read_bandit, read_gitleaks, read_semgrep
-from cicl_assets.ci.security_json import Shape, as_dict, doc_shape, text_of, to_time
+from cicl_assets.ci.security_json import Shape, as_dict, doc_shape, text_of
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.values import parse_time
 
 Reader = Callable[[Any, str, int], list[Scan]]
 
@@ -48,7 +49,7 @@ def read_cosign_vuln(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
         scan.index = index
         scan.tool = scan.tool if inner else tool
         scan.tool_version = scan.tool_version or text_of(scanner.get("version"))
-        scan.scanned_at = to_time(meta.get("scanFinishedOn")) or scan.scanned_at
+        scan.scanned_at = parse_time(meta.get("scanFinishedOn")) or scan.scanned_at
         for f in scan.findings:
             f["scan_id"] = scan.scan_id
             f["scanned_at"] = scan.scanned_at

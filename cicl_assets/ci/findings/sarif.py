@@ -8,15 +8,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from cicl_assets.ci.findings.model import Scan, emit
-from cicl_assets.ci.security_json import (
-    as_dict,
-    as_list,
-    iter_dicts,
-    load_json,
-    text_of,
-    to_time,
-)
+from cicl_assets.ci.security_json import as_dict, as_list, iter_dicts, text_of
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.json_documents import load_json
+from cicl_assets.ingest.values import parse_time
 
 _VULN_ID = re.compile(
     r"^(CVE-\d{4}-\d+|GHSA-[\w-]+|PYSEC-[\w-]+|GO-\d{4}-\d+|RUSTSEC-[\w-]+)$", re.I
@@ -141,7 +136,7 @@ def read_sarif(doc: Any, source_file: str, first_index: int = 0) -> list[Scan]:
             tool,
             text_of(driver.get("version")) or text_of(driver.get("semanticVersion")),
             _target(run),
-            to_time(invocation.get("endTimeUtc") or invocation.get("startTimeUtc")),
+            parse_time(invocation.get("endTimeUtc") or invocation.get("startTimeUtc")),
             first_index + index,
         )
         rules = _rules(run)

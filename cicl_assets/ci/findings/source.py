@@ -7,8 +7,9 @@ from typing import Any
 
 from cicl_assets.ci.findings.model import Scan
 from cicl_assets.ci.findings.native import line_location
-from cicl_assets.ci.security_json import as_dict, as_list, iter_dicts, text_of, to_time
+from cicl_assets.ci.security_json import as_dict, as_list, iter_dicts, text_of
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.values import parse_time
 
 # --- bandit, semgrep ---------------------------------------------------------------------------
 
@@ -16,7 +17,7 @@ from cicl_assets.ingest.content import ParseError
 def read_bandit(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         raise ParseError("bandit JSON: no 'results' array")
-    generated = to_time(doc.get("generated_at"))
+    generated = parse_time(doc.get("generated_at"))
     scan = Scan(source_file, "bandit-json", "bandit", None, None, generated, index)
     for r in iter_dicts(doc["results"]):
         cwe = as_dict(r.get("issue_cwe"))

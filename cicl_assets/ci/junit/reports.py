@@ -16,19 +16,12 @@ from xml.etree.ElementTree import Element
 
 import pyarrow as pa
 
-from cicl_assets.ci.values import (
-    cap_text,
-    duration_s,
-    pipeline_run_id_from_path,
-    redact,
-    redact_named,
-    to_int,
-    to_json,
-    to_time,
-)
+from cicl_assets.ci.values import cap_text, pipeline_run_id_from_path, to_json
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import FileFormat, ParsedRows
+from cicl_assets.ingest.redact import redact_field, redact_text
 from cicl_assets.ingest.safe_xml import attr, local_name, parse_xml
+from cicl_assets.ingest.values import parse_int, parse_seconds, parse_time
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
 
 TEST_STATUSES = ("passed", "failed", "error", "skipped", "flaky")
@@ -159,7 +152,8 @@ def _explanation(el: Element | None) -> tuple[str | None, str | None, str | None
     message = attr(el, "message") or _first_line(body)
     if message and len(message) > MESSAGE_CAP:
         message = cap_text(message, MESSAGE_CAP)
-    return redact(message), attr(el, "type"), cap_text(redact(body))
+    message = redact_text(message) if message else message
+    return message, attr(el, "type"), cap_text(redact_text(body) if body else body)
 
 
 def _properties(el: Element) -> dict[str, str]:
@@ -174,7 +168,7 @@ def _properties(el: Element) -> dict[str, str]:
             value = prop.get("value")
             if value is None:
                 value = (prop.text or "").strip()
-            props[name] = redact_named(name, value) or ""
+            props[name] = redact_field(name, value) or ""
     return props
 
 
@@ -192,7 +186,7 @@ def _walk(
     name = attr(suite, "name")
     path = (*path, name) if name else path
     props = {**props, **_suite_properties(suite)}
-    stamp = to_time(attr(suite, "timestamp")) or stamp
+    stamp = parse_time(attr(suite, "timestamp")) or stamp
     suite_name = SUITE_SEPARATOR.join(path) or None
     for child in suite:
         tag = local_name(child.tag)
@@ -206,14 +200,16 @@ def _walk(
                 classname=attr(child, "classname") or attr(child, "class"),
                 name=attr(child, "name"),
                 file=attr(child, "file") or (why is not None and attr(why, "file")) or None,
-                line=to_int(attr(child, "line") or (why is not None and attr(why, "line")) or None),
+                line=parse_int(
+                    attr(child, "line") or (why is not None and attr(why, "line")) or None
+                ),
                 status=status,
-                duration=duration_s(attr(child, "time") or attr(child, "duration")),
+                duration=parse_seconds(attr(child, "time") or attr(child, "duration")),
                 message=message,
                 failure_type=failure_type,
                 details=details,
                 executions=executions,
-                timestamp=to_time(attr(child, "timestamp")) or stamp,
+                timestamp=parse_time(attr(child, "timestamp")) or stamp,
                 properties={**props, **_properties(child)},
             )
 
@@ -343,7 +339,7 @@ def parse_junit(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRows
     run_id = pipeline_run_id_from_path(source_file)
     groups: dict[tuple[str | None, ...] | int, list[_Attempt]] = {}
     for suite in top:
-        for attempt in _walk(suite, (), {}, to_time(attr(root, "timestamp"))):
+        for attempt in _walk(suite, (), {}, parse_time(attr(root, "timestamp"))):
             # Only a named case can be recognised as a repeat; nameless ones stay apart.
             key = (attempt.suite, attempt.classname, attempt.name) if attempt.name else len(groups)
             groups.setdefault(key, []).append(attempt)

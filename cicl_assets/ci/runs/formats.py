@@ -8,8 +8,6 @@ webhook events found under ``ci/`` (push, pull_request, deployment...) are refus
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,31 +26,22 @@ from cicl_assets.ci.runs.webhooks import (
     parse_github,
     parse_gitlab,
 )
-from cicl_assets.ci.values import to_json, to_time
+from cicl_assets.ci.values import to_json
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import FileFormat, ParsedRows
+from cicl_assets.ingest.json_documents import json_documents
+from cicl_assets.ingest.values import checked_digest, checked_time
 from cicl_assets.warehouse.tables import TableSpec
 
 __all__ = ["CI_RUNS", "FORMATS", "RUN_STATUSES", "TABLES", "normalise_status"]
 
 # --- cicl.ci_run/v1 ---------------------------------------------------------------------------
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 CICL_RUN_KIND = "cicl.ci_run/v1"
 
 
 def detect_cicl_run(sniff: Sniff) -> bool:
     return sniff.looks_json and sniff.contains(CICL_RUN_KIND.encode())
-
-
-def _required_time(doc: dict, key: str, where: str) -> Any:
-    value = doc.get(key)
-    if value in (None, ""):
-        return None
-    parsed = to_time(value)
-    if parsed is None:
-        raise ParseError(f"{where}{key}: {value!r} is not an RFC 3339 time")
-    return parsed
 
 
 def _cicl_row(doc: Any, source_file: str, where: str) -> dict[str, Any]:
@@ -67,9 +56,7 @@ def _cicl_row(doc: Any, source_file: str, where: str) -> dict[str, Any]:
     image = doc.get("image") or {}
     if not isinstance(image, dict):
         raise ParseError(f"{where}'image' must be an object with name, tag, digest")
-    digest = image.get("digest")
-    if digest and not _DIGEST.match(str(digest)):
-        raise ParseError(f"{where}image.digest {digest!r} is not sha256:<64 lowercase hex>")
+    digest = checked_digest(image.get("digest"), f"{where}image.digest")
     stages = doc.get("stages") or []
     if not isinstance(stages, list):
         raise ParseError(f"{where}'stages' must be a list")
@@ -77,7 +64,7 @@ def _cicl_row(doc: Any, source_file: str, where: str) -> dict[str, Any]:
         if not isinstance(s, dict) or not s.get("name"):
             raise ParseError(f"{where}stages[{i}] needs a name")
         for key in ("started_at", "finished_at"):
-            _required_time(s, key, f"{where}stages[{i}].")
+            checked_time(s.get(key), f"{where}stages[{i}].{key}")
     row = {
         "provider": "cicl",
         "event": CICL_RUN_KIND,
@@ -89,10 +76,10 @@ def _cicl_row(doc: Any, source_file: str, where: str) -> dict[str, Any]:
         "trigger": doc.get("trigger"),
         "status": status,
         "status_raw": raw,
-        "started_at": _required_time(doc, "started_at", where),
-        "finished_at": _required_time(doc, "finished_at", where),
-        "updated_at": _required_time(doc, "finished_at", where)
-        or _required_time(doc, "started_at", where),
+        "started_at": checked_time(doc.get("started_at"), f"{where}started_at"),
+        "finished_at": checked_time(doc.get("finished_at"), f"{where}finished_at"),
+        "updated_at": checked_time(doc.get("finished_at"), f"{where}finished_at")
+        or checked_time(doc.get("started_at"), f"{where}started_at"),
         "stages": to_json(
             [stage(s["name"], s.get("status"), s.get("started_at"), s.get("finished_at"))
              for s in stages]
@@ -107,18 +94,14 @@ def _cicl_row(doc: Any, source_file: str, where: str) -> dict[str, Any]:
 
 
 def parse_cicl_run(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRows]]:
-    text = data.decode("utf-8-sig", "replace").strip()
-    try:
-        docs = [(json.loads(text), "")]
-    except ValueError:  # JSON lines: one run per line
-        docs = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    docs.append((json.loads(line), f"line {n}: "))
-                except ValueError as exc:
-                    raise ParseError(f"line {n}: invalid JSON ({exc})") from None
-    yield CI_RUNS.name, [_cicl_row(doc, source_file, where) for doc, where in docs]
+    docs = json_documents(data)
+    yield (
+        CI_RUNS.name,
+        [
+            _cicl_row(doc.value, source_file, f"{doc.where}: " if len(docs) > 1 else "")
+            for doc in docs
+        ],
+    )
 
 
 def _kind_of(doc: Any) -> Any:

@@ -3,13 +3,13 @@ the run id taken from the landing path."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pyarrow as pa
 
-from cicl_assets.ci.values import pipeline_run_id_from_path, redact, seconds_between, to_time
-from cicl_assets.ingest.content import ParseError
+from cicl_assets.ci.values import pipeline_run_id_from_path, seconds_between
+from cicl_assets.ingest.redact import redact_text
+from cicl_assets.ingest.values import parse_time
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
 
 RUN_STATUSES = ("success", "failed", "cancelled", "running", "queued")
@@ -85,7 +85,7 @@ def normalise_status(raw: str | None) -> str | None:
 
 
 def stage(name: Any, status: Any, started: Any, finished: Any, **extra: Any) -> dict[str, Any]:
-    start, end = to_time(started), to_time(finished)
+    start, end = parse_time(started), parse_time(finished)
     stage = {
         "name": name,
         "status": normalise_status(status) or status,
@@ -100,13 +100,6 @@ def str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def load_json(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        raise ParseError(f"invalid JSON ({exc})") from None
-
-
 def finish_row(row: dict[str, Any], source_file: str, own_id: Any) -> dict[str, Any]:
     row["pipeline_run_id"] = pipeline_run_id_from_path(source_file) or (
         str(own_id) if own_id is not None else None
@@ -114,5 +107,5 @@ def finish_row(row: dict[str, Any], source_file: str, own_id: Any) -> dict[str, 
     if row.get("duration_s") is None:
         row["duration_s"] = seconds_between(row.get("started_at"), row.get("finished_at"))
     if row.get("url"):
-        row["url"] = redact(row["url"])
+        row["url"] = redact_text(row["url"])
     return row

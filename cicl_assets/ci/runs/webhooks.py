@@ -4,23 +4,21 @@ envelope or a CloudEvent). Other webhook events are refused by name."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from cicl_assets.ci.runs.records import (
     CI_RUNS,
     finish_row,
-    load_json,
     normalise_status,
     stage,
     str_or_none,
 )
-from cicl_assets.ci.values import duration_s, to_int, to_json, to_time
+from cicl_assets.ci.values import to_json
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import ParsedRows
+from cicl_assets.ingest.json_documents import load_base64_json, load_json
+from cicl_assets.ingest.values import parse_int, parse_seconds, parse_time
 
 # --- GitHub -----------------------------------------------------------------------------------
 
@@ -62,12 +60,12 @@ def parse_github(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRow
     if event == "workflow_run":
         run = doc["workflow_run"]
         status, raw = _github_status(run.get("status"), run.get("conclusion"))
-        finished = to_time(run.get("updated_at")) if run.get("status") == "completed" else None
+        finished = parse_time(run.get("updated_at")) if run.get("status") == "completed" else None
         row = {
             "provider": "github",
             "event": "workflow_run",
             "provider_run_id": str(run["id"]) if run.get("id") is not None else None,
-            "run_attempt": to_int(run.get("run_attempt")),
+            "run_attempt": parse_int(run.get("run_attempt")),
             "pipeline": run.get("name") or (doc.get("workflow") or {}).get("name")
             or run.get("path"),
             "repo": (run.get("repository") or {}).get("full_name") or repo,
@@ -76,10 +74,10 @@ def parse_github(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRow
             "trigger": run.get("event"),
             "status": status,
             "status_raw": raw,
-            "created_at": to_time(run.get("created_at")),
-            "started_at": to_time(run.get("run_started_at")) or to_time(run.get("created_at")),
+            "created_at": parse_time(run.get("created_at")),
+            "started_at": parse_time(run.get("run_started_at")) or parse_time(run.get("created_at")),
             "finished_at": finished,
-            "updated_at": to_time(run.get("updated_at")),
+            "updated_at": parse_time(run.get("updated_at")),
             "actor": _login(run.get("triggering_actor")) or _login(run.get("actor"))
             or _login(doc.get("sender")),
             "url": run.get("html_url"),
@@ -94,7 +92,7 @@ def parse_github(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRow
             "provider": "github",
             "event": "workflow_job",
             "provider_run_id": str(job["run_id"]) if job.get("run_id") is not None else None,
-            "run_attempt": to_int(job.get("run_attempt")),
+            "run_attempt": parse_int(job.get("run_attempt")),
             "pipeline": job.get("workflow_name"),
             "job_name": job.get("name"),
             "repo": repo,
@@ -102,10 +100,10 @@ def parse_github(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRow
             "branch": job.get("head_branch"),
             "status": status,
             "status_raw": raw,
-            "created_at": to_time(job.get("created_at")),
-            "started_at": to_time(job.get("started_at")),
-            "finished_at": to_time(job.get("completed_at")),
-            "updated_at": to_time(job.get("completed_at")) or to_time(job.get("started_at")),
+            "created_at": parse_time(job.get("created_at")),
+            "started_at": parse_time(job.get("started_at")),
+            "finished_at": parse_time(job.get("completed_at")),
+            "updated_at": parse_time(job.get("completed_at")) or parse_time(job.get("started_at")),
             "stages": to_json(
                 [stage(s.get("name"), s.get("conclusion") or s.get("status"),
                         s.get("started_at"), s.get("completed_at"), number=s.get("number"))
@@ -151,9 +149,9 @@ def parse_gitlab(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRow
         attrs = doc.get("object_attributes") or {}
         builds = sorted(
             (b for b in doc.get("builds") or [] if isinstance(b, dict)),
-            key=lambda b: to_int(b.get("id")) or 0,
+            key=lambda b: parse_int(b.get("id")) or 0,
         )
-        starts = [t for t in (to_time(b.get("started_at")) for b in builds) if t]
+        starts = [t for t in (parse_time(b.get("started_at")) for b in builds) if t]
         web = project.get("web_url")
         row = {
             "provider": "gitlab",
@@ -167,11 +165,11 @@ def parse_gitlab(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRow
             "trigger": attrs.get("source"),
             "status": normalise_status(attrs.get("status")),
             "status_raw": attrs.get("detailed_status") or attrs.get("status"),
-            "created_at": to_time(attrs.get("created_at")),
+            "created_at": parse_time(attrs.get("created_at")),
             "started_at": min(starts) if starts else None,
-            "finished_at": to_time(attrs.get("finished_at")),
-            "updated_at": to_time(attrs.get("finished_at")) or to_time(attrs.get("created_at")),
-            "duration_s": duration_s(attrs.get("duration")),
+            "finished_at": parse_time(attrs.get("finished_at")),
+            "updated_at": parse_time(attrs.get("finished_at")) or parse_time(attrs.get("created_at")),
+            "duration_s": parse_seconds(attrs.get("duration")),
             "stages": to_json(
                 [stage(b.get("name"), b.get("status"), b.get("started_at"), b.get("finished_at"),
                         stage=b.get("stage")) for b in builds]
@@ -187,7 +185,7 @@ def parse_gitlab(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRow
             "provider": "gitlab",
             "event": "build",
             "provider_run_id": str_or_none(doc.get("pipeline_id")),
-            "run_attempt": (to_int(doc.get("retries_count")) or 0) + 1,
+            "run_attempt": (parse_int(doc.get("retries_count")) or 0) + 1,
             "pipeline": doc.get("project_name"),
             "job_name": doc.get("build_name"),
             "repo": home.split("://", 1)[-1].split("/", 1)[-1] if home else doc.get("project_name"),
@@ -195,12 +193,12 @@ def parse_gitlab(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRow
             "branch": doc.get("ref"),
             "status": normalise_status(doc.get("build_status")),
             "status_raw": doc.get("build_status"),
-            "created_at": to_time(doc.get("build_created_at")),
-            "started_at": to_time(doc.get("build_started_at")),
-            "finished_at": to_time(doc.get("build_finished_at")),
-            "updated_at": to_time(doc.get("build_finished_at"))
-            or to_time(doc.get("build_started_at")),
-            "duration_s": duration_s(doc.get("build_duration")),
+            "created_at": parse_time(doc.get("build_created_at")),
+            "started_at": parse_time(doc.get("build_started_at")),
+            "finished_at": parse_time(doc.get("build_finished_at")),
+            "updated_at": parse_time(doc.get("build_finished_at"))
+            or parse_time(doc.get("build_started_at")),
+            "duration_s": parse_seconds(doc.get("build_duration")),
             "stages": to_json([stage(doc.get("build_name"), doc.get("build_status"),
                                       doc.get("build_started_at"), doc.get("build_finished_at"),
                                       stage=doc.get("build_stage"))]),
@@ -244,10 +242,7 @@ def _unwrap_build(doc: Any) -> dict:
         encoded = doc["message"].get("data")
         if not encoded:
             raise ParseError("Pub/Sub envelope without message.data (the Build resource)")
-        try:
-            doc = json.loads(base64.b64decode(encoded, validate=True))
-        except (binascii.Error, ValueError) as exc:
-            raise ParseError(f"message.data is not base64 of a JSON Build ({exc})") from None
+        doc = load_base64_json(encoded, "message.data")
     if isinstance(doc, dict) and "specversion" in doc and isinstance(doc.get("data"), dict):
         doc = doc["data"]
     if not isinstance(doc, dict):
@@ -284,11 +279,11 @@ def parse_cloudbuild(data: bytes, source_file: str) -> Iterable[tuple[str, Parse
         "trigger": "trigger" if build.get("buildTriggerId") else "manual",
         "status": normalise_status(build.get("status")),
         "status_raw": build.get("status"),
-        "created_at": to_time(build.get("createTime")),
-        "started_at": to_time(build.get("startTime")),
-        "finished_at": to_time(build.get("finishTime")),
-        "updated_at": to_time(build.get("finishTime")) or to_time(build.get("startTime"))
-        or to_time(build.get("createTime")),
+        "created_at": parse_time(build.get("createTime")),
+        "started_at": parse_time(build.get("startTime")),
+        "finished_at": parse_time(build.get("finishTime")),
+        "updated_at": parse_time(build.get("finishTime")) or parse_time(build.get("startTime"))
+        or parse_time(build.get("createTime")),
         "stages": to_json(
             [stage(s.get("id") or s.get("name"), s.get("status"),
                     (s.get("timing") or {}).get("startTime"),

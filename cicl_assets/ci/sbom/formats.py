@@ -11,20 +11,12 @@ from typing import Any
 import pyarrow as pa
 
 from cicl_assets.ci.findings.model import Scan, emit
-from cicl_assets.ci.security_json import (
-    as_dict,
-    as_list,
-    dumps,
-    head_shape,
-    iter_dicts,
-    load_json,
-    pipeline_run_id,
-    sha256_digest,
-    text_of,
-    to_time,
-)
+from cicl_assets.ci.security_json import as_dict, as_list, dumps, head_shape, iter_dicts, text_of
+from cicl_assets.ci.values import pipeline_run_id_from_path
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import FileFormat
+from cicl_assets.ingest.json_documents import load_json
+from cicl_assets.ingest.values import parse_time, sha256_digest
 from cicl_assets.warehouse.tables import JSON, UTC_TS, TableSpec
 
 MAX_NESTING = 64
@@ -193,11 +185,11 @@ def parse_cyclonedx(data: bytes, source_file: str) -> Iterable[tuple[str, list[d
     subject = as_dict(metadata.get("component"))
     tool_name, tool_version = _cdx_tool(metadata)
     common = {
-        "pipeline_run_id": pipeline_run_id(source_file),
+        "pipeline_run_id": pipeline_run_id_from_path(source_file),
         "sbom_format": "cyclonedx",
         "spec_version": text_of(bom.get("specVersion")),
         "serial_number": text_of(bom.get("serialNumber")),
-        "sbom_created_at": to_time(metadata.get("timestamp")),
+        "sbom_created_at": parse_time(metadata.get("timestamp")),
         "tool_name": tool_name,
         "tool_version": tool_version,
         "subject_name": text_of(subject.get("name")),
@@ -329,11 +321,11 @@ def parse_spdx(data: bytes, source_file: str) -> Iterable[tuple[str, list[dict[s
     )
     tool_name, tool_version = _split_tool(tool)
     common = {
-        "pipeline_run_id": pipeline_run_id(source_file),
+        "pipeline_run_id": pipeline_run_id_from_path(source_file),
         "sbom_format": "spdx",
         "spec_version": str(doc["spdxVersion"]).removeprefix("SPDX-"),
         "serial_number": text_of(doc.get("documentNamespace")),
-        "sbom_created_at": to_time(creation.get("created")),
+        "sbom_created_at": parse_time(creation.get("created")),
         "tool_name": tool_name,
         "tool_version": tool_version,
         "subject_name": text_of(subject.get("name")) or text_of(doc.get("name")),

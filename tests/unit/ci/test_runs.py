@@ -176,7 +176,7 @@ def test_cicl_run_json_lines_and_path_id_wins():
     [
         ({"status": "exploded"}, "status 'exploded' is not one of success, failed"),
         ({"image": {"digest": "sha256:xyz"}}, "image.digest 'sha256:xyz' is not sha256:<64"),
-        ({"started_at": "yesterday"}, "started_at: 'yesterday' is not an RFC 3339 time"),
+        ({"started_at": "yesterday"}, "started_at 'yesterday' is not a timestamp"),
         ({"stages": [{"status": "success"}]}, r"stages\[0\] needs a name"),
         ({"pipeline": None}, "'pipeline' is missing"),
     ],

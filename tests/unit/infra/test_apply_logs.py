@@ -2,7 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cicl_assets.infra.apply_logs import elapsed_seconds, redact
+from cicl_assets.ingest.redact import redact_text
+from cicl_assets.ingest.values import parse_seconds
 from tests.unit.infra.fixtures import parse_fixture, parse_infra
 
 
@@ -53,7 +54,7 @@ def test_failed_apply_names_the_resource_and_redacts_secrets():
     summary = rows[-1]
     assert summary["address"] is None and summary["environment"] == "staging"
     assert (summary["added"], summary["changed"], summary["destroyed"]) == (0, 1, 0)
-    assert "hunter2" not in summary["error"] and "password=<redacted>" in summary["error"]
+    assert "hunter2" not in summary["error"] and "password=[REDACTED]" in summary["error"]
     # GitHub Actions style leading timestamps date the apply
     assert by_outcome["updated"]["applied_at"] == datetime(
         2026, 11, 5, 7, 30, 1, 123456, tzinfo=UTC
@@ -104,11 +105,11 @@ def test_interactive_apply_log_starting_with_plan_text_is_an_apply_log():
     [("3s", 3.0), ("1m12s", 72.0), ("1h2m3s", 3723.0), ("450ms", 0.45), ("0s", 0.0), (None, None)],
 )
 def test_elapsed_seconds(text, seconds):
-    assert elapsed_seconds(text) == seconds
+    assert parse_seconds(text) == seconds
 
 
 def test_redact_secrets_and_tokens():
     text = 'token: abc123 api_key="k-1" ya29.a0AfH6SMB AKIAABCDEFGHIJKLMNOP kept'
-    out = redact(text)
+    out = redact_text(text)
     assert "abc123" not in out and "k-1" not in out and "ya29" not in out and "AKIA" not in out
     assert out.endswith("kept")

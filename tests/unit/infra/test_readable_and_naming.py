@@ -3,12 +3,8 @@ from datetime import UTC, datetime
 import pytest
 
 from cicl_assets.infra.linking import match_readable
-from cicl_assets.infra.naming import (
-    environment_from_path,
-    normalise_environment,
-    parse_time,
-    time_from_name,
-)
+from cicl_assets.infra.naming import environment_from_path, normalise_environment, time_from_name
+from cicl_assets.ingest.values import checked_time
 from tests.unit.infra.fixtures import parse_fixture, parse_infra
 
 
@@ -99,9 +95,11 @@ def test_time_from_name(name, expected):
 
 
 def test_parse_time_variants():
-    assert parse_time("2021-04-28 21:50:00 +0200") == datetime(2021, 4, 28, 19, 50, tzinfo=UTC)
-    assert parse_time("2026-11-05T07:30:01.1234567Z") == datetime(
+    assert checked_time("2021-04-28 21:50:00 +0200", "t") == datetime(
+        2021, 4, 28, 19, 50, tzinfo=UTC
+    )
+    assert checked_time("2026-11-05T07:30:01.1234567Z", "t") == datetime(
         2026, 11, 5, 7, 30, 1, 123456, tzinfo=UTC
     )
     with pytest.raises(ValueError, match="not a timestamp"):
-        parse_time("soon")
+        checked_time("soon", "t")
