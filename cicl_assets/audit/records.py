@@ -13,16 +13,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from cicl_assets.ingest.content import ParseError
-from cicl_assets.ingest.json_documents import json_documents, load_json
+from cicl_assets.ingest.json_documents import load_json
 
 _CONTAINER_KEYS = ("items", "entries", "records")
 _STRING_WRAPPERS = (("properties", "log"), ("log",), ("message",), ("properties", "message"))
 _MAX_DEPTH = 4
-
-
-def iter_documents(data: bytes) -> Iterator[tuple[str, Any]]:
-    for doc in json_documents(data):
-        yield doc.where, doc.value
 
 
 def _wrapped_string(record: dict[str, Any]) -> tuple[str, str] | None:

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cicl_assets.audit.records import iter_documents, unwrap
+from cicl_assets.audit.records import unwrap
 from cicl_assets.audit.sources import normalise
 from cicl_assets.audit.tables import AUDIT_EVENTS_STAGING
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import FileFormat
+from cicl_assets.ingest.json_documents import json_documents
 from cicl_assets.ingest.runner import StreamSpec
 
 
 def parse_audit_file(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict]]]:
     rows = []
-    for where, value in iter_documents(data):
-        for place, record in unwrap(where, value):
+    for doc in json_documents(data):
+        for place, record in unwrap(doc.where, doc.value):
             rows.append(normalise(place, record))
     if not rows:
         raise ParseError("no audit events in the file (an empty JSON array or container)")

@@ -27,6 +27,7 @@ from cicl_assets.infra.tables import (
     INFRA_PLAN_CHECKS,
     INFRA_PLANS,
 )
+from cicl_assets.ingest.values import require_time
 from cicl_assets.metadata import counts_by, markdown_table, table_metadata
 from cicl_assets.resources import CiclConfig
 from cicl_assets.stream_assets import AssetView, DeclaredStream, StreamRun, build_stream_asset
@@ -264,7 +265,7 @@ def evidence_retention(
     if config.as_of:
         policy = type(policy)(
             keep_days=policy.keep_days,
-            as_of=datetime.fromisoformat(config.as_of.replace("Z", "+00:00")).astimezone(UTC),
+            as_of=require_time(config.as_of, "as_of"),
         )
     now = datetime.now(UTC)
     outcome = apply_retention(warehouse, policy, now)

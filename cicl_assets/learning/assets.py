@@ -1,10 +1,11 @@
 """Assets of the learning group: the CL evaluation an SLO breach launches."""
 
-from datetime import datetime
 from typing import Any
 
 import dagster as dg
 
+from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.values import require_time
 from cicl_assets.learning.breach import BREACH_REPORT_ASSET, FIRING, BreachContext
 from cicl_assets.learning.breach_report import (
     SLO_BREACH_REPORTS,
@@ -53,9 +54,9 @@ def resolve_breach(
     if config.alert not in FIRING:
         raise dg.Failure(f"alert {config.alert!r} is not one of {', '.join(FIRING)}")
     try:
-        at = datetime.fromisoformat(config.evaluation_time)
-    except ValueError:
-        raise dg.Failure(f"evaluation_time {config.evaluation_time!r} is not an ISO time") from None
+        at = require_time(config.evaluation_time, "evaluation_time")
+    except ParseError as exc:
+        raise dg.Failure(str(exc)) from None
     return Breach(specs[config.slo_name], config.alert, config.alert_window or "1h", at)
 
 
