@@ -32,7 +32,7 @@ $(DAGSTER_HOME)/dagster.yaml:
 demo: venv demo-data run
 
 demo-data: venv
-	$(PY) -m cicl_assets.demo --out $(CICL_LANDING_URI)
+	$(PY) -m demo --out $(CICL_LANDING_URI)
 
 ## run: materialize everything the landing zone at CICL_LANDING_URI feeds, print a summary
 run: venv $(DAGSTER_HOME)/dagster.yaml

@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import dagster as dg
 
 import definitions
-from cicl_assets.learning.batch import evaluate_breaches_once
 from cicl_assets.warehouse.base import Warehouse
+from sensors.breach_batch import evaluate_breaches_once
 
 
 def summary(warehouse: Warehouse) -> str:

@@ -7,13 +7,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from cicl_assets.demo import story
 from cicl_assets.learning.assets import slo_breach_report
-from cicl_assets.learning.batch import evaluate_breaches_once
 from cicl_assets.learning.breach import read_status_rows
 from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.assets import slo_status
+from demo import story
 from jobs.learning import cl_evaluation_job
+from sensors.breach_batch import evaluate_breaches_once
 from tests.unit.slo.spans import story_spans, write_spans
 
 CONFIG = CiclConfig(config_dir=str(Path(__file__).parents[2] / "config"))

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from cicl_assets.demo import story
-from cicl_assets.demo.traffic_plan import plan_traffic
 from cicl_assets.learning.breach import decide_breach_runs
 from cicl_assets.slo.specs import load_spec_dir
 from cicl_assets.slo.status import load_slo_counts, status_records
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
+from demo import story
+from demo.traffic_plan import plan_traffic
 from tests.unit.slo.spans import span, write_spans
 
 SPECS = load_spec_dir(Path(__file__).parents[2] / "config" / "slos")

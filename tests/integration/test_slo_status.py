@@ -6,11 +6,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from cicl_assets.demo import story
 from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.assets import slo_status
 from cicl_assets.slo.specs import load_spec_dir
 from cicl_assets.slo.status import load_slo_counts, minute_counts_query
+from demo import story
 from tests.unit.slo.spans import story_spans, write_spans
 
 CONFIG_DIR = Path(__file__).parents[2] / "config"

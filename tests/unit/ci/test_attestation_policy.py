@@ -1,7 +1,7 @@
 from cryptography.hazmat.primitives import serialization
 
 from cicl_assets.ci.attestations.signing import configured_key
-from cicl_assets.demo.ci_security import SIGNING_KEY
+from demo.ci_security import SIGNING_KEY
 
 
 def test_the_shipped_policy_trusts_the_demo_release_key():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from cicl_assets.demo.generate import generate
+from demo.generate import generate
 from tests.unit.demo.otlp_reader import FlatSpan, read_spans
 
 DEMO_SPANS = 20_000

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from cicl_assets.demo.__main__ import main
-from cicl_assets.demo.gcs_publish import publish
-from cicl_assets.demo.landing_writer import MANIFEST_NAME, finish, read_manifest, write_file
 from cicl_assets.landing import LandingZone
+from demo.__main__ import main
+from demo.gcs_publish import publish
+from demo.landing_writer import MANIFEST_NAME, finish, read_manifest, write_file
 
 
 def test_cli_writes_a_local_landing_zone_and_skips_when_current(

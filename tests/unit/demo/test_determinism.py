@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cicl_assets.demo.generate import generate
-from cicl_assets.demo.landing_writer import MANIFEST_NAME
+from demo.generate import generate
+from demo.landing_writer import MANIFEST_NAME
 
 
 def _tree(root: Path) -> dict[str, bytes]:

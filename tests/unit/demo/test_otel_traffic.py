@@ -9,8 +9,8 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from cicl_assets.demo import story
-from cicl_assets.demo.otlp_json import request_to_otlp_json
+from demo import story
+from demo.otlp_json import request_to_otlp_json
 from tests.unit.demo.conftest import DEMO_SPANS
 from tests.unit.demo.otlp_reader import FlatSpan, otlp_json_to_request, read_requests
 

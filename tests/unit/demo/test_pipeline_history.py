@@ -10,9 +10,9 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 import pytest
 
-from cicl_assets.demo import story
-from cicl_assets.demo.audit_files import PLANTED_SECRET
-from cicl_assets.demo.ci_security import verify_bundle
+from demo import story
+from demo.audit_files import PLANTED_SECRET
+from demo.ci_security import verify_bundle
 
 
 def _time(text: str) -> datetime:

@@ -1,8 +1,8 @@
 from datetime import timedelta
 
-from cicl_assets.demo import story
-from cicl_assets.demo.slo_files import POLICY_STEPS, SLOS, write_slo_reports
 from cicl_assets.slo.reports import parse
+from demo import story
+from demo.slo_files import POLICY_STEPS, SLOS, write_slo_reports
 
 
 def _rows(tmp_path):

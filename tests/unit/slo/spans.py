@@ -10,9 +10,9 @@ import json
 import random
 from datetime import datetime, timedelta
 
-from cicl_assets.demo import story
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from cicl_assets.warehouse.base import Warehouse
+from demo import story
 
 WORKFLOW_PROVIDER = {
     "invoice-triage": "gcp.gemini",

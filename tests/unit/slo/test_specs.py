@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from cicl_assets.demo import story
 from cicl_assets.slo.burn import WORKBOOK_RULES, AlertRule
 from cicl_assets.slo.specs import load_spec_dir, parse_specs
+from demo import story
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "slo-configs"
 CONFIG = Path(__file__).parents[3] / "config" / "slos"

@@ -11,9 +11,9 @@ from typing import Any
 
 import orjson
 
-from cicl_assets.demo import story
-from cicl_assets.demo.history_plan import at
-from cicl_assets.demo.landing_writer import WrittenFile, write_file
+from demo import story
+from demo.history_plan import at
+from demo.landing_writer import WrittenFile, write_file
 
 TOFU_VERSION = "1.8.5"
 PROVIDER = "registry.opentofu.org/hashicorp/google"

@@ -21,9 +21,9 @@ from opentelemetry.trace import (
     Tracer,
 )
 
-from cicl_assets.demo import story
-from cicl_assets.demo.otel_sdk import CollectingSpanExporter, SeededIdGenerator, service_tracer
-from cicl_assets.demo.traffic_plan import WORKFLOW_STEPS, HourPlan, PlannedRun, Step, in_breach
+from demo import story
+from demo.otel_sdk import CollectingSpanExporter, SeededIdGenerator, service_tracer
+from demo.traffic_plan import WORKFLOW_STEPS, HourPlan, PlannedRun, Step, in_breach
 
 MS = 1_000_000  # nanoseconds per millisecond
 

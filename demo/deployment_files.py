@@ -8,9 +8,9 @@ from typing import Any
 
 import orjson
 
-from cicl_assets.demo.ci_files import iso
-from cicl_assets.demo.history_plan import Deployment
-from cicl_assets.demo.landing_writer import WrittenFile, write_file
+from demo.ci_files import iso
+from demo.history_plan import Deployment
+from demo.landing_writer import WrittenFile, write_file
 
 GITHUB_REPO = {
     "id": 731904112,

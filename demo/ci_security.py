@@ -14,7 +14,7 @@ import orjson
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from cicl_assets.demo.history_plan import REPO, CiRun, sha256_of
+from demo.history_plan import REPO, CiRun, sha256_of
 
 DEBIAN = (
     ("libc6", "2.36-9+deb12u8"),

@@ -1,4 +1,4 @@
-"""`python -m cicl_assets.demo --out DIR`: write the demo landing zone (deterministic)."""
+"""`python -m demo --out DIR`: write the demo landing zone (deterministic)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from cicl_assets.demo import story
-from cicl_assets.demo.gcs_publish import publish, split_uri
-from cicl_assets.demo.generate import generate
-from cicl_assets.demo.traffic_plan import DEFAULT_SPANS
+from demo import story
+from demo.gcs_publish import publish, split_uri
+from demo.generate import generate
+from demo.traffic_plan import DEFAULT_SPANS
 
 
 def _say(line: str) -> None:
@@ -19,7 +19,7 @@ def _say(line: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m cicl_assets.demo",
+        prog="python -m demo",
         description="Write the demo landing zone: OTLP traffic and the pipeline history.",
     )
     parser.add_argument(

@@ -8,16 +8,16 @@ from typing import Any
 
 import orjson
 
-from cicl_assets.demo.ci_reports import test_reports
-from cicl_assets.demo.ci_security import (
+from demo.ci_reports import test_reports
+from demo.ci_security import (
     cyclonedx_sbom,
     pip_audit_report,
     semgrep_sarif,
     sigstore_bundle,
     trivy_report,
 )
-from cicl_assets.demo.history_plan import REPO, CiRun
-from cicl_assets.demo.landing_writer import WrittenFile, write_file
+from demo.history_plan import REPO, CiRun
+from demo.landing_writer import WrittenFile, write_file
 
 
 def iso(moment: Any) -> str:

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import Tracer
 
-from cicl_assets.demo import story
+from demo import story
 
 SEMCONV_SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 

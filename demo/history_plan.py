@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from cicl_assets.demo import story
+from demo import story
 
 REPO = "github.com/coditect/flow"
 REGISTRY = "us-docker.pkg.dev/coditect/flow"

@@ -7,7 +7,7 @@ import random
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from cicl_assets.demo.history_plan import CiRun
+from demo.history_plan import CiRun
 
 PYTEST_TESTS = {
     "flow-gateway": {

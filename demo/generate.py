@@ -7,15 +7,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cicl_assets.demo import landing_writer, story
-from cicl_assets.demo.audit_files import write_audit
-from cicl_assets.demo.ci_files import write_ci
-from cicl_assets.demo.deployment_files import write_deployments
-from cicl_assets.demo.history_plan import plan_history
-from cicl_assets.demo.infra_files import write_infra
-from cicl_assets.demo.otel_files import write_broken, write_traffic
-from cicl_assets.demo.slo_files import write_slo_reports
-from cicl_assets.demo.traffic_plan import DEFAULT_SPANS, plan_traffic
+from demo import landing_writer, story
+from demo.audit_files import write_audit
+from demo.ci_files import write_ci
+from demo.deployment_files import write_deployments
+from demo.history_plan import plan_history
+from demo.infra_files import write_infra
+from demo.otel_files import write_broken, write_traffic
+from demo.slo_files import write_slo_reports
+from demo.traffic_plan import DEFAULT_SPANS, plan_traffic
 
 GENERATOR_VERSION = 3
 

@@ -12,8 +12,8 @@ import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from cicl_assets.demo import story
-from cicl_assets.demo.landing_writer import WrittenFile, write_file
+from demo import story
+from demo.landing_writer import WrittenFile, write_file
 
 SERVICE = "workbench-ui"
 # (slo name, description, target, good events per hour around midday)

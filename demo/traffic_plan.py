@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cicl_assets.demo import story
+from demo import story
 
 
 @dataclass(frozen=True)

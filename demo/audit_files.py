@@ -13,10 +13,10 @@ from typing import Any
 
 import orjson
 
-from cicl_assets.demo.ci_files import iso
-from cicl_assets.demo.history_plan import CiRun, Deployment, History, at
-from cicl_assets.demo.infra_files import CLUSTER, DRIFTED_AT, PROJECT
-from cicl_assets.demo.landing_writer import WrittenFile, write_file
+from demo.ci_files import iso
+from demo.history_plan import CiRun, Deployment, History, at
+from demo.infra_files import CLUSTER, DRIFTED_AT, PROJECT
+from demo.landing_writer import WrittenFile, write_file
 
 # A value that must never reach the warehouse in clear text (ingestion redacts it).
 PLANTED_SECRET = "sk-demo-4f9c1e7a2b6d8e0f3a5c7b9d1e2f4a6c"

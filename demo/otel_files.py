@@ -17,11 +17,11 @@ import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 
-from cicl_assets.demo.landing_writer import WrittenFile, gzip_bytes, write_file
-from cicl_assets.demo.otel_sdk import encode_request
-from cicl_assets.demo.otel_traffic import emit_hour
-from cicl_assets.demo.otlp_json import request_to_json_line, request_to_otlp_json
-from cicl_assets.demo.traffic_plan import HourPlan
+from demo.landing_writer import WrittenFile, gzip_bytes, write_file
+from demo.otel_sdk import encode_request
+from demo.otel_traffic import emit_hour
+from demo.otlp_json import request_to_json_line, request_to_otlp_json
+from demo.traffic_plan import HourPlan
 
 EXPORT_BATCH = 512
 

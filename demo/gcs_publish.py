@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from cicl_assets.demo.landing_writer import MANIFEST_NAME, read_manifest
+from demo.landing_writer import MANIFEST_NAME, read_manifest
 
 
 def _client() -> Any:
