@@ -21,12 +21,14 @@ from cicl_assets.warehouse.base import Warehouse
 
 
 def latest_alert(warehouse: Warehouse) -> dict[str, Any] | None:
-    """The most recent page (else ticket) row of slo_status, or None."""
+    """The most recent page (else ticket) row of slo_status, or None; among SLOs alerting at the
+    same time, the one burning its budget fastest (then by name), never the engine's row order."""
     if not warehouse.table_exists("slo_status"):
         return None
     rows = warehouse.query(
         "SELECT slo_name, alert, alert_window, evaluation_time, alert_burn_rate FROM slo_status "
-        "WHERE alert IN ('page', 'ticket') ORDER BY evaluation_time DESC, alert ASC LIMIT 1"
+        "WHERE alert IN ('page', 'ticket') "
+        "ORDER BY evaluation_time DESC, alert ASC, alert_burn_rate DESC, slo_name ASC LIMIT 1"
     ).to_pylist()
     return rows[0] if rows else None
 
