@@ -75,7 +75,11 @@ def audit_events(
     (event_time, source_file, event_id) order. Re-running appends nothing twice.
     """
     report = ingest_stream(
-        AUDIT_STREAM, landing, warehouse, run_id=context.run.run_id, log=context.log.warning
+        landing.capped(AUDIT_STREAM),
+        landing,
+        warehouse,
+        run_id=context.run.run_id,
+        log=context.log.warning,
     )
     appended = append_events(warehouse, unchained_staged_events(warehouse))
     context.log.info(f"appended {len(appended)} audit events to the chain")

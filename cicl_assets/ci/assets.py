@@ -8,10 +8,11 @@ import dagster as dg
 from cicl_assets.ci.coverage.formats import CI_COVERAGE
 from cicl_assets.ci.junit.reports import CI_TEST_CASES, TEST_STATUSES
 from cicl_assets.ci.runs.formats import CI_RUNS, RUN_STATUSES
-from cicl_assets.ci.stream import CI_STREAM, CI_TABLES
+from cicl_assets.ci.stream import CI_TABLES, ci_stream
 from cicl_assets.ingest.runner import IngestReport, ingest_stream
 from cicl_assets.landing.zone import LandingZone
 from cicl_assets.metadata import counts_by, ingest_metadata, table_metadata
+from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import TableSpec
 
@@ -147,7 +148,10 @@ def check_test_statuses(warehouse: Warehouse) -> dg.AssetCheckResult:
     can_subset=False,
 )
 def ci_artifacts(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    landing: LandingZone,
+    cicl_config: CiclConfig,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """One row per pipeline run, test case result, coverage file, SBOM component, finding and
     attestation found under ci/<pipeline_run_id>/, each in its table.
@@ -156,8 +160,9 @@ def ci_artifacts(
     read twice for different tables; files already ingested are skipped by content digest and bad
     files land in ``ingest_rejects`` with the reason.
     """
+    stream = landing.capped(ci_stream(cicl_config.attestation_trust()))
     report = ingest_stream(
-        CI_STREAM, landing, warehouse, run_id=context.run.run_id, log=context.log.warning
+        stream, landing, warehouse, run_id=context.run.run_id, log=context.log.warning
     )
     context.log.info(
         f"ci: {report.files_ingested} files ingested, {report.files_skipped} already ingested, "

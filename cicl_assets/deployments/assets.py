@@ -34,7 +34,11 @@ def deployment_events(
 ) -> dg.MaterializeResult:
     """One row per deployment status event from landing deployments/ (any provider)."""
     report = ingest_stream(
-        DEPLOYMENTS_STREAM, landing, warehouse, run_id=context.run.run_id, log=context.log.warning
+        landing.capped(DEPLOYMENTS_STREAM),
+        landing,
+        warehouse,
+        run_id=context.run.run_id,
+        log=context.log.warning,
     )
     by_provider = warehouse.query(
         "SELECT provider, COUNT(*) AS n FROM deployment_events GROUP BY provider"

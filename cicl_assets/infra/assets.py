@@ -112,7 +112,11 @@ def infra_landing_ingest(
     them once both are in the warehouse.
     """
     report = ingest_stream(
-        INFRA_STREAM, landing, warehouse, run_id=context.run.run_id, log=context.log.warning
+        landing.capped(INFRA_STREAM),
+        landing,
+        warehouse,
+        run_id=context.run.run_id,
+        log=context.log.warning,
     )
     linked = link_readable_artifacts(warehouse)
     for table in INFRA_STREAM.tables:

@@ -35,7 +35,9 @@ def slo_reports(
     context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
 ) -> dg.MaterializeResult:
     """One row per slo-generator SLO report (its BigQuery exporter's rows under landing slo/)."""
-    report = ingest_stream(SLO_STREAM, landing, warehouse, run_id=context.run.run_id)
+    report = ingest_stream(
+        landing.capped(SLO_STREAM), landing, warehouse, run_id=context.run.run_id
+    )
     meta = {**table_metadata(SLO_REPORTS, warehouse), **ingest_metadata(report)}
     alerting = (
         warehouse.query("SELECT COUNT(*) AS n FROM slo_reports WHERE alert").column("n")[0].as_py()

@@ -115,7 +115,7 @@ def otel_spans(
     """
     workers = config.workers or os.cpu_count() or 1
     report: IngestReport = ingest_stream(
-        OTEL_STREAM,
+        landing.capped(OTEL_STREAM),
         landing,
         warehouse,
         run_id=context.run.run_id,
