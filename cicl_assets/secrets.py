@@ -21,7 +21,6 @@ _REFERENCE = re.compile(
     r"/versions/(?P<version>[1-9][0-9]*|latest)"
 )
 DEFAULT_TIMEOUT_S = 10.0
-SECRET_MANAGER_SERVICE = "google.cloud.secretmanager.v1.SecretManagerService"
 
 
 class SecretError(ValueError):
