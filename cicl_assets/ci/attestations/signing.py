@@ -107,7 +107,7 @@ def _load_trusted(pem: bytes, origin: str) -> TrustedKey:
 def attestation_trust(public_key_pem: str | None, config_dir: Path) -> AttestationTrust:
     """The key of the settings (CICL_ATTESTATION_PUBLIC_KEY) when given, else the file named by
     ``public_key_path`` in <config_dir>/policies/attestation.yaml, else no key. The key is loaded
-    here once, so a bad one stops the run before any file is parsed (ValueError, OSError)."""
+    here once, so a bad one stops the run before any file is parsed (ValueError)."""
     if public_key_pem and public_key_pem.strip():
         trust = AttestationTrust(public_key_pem.strip().encode(), KEY_SETTING)
     else:
@@ -119,12 +119,20 @@ def attestation_trust(public_key_pem: str | None, config_dir: Path) -> Attestati
 def _policy_trust(policy: Path) -> AttestationTrust:
     if not policy.is_file():
         return NO_TRUST
-    doc = yaml.safe_load(policy.read_text()) or {}
+    try:
+        doc = yaml.safe_load(policy.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{policy}: not YAML ({exc})") from None
     path = doc.get("public_key_path") if isinstance(doc, dict) else None
     if not path:
         return NO_TRUST
     key_path = Path(path) if Path(path).is_absolute() else policy.parent / path
-    return AttestationTrust(key_path.read_bytes(), str(key_path))
+    try:
+        return AttestationTrust(key_path.read_bytes(), str(key_path))
+    except OSError as exc:
+        raise ValueError(
+            f"{policy}: public_key_path {path!r} cannot be read ({exc.strerror})"
+        ) from None
 
 
 def verify(key: Any, signature: bytes, message: bytes, *, prehashed: bool = False) -> bool:
