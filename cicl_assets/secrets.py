@@ -9,6 +9,7 @@ neither a log line nor a traceback can carry one.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ _REFERENCE = re.compile(
     r"/versions/(?P<version>[1-9][0-9]*|latest)"
 )
 DEFAULT_TIMEOUT_S = 10.0
+# The Secret Manager client logs whole responses, payload included, when its logger is at DEBUG.
+_CLIENT_LOGGER = "google.cloud.secretmanager_v1"
 
 
 class SecretError(ValueError):
@@ -108,6 +111,7 @@ def resolve_secret(
         return value
     from google.api_core import exceptions, retry
 
+    logging.getLogger(_CLIENT_LOGGER).setLevel(logging.INFO)
     transient = retry.if_exception_type(exceptions.ServiceUnavailable, exceptions.ResourceExhausted)
     try:
         response = (client or default_client()).access_secret_version(

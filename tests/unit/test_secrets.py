@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -91,6 +92,7 @@ def secret_manager() -> Iterator[tuple[FakeSecretManager, int]]:
         }
     )
     handler = grpc.method_handlers_generic_handler(
+        SECRET_MANAGER_SERVICE,
         {
             "AccessSecretVersion": grpc.unary_unary_rpc_method_handler(
                 fake.access,
@@ -276,3 +278,21 @@ def test_the_bigquery_key_can_live_in_secret_manager(secret_manager, client, mon
     running = warehouse.model_copy(update={"gcp_credentials": f"gcp-sm://{name}"})
     assert running.client._credentials.service_account_email == _KEY["client_email"]
     assert fake.requests[-1] == name
+
+
+def test_no_value_reaches_a_log_even_at_debug(secret_manager, caplog):
+    """Built with DEBUG on, the client logs each response whole (the payload in the record's
+    extra fields, base64): not Secret Manager's, whose payloads are secrets."""
+    caplog.set_level(logging.DEBUG, logger="google")
+    _, port = secret_manager
+    client = sm.SecretManagerServiceClient(
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": f"127.0.0.1:{port}"},
+        transport=_insecure_transport,
+    )
+    ref = parse_secret("CICL_BQ_CREDENTIALS", f"gcp-sm://{GOOD}")
+    assert resolve_secret(ref, client=client, timeout=5).reveal() == VALUE
+    encoded = base64.b64encode(VALUE.encode()).decode()
+    assert logging.getLogger("google").isEnabledFor(logging.DEBUG)
+    records = [str(vars(r)) for r in caplog.records]
+    assert [r for r in records if VALUE in r or encoded in r] == []
