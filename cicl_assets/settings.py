@@ -1,43 +1,252 @@
-"""Environment switches of the code location, read in one place.
+"""The code location's settings: the one place that reads the environment.
 
-Unknown values fail loudly: a typo in CICL_WAREHOUSE must not quietly write to the wrong place.
+Every ``CICL_*`` variable is declared here with its meaning and read with its type by
+``Settings.from_env`` when the definitions load. An unknown ``CICL_*`` variable (a typo would
+otherwise be ignored) or a malformed value stops the load, naming every bad variable at once.
+Below this layer nothing reads the environment: resources get fields, parsers get arguments.
+An empty variable counts as unset. Secrets are a literal value or a Secret Manager reference
+(``cicl_assets.secrets``); neither this module nor its errors ever show a secret's value.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import difflib
+import json
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cicl_assets.ingest.content import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_INFLATED_BYTES
+from cicl_assets.secrets import Secret, SecretError, SecretRef, parse_secret
+
 WAREHOUSES = ("duckdb", "bigquery")
+DEFAULT_SLO_BREACH_COOLDOWN_MINUTES = 720
+
+# The product's variables, as README's configuration table lists them.
+VARIABLES: dict[str, str] = {
+    "CICL_WAREHOUSE": "duckdb or bigquery",
+    "CICL_DUCKDB_PATH": "DuckDB file",
+    "CICL_BQ_PROJECT": "BigQuery project (required with CICL_WAREHOUSE=bigquery)",
+    "CICL_BQ_DATASET": "BigQuery dataset",
+    "CICL_BQ_LOCATION": "BigQuery location",
+    "CICL_BQ_CREDENTIALS": "secret: base64 service-account key for BigQuery",
+    "CICL_LANDING_URI": "landing zone root: a path or gs://bucket/prefix",
+    "CICL_OUTBOX_URI": "where releases and evidence bundles go",
+    "CICL_CONFIG_DIR": "SLO specs, price table, reviewers, policies",
+    "CICL_GCS_PROJECT": "project of the Cloud Storage client",
+    "CICL_ATTESTATION_PUBLIC_KEY": "PEM public key attestations must be signed with",
+    "CICL_SLO_BREACH_COOLDOWN_MINUTES": "minutes before an ongoing SLO alert triggers again",
+    "CICL_MAX_FILE_BYTES": "largest landing file read",
+    "CICL_MAX_INFLATED_BYTES": "largest content a gzipped landing file may inflate to",
+}
+# Variables of the test tooling that share the prefix: a developer's shell may hold them, and
+# they must not stop the code location. Each says who reads it.
+TOOLING_VARIABLES: dict[str, str] = {
+    "CICL_EMULATOR_CACHE": "tests/emulators/harness.py: where the emulators' virtualenvs live",
+}
+# Read by the Google client libraries themselves; here only to pick anonymous credentials.
+BIGQUERY_EMULATOR_HOST = "BIGQUERY_EMULATOR_HOST"
+STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
+
+_DATASET = re.compile(r"[A-Za-z0-9_]{1,1024}")
+_URI_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_OUTBOX_SCHEMES = ("gs", "git+file")
+
+
+class SettingsError(ValueError):
+    """Settings the code location cannot start with; the message names each variable."""
+
+
+@dataclass(frozen=True)
+class CloudClients:
+    """What the Google clients are built with. Read where a client is built, in whichever process
+    builds it (ingest workers too), since the client libraries read the emulator variables
+    themselves at that moment."""
+
+    gcs_project: str | None = None
+    storage_emulator_host: str | None = None
+    bigquery_emulator_host: str | None = None
+
+
+def cloud_clients(env: Mapping[str, str] | None = None) -> CloudClients:
+    env = os.environ if env is None else env
+    return CloudClients(
+        gcs_project=_value(env, "CICL_GCS_PROJECT"),
+        storage_emulator_host=_value(env, STORAGE_EMULATOR_HOST),
+        bigquery_emulator_host=_value(env, BIGQUERY_EMULATOR_HOST),
+    )
+
+
+def _value(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name, "").strip() or None
 
 
 @dataclass(frozen=True)
 class Settings:
-    warehouse: str
-    duckdb_path: str
-    bq_project: str
-    bq_dataset: str
-    bq_location: str
-    landing_uri: str
-    outbox_uri: str
-    config_dir: Path
+    warehouse: str = "duckdb"
+    duckdb_path: str = ".cicl/warehouse.duckdb"
+    bq_project: str = ""
+    bq_dataset: str = "cicl"
+    bq_location: str = "US"
+    bq_credentials: Secret | SecretRef | None = None
+    landing_uri: str = ".cicl/landing"
+    outbox_uri: str = ".cicl/outbox"
+    config_dir: Path = Path("config")
+    attestation_public_key: str | None = None
+    slo_breach_cooldown_minutes: int = DEFAULT_SLO_BREACH_COOLDOWN_MINUTES
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES
+    cloud: CloudClients = CloudClients()
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        env = dict(os.environ if env is None else env)
-        warehouse = env.get("CICL_WAREHOUSE", "duckdb").strip().lower() or "duckdb"
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings in ``env`` (default: the process environment); SettingsError listing
+        every unknown or malformed variable."""
+        read = _Reader(os.environ if env is None else env)
+        read.unknown_variables()
+        warehouse = (read.text("CICL_WAREHOUSE") or cls.warehouse).lower()
         if warehouse not in WAREHOUSES:
-            raise ValueError(f"CICL_WAREHOUSE={warehouse!r} is not one of {', '.join(WAREHOUSES)}")
-        if warehouse == "bigquery" and not env.get("CICL_BQ_PROJECT"):
-            raise ValueError("CICL_WAREHOUSE=bigquery needs CICL_BQ_PROJECT")
-        return cls(
+            read.fail("CICL_WAREHOUSE", f"{warehouse!r} is not one of {', '.join(WAREHOUSES)}")
+        bq_project = read.text("CICL_BQ_PROJECT") or ""
+        if warehouse == "bigquery" and not bq_project:
+            read.fail("CICL_BQ_PROJECT", "is required with CICL_WAREHOUSE=bigquery")
+        settings = cls(
             warehouse=warehouse,
-            duckdb_path=env.get("CICL_DUCKDB_PATH", ".cicl/warehouse.duckdb"),
-            bq_project=env.get("CICL_BQ_PROJECT", ""),
-            bq_dataset=env.get("CICL_BQ_DATASET", "cicl"),
-            bq_location=env.get("CICL_BQ_LOCATION", "US"),
-            landing_uri=env.get("CICL_LANDING_URI", ".cicl/landing"),
-            outbox_uri=env.get("CICL_OUTBOX_URI", ".cicl/outbox"),
-            config_dir=Path(env.get("CICL_CONFIG_DIR", "config")),
+            duckdb_path=read.text("CICL_DUCKDB_PATH") or cls.duckdb_path,
+            bq_project=bq_project,
+            bq_dataset=read.dataset("CICL_BQ_DATASET", cls.bq_dataset),
+            bq_location=read.text("CICL_BQ_LOCATION") or cls.bq_location,
+            bq_credentials=read.service_account_key("CICL_BQ_CREDENTIALS"),
+            landing_uri=read.landing_uri("CICL_LANDING_URI", cls.landing_uri),
+            outbox_uri=read.outbox_uri("CICL_OUTBOX_URI", cls.outbox_uri),
+            config_dir=read.directory("CICL_CONFIG_DIR", cls.config_dir),
+            attestation_public_key=read.public_key("CICL_ATTESTATION_PUBLIC_KEY"),
+            slo_breach_cooldown_minutes=read.integer(
+                "CICL_SLO_BREACH_COOLDOWN_MINUTES", cls.slo_breach_cooldown_minutes, minimum=0
+            ),
+            max_file_bytes=read.integer("CICL_MAX_FILE_BYTES", cls.max_file_bytes, minimum=1),
+            max_inflated_bytes=read.integer(
+                "CICL_MAX_INFLATED_BYTES", cls.max_inflated_bytes, minimum=1
+            ),
+            cloud=cloud_clients(read.env),
         )
+        read.raise_errors()
+        return settings
+
+
+class _Reader:
+    """Typed reads of one environment, collecting every problem before raising."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+        self.errors: list[str] = []
+
+    def fail(self, name: str, why: str) -> None:
+        self.errors.append(f"{name}: {why}")
+
+    def raise_errors(self) -> None:
+        if len(self.errors) == 1:
+            raise SettingsError(f"invalid setting {self.errors[0]}")
+        if self.errors:
+            raise SettingsError("invalid settings:\n  " + "\n  ".join(self.errors))
+
+    def unknown_variables(self) -> None:
+        known = {*VARIABLES, *TOOLING_VARIABLES}
+        for name in sorted(n for n in self.env if n.startswith("CICL_") and n not in known):
+            close = difflib.get_close_matches(name, VARIABLES, n=1)
+            hint = f"did you mean {close[0]}?" if close else "see README's configuration table"
+            self.fail(name, f"is not a cicl setting ({hint})")
+
+    def text(self, name: str) -> str | None:
+        return _value(self.env, name)
+
+    def integer(self, name: str, default: int, *, minimum: int) -> int:
+        text = self.text(name)
+        if text is None:
+            return default
+        try:
+            number = int(text)
+        except ValueError:
+            self.fail(name, f"{text!r} is not a whole number")
+            return default
+        if number < minimum:
+            self.fail(name, f"{number} is below the minimum of {minimum}")
+            return default
+        return number
+
+    def dataset(self, name: str, default: str) -> str:
+        text = self.text(name) or default
+        if not _DATASET.fullmatch(text):
+            self.fail(name, f"{text!r} is not a BigQuery dataset name (letters, digits, _)")
+        return text
+
+    def landing_uri(self, name: str, default: str) -> str:
+        text = self.text(name) or default
+        scheme = _URI_SCHEME.match(text)
+        if scheme and scheme[1] != "gs":
+            self.fail(name, f"{text!r}: a landing zone is a local path or gs://bucket/prefix")
+        elif scheme and not text[len("gs://") :].split("/")[0]:
+            self.fail(name, f"{text!r} names no bucket (gs://bucket/prefix)")
+        return text
+
+    def outbox_uri(self, name: str, default: str) -> str:
+        text = self.text(name) or default
+        scheme = _URI_SCHEME.match(text)
+        if scheme and scheme[1] not in _OUTBOX_SCHEMES:
+            self.fail(name, f"{text!r}: an outbox is a local path, gs://... or git+file://...")
+        return text
+
+    def directory(self, name: str, default: Path) -> Path:
+        text = self.text(name)
+        if text is None:
+            return default
+        if not Path(text).is_dir():
+            self.fail(name, f"{text!r} is not a directory")
+        return Path(text)
+
+    def public_key(self, name: str) -> str | None:
+        text = self.text(name)
+        if text is None:
+            return None
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import serialization
+
+        try:
+            serialization.load_pem_public_key(text.encode())
+        except (ValueError, UnsupportedAlgorithm):
+            self.fail(name, "is not a PEM public key (-----BEGIN PUBLIC KEY----- ...)")
+        return text
+
+    def secret(self, name: str) -> Secret | SecretRef | None:
+        text = self.text(name)
+        if text is None:
+            return None
+        try:
+            return parse_secret(name, text)
+        except SecretError as exc:
+            self.errors.append(str(exc))
+            return None
+
+    def service_account_key(self, name: str) -> Secret | SecretRef | None:
+        value = self.secret(name)
+        if isinstance(value, Secret):
+            try:
+                service_account_info(value)
+            except SecretError as exc:
+                self.errors.append(str(exc))
+        return value
+
+
+def service_account_info(key: Secret) -> dict:
+    """The service-account key a base64 secret holds; errors never quote it."""
+    try:
+        info = json.loads(base64.b64decode(key.reveal().strip(), validate=True))
+    except (binascii.Error, ValueError):
+        info = None
+    if not isinstance(info, dict) or "type" not in info:
+        raise SecretError(f"{key.variable}: is not a base64-encoded service-account JSON key")
+    return info

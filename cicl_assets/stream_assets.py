@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
-from pydantic import Field
 
 from cicl_assets.ingest.runner import IngestReport, StreamSpec, ingest_stream
 from cicl_assets.landing.zone import LandingZone
@@ -84,6 +83,9 @@ class DeclaredStream:
     parallel: bool = False
     # Everything the stream reads, said once in every asset's description after the grain.
     reads: str = ""
+    # Binds formats that depend on the configuration (which key attestations must be signed
+    # with) to the cicl_config resource at run time.
+    configure: Callable[[Any], StreamSpec] | None = None
 
     def description(self, view: AssetView) -> str:
         formats = ", ".join(f.name for f in self.spec.formats)
@@ -95,10 +97,14 @@ class DeclaredStream:
         )
 
 
-class StreamIngestConfig(dg.Config):
-    workers: int = Field(
-        default=0, description="parser processes working on files in parallel; 0 = one per core"
+# Run config of a parallel stream: ops: {otel_spans: {config: {workers: N}}}.
+PARALLEL_CONFIG = {
+    "workers": dg.Field(
+        int,
+        default_value=0,
+        description="parser processes working on files in parallel; 0 = one per core",
     )
+}
 
 
 def _check_result(check: StreamCheck, outcome: CheckOutcome) -> dg.AssetCheckResult:
@@ -130,15 +136,23 @@ def view_metadata(
 
 def materialize_stream(
     stream: DeclaredStream,
+    spec: StreamSpec,
     context: dg.AssetExecutionContext,
     warehouse: Warehouse,
     landing: LandingZone,
     workers: int = 1,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Ingest the stream's new files, run its after-ingest step, report every view and check."""
+    """Ingest the stream's new files (``spec``: the declared one, bound to the configuration
+    where its formats need it) under the landing zone's size caps, run the after-ingest step,
+    report every view and check."""
     run_id = context.run.run_id
     report = ingest_stream(
-        stream.spec, landing, warehouse, run_id=run_id, workers=workers, log=context.log.warning
+        landing.capped(spec),
+        landing,
+        warehouse,
+        run_id=run_id,
+        workers=workers,
+        log=context.log.warning,
     )
     context.log.info(
         f"{stream.spec.name}: {report.files_ingested} files ingested, "
@@ -183,25 +197,9 @@ def build_stream_asset(stream: DeclaredStream) -> dg.AssetsDefinition:
         + "; each table's grain is in its description."
     )
 
-    if stream.parallel:
-
-        @dg.multi_asset(
-            name=name,
-            specs=specs,
-            check_specs=check_specs,
-            can_subset=False,
-            description=op_description,
-        )
-        def _parallel(
-            context: dg.AssetExecutionContext,
-            config: StreamIngestConfig,
-            warehouse: Warehouse,
-            landing: LandingZone,
-        ):
-            workers = config.workers or os.cpu_count() or 1
-            yield from materialize_stream(stream, context, warehouse, landing, workers)
-
-        return _parallel
+    # Resources by key rather than typed parameters: only a stream whose formats depend on the
+    # configuration (attestation trust) needs cicl_config.
+    resource_keys = {"warehouse", "landing"} | ({"cicl_config"} if stream.configure else set())
 
     @dg.multi_asset(
         name=name,
@@ -209,8 +207,17 @@ def build_stream_asset(stream: DeclaredStream) -> dg.AssetsDefinition:
         check_specs=check_specs,
         can_subset=False,
         description=op_description,
+        required_resource_keys=resource_keys,
+        config_schema=PARALLEL_CONFIG if stream.parallel else None,
     )
-    def _in_process(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone):
-        yield from materialize_stream(stream, context, warehouse, landing)
+    def _stream_asset(context: dg.AssetExecutionContext):
+        workers = 1
+        if stream.parallel:
+            workers = context.op_execution_context.op_config["workers"] or os.cpu_count() or 1
+        resources = context.resources
+        spec = stream.configure(resources.cicl_config) if stream.configure else stream.spec
+        yield from materialize_stream(
+            stream, spec, context, resources.warehouse, resources.landing, workers
+        )
 
-    return _in_process
+    return _stream_asset

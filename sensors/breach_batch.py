@@ -15,7 +15,6 @@ import dagster as dg
 from cicl_assets.learning.breach import (
     CL_EVALUATION_JOB,
     audit_trigger,
-    breach_cooldown,
     decide_breach_runs,
     read_status_rows,
 )
@@ -41,10 +40,10 @@ def evaluate_breaches_once(
 ) -> list[str]:
     """Run ``cl_evaluation`` in process for each breach slo_status shows; returns the run ids.
 
-    ``cooldown`` defaults to the sensor's (CICL_SLO_BREACH_COOLDOWN_MINUTES, 12 hours).
+    ``cooldown`` defaults to the sensor's: the cicl_config resource's (12 hours unless set).
     ``max_runs`` caps the runs of one call (oldest breaches first); the rest run next time.
     """
-    cooldown = breach_cooldown() if cooldown is None else cooldown
+    cooldown = defs.resources["cicl_config"].slo_breach_cooldown if cooldown is None else cooldown
     runs, _ = decide_breach_runs(read_status_rows(warehouse), None, utcnow(), cooldown)
     job = defs.resolve_job_def(CL_EVALUATION_JOB)
     launched: list[str] = []

@@ -10,13 +10,12 @@ from datetime import datetime
 import dagster as dg
 
 from cicl_assets.learning.breach import (
-    COOLDOWN_ENV,
     audit_trigger,
-    breach_cooldown,
     decide_breach_runs,
     read_cursor,
     read_status_rows,
 )
+from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import utcnow
 from jobs.learning import cl_evaluation_job
@@ -30,14 +29,19 @@ from jobs.learning import cl_evaluation_job
     description=(
         "Reads slo_status; for each new page or ticket alert launches a cl_evaluation run with "
         "the breach in its run config: at most one per (SLO, alert, hour), none within the "
-        f"cooldown ({COOLDOWN_ENV}, default 720) of the SLO's last run, none on thin data."
+        "cooldown (CICL_SLO_BREACH_COOLDOWN_MINUTES, default 720) of the SLO's last run, none on "
+        "thin data."
     ),
 )
-def slo_breach_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
+def slo_breach_sensor(
+    context: dg.SensorEvaluationContext, warehouse: Warehouse, cicl_config: CiclConfig
+):
     state = read_cursor(context.cursor)
     seen = state["last_evaluation_time"]
     rows = read_status_rows(warehouse, datetime.fromisoformat(seen) if seen else None)
-    runs, cursor = decide_breach_runs(rows, context.cursor, utcnow(), breach_cooldown())
+    runs, cursor = decide_breach_runs(
+        rows, context.cursor, utcnow(), cicl_config.slo_breach_cooldown
+    )
     for run in runs:
         audit_trigger(warehouse, run, None, actor="slo_breach_sensor")
         context.log.info(f"{run.run_key}: burn rate {run.burn_rate:.1f} on {run.alert_window}")

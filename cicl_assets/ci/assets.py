@@ -5,7 +5,7 @@ from typing import Any
 from cicl_assets.ci.coverage.formats import CI_COVERAGE
 from cicl_assets.ci.junit.reports import CI_TEST_CASES, TEST_STATUSES
 from cicl_assets.ci.runs.formats import CI_RUNS, RUN_STATUSES
-from cicl_assets.ci.stream import CI_STREAM, CI_TABLES
+from cicl_assets.ci.stream import CI_STREAM, CI_TABLES, ci_stream
 from cicl_assets.metadata import counts_by
 from cicl_assets.stream_assets import (
     AssetView,
@@ -126,6 +126,7 @@ CI = DeclaredStream(
     ),
     reads="one folder per pipeline run: run records, JUnit test reports, coverage, SBOMs, "
     "scan results and attestations, recognised by content",
+    configure=lambda cicl_config: ci_stream(cicl_config.attestation_trust()),
 )
 
 ci_artifacts = build_stream_asset(CI)

@@ -1,6 +1,9 @@
 """The `ci` ingest stream: every file under ci/<pipeline_run_id>/, recognised by content."""
 
+from dataclasses import replace
+
 from cicl_assets.ci.attestations import formats as attestations
+from cicl_assets.ci.attestations.signing import AttestationTrust
 from cicl_assets.ci.coverage import formats as coverage
 from cicl_assets.ci.findings import formats as findings
 from cicl_assets.ci.junit import reports as junit
@@ -19,3 +22,9 @@ CI_STREAM = StreamSpec(
     formats=tuple(f for m in _MODULES for f in m.FORMATS),
     tables=CI_TABLES,
 )
+
+
+def ci_stream(trust: AttestationTrust) -> StreamSpec:
+    """CI_STREAM with attestation signatures checked against ``trust``."""
+    bound = {f.name: f for f in attestations.attestation_formats(trust)}
+    return replace(CI_STREAM, formats=tuple(bound.get(f.name, f) for f in CI_STREAM.formats))

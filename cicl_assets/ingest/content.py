@@ -31,9 +31,10 @@ def gunzip_capped(data: bytes, max_bytes: int, max_ratio: int = MAX_INFLATION_RA
                 f"gzip: the file starts like gzip but cannot be inflated ({exc})"
             ) from None
         if len(out) > limit:
+            cap = " (CICL_MAX_INFLATED_BYTES)" if limit == max_bytes else f" ({max_ratio}x)"
             raise ParseError(
-                f"gzip: inflates past {limit:,} bytes (from {len(data):,} compressed); refused as a "
-                "possible decompression bomb"
+                f"gzip: inflates past {limit:,} bytes{cap} (from {len(data):,} compressed); "
+                "refused as a possible decompression bomb"
             )
         if not inflater.eof:
             raise ParseError("gzip: truncated stream (the compressed data ends early)")

@@ -6,14 +6,20 @@ leave the root (``..``, absolute, or a symlink pointing outside) is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import dagster as dg
 from pydantic import Field
+
+from cicl_assets.ingest.content import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_INFLATED_BYTES
+from cicl_assets.settings import cloud_clients
+
+Stream = TypeVar("Stream")
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,22 @@ class LandingZone(dg.ConfigurableResource):
     """Reads landing files; never modifies or deletes them."""
 
     uri: str = Field(default=".cicl/landing", description="local path or gs://bucket/prefix")
+    max_file_bytes: int = Field(
+        default=DEFAULT_MAX_FILE_BYTES, gt=0, description="largest file read (CICL_MAX_FILE_BYTES)"
+    )
+    max_inflated_bytes: int = Field(
+        default=DEFAULT_MAX_INFLATED_BYTES,
+        gt=0,
+        description="largest content a gzipped file may inflate to (CICL_MAX_INFLATED_BYTES)",
+    )
+
+    def capped(self, stream: Stream) -> Stream:
+        """An ingest stream (a StreamSpec) reading this landing zone under its size caps."""
+        return dataclasses.replace(
+            stream,  # type: ignore[type-var]
+            max_file_bytes=self.max_file_bytes,
+            max_inflated_bytes=self.max_inflated_bytes,
+        )
 
     @property
     def is_gcs(self) -> bool:
@@ -149,8 +171,8 @@ def _gcs_client() -> Any:
     """One storage client per process and target: the runner opens a LandingZone per file."""
     from google.cloud import storage  # only needed for gs:// landing zones
 
-    emulator = os.environ.get("STORAGE_EMULATOR_HOST")
-    project = os.environ.get("CICL_GCS_PROJECT")
+    cloud = cloud_clients()
+    emulator, project = cloud.storage_emulator_host, cloud.gcs_project
     key = (emulator, project)
     if key not in _GCS_CLIENTS:
         if emulator:

@@ -9,7 +9,6 @@ says so - and none for an SLO within ``cooldown`` of its last run unless the ale
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,13 +17,13 @@ import dagster as dg
 from pydantic import Field
 
 from cicl_assets.ingest.values import checked_time, require_time
+from cicl_assets.settings import DEFAULT_SLO_BREACH_COOLDOWN_MINUTES
 from cicl_assets.slo.burn import ALERT_PAGE, ALERT_TICKET
 
 CL_EVALUATION_JOB = "cl_evaluation"
 BREACH_REPORT_ASSET = "slo_breach_report"
 # An ongoing alert re-triggers a review at most twice a day; a new or escalated alert at once.
-DEFAULT_COOLDOWN = timedelta(hours=12)
-COOLDOWN_ENV = "CICL_SLO_BREACH_COOLDOWN_MINUTES"
+DEFAULT_COOLDOWN = timedelta(minutes=DEFAULT_SLO_BREACH_COOLDOWN_MINUTES)
 FIRING = (ALERT_PAGE, ALERT_TICKET)
 SEVERITY_RANK = {ALERT_TICKET: 1, ALERT_PAGE: 2}
 STATUS_COLUMNS = (
@@ -86,18 +85,6 @@ class BreachRun:
             "cicl/evaluation_time": self.evaluation_time.isoformat(),
             "cicl/breach_key": self.run_key,
         }
-
-
-def breach_cooldown(env: dict[str, str] | None = None) -> timedelta:
-    """No new run for the same SLO within this long of its last one (unless it escalated):
-    ``CICL_SLO_BREACH_COOLDOWN_MINUTES``, default 720 (12 hours)."""
-    value = (os.environ if env is None else env).get(COOLDOWN_ENV, "").strip()
-    if not value:
-        return DEFAULT_COOLDOWN
-    minutes = int(value)
-    if minutes < 0:
-        raise ValueError(f"{COOLDOWN_ENV}={value} must be zero or more minutes")
-    return timedelta(minutes=minutes)
 
 
 def read_cursor(cursor: str | None) -> dict[str, Any]:

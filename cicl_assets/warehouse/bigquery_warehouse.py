@@ -8,7 +8,8 @@ configuration shape (``project``, ``location``, a base64 service-account key in
 ``gcp_credentials`` set through ``dagster.EnvVar``) but builds one client itself:
 
 - ``BIGQUERY_EMULATOR_HOST`` set: anonymous credentials (the client reads the host itself);
-- ``gcp_credentials`` set: that service-account key, held in memory only;
+- ``gcp_credentials`` set: that service-account key, held in memory only; a ``gcp-sm://``
+  reference is read from Secret Manager when the client is built;
 - neither: Application Default Credentials (workload identity on GKE).
 
 Writes go through Parquet load jobs (never streaming inserts, whose rows DML cannot touch for
@@ -18,10 +19,8 @@ Query results come back as Arrow over the REST API, without the Storage Read API
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import decimal
-import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -33,6 +32,8 @@ from google.api_core.exceptions import NotFound
 from google.cloud import bigquery
 from pydantic import Field, PrivateAttr
 
+from cicl_assets.secrets import parse_secret, resolve_secret
+from cicl_assets.settings import cloud_clients, service_account_info
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
 
@@ -150,8 +151,9 @@ class BigQueryWarehouse(Warehouse):
     gcp_credentials: str | None = Field(
         default=None,
         description=(
-            "base64-encoded service-account key, set only through dagster.EnvVar; when unset, "
-            "Application Default Credentials are used (workload identity on GKE)"
+            "base64-encoded service-account key or a gcp-sm:// reference to one, set only "
+            "through dagster.EnvVar; when unset, Application Default Credentials are used "
+            "(workload identity on GKE)"
         ),
     )
 
@@ -171,14 +173,15 @@ class BigQueryWarehouse(Warehouse):
         return self._client
 
     def _credentials(self) -> Any:
-        if os.environ.get("BIGQUERY_EMULATOR_HOST"):
+        if cloud_clients().bigquery_emulator_host:
             from google.auth.credentials import AnonymousCredentials
 
             return AnonymousCredentials()
         if self.gcp_credentials:
             from google.oauth2 import service_account
 
-            info = json.loads(base64.b64decode(self.gcp_credentials))
+            key = parse_secret("BigQueryWarehouse.gcp_credentials", self.gcp_credentials)
+            info = service_account_info(resolve_secret(key))
             return service_account.Credentials.from_service_account_info(info)
         return None
 

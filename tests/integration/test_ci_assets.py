@@ -21,6 +21,7 @@ from cicl_assets.ci.junit.reports import CI_TEST_CASES
 from cicl_assets.ci.stream import CI_STREAM, CI_TABLES
 from cicl_assets.ingest.runner import ingest_stream
 from cicl_assets.landing import LandingZone
+from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -69,7 +70,8 @@ def landing(tmp_path) -> LandingZone:
 
 
 def _materialize(landing, warehouse):
-    result = dg.materialize([ci_artifacts], resources={"warehouse": warehouse, "landing": landing})
+    resources = {"warehouse": warehouse, "landing": landing, "cicl_config": CiclConfig()}
+    result = dg.materialize([ci_artifacts], resources=resources)
     assert result.success
     metadata = {
         m.asset_key.to_user_string(): {k: v.value for k, v in m.metadata.items()}

@@ -426,14 +426,14 @@ def test_bigquery_credentials_come_from_a_base64_key_in_the_environment(monkeypa
         "token_uri": "https://oauth2.googleapis.com/token",
     }
     monkeypatch.delenv("BIGQUERY_EMULATOR_HOST", raising=False)
-    monkeypatch.setenv("CICL_TEST_BQ_KEY", base64.b64encode(json.dumps(key).encode()).decode())
+    monkeypatch.setenv("BQ_KEY_UNDER_TEST", base64.b64encode(json.dumps(key).encode()).decode())
 
     @dg.asset
     def credentials_probe(warehouse: Warehouse) -> str:
         return warehouse.client._credentials.service_account_email
 
     warehouse = BigQueryWarehouse(
-        project="cicl-prod", gcp_credentials=dg.EnvVar("CICL_TEST_BQ_KEY")
+        project="cicl-prod", gcp_credentials=dg.EnvVar("BQ_KEY_UNDER_TEST")
     )
     result = dg.materialize([credentials_probe], resources={"warehouse": warehouse})
     assert result.output_for_node("credentials_probe") == key["client_email"]

@@ -11,6 +11,7 @@ attested digests with deployed image digests for the evidence work downstream.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -116,10 +117,14 @@ def _document(
         )
 
 
-def parse_attestations(data: bytes, source_file: str) -> Iterable[tuple[str, list[dict]]]:
+def parse_attestations(
+    data: bytes, source_file: str, trust: signing.AttestationTrust = signing.NO_TRUST
+) -> Iterable[tuple[str, list[dict]]]:
+    """Rows of ``ci_attestations`` (and of the scan tables, for vulnerability predicates); a
+    signature counts as verified only against ``trust``'s key."""
     try:
-        key = signing.configured_key()
-    except (OSError, ValueError) as exc:
+        key = trust.key()
+    except ValueError as exc:
         raise ParseError(f"attestation key configuration: {exc}") from None
     docs = json_documents(data, "attestation")
     if not docs:
@@ -171,12 +176,30 @@ def detect_cloudbuild_provenance(sniff: Sniff) -> bool:
     return _attestation_format_of(sniff.head) == "cloudbuild-provenance"
 
 
-FORMATS: tuple[FileFormat, ...] = (
-    FileFormat("sigstore-bundle", detect_sigstore_bundle, parse_attestations),
-    FileFormat("dsse-envelope", detect_dsse, parse_attestations),
-    FileFormat("in-toto-statement", detect_statement, parse_attestations),
-    FileFormat("cloudbuild-provenance", detect_cloudbuild_provenance, parse_attestations),
-)
+@dataclass(frozen=True)
+class TrustedParser:
+    """``parse_attestations`` bound to a trust. A picklable callable of this module (not a
+    functools.partial) so the runner preloads this module in its worker processes."""
+
+    trust: signing.AttestationTrust
+
+    def __call__(self, data: bytes, source_file: str) -> Iterable[tuple[str, list[dict]]]:
+        return parse_attestations(data, source_file, self.trust)
+
+
+def attestation_formats(trust: signing.AttestationTrust) -> tuple[FileFormat, ...]:
+    """The attestation formats, their signatures checked against ``trust``."""
+    parse = TrustedParser(trust)
+    return (
+        FileFormat("sigstore-bundle", detect_sigstore_bundle, parse),
+        FileFormat("dsse-envelope", detect_dsse, parse),
+        FileFormat("in-toto-statement", detect_statement, parse),
+        FileFormat("cloudbuild-provenance", detect_cloudbuild_provenance, parse),
+    )
+
+
+# Without a configured key nothing verifies; ci_stream(trust) binds the configured one.
+FORMATS = attestation_formats(signing.NO_TRUST)
 TABLES = (CI_ATTESTATIONS,)
 
 

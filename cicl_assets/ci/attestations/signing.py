@@ -8,10 +8,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 
-KEY_ENV = "CICL_ATTESTATION_PUBLIC_KEY"
+KEY_SETTING = "CICL_ATTESTATION_PUBLIC_KEY"
 POLICY_FILE = Path("policies") / "attestation.yaml"
 
 # Fulcio certificate extensions (https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md)
@@ -81,22 +81,58 @@ def load_public_key(pem: bytes, origin: str) -> TrustedKey:
     return TrustedKey(key, f"public key {key_fingerprint(key)} ({origin})")
 
 
-def configured_key(env: dict[str, str] | None = None) -> TrustedKey | None:
-    """The verification key: PEM in $CICL_ATTESTATION_PUBLIC_KEY, else the file named by
-    ``public_key_path`` in <config>/policies/attestation.yaml; None when neither is set."""
-    env = os.environ if env is None else env
-    pem = env.get(KEY_ENV, "").strip()
-    if pem:
-        return load_public_key(pem.encode(), KEY_ENV)
-    policy = Path(env.get("CICL_CONFIG_DIR", "config")) / POLICY_FILE
+@dataclass(frozen=True)
+class AttestationTrust:
+    """The public key attestations are verified against: PEM bytes and where they came from.
+
+    Parsers get it as an argument; it is small and picklable so it crosses into ingest worker
+    processes, and each process loads the key object once, when first asked.
+    """
+
+    pem: bytes | None = None
+    origin: str = ""
+
+    def key(self) -> TrustedKey | None:
+        return _load_trusted(self.pem, self.origin) if self.pem else None
+
+
+NO_TRUST = AttestationTrust()
+
+
+@lru_cache(maxsize=8)
+def _load_trusted(pem: bytes, origin: str) -> TrustedKey:
+    return load_public_key(pem, origin)
+
+
+def attestation_trust(public_key_pem: str | None, config_dir: Path) -> AttestationTrust:
+    """The key of the settings (CICL_ATTESTATION_PUBLIC_KEY) when given, else the file named by
+    ``public_key_path`` in <config_dir>/policies/attestation.yaml, else no key. The key is loaded
+    here once, so a bad one stops the run before any file is parsed (ValueError)."""
+    if public_key_pem and public_key_pem.strip():
+        trust = AttestationTrust(public_key_pem.strip().encode(), KEY_SETTING)
+    else:
+        trust = _policy_trust(config_dir / POLICY_FILE)
+    trust.key()
+    return trust
+
+
+def _policy_trust(policy: Path) -> AttestationTrust:
     if not policy.is_file():
-        return None
-    doc = yaml.safe_load(policy.read_text()) or {}
+        return NO_TRUST
+    try:
+        doc = yaml.safe_load(policy.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{policy}: not YAML ({exc})") from None
     path = doc.get("public_key_path") if isinstance(doc, dict) else None
     if not path:
-        return None
+        return NO_TRUST
     key_path = Path(path) if Path(path).is_absolute() else policy.parent / path
-    return load_public_key(key_path.read_bytes(), str(key_path))
+    try:
+        return AttestationTrust(key_path.read_bytes(), str(key_path))
+    except OSError as exc:
+        raise ValueError(
+            f"{policy}: public_key_path {path!r} cannot be read ({exc.strerror})"
+        ) from None
 
 
 def verify(key: Any, signature: bytes, message: bytes, *, prehashed: bool = False) -> bool:

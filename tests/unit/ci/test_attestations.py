@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +12,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from cicl_assets.ci.attestations.formats import match_subjects, parse_attestations
-from cicl_assets.ci.attestations.signing import CHAIN_NOT_CHECKED, KEY_ENV, MISMATCH, NO_KEY, pae
-from cicl_assets.ingest.content import ParseError
+from cicl_assets.ci.attestations.signing import (
+    CHAIN_NOT_CHECKED,
+    MISMATCH,
+    NO_KEY,
+    NO_TRUST,
+    AttestationTrust,
+    attestation_trust,
+    pae,
+)
+from cicl_assets.ci.stream import ci_stream
+from cicl_assets.ingest.content import ParseError, Sniff
+from cicl_assets.ingest.formats import detect_format
 from tests.unit.ci.test_findings import FIXTURES, manifest, parse, parse_fixture
 
 GHA = "https://token.actions.githubusercontent.com"
@@ -90,12 +101,6 @@ SIGNED = [
         174304204,
     ),
 ]
-
-
-@pytest.fixture(autouse=True)
-def no_configured_key(monkeypatch, tmp_path):
-    monkeypatch.delenv(KEY_ENV, raising=False)
-    monkeypatch.setenv("CICL_CONFIG_DIR", str(tmp_path / "no-config"))
 
 
 def test_every_signature_fixture_is_covered():
@@ -229,16 +234,23 @@ def _envelope(sign, statement: dict[str, Any], tamper: bool = False) -> dict[str
     }
 
 
-def _rows(doc: Any, name: str = "ci/wr-9/provenance.intoto.json") -> list[dict[str, Any]]:
+def _rows(
+    doc: Any, name: str = "ci/wr-9/provenance.intoto.json", trust: AttestationTrust = NO_TRUST
+) -> list[dict[str, Any]]:
     data = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
-    return dict(parse_attestations(data, name))["ci_attestations"]
+    return dict(parse_attestations(data, name, trust))["ci_attestations"]
+
+
+def _trusting(pem: str) -> AttestationTrust:
+    """The trust the ci asset gets when CICL_ATTESTATION_PUBLIC_KEY holds ``pem``."""
+    return attestation_trust(pem, Path("no-config"))
 
 
 @pytest.mark.parametrize("kind", ["ec", "rsa", "ed25519"])
-def test_a_dsse_envelope_signed_with_the_configured_key_is_verified(monkeypatch, kind):
+def test_a_dsse_envelope_signed_with_the_configured_key_is_verified(kind):
     sign, pem = _keypair(kind)
-    monkeypatch.setenv(KEY_ENV, pem)
-    (row,) = _rows(_envelope(sign, _statement()))
+    trust = _trusting(pem)
+    (row,) = _rows(_envelope(sign, _statement()), trust=trust)
     assert row["verification"] == "verified"
     assert row["verified_against"].startswith("public key sha256:")
     assert row["bundle_format"] == "dsse"
@@ -252,34 +264,40 @@ def test_a_dsse_envelope_signed_with_the_configured_key_is_verified(monkeypatch,
     assert row["build_finished_at"].isoformat() == "2026-11-03T04:20:00+00:00"
     assert row["pipeline_run_id"] == "wr-9"
 
-    (tampered,) = _rows(_envelope(sign, _statement(), tamper=True))
+    (tampered,) = _rows(_envelope(sign, _statement(), tamper=True), trust=trust)
     assert tampered["verification"] == MISMATCH == "unverified: signature does not match"
 
 
-def test_without_a_key_nothing_is_verified(monkeypatch, tmp_path):
+def test_without_a_key_nothing_is_verified(tmp_path):
     sign, pem = _keypair("ec")
     envelope = _envelope(sign, _statement())
     (row,) = _rows(envelope)
     assert row["verification"] == NO_KEY == "unverified: no public key configured"
+    assert attestation_trust(None, tmp_path / "no-config") == NO_TRUST
     _, other_pem = _keypair("ec")
-    monkeypatch.setenv(KEY_ENV, other_pem)
-    assert _rows(envelope)[0]["verification"] == MISMATCH
+    assert _rows(envelope, trust=_trusting(other_pem))[0]["verification"] == MISMATCH
     # the key may also come from config/policies/attestation.yaml
-    monkeypatch.delenv(KEY_ENV)
     policies = tmp_path / "config" / "policies"
     policies.mkdir(parents=True)
     (policies / "signer.pub").write_text(pem)
     (policies / "attestation.yaml").write_text("public_key_path: signer.pub\n")
-    monkeypatch.setenv("CICL_CONFIG_DIR", str(tmp_path / "config"))
-    assert _rows(envelope)[0]["verification"] == "verified"
-
-
-def test_a_configured_key_never_verifies_someone_elses_bundle(monkeypatch):
-    _, pem = _keypair("ec")
-    monkeypatch.setenv(KEY_ENV, pem)
-    _, tables = parse_fixture(
-        "signatures", "slsaverifier-containerbased__binary-linux-amd64-push-v14.intoto.build.slsa"
+    from_policy = attestation_trust(None, tmp_path / "config")
+    assert _rows(envelope, trust=from_policy)[0]["verification"] == "verified"
+    # a key given by the settings wins over the policy's
+    assert (
+        _rows(envelope, trust=attestation_trust(other_pem, tmp_path / "config"))[0]["verification"]
+        == MISMATCH
     )
+
+
+def test_a_configured_key_never_verifies_someone_elses_bundle():
+    _, pem = _keypair("ec")
+    name = "slsaverifier-containerbased__binary-linux-amd64-push-v14.intoto.build.slsa"
+    data = (FIXTURES / "signatures" / name).read_bytes()
+    # through the ci stream bound to the key, as the ci asset parses
+    fmt = detect_format(ci_stream(_trusting(pem)).formats, Sniff.of(data))
+    assert fmt is not None and fmt.name == "sigstore-bundle"
+    tables = dict(fmt.parse(data, f"ci/run-1/{name}"))
     assert tables["ci_attestations"][0]["verification"] == CHAIN_NOT_CHECKED
 
 
@@ -297,15 +315,14 @@ def test_a_tampered_sigstore_bundle_does_not_match_its_certificate():
     assert row["subject_digest"].startswith("sha256:e3b0c443")
 
 
-def test_intoto_jsonl_with_several_envelopes(monkeypatch):
+def test_intoto_jsonl_with_several_envelopes():
     sign, pem = _keypair("ec")
-    monkeypatch.setenv(KEY_ENV, pem)
     lines = [
         json.dumps(_envelope(sign, _statement("aa" * 32))),
         "",
         json.dumps(_envelope(sign, _statement("bb" * 32), tamper=True)),
     ]
-    rows = _rows("\n".join(lines).encode(), "ci/r/multiple.intoto.jsonl")
+    rows = _rows("\n".join(lines).encode(), "ci/r/multiple.intoto.jsonl", _trusting(pem))
     assert [r["envelope_index"] for r in rows] == [1, 3]
     assert {r["bundle_format"] for r in rows} == {"intoto-jsonl"}
     assert [r["verification"] for r in rows] == ["verified", MISMATCH]
@@ -322,7 +339,7 @@ def test_unsigned_statements_and_several_subjects():
     assert {r["signature_count"] for r in rows} == {0}
 
 
-def test_cloud_build_provenance(monkeypatch):
+def test_cloud_build_provenance():
     sign, pem = _keypair("ec")
     digest = "12" * 32
     image = f"https://us-docker.pkg.dev/coditect/flow/runtime@sha256:{digest}"
@@ -365,8 +382,7 @@ def test_cloud_build_provenance(monkeypatch):
             "d" * 40,
         )
         assert row["build_started_at"].isoformat() == "2026-11-03T04:12:00.123456+00:00"
-    monkeypatch.setenv(KEY_ENV, pem)
-    assert _rows(doc)[0]["verification"] == "verified"
+    assert _rows(doc, trust=_trusting(pem))[0]["verification"] == "verified"
 
     build_provenance = {
         "id": "b-1",

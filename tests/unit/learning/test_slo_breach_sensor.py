@@ -6,8 +6,8 @@ import dagster as dg
 import pytest
 
 from cicl_assets.learning.assets import slo_breach_report
-from cicl_assets.learning.breach import breach_cooldown
 from cicl_assets.resources import CiclConfig
+from cicl_assets.settings import Settings, SettingsError
 from cicl_assets.slo.status import SLO_STATUS
 from jobs.learning import cl_evaluation_job
 from sensors.slo_breach import slo_breach_sensor
@@ -29,12 +29,13 @@ def status(minutes: int, alert: str, slo: str = INVOICE) -> dict:
     }
 
 
-def tick(warehouse, cursor=None):
+def tick(warehouse, cursor=None, cooldown_minutes=720):
+    config = CiclConfig(config_dir=CONFIG_DIR, slo_breach_cooldown_minutes=cooldown_minutes)
     defs = dg.Definitions(
         assets=[slo_breach_report],
         jobs=[cl_evaluation_job],
         sensors=[slo_breach_sensor],
-        resources={"warehouse": warehouse, "cicl_config": CiclConfig(config_dir=CONFIG_DIR)},
+        resources={"warehouse": warehouse, "cicl_config": config},
     )
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(
@@ -52,13 +53,12 @@ def audit_rows(warehouse):
     ).to_pylist()
 
 
-def test_a_page_fires_once_with_run_config_cursor_and_audit_event(duckdb_warehouse, monkeypatch):
-    monkeypatch.setenv("CICL_SLO_BREACH_COOLDOWN_MINUTES", "60")
+def test_a_page_fires_once_with_run_config_cursor_and_audit_event(duckdb_warehouse):
     duckdb_warehouse.append(
         SLO_STATUS,
         SLO_STATUS.from_records([status(-5, "none"), status(0, "page"), status(5, "page")]),
     )
-    first = tick(duckdb_warehouse)
+    first = tick(duckdb_warehouse, cooldown_minutes=60)
     [request] = first.run_requests
     assert request.run_key == f"slo-breach:{INVOICE}:page:2026-11-05T14"
     assert slo_breach_sensor.job_name == "cl_evaluation"
@@ -71,17 +71,17 @@ def test_a_page_fires_once_with_run_config_cursor_and_audit_event(duckdb_warehou
     assert json.loads(event["details"])["alert_window"] == "1h/5m"
 
     # Next tick with the cursor: nothing new, nothing launched, no second audit event.
-    second = tick(duckdb_warehouse, first.cursor)
+    second = tick(duckdb_warehouse, first.cursor, cooldown_minutes=60)
     assert second.run_requests == []
     assert len(audit_rows(duckdb_warehouse)) == 1
 
     # New rows 30 minutes on: within the cooldown.
     duckdb_warehouse.append(SLO_STATUS, SLO_STATUS.from_records([status(30, "page")]))
-    third = tick(duckdb_warehouse, second.cursor)
+    third = tick(duckdb_warehouse, second.cursor, cooldown_minutes=60)
     assert third.run_requests == []
     # 65 minutes after the first run, the still-burning SLO gets a new run (next hour's key).
     duckdb_warehouse.append(SLO_STATUS, SLO_STATUS.from_records([status(65, "page")]))
-    fourth = tick(duckdb_warehouse, third.cursor)
+    fourth = tick(duckdb_warehouse, third.cursor, cooldown_minutes=60)
     assert [r.run_key for r in fourth.run_requests] == [f"slo-breach:{INVOICE}:page:2026-11-05T15"]
     assert len(audit_rows(duckdb_warehouse)) == 2
 
@@ -110,8 +110,14 @@ def test_no_status_table_yet_is_quiet(duckdb_warehouse):
     assert json.loads(result.cursor)["last_evaluation_time"] is None
 
 
+def cooldown(env: dict[str, str]) -> timedelta:
+    """The cooldown the sensor gets when the settings read ``env``."""
+    minutes = Settings.from_env(env).slo_breach_cooldown_minutes
+    return CiclConfig(slo_breach_cooldown_minutes=minutes).slo_breach_cooldown
+
+
 def test_cooldown_setting():
-    assert breach_cooldown({}) == timedelta(hours=12)
-    assert breach_cooldown({"CICL_SLO_BREACH_COOLDOWN_MINUTES": "240"}) == timedelta(hours=4)
-    with pytest.raises(ValueError):
-        breach_cooldown({"CICL_SLO_BREACH_COOLDOWN_MINUTES": "-1"})
+    assert cooldown({}) == timedelta(hours=12)
+    assert cooldown({"CICL_SLO_BREACH_COOLDOWN_MINUTES": "240"}) == timedelta(hours=4)
+    with pytest.raises(SettingsError, match="CICL_SLO_BREACH_COOLDOWN_MINUTES"):
+        cooldown({"CICL_SLO_BREACH_COOLDOWN_MINUTES": "-1"})
