@@ -5,10 +5,9 @@ The decision (which rows, run_key, cooldown, cursor) is cicl_assets.learning.bre
 the audit log as ``cl_review_triggered`` (idempotent on the run_key).
 """
 
-from datetime import datetime
-
 import dagster as dg
 
+from cicl_assets.ingest.values import checked_time
 from cicl_assets.learning.breach import (
     audit_trigger,
     decide_breach_runs,
@@ -38,7 +37,7 @@ def slo_breach_sensor(
 ):
     state = read_cursor(context.cursor)
     seen = state["last_evaluation_time"]
-    rows = read_status_rows(warehouse, datetime.fromisoformat(seen) if seen else None)
+    rows = read_status_rows(warehouse, checked_time(seen, "cursor last_evaluation_time"))
     runs, cursor = decide_breach_runs(
         rows, context.cursor, utcnow(), cicl_config.slo_breach_cooldown
     )
