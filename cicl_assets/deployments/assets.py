@@ -5,11 +5,11 @@ from collections import Counter
 import dagster as dg
 import pyarrow as pa
 
-from cicl_assets.ci.attestations.formats import match_subjects
 from cicl_assets.deployments.stream import DEPLOYMENTS_STREAM
 from cicl_assets.deployments.summary import (
     approval_findings,
     deployment_figures,
+    match_subjects,
     merge_deployments,
 )
 from cicl_assets.deployments.tables import DEPLOYMENT_EVENTS, DEPLOYMENTS

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from cicl_assets.ingest.values import sha256_digest
 
 _RANK = {"pending": 0, "in_progress": 1}  # terminal statuses rank 2
 _MERGED = (
@@ -129,3 +131,46 @@ def deployment_figures(deployments: Sequence[dict[str, Any]]) -> dict[str, float
         round(len(failures) / len(finished), 4) if finished else 0.0
     )
     return figures
+
+
+def match_subjects(
+    attestations: Sequence[Mapping[str, Any]], deployments: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """For each deployment (a mapping with ``image_digest``, or an image reference ending in
+    ``@sha256:...``), the attestations whose subject digest is that image's digest.
+
+    ``status`` is ``verified`` when at least one matching attestation was verified,
+    ``attested-unverified`` when some match but none verified, ``no-attestation`` when none
+    match, ``no-digest`` when the deployment names no digest.
+    """
+    by_digest: dict[str, list[Mapping[str, Any]]] = {}
+    for att in attestations:
+        digest = sha256_digest(att.get("subject_digest"))
+        if digest:
+            by_digest.setdefault(digest, []).append(att)
+    out = []
+    for dep in deployments:
+        digest = sha256_digest(dep.get("image_digest")) or sha256_digest(dep.get("image"))
+        matches = by_digest.get(digest, []) if digest else []
+        verified = [m for m in matches if m.get("verification") == "verified"]
+        if not digest:
+            status = "no-digest"
+        elif verified:
+            status = "verified"
+        elif matches:
+            status = "attested-unverified"
+        else:
+            status = "no-attestation"
+        out.append(
+            {
+                "deployment": dict(dep),
+                "image_digest": digest,
+                "status": status,
+                "attestations": list(matches),
+                "verified_attestations": len(verified),
+                "predicate_types": sorted(
+                    {str(m["predicate_type"]) for m in matches if m.get("predicate_type")}
+                ),
+            }
+        )
+    return out

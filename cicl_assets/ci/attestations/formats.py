@@ -4,13 +4,13 @@ Reads Sigstore bundles v0.1-v0.3 (message signatures or DSSE envelopes, with a c
 chain or a single certificate), bare DSSE envelopes and `.intoto.jsonl` files (one envelope per
 line), unsigned in-toto statements v0.1/v1, SLSA provenance v0.1/v0.2/v1 and Cloud Build
 provenance (`gcloud ... --show-provenance` output or BuildProvenance). Signatures are checked
-offline; see `signing` for what `verification` can and cannot claim. `match_subjects` pairs
-attested digests with deployed image digests for the evidence work downstream.
+offline; see `signing` for what `verification` can and cannot claim. The deployments domain
+pairs attested digests with deployed image digests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -30,7 +30,6 @@ from cicl_assets.ci.values import pipeline_run_id_from_path
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import FileFormat
 from cicl_assets.ingest.json_documents import json_documents
-from cicl_assets.ingest.values import sha256_digest
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
 
 CI_ATTESTATIONS = TableSpec(
@@ -204,46 +203,3 @@ TABLES = (CI_ATTESTATIONS,)
 
 
 # --- deployed digests --------------------------------------------------------------------------
-
-
-def match_subjects(
-    attestations: Sequence[Mapping[str, Any]], deployments: Sequence[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """For each deployment (a mapping with ``image_digest``, or an image reference ending in
-    ``@sha256:...``), the attestations whose subject digest is that image's digest.
-
-    ``status`` is ``verified`` when at least one matching attestation was verified,
-    ``attested-unverified`` when some match but none verified, ``no-attestation`` when none
-    match, ``no-digest`` when the deployment names no digest.
-    """
-    by_digest: dict[str, list[Mapping[str, Any]]] = {}
-    for att in attestations:
-        digest = sha256_digest(att.get("subject_digest"))
-        if digest:
-            by_digest.setdefault(digest, []).append(att)
-    out = []
-    for dep in deployments:
-        digest = sha256_digest(dep.get("image_digest")) or sha256_digest(dep.get("image"))
-        matches = by_digest.get(digest, []) if digest else []
-        verified = [m for m in matches if m.get("verification") == "verified"]
-        if not digest:
-            status = "no-digest"
-        elif verified:
-            status = "verified"
-        elif matches:
-            status = "attested-unverified"
-        else:
-            status = "no-attestation"
-        out.append(
-            {
-                "deployment": dict(dep),
-                "image_digest": digest,
-                "status": status,
-                "attestations": list(matches),
-                "verified_attestations": len(verified),
-                "predicate_types": sorted(
-                    {str(m["predicate_type"]) for m in matches if m.get("predicate_type")}
-                ),
-            }
-        )
-    return out

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from cicl_assets.ci.attestations.formats import match_subjects, parse_attestations
+from cicl_assets.ci.attestations.formats import parse_attestations
 from cicl_assets.ci.attestations.signing import (
     CHAIN_NOT_CHECKED,
     MISMATCH,
@@ -22,6 +22,7 @@ from cicl_assets.ci.attestations.signing import (
     pae,
 )
 from cicl_assets.ci.stream import ci_stream
+from cicl_assets.deployments.summary import match_subjects
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import detect_format
 from tests.unit.ci.test_findings import FIXTURES, manifest, parse, parse_fixture
