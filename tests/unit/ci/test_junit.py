@@ -302,8 +302,37 @@ def test_secret_named_properties_are_redacted():
     assert rows[0]["properties"] == '{"DB_PASSWORD": "[REDACTED]", "shard": "3"}'
 
 
-def test_statuses_are_only_the_five_allowed():
-    assert set(TEST_STATUSES) == {"passed", "failed", "error", "skipped", "flaky"}
+def test_every_outcome_becomes_one_of_the_five_statuses():
+    rows = _parse(
+        """<testsuite name="s">
+        <testcase name="plain"/>
+        <testcase name="failure"><failure/></testcase>
+        <testcase name="error"><error/></testcase>
+        <testcase name="skipped"><skipped/></testcase>
+        <testcase name="flaky-failure"><flakyFailure/></testcase>
+        <testcase name="flaky-error"><flakyError/></testcase>
+        <testcase name="rerun-failure"><rerunFailure/></testcase>
+        <testcase name="rerun-error"><rerunError/></testcase>
+        <testcase name="disabled" status="disabled"/>
+        <testcase name="ignored" result="Ignored"/>
+        <testcase name="odd-marker" status="weird"/>
+        </testsuite>"""
+    )
+    assert [(r["name"], r["status"]) for r in rows] == [
+        ("plain", "passed"),
+        ("failure", "failed"),
+        ("error", "error"),
+        ("skipped", "skipped"),
+        ("flaky-failure", "flaky"),
+        ("flaky-error", "flaky"),
+        ("rerun-failure", "failed"),
+        ("rerun-error", "error"),
+        ("disabled", "skipped"),
+        ("ignored", "skipped"),
+        ("odd-marker", "passed"),
+    ]
+    # The figures and the status check count exactly the statuses the parser writes.
+    assert sorted(TEST_STATUSES) == sorted({r["status"] for r in rows})
 
 
 # --- hostile input ------------------------------------------------------------------------------
