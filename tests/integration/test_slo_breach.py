@@ -122,8 +122,20 @@ def test_without_run_config_the_latest_alert_is_reported(breached):
     result = _defs(breached).resolve_job_def("cl_evaluation").execute_in_process()
     assert result.success
     meta = result.asset_materializations_for_node("slo_breach_report")[0].metadata
-    assert meta["slo"].value in {INVOICE, "gateway-availability"}
+    # 14:50 is the last evaluation whose 1h and 5m windows both burn faster than 14.4.
+    assert meta["breach_id"].value.split(":", 1)[1] == "page:2026-11-05T14:50:00+00:00"
     assert meta["top/provider"].value == story.BREACH_PROVIDER
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="latest_alert leaves a tie between SLOs paging at the same evaluation time to the "
+    "engine's row order; at 14:50 the gateway (burn 14.6) and the invoice workflow (27.5) page",
+)
+def test_without_run_config_the_story_breach_is_reported(breached):
+    result = _defs(breached).resolve_job_def("cl_evaluation").execute_in_process()
+    meta = result.asset_materializations_for_node("slo_breach_report")[0].metadata
+    assert meta["breach_id"].value == f"{INVOICE}:page:2026-11-05T14:50:00+00:00"
 
 
 def test_an_unknown_slo_fails_with_the_known_ones(breached):
