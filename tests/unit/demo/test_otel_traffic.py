@@ -186,7 +186,7 @@ def test_otlp_json_encoder_round_trips_protobuf(demo_landing: Path) -> None:
 
 def test_broken_files_are_broken(demo_landing: Path) -> None:
     broken = demo_landing / "otel" / "broken"
-    with pytest.raises(DecodeError, match="^Error parsing message"):
+    with pytest.raises(DecodeError, match="Error parsing message"):
         ExportTraceServiceRequest.FromString((broken / "upload-interrupted.pb").read_bytes())
     document = json.loads((broken / "bad-trace-id.jsonl").read_bytes())
     with pytest.raises(ValueError, match="non-hexadecimal"):
