@@ -143,7 +143,15 @@ def test_an_empty_scan_is_one_scan_row_with_zero_findings(name):
     (scan,) = tables["ci_scans"]
     assert scan["findings"] == scan["open_findings"] == 0
     assert scan["pipeline_run_id"] == "run-1"
-    assert scan["tool"] in {"checkov", "pip-audit", "CodeScanner", "grype"}
+    assert (
+        scan["tool"]
+        == {
+            "dd-checkov__checkov-report-0-vuln.json": "checkov",
+            "dd-pipaudit__empty.json": "pip-audit",
+            "dd-sarif-edge__appendix_k1.sarif": "CodeScanner",
+            "grype__TestEmptyJsonPresenter.golden": "grype",
+        }[name]
+    )
 
 
 def test_trivy_image_scan_fields():
