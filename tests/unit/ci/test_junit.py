@@ -396,9 +396,20 @@ def test_runner_rejects_hostile_files_with_actionable_reasons(tmp_path):
         r["source_file"].rsplit("/", 1)[1]: r["error"]
         for r in warehouse.query("SELECT source_file, error FROM ingest_rejects").to_pylist()
     }
-    assert "junit-xml: DOCTYPE/entity declarations are not allowed" in errors["laughs.xml"]
-    assert "junit-xml: DOCTYPE/entity declarations are not allowed" in errors["xxe.xml"]
-    assert "empty" in errors["empty.xml"]
-    assert "unrecognised format" in errors["notes.txt"]
-    assert "larger than the 2,048-byte cap" in errors["big.xml"]
+    assert errors["laughs.xml"] == (
+        "ci/run-h/laughs.xml: junit-xml: DOCTYPE/entity declarations are not allowed "
+        "(<!DOCTYPE lolz>)"
+    )
+    assert errors["xxe.xml"] == (
+        "ci/run-h/xxe.xml: junit-xml: DOCTYPE/entity declarations are not allowed "
+        "(<!DOCTYPE testsuite>)"
+    )
+    assert (
+        errors["empty.xml"] == "ci/run-h/empty.xml: unknown: the file is empty (0 bytes of content)"
+    )
+    assert errors["notes.txt"].startswith(
+        "ci/run-h/notes.txt: unknown: unrecognised format (expected one of: junit-xml, "
+    )
+    assert errors["notes.txt"].endswith("); starts 'this is not a report'")
+    assert errors["big.xml"].startswith("ci/run-h/big.xml: file is larger than the 2,048-byte cap")
     assert warehouse.query("SELECT name FROM ci_test_cases").to_pylist() == [{"name": "w"}]
