@@ -61,11 +61,15 @@ def export_and_verify(warehouse_path: str, workdir: Path) -> subprocess.Complete
 def test_doc_script_verifies_an_exported_chain(duckdb_warehouse, exported):
     done = export_and_verify(duckdb_warehouse.path, exported)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("ok: 12 events, last hash ")
+    [last] = duckdb_warehouse.query("SELECT hash FROM audit_events WHERE seq = 12").to_pylist()
+    assert done.stdout == f"ok: 12 events, last hash {last['hash']}\n"
 
 
 def test_doc_script_names_an_edited_row(duckdb_warehouse, exported):
     duckdb_warehouse.execute("UPDATE audit_events SET resource = 'x' WHERE seq = 7")
     done = export_and_verify(duckdb_warehouse.path, exported)
     assert done.returncode == 1
-    assert "broken at seq 7" in done.stderr and "hash mismatch" in done.stderr
+    [row] = duckdb_warehouse.query("SELECT event_id FROM audit_events WHERE seq = 7").to_pylist()
+    assert (
+        done.stderr == f"broken at seq 7 (event_id {row['event_id']}): hash mismatch: row edited\n"
+    )

@@ -5,7 +5,6 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
-import pyarrow as pa
 import pytest
 
 from cicl_assets.ci.assets import (
@@ -114,15 +113,17 @@ def test_one_pass_fills_every_ci_table_and_reruns_add_nothing(tmp_path, landing)
         r["source_file"]: r["error"]
         for r in warehouse.query("SELECT source_file, error FROM ingest_rejects").to_pylist()
     }
-    assert set(rejects) == {
-        "ci/wr-0001/enricomi-edge__corrupt-xml.xml",
-        "ci/wr-0001/octokit-push__with-new-branch.payload.json",
-        "ci/wr-0002/enricomi-nunit3__NUnit-simple.xml",
+    assert rejects == {
+        "ci/wr-0001/enricomi-edge__corrupt-xml.xml": "ci/wr-0001/enricomi-edge__corrupt-xml.xml: "
+        "junit-xml: XML is not well-formed: no element found at line 11, column 21",
+        "ci/wr-0001/octokit-push__with-new-branch.payload.json": "ci/wr-0001/"
+        "octokit-push__with-new-branch.payload.json: github-webhook: GitHub push webhook: not a CI "
+        "run record (ci_runs takes workflow_run and workflow_job events); nothing ingested from it",
+        "ci/wr-0002/enricomi-nunit3__NUnit-simple.xml": "ci/wr-0002/enricomi-nunit3__NUnit-simple"
+        ".xml: nunit-xml: NUnit 2 XML (test-results), not JUnit; convert with the "
+        "nunit3-junit.xslt transform of nunit/nunit-transforms (nunit3-console "
+        "--result=junit.xml;transform=nunit3-junit.xslt) or have the runner write JUnit XML",
     }
-    assert (
-        "junit-xml: XML is not well-formed" in rejects["ci/wr-0001/enricomi-edge__corrupt-xml.xml"]
-    )
-    assert "GitHub push webhook" in rejects["ci/wr-0001/octokit-push__with-new-branch.payload.json"]
 
     again, _ = _materialize(landing, warehouse)
     assert again["ci_test_cases"]["dagster/row_count"] == 6
@@ -136,12 +137,33 @@ def test_figures_and_status_check_on_every_warehouse(any_warehouse, landing):
     report = ingest_stream(CI_STREAM, landing, any_warehouse)
     assert report.rows_by_table == {"ci_runs": 2, "ci_test_cases": 6, "ci_coverage": 12}
 
-    assert case_status_figures(any_warehouse)["tests/passed"] == 3
-    assert run_figures(any_warehouse)["runs/success"] == 1
-    assert coverage_figures(any_warehouse)["coverage/branch_rate"] == pytest.approx(2 / 8)
+    assert case_status_figures(any_warehouse) == {
+        "tests/passed": 3,
+        "tests/failed": 1,
+        "tests/error": 0,
+        "tests/skipped": 1,
+        "tests/flaky": 1,
+        "pass_rate": 3 / 5,
+        "flaky_rate": 1 / 5,
+    }
+    assert run_figures(any_warehouse) == {
+        "runs/success": 1,
+        "runs/failed": 1,
+        "runs/cancelled": 0,
+        "runs/running": 0,
+        "runs/queued": 0,
+        "runs/unknown_status": 0,
+    }
+    assert coverage_figures(any_warehouse) == {
+        "coverage/reports": 2,
+        "coverage/line_rate": pytest.approx(13 / 20),
+        "coverage/branch_rate": pytest.approx(2 / 8),
+        "coverage/latest_report": "ci/wr-0002/coveragepy7__coverage.json",
+    }
+    # The stream creates every table it writes, ci_findings too, even with no scan landed.
     assert findings_figures(any_warehouse) == dict.fromkeys(
         (f"findings/{s}" for s in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")), 0
-    ) or not any_warehouse.table_exists("ci_findings")
+    )
     assert check_test_statuses(any_warehouse).passed
 
     any_warehouse.append(
@@ -152,6 +174,7 @@ def test_figures_and_status_check_on_every_warehouse(any_warehouse, landing):
     )
     check = check_test_statuses(any_warehouse)
     assert not check.passed
+    assert check.description == "statuses outside the five allowed: {'exploded': 1}"
     assert check.metadata["rows_with_unknown_status"] == 1
 
     flaky = any_warehouse.query(
@@ -159,4 +182,14 @@ def test_figures_and_status_check_on_every_warehouse(any_warehouse, landing):
         {"status": "flaky"},
     ).to_pylist()
     assert flaky == [{"name": "createWebhook", "attempts": 2, "framework": "surefire"}]
-    assert isinstance(any_warehouse.query("SELECT stages FROM ci_runs"), pa.Table)
+    stages = any_warehouse.query(
+        "SELECT pipeline_run_id, stages FROM ci_runs ORDER BY pipeline_run_id"
+    ).to_pylist()
+    assert stages == [
+        {
+            "pipeline_run_id": "wr-0001",
+            "stages": '[{"finished_at": null, "name": "unit", "started_at": null, '
+            '"status": "failed"}]',
+        },
+        {"pipeline_run_id": "wr-0002", "stages": None},
+    ]

@@ -136,7 +136,14 @@ def test_materialize_twice_gives_the_same_tables(tmp_path):
     # counted at ingestion, before retention removed the 2023 plan's two creates
     assert meta["infra_plan_changes"]["changes/create"] == 1 + 7 + 7 + 2 + 3 + 4
     per_environment = {k: v for k, v in meta["infra_plan_changes"].items() if k.count("/") == 2}
-    assert per_environment
+    assert per_environment == {
+        "changes/production/create": 23,
+        "changes/production/no-op": 1,
+        "changes/production/replace": 2,
+        "changes/production/update": 1,
+        "changes/staging/create": 1,
+        "changes/staging/replace": 1,
+    }
     assert (
         sum(v for k, v in per_environment.items() if k.endswith("/create"))
         == (meta["infra_plan_changes"]["changes/create"])
@@ -147,7 +154,11 @@ def test_materialize_twice_gives_the_same_tables(tmp_path):
         "SELECT resource, details FROM audit_events WHERE action = 'retention_deletion'"
     ).to_pylist()
     assert meta["evidence_retention"]["audit_events_appended"] == len(deletions)
-    assert "table/infra_plans" in {d["resource"] for d in deletions}
+    assert {d["resource"]: json.loads(d["details"])["rows_deleted"] for d in deletions} == {
+        "table/infra_plans": 3,
+        "table/infra_plan_changes": 4,
+        "table/infra_plan_checks": 1,
+    }
     assert meta["infra_drift_issues"]["open_issues"] == 1  # the dev refresh-only drift
     assert meta["deployments"]["production_deploys_without_approval"] == 2
     assert meta["deployments"]["change_failure_rate_production"] == round(2 / 6, 4)
@@ -163,11 +174,26 @@ def test_materialize_twice_gives_the_same_tables(tmp_path):
         r["source_file"]: r["error"]
         for r in warehouse.query("SELECT source_file, error FROM ingest_rejects").to_pylist()
     }
-    assert "invalid JSON" in rejects["infra/dev/truncated.json"]
-    assert "empty" in rejects["infra/dev/empty.json"]
-    assert "unrecognised format" in rejects["infra/dev/notes.md"]
-    assert "invalid JSON" in rejects["deployments/broken.json"]
-    assert "unrecognised format" in rejects["deployments/unknown.json"]
+    # After "invalid JSON (" comes the JSON decoder's own wording.
+    assert rejects["infra/dev/truncated.json"].startswith(
+        "infra/dev/truncated.json: tofu-show-json-plan: invalid JSON ("
+    )
+    assert rejects["infra/dev/empty.json"] == (
+        "infra/dev/empty.json: unknown: the file is empty (0 bytes of content)"
+    )
+    assert rejects["infra/dev/notes.md"] == (
+        "infra/dev/notes.md: unknown: unrecognised format (expected one of: cicl.drift_check/v1, "
+        "tofu-show-json-plan, tofu-binary-plan, tofu-apply-log, tofu-plan-readable); starts "
+        "'# notes nothing to see '"
+    )
+    assert rejects["deployments/broken.json"].startswith(
+        "deployments/broken.json: cicl.deployment/v1: line 1: invalid JSON ("
+    )
+    assert rejects["deployments/unknown.json"] == (
+        "deployments/unknown.json: unknown: unrecognised format (expected one of: "
+        "cicl.deployment/v1, github-deployment_status, github-deployment, gitlab-deployment, "
+        'cloudbuild-build, ci-webhook-without-deployment); starts \'{"hello": "world"}\''
+    )
 
     linked = (
         warehouse.query(

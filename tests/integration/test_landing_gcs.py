@@ -91,15 +91,15 @@ def test_read_bytes_refuses_objects_over_the_cap(zone):
 
 @pytest.mark.parametrize("path", ["../secret.txt", "../../drops/secret.txt", "/drops/secret.txt"])
 def test_paths_that_leave_the_root_are_refused(zone, path):
-    with pytest.raises(UnsafePathError):
+    with pytest.raises(UnsafePathError, match="escapes the landing root"):
         zone.open(path)
-    with pytest.raises(UnsafePathError):
+    with pytest.raises(UnsafePathError, match="escapes the landing root"):
         zone.read_bytes(path, max_bytes=1000)
 
 
 @pytest.mark.parametrize("prefix", ["..", "../drops", "otel/../../.."])
 def test_listing_outside_the_root_is_refused(zone, prefix):
-    with pytest.raises(UnsafePathError):
+    with pytest.raises(UnsafePathError, match="escapes the landing root"):
         list(zone.list(prefix))
 
 

@@ -44,12 +44,17 @@ def test_materialize_otel_spans_reports_figures_and_reruns_add_nothing(tmp_path)
     assert meta["error_span_share"] == pytest.approx(0.2)
     # durations: 0.0005, 3, 1000, 1800.999, 2500 ms
     assert meta["duration_ms_p50"] == pytest.approx(1000.0)
-    assert 1801 < meta["duration_ms_p95"] < 2500
+    # quantile_cont: 1800.999 + 0.8 * (2500 - 1800.999)
+    assert meta["duration_ms_p95"] == pytest.approx(2360.1998)
     assert meta["spans_by_service/workflow-runtime"] == 3
     assert meta["spans_by_service/tool-worker"] == 1
     assert meta["spans_by_service/my.service"] == 1
     assert meta["files_rejected"] == 1
-    assert "OTLP logs, not traces" in meta["rejects"]
+    assert meta["rejects"] == (
+        "- `otel/2026-11-05/logs.json` (not-otlp-traces): otel/2026-11-05/logs.json: "
+        "not-otlp-traces: OTLP logs, not traces: the file holds 'resourceLogs'; this stream only "
+        "reads ExportTraceServiceRequest (resourceSpans)"
+    )
     assert meta["rows_from/otlp-protobuf"] == 4
     [check] = result.get_asset_check_evaluations()
     assert (check.check_name, check.passed) == ("spans_end_after_they_start", True)
@@ -81,12 +86,42 @@ def test_a_span_ending_before_it_starts_fails_the_check(tmp_path):
     assert check.metadata["spans_ending_before_start"].value == 1
 
 
-def test_otel_spans_asset_definition():
-    spec = otel_spans.specs_by_key[dg.AssetKey("otel_spans")]
-    assert spec.group_name == "telemetry"
-    assert spec.owners == ["team:observability"]
-    assert set(spec.kinds) == {"python", "otlp"}
-    assert (otel_spans.op.description or "").startswith("One row per OpenTelemetry span")
+def test_materialization_describes_the_table_the_warehouse_holds(tmp_path):
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    result = dg.materialize(
+        [otel_spans],
+        resources={"warehouse": warehouse, "landing": _landing(tmp_path / "landing")},
+        run_config=dg.RunConfig({"otel_spans": {"config": {"workers": 1}}}),
+    )
+    [mat] = result.asset_materializations_for_node("otel_spans")
+    columns = mat.metadata["dagster/column_schema"].value.columns
+    assert [c.name for c in columns] == warehouse.table_schema("otel_spans").names
+    assert [c.name for c in columns if c.type == "json"] == [
+        "resource_attributes",
+        "span_attributes",
+        "events",
+        "links",
+    ]
+    assert {c.name: c.description for c in columns}["trace_id"] == "32 lowercase hex digits"
+    header, rule, *rows = mat.metadata["preview"].value.splitlines()
+    assert header == (
+        "| service_name | span_name | span_kind | start_time | duration_ms | status_code "
+        "| gen_ai_provider | trace_id |"
+    )
+    assert rule == "|---|---|---|---|---|---|---|---|"
+    assert sorted(rows) == [
+        "| my.service | I'm a server span | SERVER | 2018-12-13 14:51:00+00:00 | 1000.0 | UNSET "
+        "|  | 5b8efff798038103d269b633813fc60c |",
+        "| tool-worker | execute_tool search | PRODUCER | 2025-11-05 00:00:00.123456+00:00 | 3.0 "
+        "| UNSET | openai | ffffffffffffffffffffffffffffff01 |",
+        "| workflow-runtime | GET /health | INTERNAL | 2025-11-05 00:00:00.123456+00:00 | 0.0005 "
+        "| UNSET |  | 0af7651916cd43dd8448eb211c80319c |",
+        "| workflow-runtime | chat claude-sonnet-4 | CLIENT | 2025-11-05 00:00:00.123457+00:00 "
+        "| 1800.999 | ERROR | anthropic | 0af7651916cd43dd8448eb211c80319c |",
+        "| workflow-runtime | workflow invoice-triage | SERVER | 2025-11-05 00:00:00.123456+00:00 "
+        "| 2500.0 | OK |  | 0af7651916cd43dd8448eb211c80319c |",
+    ]
+    assert mat.metadata["workers"].value == 1
 
 
 def test_spans_land_the_same_on_every_warehouse(any_warehouse, tmp_path):

@@ -357,9 +357,16 @@ def test_ingest_runner_gives_the_same_tables_on_every_backend(any_warehouse, tmp
     ]
     errors = {r["source_file"]: r["error"] for r in outcome["ingest_rejects"]}
     assert errors["sample/bad.json"].startswith("sample/bad.json: sample-json: invalid JSON")
-    assert "unrecognised format" in errors["sample/notes.txt"]
-    assert "cannot be inflated" in errors["sample/fake.gz"]
-    assert "empty" in errors["sample/empty.json"]
+    assert errors["sample/notes.txt"] == (
+        "sample/notes.txt: unknown: unrecognised format (expected one of: sample-json); "
+        "starts 'hello'"
+    )
+    assert errors["sample/fake.gz"].startswith(
+        "sample/fake.gz: gzip: the file starts like gzip but cannot be inflated ("
+    )
+    assert errors["sample/empty.json"] == (
+        "sample/empty.json: unknown: the file is empty (0 bytes of content)"
+    )
 
     from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 

@@ -40,9 +40,17 @@ def test_good_files_land_bad_files_are_rejected_and_reruns_add_nothing(tmp_path,
         for r in warehouse.query("SELECT source_file, error FROM ingest_rejects").to_pylist()
     }
     assert errors["sample/bad.json"].startswith("sample/bad.json: sample-json: invalid JSON")
-    assert "empty" in errors["sample/empty.json"]
-    assert "unrecognised format" in errors["sample/notes.txt"]
-    assert "cannot be inflated" in errors["sample/fake.gz"]
+    assert errors["sample/empty.json"] == (
+        "sample/empty.json: unknown: the file is empty (0 bytes of content)"
+    )
+    assert errors["sample/notes.txt"] == (
+        "sample/notes.txt: unknown: unrecognised format (expected one of: sample-json); "
+        "starts 'hello'"
+    )
+    # After the opening parenthesis comes zlib's own wording.
+    assert errors["sample/fake.gz"].startswith(
+        "sample/fake.gz: gzip: the file starts like gzip but cannot be inflated ("
+    )
 
     second = ingest_stream(SAMPLE_STREAM, landing, warehouse, workers=workers)
     assert (second.files_ingested, second.files_rejected, second.files_skipped) == (0, 0, 7)

@@ -178,7 +178,8 @@ def test_verify_names_an_edited_row():
     rows[2]["actor"] = "mallory"
     result = verify_chain(rows)
     assert (result.ok, result.first_broken_seq, result.first_broken_event_id) == (False, 3, "e3")
-    assert "hash mismatch" in result.reason and result.checked == 2
+    assert result.reason == "seq 3 (event_id e3): hash mismatch (the row's content was edited)"
+    assert result.checked == 2
 
 
 def test_verify_names_a_deleted_row():
@@ -186,7 +187,9 @@ def test_verify_names_a_deleted_row():
     del rows[1]
     result = verify_chain(rows)
     assert (result.ok, result.first_broken_seq) == (False, 2)
-    assert "seq 2 is missing" in result.reason
+    assert result.reason == (
+        "seq 2 is missing (a row was deleted); the next row is seq 3 (event_id e3)"
+    )
 
 
 def test_verify_names_reordered_rows():
@@ -194,15 +197,25 @@ def test_verify_names_reordered_rows():
     rows[1]["seq"], rows[3]["seq"] = rows[3]["seq"], rows[1]["seq"]
     result = verify_chain(list(reversed(rows)))
     assert (result.ok, result.first_broken_seq, result.first_broken_event_id) == (False, 2, "e4")
-    assert "prev_hash does not match" in result.reason
+    assert result.reason == (
+        "seq 2 (event_id e4): prev_hash does not match the hash of seq 1 (rows were reordered, "
+        "or an earlier row was removed or replaced)"
+    )
 
 
 def test_verify_names_a_forked_chain_and_an_edited_hash():
     rows = _chain(3)
-    assert verify_chain([*rows, {**rows[2], "event_id": "fork"}]).first_broken_seq == 3
+    forked = verify_chain([*rows, {**rows[2], "event_id": "fork"}])
+    assert (forked.first_broken_seq, forked.reason) == (
+        3,
+        "seq 3 (event_id fork): seq 3 appears more than once (forked chain)",
+    )
     rows[0]["hash"] = "f" * 64
     result = verify_chain(rows)
-    assert result.first_broken_seq == 1 and "hash mismatch" in result.reason
+    assert (result.first_broken_seq, result.reason) == (
+        1,
+        "seq 1 (event_id e1): hash mismatch (the row's content was edited)",
+    )
 
 
 def test_empty_chain_is_valid():
@@ -225,7 +238,12 @@ def test_anchors_catch_a_rewritten_or_truncated_chain():
     assert verify_chain(rows, anchors).ok
     result = verify_chain(rows[:4], anchors)
     assert (result.ok, result.first_broken_seq) == (False, 5)
-    assert "removed from the end" in result.reason
+    assert result.reason == (
+        "seq 5 was recorded earlier but the chain ends at seq 4: rows were removed from the end"
+    )
     result = verify_chain(rows, {3: "a" * 64})
     assert (result.ok, result.first_broken_seq) == (False, 3)
-    assert "recorded for this seq earlier" in result.reason
+    assert result.reason == (
+        "seq 3 (event_id e3): hash differs from the one recorded for this seq earlier "
+        "(aaaaaaaaaaaaaaaa...): the chain was rewritten from here or before"
+    )

@@ -302,8 +302,37 @@ def test_secret_named_properties_are_redacted():
     assert rows[0]["properties"] == '{"DB_PASSWORD": "[REDACTED]", "shard": "3"}'
 
 
-def test_statuses_are_only_the_five_allowed():
-    assert set(TEST_STATUSES) == {"passed", "failed", "error", "skipped", "flaky"}
+def test_every_outcome_becomes_one_of_the_five_statuses():
+    rows = _parse(
+        """<testsuite name="s">
+        <testcase name="plain"/>
+        <testcase name="failure"><failure/></testcase>
+        <testcase name="error"><error/></testcase>
+        <testcase name="skipped"><skipped/></testcase>
+        <testcase name="flaky-failure"><flakyFailure/></testcase>
+        <testcase name="flaky-error"><flakyError/></testcase>
+        <testcase name="rerun-failure"><rerunFailure/></testcase>
+        <testcase name="rerun-error"><rerunError/></testcase>
+        <testcase name="disabled" status="disabled"/>
+        <testcase name="ignored" result="Ignored"/>
+        <testcase name="odd-marker" status="weird"/>
+        </testsuite>"""
+    )
+    assert [(r["name"], r["status"]) for r in rows] == [
+        ("plain", "passed"),
+        ("failure", "failed"),
+        ("error", "error"),
+        ("skipped", "skipped"),
+        ("flaky-failure", "flaky"),
+        ("flaky-error", "flaky"),
+        ("rerun-failure", "failed"),
+        ("rerun-error", "error"),
+        ("disabled", "skipped"),
+        ("ignored", "skipped"),
+        ("odd-marker", "passed"),
+    ]
+    # The figures and the status check count exactly the statuses the parser writes.
+    assert sorted(TEST_STATUSES) == sorted({r["status"] for r in rows})
 
 
 # --- hostile input ------------------------------------------------------------------------------
@@ -367,9 +396,20 @@ def test_runner_rejects_hostile_files_with_actionable_reasons(tmp_path):
         r["source_file"].rsplit("/", 1)[1]: r["error"]
         for r in warehouse.query("SELECT source_file, error FROM ingest_rejects").to_pylist()
     }
-    assert "junit-xml: DOCTYPE/entity declarations are not allowed" in errors["laughs.xml"]
-    assert "junit-xml: DOCTYPE/entity declarations are not allowed" in errors["xxe.xml"]
-    assert "empty" in errors["empty.xml"]
-    assert "unrecognised format" in errors["notes.txt"]
-    assert "larger than the 2,048-byte cap" in errors["big.xml"]
+    assert errors["laughs.xml"] == (
+        "ci/run-h/laughs.xml: junit-xml: DOCTYPE/entity declarations are not allowed "
+        "(<!DOCTYPE lolz>)"
+    )
+    assert errors["xxe.xml"] == (
+        "ci/run-h/xxe.xml: junit-xml: DOCTYPE/entity declarations are not allowed "
+        "(<!DOCTYPE testsuite>)"
+    )
+    assert (
+        errors["empty.xml"] == "ci/run-h/empty.xml: unknown: the file is empty (0 bytes of content)"
+    )
+    assert errors["notes.txt"].startswith(
+        "ci/run-h/notes.txt: unknown: unrecognised format (expected one of: junit-xml, "
+    )
+    assert errors["notes.txt"].endswith("); starts 'this is not a report'")
+    assert errors["big.xml"].startswith("ci/run-h/big.xml: file is larger than the 2,048-byte cap")
     assert warehouse.query("SELECT name FROM ci_test_cases").to_pylist() == [{"name": "w"}]

@@ -239,17 +239,29 @@ def test_cloud_build_pubsub_push_envelope_is_unwrapped():
 
 
 def test_status_vocabulary_is_closed():
-    for raw in (
-        "SUCCESS",
-        "completed",
-        "in_progress",
-        "canceled",
-        "timed_out",
-        "WORKING",
-        "manual",
-    ):
-        assert normalise_status(raw) in (*RUN_STATUSES, None)
-    assert normalise_status("completed") is None  # GitHub's status needs its conclusion
+    normalised = {
+        raw: normalise_status(raw)
+        for raw in (
+            "SUCCESS",
+            "completed",
+            "in_progress",
+            "canceled",
+            "timed_out",
+            "WORKING",
+            "manual",
+        )
+    }
+    assert normalised == {
+        "SUCCESS": "success",
+        "completed": None,  # GitHub's status needs its conclusion
+        "in_progress": "running",
+        "canceled": "cancelled",
+        "timed_out": "failed",
+        "WORKING": "running",
+        "manual": "queued",
+    }
+    # The figures count exactly the statuses normalisation writes.
+    assert sorted(RUN_STATUSES) == sorted(set(normalised.values()) - {None})
 
 
 def test_invalid_webhook_json_is_a_reject():

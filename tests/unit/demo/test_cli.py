@@ -16,13 +16,23 @@ def test_cli_writes_a_local_landing_zone_and_skips_when_current(
 ) -> None:
     out = tmp_path / "landing"
     assert main(["--out", str(out), "--spans", "2000", "--workers", "1"]) == 0
-    first = capsys.readouterr().out
-    assert "spans" in first and "otel/" in first and "ci/" in first
+    summary, *folders = capsys.readouterr().out.splitlines()
+    assert summary.startswith(f"{out}: 1946 spans, 1549 files in ")  # then the seconds it took
+    assert folders == [
+        "  audit/            31 files       0.5 MB",
+        "  ci/              991 files       2.9 MB",
+        "  deployments/     121 files       0.1 MB",
+        "  infra/           111 files       0.2 MB",
+        "  otel/            291 files       1.3 MB",
+        "  slo/               4 files       0.6 MB",
+    ]
     manifest = read_manifest(out)
     assert manifest and manifest["settings"]["spans"] == 2000
     assert all((out / f["path"]).is_file() for f in manifest["files"])
     assert main(["--out", str(out), "--spans", "2000", "--workers", "1"]) == 0
-    assert "is current" in capsys.readouterr().out
+    assert capsys.readouterr().out == (
+        f"{out}: demo landing zone is current (seed 20261102); use --force to rewrite\n"
+    )
 
 
 @pytest.mark.gcs

@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
@@ -158,17 +159,23 @@ def test_error_rate_outside_breach_is_well_under_one_percent(demo_spans: list[Fl
 
 
 def test_json_lines_are_collector_style_otlp_json(demo_landing: Path) -> None:
-    path = next((demo_landing / "otel").rglob("*-tool-worker.jsonl"))
+    path = demo_landing / "otel" / "2026" / "11" / "02" / "00-tool-worker.jsonl"
     lines = path.read_bytes().splitlines()
-    assert len(lines) >= 1
+    # One request per export batch of 512 spans: the hour's 16 tool-worker spans are one batch.
+    assert len(lines) == 1
     document = json.loads(lines[0])
     span = document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
-    assert len(span["traceId"]) == 32 and int(span["traceId"], 16) >= 0
-    assert isinstance(span["kind"], int)
-    assert isinstance(span["startTimeUnixNano"], str)
-    assert all(
-        len(json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"]) <= 512 for line in lines
-    )
+    # Ids in lowercase hex, the kind as its enum number, 64-bit times as decimal strings.
+    assert {k: span[k] for k in ("traceId", "spanId", "kind", "startTimeUnixNano")} == {
+        "traceId": "db80178142cb38e6ee2ec745a6496889",
+        "spanId": "8d9898a37b5b6d96",
+        "kind": Span.SPAN_KIND_SERVER,
+        "startTimeUnixNano": "1793577805679607815",
+    }
+    assert [
+        sum(len(scope["spans"]) for rs in doc["resourceSpans"] for scope in rs["scopeSpans"])
+        for doc in map(json.loads, lines)
+    ] == [16]
 
 
 def test_otlp_json_encoder_round_trips_protobuf(demo_landing: Path) -> None:
@@ -179,9 +186,9 @@ def test_otlp_json_encoder_round_trips_protobuf(demo_landing: Path) -> None:
 
 def test_broken_files_are_broken(demo_landing: Path) -> None:
     broken = demo_landing / "otel" / "broken"
-    with pytest.raises(Exception):  # noqa: B017 - protobuf raises its own DecodeError
+    with pytest.raises(DecodeError, match="Error parsing message"):
         ExportTraceServiceRequest.FromString((broken / "upload-interrupted.pb").read_bytes())
     document = json.loads((broken / "bad-trace-id.jsonl").read_bytes())
     with pytest.raises(ValueError, match="non-hexadecimal"):
         otlp_json_to_request(document)
-    assert "resourceSpans" not in json.loads((broken / "not-otlp.json").read_bytes())
+    assert json.loads((broken / "not-otlp.json").read_bytes()) == {"message": "collector started"}

@@ -207,19 +207,27 @@ def test_approval_findings_and_figures():
     assert approval_findings(deployments["dep-dev-0107"]) == []  # dev needs no approval
     assert approval_findings(deployments["dep-prod-0044"]) == ["no approver", "no approved_at"]
     [outside] = approval_findings(deployments["dep-prod-0043"])
-    assert outside.startswith("started 2026-11-05T16:10:00+00:00 outside window")
+    assert outside == (
+        "started 2026-11-05T16:10:00+00:00 outside window 2026-11-05T12:00:00+00:00 to "
+        "2026-11-05T14:00:00+00:00"
+    )
     assert approval_findings(deployments["cloudbuild:c2f1e0d9-8b7a-4c6d-9e5f-1a2b3c4d5e6f"]) == [
         "no change window"
     ]
     figures = deployment_figures(list(deployments.values()))
-    assert figures["deployments/production/succeeded"] == 4
-    assert figures["deployments/production/failed"] == 1
-    assert figures["deployments/staging/succeeded"] == 1
-    assert figures["production_deploys_without_approval"] == 1
-    assert figures["production_deploys_failing_gate"] == 3
-    assert figures["rollbacks"] == 1
-    # failed 0044 and 0042 (undone by the rollback 0043) out of 5 finished production deploys
-    assert figures["change_failure_rate_production"] == 0.4
+    assert figures == {
+        "deployments/dev/succeeded": 1,
+        "deployments/production/failed": 1,
+        "deployments/production/succeeded": 4,
+        "deployments/staging/succeeded": 1,
+        "production_deploys": 5,
+        "production_deploys_without_approval": 1,
+        "production_deploys_failing_gate": 3,
+        "rollbacks": 1,
+        "rolled_back_status": 0,
+        # failed 0044 and 0042 (undone by the rollback 0043) out of 5 finished production deploys
+        "change_failure_rate_production": 0.4,
+    }
 
 
 def test_inactive_does_not_hide_the_outcome():

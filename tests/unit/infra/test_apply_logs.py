@@ -49,7 +49,11 @@ def test_failed_apply_names_the_resource_and_redacts_secrets():
     failed = rows[1]
     assert failed["address"] == "google_sql_database_instance.replica"
     assert failed["action"] == "create"
-    assert "instanceAlreadyExists" in failed["error"]
+    assert failed["error"] == (
+        "Error, failed to create instance flow-db-replica: googleapi: Error 409: The Cloud SQL "
+        "instance already exists. When you delete an instance, you can't reuse the name of the "
+        "deleted instance until one week from the deletion date., instanceAlreadyExists"
+    )
     assert "cloudsql.tf line 41" not in failed["error"]  # source excerpts are not the message
     summary = rows[-1]
     assert summary["address"] is None and summary["environment"] == "staging"

@@ -36,9 +36,9 @@ def test_shipped_policy_matches_the_periods_rows_are_stamped_with():
 def test_retention_refuses_every_drift_table(table, duckdb_warehouse):
     with pytest.raises(RetentionRefused, match="permanent"):
         checked_table(table)
-    with pytest.raises(RetentionRefused):
+    with pytest.raises(RetentionRefused, match=f"{table} is permanent evidence"):
         delete_expired(duckdb_warehouse, table, AS_OF)
-    with pytest.raises(RetentionRefused):
+    with pytest.raises(RetentionRefused, match=f"{table} is permanent evidence"):
         RetentionPolicy(keep_days={table: 1}).days_for(table)
 
 

@@ -42,7 +42,9 @@ def test_new_ci_files_launch_ci_assets_and_downstream_once(tmp_path):
     first = _evaluate(tmp_path)
     assert len(first.run_requests) == 1
     request = first.run_requests[0]
-    assert request.run_key.startswith("landing:ci:")
+    # The key carries the listing's fingerprint the cursor keeps, so a tick never repeats it.
+    assert request.run_key == f"landing:ci:{json.loads(first.cursor)['ci']}"
+    assert request.tags == {"cicl/landing_folder": "ci", "cicl/files_listed": "1"}
     assert {k.to_user_string() for k in request.asset_selection} == {"ci_probe", "downstream_of_ci"}
 
     again = _evaluate(tmp_path, first.cursor)

@@ -151,5 +151,5 @@ def test_durations(text, minutes):
 def test_bad_durations_are_refused():
     with pytest.raises(ValueError, match="duration"):
         parse_duration_minutes("soon")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="window of 90 s is not a whole number of minutes"):
         parse_duration_minutes(90)

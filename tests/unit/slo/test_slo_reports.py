@@ -89,6 +89,9 @@ def test_exporter_rows_land_and_bad_lines_are_rejected(tmp_path, any_warehouse):
         "slo/missing.jsonl: slo-generator-report: line 1: missing required exporter field(s) "
         "slo_name"
     )
-    assert "timestamp_human 'yesterday' is not a timestamp" in errors["slo/badts.jsonl"]
+    assert errors["slo/badts.jsonl"] == (
+        "slo/badts.jsonl: slo-generator-report: line 1: timestamp_human 'yesterday' is not a "
+        "timestamp"
+    )
     meta = result.asset_materializations_for_node("slo_reports")[0].metadata
     assert meta["reports_alerting"].value == 2

@@ -79,21 +79,34 @@ def test_bad_files_are_rejected_with_reasons_and_good_ones_land_once(tmp_path, l
         r["source_file"].removeprefix("otel/"): r["error"]
         for r in warehouse.query("SELECT source_file, error FROM ingest_rejects").to_pylist()
     }
-    assert errors["truncated.pb"].startswith(
-        "otel/truncated.pb: otlp-protobuf: not a readable protobuf ExportTraceServiceRequest"
+    assert errors["truncated.pb"] == (
+        "otel/truncated.pb: otlp-protobuf: not a readable protobuf ExportTraceServiceRequest: "
+        "the request framing ends early or is not protobuf (a truncated upload, or not OTLP)"
     )
     assert errors["invalid.json"].startswith("otel/invalid.json: otlp-json: invalid JSON")
     assert errors["bad-hex.jsonl"] == (
         "otel/bad-hex.jsonl: otlp-json: line 3: invalid hex in spanId 'xyz' "
         "(expected 16 hex digits)"
     )
-    assert "cannot be inflated" in errors["not-gzip.json.gz"]
-    assert "empty" in errors["empty.json"]
-    assert "OTLP logs, not traces" in errors["otel-proto__logs.json"]
-    assert "OTLP metrics, not traces" in errors["otel-proto__metrics.json"]
+    # After the opening parenthesis comes zlib's own wording.
+    assert errors["not-gzip.json.gz"].startswith(
+        "otel/not-gzip.json.gz: gzip: the file starts like gzip but cannot be inflated ("
+    )
     assert (
-        "Jaeger model JSON with base64 ids, not OTLP"
-        in errors["jaeger-model-base64__domain_01.json"]
+        errors["empty.json"] == "otel/empty.json: unknown: the file is empty (0 bytes of content)"
+    )
+    assert errors["otel-proto__logs.json"] == (
+        "otel/otel-proto__logs.json: not-otlp-traces: OTLP logs, not traces: the file holds "
+        "'resourceLogs'; this stream only reads ExportTraceServiceRequest (resourceSpans)"
+    )
+    assert errors["otel-proto__metrics.json"] == (
+        "otel/otel-proto__metrics.json: not-otlp-traces: OTLP metrics, not traces: the file holds "
+        "'resourceMetrics'; this stream only reads ExportTraceServiceRequest (resourceSpans)"
+    )
+    assert errors["jaeger-model-base64__domain_01.json"] == (
+        "otel/jaeger-model-base64__domain_01.json: not-otlp-traces: Jaeger model JSON with base64 "
+        "ids, not OTLP: the file holds 'spans' with 'operationName'; export OTLP (resourceSpans) "
+        "from Jaeger or the Collector instead"
     )
 
     again = ingest_stream(OTEL_STREAM, landing, warehouse, run_id="r2", workers=workers)
