@@ -91,7 +91,8 @@ def test_exporter_rows_land_and_bad_lines_are_rejected(tmp_path, any_warehouse):
     )
     assert errors["slo/badts.jsonl"] == (
         "slo/badts.jsonl: slo-generator-report: line 1: timestamp_human 'yesterday' is not a "
-        "timestamp"
+        "timestamp (expected RFC 3339 text such as 2026-11-03T09:12:00Z, or epoch seconds or "
+        "milliseconds)"
     )
     meta = result.asset_materializations_for_node("slo_reports")[0].metadata
     assert meta["reports_alerting"].value == 2
