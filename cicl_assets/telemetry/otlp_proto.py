@@ -42,6 +42,7 @@ from cicl_assets.telemetry.span_batch import (
     LinkColumns,
     SpanColumns,
     build_table,
+    check_times,
 )
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 
@@ -340,6 +341,8 @@ class _Batch:
         c["kind"].append(pa.array([s.kind for s in spans], pa.int64()))
         c["start"].append(pa.array([s.start_time_unix_nano for s in spans], pa.int64()))
         c["end"].append(pa.array([s.end_time_unix_nano for s in spans], pa.int64()))
+        names = ("start_time_unix_nano", "end_time_unix_nano")
+        check_times(c["start"][-1], c["end"][-1], c["span_id"][-1], names, where)
         statuses = [s.status for s in spans]
         c["code"].append(pa.array([st.code for st in statuses], pa.int64()))
         c["message"].append(_blank_to_null([st.message for st in statuses]))
