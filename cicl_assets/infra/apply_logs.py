@@ -18,6 +18,7 @@ from typing import Any
 from cicl_assets.infra.naming import environment_from_path, parse_time, time_from_name
 from cicl_assets.infra.retention_policy import apply_log_expiry
 from cicl_assets.ingest.content import Sniff
+from cicl_assets.ingest.text_guards import decode_text
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _LEADING_TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+")
@@ -96,7 +97,7 @@ def redact(text: str) -> str:
 
 
 def _clean_lines(data: bytes) -> tuple[list[str], datetime | None]:
-    text = ANSI.sub("", data.decode("utf-8", "replace")).replace("\r\n", "\n")
+    text = ANSI.sub("", decode_text(data)).replace("\r\n", "\n")
     lines, first_ts = [], None
     for raw in text.split("\n"):
         line = raw.rstrip("\r")

@@ -35,7 +35,7 @@ from cicl_assets.telemetry.attributes import (
     b64,
     natural_json,
 )
-from cicl_assets.telemetry.otlp_proto_split import pieces
+from cicl_assets.telemetry.otlp_proto_split import invalid_string, pieces
 from cicl_assets.telemetry.span_batch import (
     BATCH_SPANS,
     EventColumns,
@@ -75,6 +75,12 @@ def parse_protobuf(data: bytes, source_file: str) -> Iterator[tuple[str, pa.Tabl
             try:
                 rs = ResourceSpans.FromString(piece.data)
             except DecodeError as exc:
+                bad = invalid_string(piece, ResourceSpans.DESCRIPTOR)
+                if bad is not None:
+                    raise ParseError(
+                        f"{bad}: invalid UTF-8 in a string field (protobuf strings must be "
+                        "UTF-8; use a bytes value for binary data, or fix what wrote it)"
+                    ) from None
                 raise ParseError(
                     f"not a readable protobuf ExportTraceServiceRequest ({exc}) in "
                     f"resourceSpans[{piece.resource_index}]; truncated or not OTLP"

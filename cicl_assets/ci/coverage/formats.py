@@ -28,6 +28,7 @@ from cicl_assets.ci.coverage.xml_reports import (
 from cicl_assets.ci.values import to_int, to_time
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import FileFormat, ParsedRows
+from cicl_assets.ingest.text_guards import decode_text
 from cicl_assets.warehouse.tables import TableSpec
 
 __all__ = ["CI_COVERAGE", "FORMATS", "TABLES", "parse_lcov"]
@@ -57,7 +58,7 @@ _LCOV_STATED = (
 
 
 def parse_lcov(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRows]]:
-    text = data.decode("utf-8-sig", "replace")
+    text = decode_text(data)
     files: dict[str, FileLines] = {}
     stated: dict[str, dict[str, int]] = {}
     records: dict[str, int] = {}
