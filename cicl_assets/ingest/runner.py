@@ -189,7 +189,7 @@ def _lost(setup: _Setup, task: _Task, lost: Lost) -> FileOutcome:
         reason = f"no data within {_deadline_s(setup):.0f} s, the read was stopped"
         return _unread(setup, task.obj, f"cannot read ({reason}); tried again next run", True)
     done = lost.progress or {}
-    why = f"parser crashed: the parser process was {lost.reason} while working on this file"
+    why = f"parser crashed: the parser process {lost.reason} while working on this file"
     if "SIGKILL" in lost.reason:
         why += " (often the out-of-memory killer: the file may need more memory than it has)"
     why += "; the rest of the batch went on, and the file is read again only once it changes"

@@ -25,7 +25,7 @@ Work = Callable[[Any, Any, Callable[[Any], None]], Any]  # (setup, item, progres
 class Lost:
     """An item whose process died or overran its deadline before it had a result."""
 
-    reason: str  # "killed by SIGSEGV (signal 11)", "no progress within 120 s", ...
+    reason: str  # "was killed by SIGSEGV (signal 11)", "made no progress within 120 s", ...
     progress: Any  # the last progress value the process reported for the item, or None
     timed_out: bool = False
 
@@ -44,15 +44,16 @@ def _serve(conn: Connection, work: Work, setup: Any) -> None:
 
 
 def death(exitcode: int | None) -> str:
+    """How a process ended, said after 'the process': 'was killed by SIGSEGV (signal 11)'."""
     if exitcode is None:
-        return "stopped"
+        return "was stopped"
     if exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = "a signal"
-        return f"killed by {name} (signal {-exitcode})"
-    return f"exited with status {exitcode} without a result"
+        return f"was killed by {name} (signal {-exitcode})"
+    return f"exited with status {exitcode}"
 
 
 class _Worker:
@@ -103,8 +104,13 @@ def run_isolated(
     try:
         while next_result < len(items):
             while next_item < len(items) and len(busy) < processes:
-                worker = idle.pop() if idle else _Worker(context, work, setup)
-                worker.give(next_item, items[next_item], deadline_s)
+                worker = _alive(idle) or _Worker(context, work, setup)
+                try:
+                    worker.give(next_item, items[next_item], deadline_s)
+                except OSError:  # it died between two items: the item goes to a new one
+                    worker.kill()
+                    worker = _Worker(context, work, setup)
+                    worker.give(next_item, items[next_item], deadline_s)
                 busy.append(worker)
                 next_item += 1
             deadlines = [w.deadline for w in busy if w.deadline is not None]
@@ -126,6 +132,15 @@ def run_isolated(
             worker.kill()
 
 
+def _alive(idle: list[_Worker]) -> _Worker | None:
+    while idle:
+        worker = idle.pop()
+        if worker.process.is_alive():
+            return worker
+        worker.kill()
+    return None
+
+
 def _collect(
     worker: _Worker, ready: set[Any], results: dict[int, Any], deadline_s: float | None
 ) -> bool:
@@ -139,7 +154,9 @@ def _collect(
                 if kind == "progress":
                     worker.progress, worker.deadline = value, None
                     continue
-                results[index] = value if kind == "done" else Lost(value, worker.progress)
+                results[index] = (
+                    value if kind == "done" else Lost(f"raised {value}", worker.progress)
+                )
                 return True
         except (EOFError, OSError):
             pass  # the process died mid-message: the sentinel says how
@@ -150,6 +167,6 @@ def _collect(
             return True
     if worker.deadline is not None and time.monotonic() >= worker.deadline:
         worker.kill()
-        results[index] = Lost(f"no progress within {deadline_s:.0f} s", None, timed_out=True)
+        results[index] = Lost(f"made no progress within {deadline_s:.0f} s", None, timed_out=True)
         return True
     return False
