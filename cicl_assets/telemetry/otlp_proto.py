@@ -345,10 +345,13 @@ class _Batch:
         c["state"].append(_blank_to_null([s.trace_state for s in spans]))
         c["name"].append(pa.array([s.name for s in spans], pa.string()))
         c["kind"].append(pa.array([s.kind for s in spans], pa.int64()))
-        c["start"].append(pa.array([s.start_time_unix_nano for s in spans], pa.int64()))
-        c["end"].append(pa.array([s.end_time_unix_nano for s in spans], pa.int64()))
-        names = ("start_time_unix_nano", "end_time_unix_nano")
-        check_times(c["start"][-1], c["end"][-1], c["span_id"][-1], names, where)
+        starts = [s.start_time_unix_nano for s in spans]
+        ends = [s.end_time_unix_nano for s in spans]
+        c["start"].append(pa.array(starts, pa.int64()))
+        c["end"].append(pa.array(ends, pa.int64()))
+        if 0 in starts or 0 in ends:
+            names = ("start_time_unix_nano", "end_time_unix_nano")
+            check_times(c["start"][-1], c["end"][-1], c["span_id"][-1], names, where)
         statuses = [s.status for s in spans]
         c["code"].append(pa.array([st.code for st in statuses], pa.int64()))
         c["message"].append(_blank_to_null([st.message for st in statuses]))
