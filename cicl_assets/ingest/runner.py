@@ -1,15 +1,15 @@
 """Ingest the new files of one landing-zone stream into warehouse tables.
 
 Each file is read under a size cap and a time limit, gunzipped under a bomb guard, recognised by
-content and parsed into per-table Parquet spool files (``ingest.spool``); nothing of a file
-reaches the warehouse unless the whole file parsed. Every per-file failure (an unreadable or
-oddly named file, a symlink or FIFO, bad content, a parser that crashes or is killed) ends as
-one ``ingest_rejects`` row and the run goes on. A file is skipped when the same path with the
-same content digest was already ingested; for streams whose rows carry their own identity
-(spans), also when the same content was ingested under another path. A path whose content
-changed is ingested again, replacing its rows. Spooled files are loaded in groups: delete the
-group's ``source_file`` rows (left by an interrupted earlier attempt), append, then record the
-files in ``ingested_files``; so re-running never duplicates.
+content and parsed into per-table Parquet spool files (``ingest.file_outcome``, ``ingest.spool``);
+nothing of a file reaches the warehouse unless the whole file parsed. Every per-file failure (an
+unreadable or oddly named file, a symlink or FIFO, bad content, a parser that crashes or is
+killed) ends as one ``ingest_rejects`` row and the run goes on. A file is skipped when the same
+path with the same content digest was already ingested; for streams whose rows carry their own
+identity (spans), also when the same content was ingested under another path. A path whose
+content changed is ingested again, replacing its rows. Spooled files are loaded in groups: delete
+the group's ``source_file`` rows (left by an interrupted earlier attempt), append, then record
+the files in ``ingested_files``; so re-running never duplicates.
 
 Parsing runs in worker processes (``ingest.workers``) when there are several workers, or when
 the stream is ``isolated``: its parsers hand untrusted bytes to native code, so a crash must
@@ -19,7 +19,6 @@ warehouse.
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import shutil
@@ -35,17 +34,19 @@ from cicl_assets.ingest.content import (
     DEFAULT_MAX_INFLATED_BYTES,
     ParseError,
 )
-from cicl_assets.ingest.formats import FileFormat
-from cicl_assets.ingest.spool import Reject, parse_to_spool
-from cicl_assets.ingest.workers import Lost, run_isolated
-from cicl_assets.landing.zone import (
-    READ_TIMEOUT_S,
-    REGULAR,
-    FileTooLargeError,
-    LandingObject,
-    LandingZone,
-    UnsafePathError,
+from cicl_assets.ingest.file_outcome import (
+    FileOutcome,
+    FileTask,
+    RunSetup,
+    deadline_s,
+    ingest_key,
+    lost_file,
+    no_progress,
+    process_file,
 )
+from cicl_assets.ingest.formats import FileFormat
+from cicl_assets.ingest.workers import Lost, run_isolated
+from cicl_assets.landing.zone import READ_TIMEOUT_S, LandingZone
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import INGEST_REJECTS, INGESTED_FILES, TableSpec, utcnow
 
@@ -81,18 +82,6 @@ class StreamSpec:
 
 
 @dataclass
-class FileOutcome:
-    source_file: str
-    digest: str | None
-    size: int
-    status: str  # ingested | rejected | already_ingested | same_content_as_ingested
-    detected_format: str | None = None
-    error: str | None = None
-    rows: dict[str, int] = field(default_factory=dict)
-    spools: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass
 class IngestReport:
     stream: str
     files_seen: int = 0
@@ -109,97 +98,6 @@ class IngestReport:
         return sum(self.rows_by_table.values())
 
 
-@dataclass(frozen=True)
-class _Setup:
-    """What every file of one run needs; sent once to each worker process."""
-
-    stream: StreamSpec
-    landing: LandingZone
-    known_keys: frozenset[str]
-    read_timeout_s: float
-
-
-@dataclass(frozen=True)
-class _Task:
-    obj: LandingObject
-    spool_dir: str
-
-
-def _process(setup: _Setup, task: _Task, progress: Callable[[Any], None]) -> FileOutcome:
-    try:
-        return _read_and_parse(setup, task, progress)
-    except Exception as exc:  # a fault of the runner itself still costs one file, not the run
-        return _unread(setup, task.obj, f"not read: {type(exc).__name__}: {exc}")
-
-
-def _unread(setup: _Setup, obj: LandingObject, reason: str, retry: bool = False) -> FileOutcome:
-    """A file rejected before its content was read. Without a digest it is keyed by path, size
-    and time, so an unchanged file is not rejected again on every run; ``retry`` (a timeout, a
-    file that vanished) records nothing, so the next run tries again."""
-    key = None if retry else f"unread:{obj.path}:{obj.size}:{obj.updated:.0f}"
-    if key and ingest_key(obj.path, key) in setup.known_keys:
-        return FileOutcome(obj.path, key, obj.size, "already_ingested")
-    return FileOutcome(obj.path, key, obj.size, "rejected", "unknown", f"{obj.path}: {reason}")
-
-
-def _read_and_parse(setup: _Setup, task: _Task, progress: Callable[[Any], None]) -> FileOutcome:
-    stream, obj = setup.stream, task.obj
-    path = obj.path
-    if obj.kind != REGULAR:
-        hint = "; only regular files are read: put the file itself there, not a link or pipe"
-        return _unread(setup, obj, f"not read: a {obj.kind}{hint if obj.kind in _SPECIAL else ''}")
-    try:
-        data = setup.landing.read_bytes(path, stream.max_file_bytes, setup.read_timeout_s)
-    except UnsafePathError as exc:
-        return _unread(setup, obj, f"not read: {exc}; rename the file")
-    except FileTooLargeError as exc:
-        return _unread(setup, obj, str(exc))
-    except (TimeoutError, FileNotFoundError) as exc:
-        why = "it vanished after it was listed" if isinstance(exc, FileNotFoundError) else exc
-        return _unread(setup, obj, f"cannot read ({why}); tried again next run", retry=True)
-    except OSError as exc:
-        return _unread(setup, obj, f"cannot read ({exc})")
-    digest = hashlib.sha256(data).hexdigest()
-    if ingest_key(path, digest) in setup.known_keys:
-        return FileOutcome(path, digest, len(data), "already_ingested")
-    if stream.dedupe_content and digest in setup.known_keys:
-        return FileOutcome(path, digest, len(data), "same_content_as_ingested")
-    read = {"digest": digest, "size": len(data)}
-    progress(read)
-    try:
-        fmt, rows, spools = parse_to_spool(
-            stream, data, path, task.spool_dir, lambda name: progress({**read, "format": name})
-        )
-    except Reject as exc:
-        shutil.rmtree(task.spool_dir, ignore_errors=True)
-        return FileOutcome(
-            path, digest, len(data), "rejected", exc.fmt, f"{path}: {exc.fmt}: {exc.message}"
-        )
-    return FileOutcome(path, digest, len(data), "ingested", fmt, None, rows, spools)
-
-
-_SPECIAL = frozenset(
-    {"symbolic link", "named pipe (FIFO)", "socket", "character device", "block device"}
-)
-
-
-def _lost(setup: _Setup, task: _Task, lost: Lost) -> FileOutcome:
-    """The outcome of a file whose parser process died or hung."""
-    if lost.timed_out:
-        reason = f"no data within {_deadline_s(setup):.0f} s, the read was stopped"
-        return _unread(setup, task.obj, f"cannot read ({reason}); tried again next run", True)
-    done = lost.progress or {}
-    why = f"parser crashed: the parser process {lost.reason} while working on this file"
-    if "SIGKILL" in lost.reason:
-        why += " (often the out-of-memory killer: the file may need more memory than it has)"
-    why += "; the rest of the batch went on, and the file is read again only once it changes"
-    if "digest" not in done:
-        return _unread(setup, task.obj, why)
-    fmt = done.get("format", "unknown")
-    path = task.obj.path
-    return FileOutcome(path, done["digest"], done["size"], "rejected", fmt, f"{path}: {fmt}: {why}")
-
-
 def _context(stream: StreamSpec) -> BaseContext:
     context = multiprocessing.get_context("forkserver")
     # Workers fork from the forkserver, which outlives the pool: importing the runner and the
@@ -208,16 +106,6 @@ def _context(stream: StreamSpec) -> BaseContext:
     parsers = sorted({f.parse.__module__ for f in stream.formats})
     context.set_forkserver_preload([__name__, *parsers, "pandas"])
     return context
-
-
-def _deadline_s(setup: _Setup) -> float:
-    # The worker gives up reading after read_timeout_s; the parent stops a worker stuck in a
-    # system call (a hung network mount) a little later.
-    return setup.read_timeout_s + 30
-
-
-def _no_progress(_value: Any) -> None:
-    pass
 
 
 def ingest_stream(
@@ -245,8 +133,8 @@ def ingest_stream(
     objects = [o for o in landing.list(stream.prefix) if wanted is None or o.path in wanted]
     report = IngestReport(stream.name, files_seen=len(objects))
     spool_root = tempfile.mkdtemp(prefix=f"cicl-spool-{stream.name}-")
-    setup = _Setup(stream, landing, known, read_timeout_s)
-    tasks = [_Task(o, os.path.join(spool_root, f"{i:07d}")) for i, o in enumerate(objects)]
+    setup = RunSetup(stream, landing, known, read_timeout_s)
+    tasks = [FileTask(o, os.path.join(spool_root, f"{i:07d}")) for i, o in enumerate(objects)]
     for t in tasks:
         os.makedirs(t.spool_dir, exist_ok=True)
     pending: list[FileOutcome] = []
@@ -293,22 +181,22 @@ def ingest_stream(
     return report
 
 
-def _outcomes(setup: _Setup, tasks: list[_Task], workers: int) -> Iterable[FileOutcome]:
+def _outcomes(setup: RunSetup, tasks: list[FileTask], workers: int) -> Iterable[FileOutcome]:
     """Each task's outcome, in task order."""
     if workers <= 1 and not setup.stream.isolated:
         for task in tasks:
-            yield _process(setup, task, _no_progress)
+            yield process_file(setup, task, no_progress)
         return
     results = run_isolated(
-        _process,
+        process_file,
         setup,
         tasks,
         processes=max(1, workers),
         context=_context(setup.stream),
-        deadline_s=_deadline_s(setup),
+        deadline_s=deadline_s(setup),
     )
     for task, result in zip(tasks, results, strict=True):
-        yield _lost(setup, task, result) if isinstance(result, Lost) else result
+        yield lost_file(setup, task, result) if isinstance(result, Lost) else result
 
 
 def _flush(
@@ -400,11 +288,6 @@ def _text(value: str | None) -> str | None:
     """Text every warehouse stores: a lone surrogate (an undecodable byte that slipped into a
     message) becomes a visible \\udcXX escape instead of failing the load."""
     return None if value is None else value.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def ingest_key(source_file: str, digest: str | None) -> str:
-    """What makes a landing file 'already ingested': its path and its content."""
-    return f"{source_file}#{digest}"
 
 
 def report_metadata(report: IngestReport) -> dict[str, Any]:

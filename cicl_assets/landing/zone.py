@@ -68,6 +68,9 @@ _KINDS = (
 )
 
 
+SPECIAL_FILES = frozenset(kind for _, kind in _KINDS)
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISREG(mode):
         return REGULAR

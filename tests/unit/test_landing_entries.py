@@ -123,3 +123,17 @@ def test_a_read_past_its_time_limit_stops(tmp_path, monkeypatch):
     with pytest.raises(TimeoutError, match=r"slow\.json: reading took longer than 0 s"):
         zone.read_bytes("slow.json", 1000, timeout_s=1e-9)
     assert zone.read_bytes("slow.json", 1000, timeout_s=60) == b"x" * 64
+
+
+def test_a_folder_that_cannot_be_listed_is_listed_as_such(odd_zone, monkeypatch):
+    real = os.scandir
+
+    def refuse_sub(path):
+        if os.fsdecode(path).endswith("sub"):
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_sub)
+    listed = {o.path: o.kind for o in odd_zone.list("otel")}
+    assert listed["otel/sub"] == "folder that cannot be listed (Permission denied)"
+    assert "otel/sub/b.json" not in listed
