@@ -156,8 +156,8 @@ def test_a_file_name_of_undecodable_bytes_is_stored_escaped_and_recorded(tmp_pat
     otel = tmp_path / "landing" / "otel"
     otel.mkdir(parents=True)
     (otel / "good.json").write_bytes(otlp_line())
-    with open(os.fsencode(otel) + b"/\xff\xfe.json", "wb") as handle:
-        handle.write(b'{"resourceSpans": [')
+    with open(os.fsencode(otel) + b"/\xff\xfe.json", "wb"):
+        pass  # empty: rejected
     with open(os.fsencode(otel) + b"/caf\xe9.json", "wb") as handle:  # latin-1 name, good spans
         handle.write(otlp_line("00f067aa0ba902b7"))
     landing = LandingZone(uri=str(tmp_path / "landing"))
@@ -166,8 +166,7 @@ def test_a_file_name_of_undecodable_bytes_is_stored_escaped_and_recorded(tmp_pat
     first = ingest_stream(OTEL_STREAM, landing, warehouse, workers=workers)
     assert (first.files_ingested, first.files_rejected) == (2, 1)
     assert warehouse.query("SELECT error FROM ingest_rejects").column("error").to_pylist() == [
-        "otel/\\xff\\xfe.json: otlp-json: invalid JSON (unexpected end of data: line 1 column "
-        "20 (char 19))"
+        "otel/\\xff\\xfe.json: unknown: the file is empty (0 bytes of content)"
     ]
     files = warehouse.query("SELECT source_file, status FROM ingested_files ORDER BY 1")
     assert files.to_pylist() == [
