@@ -19,6 +19,7 @@ from cicl_assets.infra.naming import environment_from_path, time_from_name
 from cicl_assets.infra.retention_policy import apply_log_expiry
 from cicl_assets.ingest.content import Sniff
 from cicl_assets.ingest.redact import redact_text
+from cicl_assets.ingest.text_guards import decode_text
 from cicl_assets.ingest.values import parse_seconds, parse_time
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -76,7 +77,7 @@ def detect_apply_log(sniff: Sniff) -> bool:
 
 
 def _clean_lines(data: bytes) -> tuple[list[str], datetime | None]:
-    text = ANSI.sub("", data.decode("utf-8", "replace")).replace("\r\n", "\n")
+    text = ANSI.sub("", decode_text(data)).replace("\r\n", "\n")
     lines, first_ts = [], None
     for raw in text.split("\n"):
         line = raw.rstrip("\r")

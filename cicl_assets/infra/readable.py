@@ -16,6 +16,7 @@ from cicl_assets.infra.naming import environment_from_path, folder_of, time_from
 from cicl_assets.infra.retention_policy import plan_expiry
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.redact import redact_text
+from cicl_assets.ingest.text_guards import decode_text
 
 _OPENINGS = (
     "OpenTofu used the selected providers",
@@ -46,7 +47,7 @@ def detect_plan_readable(sniff: Sniff) -> bool:
 def parse_plan_readable(
     data: bytes, source_file: str
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    text = _text(data)
+    text = ANSI.sub("", decode_text(data)).lstrip()
     if not text.startswith(_OPENINGS):
         raise ParseError("does not start like `tofu show` plan text")
     tool = "terraform" if "Terraform" in text[:200] else "opentofu"

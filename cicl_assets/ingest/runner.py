@@ -1,41 +1,52 @@
 """Ingest the new files of one landing-zone stream into warehouse tables.
 
-Each file is read under a size cap, gunzipped under a bomb guard, recognised by content and
-parsed into per-table Parquet spool files; nothing of a file reaches the warehouse unless the
-whole file parsed. A file is skipped when the same path with the same content digest was already
-ingested; for streams whose rows carry their own identity (spans), also when the same content was
-ingested under another path. A path whose content changed is ingested again, replacing its rows.
-Spooled files
-are loaded in groups: delete the group's ``source_file`` rows (left by an interrupted earlier
-attempt), append, then record the files in ``ingested_files``; so re-running never duplicates.
-Parsing runs in worker processes; only the parent talks to the warehouse.
+Each file is read under a size cap and a time limit, gunzipped under a bomb guard, recognised by
+content and parsed into per-table Parquet spool files (``ingest.file_outcome``, ``ingest.spool``);
+nothing of a file reaches the warehouse unless the whole file parsed. Every per-file failure (an
+unreadable or oddly named file, a symlink or FIFO, bad content, a parser that crashes or is
+killed) ends as one ``ingest_rejects`` row and the run goes on. A file is skipped when the same
+path with the same content digest was already ingested; for streams whose rows carry their own
+identity (spans), also when the same content was ingested under another path. A path whose
+content changed is ingested again, replacing its rows. Spooled files are loaded in groups: delete
+the group's ``source_file`` rows (left by an interrupted earlier attempt), append, then record
+the files in ``ingested_files``; so re-running never duplicates.
+
+Parsing runs in worker processes (``ingest.workers``) when there are several workers, or when
+the stream is ``isolated``: its parsers hand untrusted bytes to native code, so a crash must
+cost one file, not the run. Otherwise it runs in this process. Only the parent talks to the
+warehouse.
 """
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
 from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from cicl_assets.ingest.content import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_INFLATED_BYTES,
     ParseError,
-    Sniff,
-    maybe_gunzip,
 )
-from cicl_assets.ingest.formats import FileFormat, ParsedRows, detect_format
-from cicl_assets.ingest.redact import redact_text
-from cicl_assets.landing.zone import FileTooLargeError, LandingObject, LandingZone
+from cicl_assets.ingest.file_outcome import (
+    FileOutcome,
+    FileTask,
+    RunSetup,
+    deadline_s,
+    ingest_key,
+    lost_file,
+    no_progress,
+    process_file,
+)
+from cicl_assets.ingest.formats import FileFormat
+from cicl_assets.ingest.workers import Lost, run_isolated
+from cicl_assets.landing.zone import READ_TIMEOUT_S, LandingZone
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import INGEST_REJECTS, INGESTED_FILES, TableSpec, utcnow
 
@@ -44,7 +55,6 @@ from cicl_assets.warehouse.tables import INGEST_REJECTS, INGESTED_FILES, TableSp
 # file from 82 to 78 bytes a span). Spools are on disk, so this does not grow memory.
 FLUSH_ROWS = 500_000
 FLUSH_FILES = 2_000
-PARQUET_ROW_GROUP = 128 * 1024
 
 
 @dataclass(frozen=True)
@@ -60,24 +70,15 @@ class StreamSpec:
     # True where the same bytes under another path are the same data (a span batch copied twice);
     # False where the path gives the rows their meaning (one pip-audit.json per pipeline run).
     dedupe_content: bool = False
+    # True where parsers hand untrusted bytes to native code (pyarrow's JSON reader, upb): files
+    # are then parsed in a worker process even with one worker, so a crash costs one file.
+    isolated: bool = False
 
     def table(self, name: str) -> TableSpec:
         for spec in self.tables:
             if spec.name == name:
                 return spec
         raise ParseError(f"parser produced rows for unknown table {name!r}")
-
-
-@dataclass
-class FileOutcome:
-    source_file: str
-    digest: str | None
-    size: int
-    status: str  # ingested | rejected | already_ingested | same_content_as_ingested
-    detected_format: str | None = None
-    error: str | None = None
-    rows: dict[str, int] = field(default_factory=dict)
-    spools: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,120 +98,14 @@ class IngestReport:
         return sum(self.rows_by_table.values())
 
 
-def _records_to_table(spec: TableSpec, rows: ParsedRows, source_file: str) -> pa.Table:
-    if isinstance(rows, list):
-        table = spec.from_records(rows)
-    else:
-        table = spec.conform(rows)
-    if "source_file" in spec.schema.names:
-        idx = spec.schema.get_field_index("source_file")
-        table = table.set_column(
-            idx, "source_file", pa.array([source_file] * table.num_rows, pa.string())
-        )
-    return table
-
-
-def parse_to_spool(
-    stream: StreamSpec, data: bytes, source_file: str, spool_dir: str
-) -> tuple[str, dict[str, int], dict[str, list[str]]]:
-    """Decompress, detect and parse one file into Parquet spool files; returns its format,
-    rows per table and spool paths. Raises ParseError (format unknown, or bad content)."""
-    fmt_name = "gzip" if data[:2] == b"\x1f\x8b" else "unknown"
-    data, _ = maybe_gunzip(data, stream.max_inflated_bytes)
-    if not data.strip():
-        raise _Reject(fmt_name, "the file is empty (0 bytes of content)")
-    fmt = detect_format(stream.formats, Sniff.of(data))
-    if fmt is None:
-        expected = ", ".join(f.name for f in stream.formats)
-        preview = redact_text(data[:60].decode("utf-8", "replace").replace("\n", " "))
-        raise _Reject(
-            fmt_name, f"unrecognised format (expected one of: {expected}); starts {preview!r}"
-        )
-    writers: dict[str, pq.ParquetWriter] = {}
-    rows: dict[str, int] = {}
-    paths: dict[str, list[str]] = {}
-    try:
-        for table_name, parsed in fmt.parse(data, source_file):
-            spec = stream.table(table_name)
-            table = _records_to_table(spec, parsed, source_file)
-            if table.num_rows == 0:
-                continue
-            if table_name not in writers:
-                path = os.path.join(spool_dir, f"{table_name}.parquet")
-                writers[table_name] = pq.ParquetWriter(path, spec.schema, compression="zstd")
-                paths[table_name] = [path]
-            writers[table_name].write_table(table, row_group_size=PARQUET_ROW_GROUP)
-            rows[table_name] = rows.get(table_name, 0) + table.num_rows
-    except _Reject:
-        raise
-    except ParseError as exc:
-        raise _Reject(fmt.name, str(exc)) from None
-    except RecursionError:
-        raise _Reject(fmt.name, "nesting too deep to parse safely") from None
-    except Exception as exc:  # a parser bug must not sink the batch: reject the file and go on
-        raise _Reject(fmt.name, f"{type(exc).__name__}: {exc}") from None
-    finally:
-        for writer in writers.values():
-            writer.close()
-    return fmt.name, rows, paths
-
-
-class _Reject(Exception):
-    def __init__(self, fmt: str, message: str):
-        super().__init__(message)
-        self.fmt = fmt
-        self.message = message
-
-
-@dataclass(frozen=True)
-class _Task:
-    stream: StreamSpec
-    landing_uri: str
-    obj: LandingObject
-    known_keys: frozenset[str]
-    spool_dir: str
-
-
-def _process(task: _Task) -> FileOutcome:
-    landing = LandingZone(uri=task.landing_uri)
-    path = task.obj.path
-    try:
-        data = landing.read_bytes(path, task.stream.max_file_bytes)
-    except (FileTooLargeError, OSError) as exc:
-        # Unread files have no content digest; key them by path, size and time so an unchanged
-        # file is not rejected again on every run.
-        key = f"unread:{path}:{task.obj.size}:{task.obj.updated:.0f}"
-        if ingest_key(path, key) in task.known_keys:
-            return FileOutcome(path, key, task.obj.size, "already_ingested")
-        reason = str(exc) if isinstance(exc, FileTooLargeError) else f"cannot read ({exc})"
-        return FileOutcome(path, key, task.obj.size, "rejected", "unknown", f"{path}: {reason}")
-    digest = hashlib.sha256(data).hexdigest()
-    if ingest_key(path, digest) in task.known_keys:
-        return FileOutcome(path, digest, len(data), "already_ingested")
-    if task.stream.dedupe_content and digest in task.known_keys:
-        return FileOutcome(path, digest, len(data), "same_content_as_ingested")
-    try:
-        fmt, rows, spools = parse_to_spool(task.stream, data, path, task.spool_dir)
-    except ParseError as exc:  # from gunzip
-        return FileOutcome(path, digest, len(data), "rejected", "gzip", f"{path}: {exc}")
-    except _Reject as exc:
-        shutil.rmtree(task.spool_dir, ignore_errors=True)
-        return FileOutcome(
-            path, digest, len(data), "rejected", exc.fmt, f"{path}: {exc.fmt}: {exc.message}"
-        )
-    return FileOutcome(path, digest, len(data), "ingested", fmt, None, rows, spools)
-
-
-def _pool(workers: int, stream: StreamSpec) -> ProcessPoolExecutor | None:
-    if workers <= 1:
-        return None
+def _context(stream: StreamSpec) -> BaseContext:
     context = multiprocessing.get_context("forkserver")
     # Workers fork from the forkserver, which outlives the pool: importing the runner and the
     # parsers there once spares each worker of each later run seconds of imports.
     # pandas too: pyarrow imports it on the first pa.array() of each worker (~1 s of CPU).
     parsers = sorted({f.parse.__module__ for f in stream.formats})
     context.set_forkserver_preload([__name__, *parsers, "pandas"])
-    return ProcessPoolExecutor(workers, mp_context=context)
+    return context
 
 
 def ingest_stream(
@@ -222,6 +117,7 @@ def ingest_stream(
     workers: int = 1,
     paths: Sequence[str] | None = None,
     log: Callable[[str], None] | None = None,
+    read_timeout_s: float = READ_TIMEOUT_S,
 ) -> IngestReport:
     """Ingest new files under the stream's prefix (or just ``paths``); see the module doc."""
     for spec in (*stream.tables, INGESTED_FILES, INGEST_REJECTS):
@@ -233,19 +129,17 @@ def ingest_stream(
     known = frozenset(ingested.column("ingest_key").to_pylist())
     if stream.dedupe_content:
         known |= frozenset(ingested.column("digest").to_pylist())
-    objects = [o for o in landing.list(stream.prefix) if paths is None or o.path in set(paths)]
+    wanted = None if paths is None else set(paths)
+    objects = [o for o in landing.list(stream.prefix) if wanted is None or o.path in wanted]
     report = IngestReport(stream.name, files_seen=len(objects))
     spool_root = tempfile.mkdtemp(prefix=f"cicl-spool-{stream.name}-")
-    tasks = [
-        _Task(stream, landing.uri, o, known, os.path.join(spool_root, f"{i:07d}"))
-        for i, o in enumerate(objects)
-    ]
+    setup = RunSetup(stream, landing, known, read_timeout_s)
+    tasks = [FileTask(o, os.path.join(spool_root, f"{i:07d}")) for i, o in enumerate(objects)]
     for t in tasks:
         os.makedirs(t.spool_dir, exist_ok=True)
     pending: list[FileOutcome] = []
     seen_digests: set[str] = set()
     pending_rows = 0
-    pool = _pool(workers, stream)
     # Loads run on one background thread, in order, while the next files are parsed: the
     # warehouse works outside the GIL, so parsing and loading overlap.
     loader = ThreadPoolExecutor(1, thread_name_prefix=f"cicl-load-{stream.name}")
@@ -258,10 +152,7 @@ def ingest_stream(
         loading = loader.submit(_flush, stream, warehouse, outcomes, report, run_id, log)
 
     try:
-        results: Iterable[FileOutcome] = (
-            pool.map(_process, tasks, chunksize=1) if pool else map(_process, tasks)
-        )
-        for outcome in results:
+        for outcome in _outcomes(setup, tasks, workers):
             report.bytes_read += outcome.size
             if (
                 stream.dedupe_content
@@ -286,10 +177,26 @@ def ingest_stream(
             loading.result()
     finally:
         loader.shutdown(wait=True)  # never remove spool files under a running load
-        if pool:
-            pool.shutdown(cancel_futures=True)
         shutil.rmtree(spool_root, ignore_errors=True)
     return report
+
+
+def _outcomes(setup: RunSetup, tasks: list[FileTask], workers: int) -> Iterable[FileOutcome]:
+    """Each task's outcome, in task order."""
+    if workers <= 1 and not setup.stream.isolated:
+        for task in tasks:
+            yield process_file(setup, task, no_progress)
+        return
+    results = run_isolated(
+        process_file,
+        setup,
+        tasks,
+        processes=max(1, workers),
+        context=_context(setup.stream),
+        deadline_s=deadline_s(setup),
+    )
+    for task, result in zip(tasks, results, strict=True):
+        yield lost_file(setup, task, result) if isinstance(result, Lost) else result
 
 
 def _flush(
@@ -319,19 +226,21 @@ def _flush(
         ) + sum(o.rows.values())
     if rejected:
         warehouse.delete_where_in(
-            INGEST_REJECTS, "ingest_key", [ingest_key(o.source_file, o.digest) for o in rejected]
+            INGEST_REJECTS,
+            "ingest_key",
+            [_text(ingest_key(o.source_file, o.digest)) for o in rejected],
         )
         warehouse.append(
             INGEST_REJECTS,
             INGEST_REJECTS.from_records(
                 [
                     {
-                        "source_file": o.source_file,
+                        "source_file": _text(o.source_file),
                         "detected_format": o.detected_format,
-                        "error": o.error,
+                        "error": _text(o.error),
                         "at": now,
                         "digest": o.digest,
-                        "ingest_key": ingest_key(o.source_file, o.digest),
+                        "ingest_key": _text(ingest_key(o.source_file, o.digest)),
                         "stream": stream.name,
                         "size_bytes": o.size,
                         "run_id": run_id,
@@ -343,7 +252,7 @@ def _flush(
         report.rejects.extend(rejected)
         if log:
             for o in rejected:
-                log(f"rejected {o.error}")
+                log(f"rejected {_text(o.error)}")
     recorded = [o for o in outcomes if o.digest]
     if recorded:
         warehouse.replace_where_in(
@@ -375,9 +284,10 @@ def _flush(
             os.remove(spool_path)
 
 
-def ingest_key(source_file: str, digest: str | None) -> str:
-    """What makes a landing file 'already ingested': its path and its content."""
-    return f"{source_file}#{digest}"
+def _text(value: str | None) -> str | None:
+    """Text every warehouse stores: a lone surrogate (an undecodable byte that slipped into a
+    message) becomes a visible \\udcXX escape instead of failing the load."""
+    return None if value is None else value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def report_metadata(report: IngestReport) -> dict[str, Any]:

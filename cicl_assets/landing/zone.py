@@ -1,13 +1,18 @@
 """Landing zone resource over a local folder or ``gs://bucket/prefix``.
 
-Paths handed out are relative to the landing root with ``/`` separators; a path that would
-leave the root (``..``, absolute, or a symlink pointing outside) is refused.
+Paths handed out are relative to the landing root with ``/`` separators, in the escaped form of
+``landing.names`` (so any file name is valid text); a path that would leave the root (``..``,
+absolute, or through a symlinked folder pointing outside) is refused. Listing never fails on
+one odd entry: symlinks, FIFOs, sockets and devices are listed with their kind, and only regular
+files are ever opened, so the runner can reject the rest with the reason.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -17,27 +22,91 @@ import dagster as dg
 from pydantic import Field
 
 from cicl_assets.ingest.content import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_INFLATED_BYTES
+from cicl_assets.landing.names import escape, unescape
 from cicl_assets.settings import cloud_clients
+
+READ_TIMEOUT_S = 120.0
+_READ_CHUNK = 8 * 1024 * 1024
+REGULAR = "file"
 
 Stream = TypeVar("Stream")
 
 
 @dataclass(frozen=True)
 class LandingObject:
-    path: str  # relative to the landing root, '/'-separated
+    path: str  # relative to the landing root, '/'-separated, escaped (landing.names)
     size: int
     updated: float  # seconds since the epoch
+    # "file" for a regular file; otherwise what it is ("symbolic link", "named pipe (FIFO)",
+    # "folder that cannot be listed", ...): listed so that it can be rejected, never read.
+    kind: str = REGULAR
 
 
 class UnsafePathError(ValueError):
     pass
 
 
+class NotRegularFileError(OSError):
+    pass
+
+
 def _clean_relative(path: str) -> str:
-    pure = PurePosixPath(path.replace("\\", "/"))
+    try:
+        raw = unescape(path)
+    except ValueError as exc:
+        raise UnsafePathError(f"landing path '{path}' is not a landing path ({exc})") from None
+    name = os.fsdecode(raw)
+    # a backslash is read as a separator too: a name that some tool would take to '..' is refused
+    pure = PurePosixPath(name.replace("\\", "/"))
     if pure.is_absolute() or any(part in ("..", "") for part in pure.parts) or not pure.parts:
-        raise UnsafePathError(f"landing path {path!r} escapes the landing root")
-    return str(pure)
+        separator = " (a '\\' counts as a separator)" if "\\" in name else ""
+        raise UnsafePathError(f"landing path '{path}' escapes the landing root{separator}")
+    return str(PurePosixPath(name))
+
+
+_KINDS = (
+    (stat.S_ISLNK, "symbolic link"),
+    (stat.S_ISFIFO, "named pipe (FIFO)"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+)
+
+
+SPECIAL_FILES = frozenset(kind for _, kind in _KINDS)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISREG(mode):
+        return REGULAR
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
+
+
+def _walk(root: Path, folder: Path) -> Iterator[LandingObject]:
+    """Every entry under ``folder`` that is not a folder, without following symlinks."""
+
+    def listed(path: str, st: os.stat_result | None, kind: str) -> LandingObject:
+        rel = escape(os.fsencode(os.path.relpath(path, root)))
+        return LandingObject(rel, st.st_size if st else 0, st.st_mtime if st else 0.0, kind)
+
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        if folder != root:
+            yield listed(str(folder), None, f"folder that cannot be listed ({exc.strerror})")
+        return
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # gone since the folder was read: there is nothing to ingest
+        except OSError as exc:
+            yield listed(entry.path, None, f"entry that cannot be examined ({exc.strerror})")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk(root, Path(entry.path))
+        else:
+            yield listed(entry.path, st, _kind(st.st_mode))
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -61,6 +130,10 @@ class LandingZone(dg.ConfigurableResource):
             max_inflated_bytes=self.max_inflated_bytes,
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Parser processes get the resource by value: its fields, not Dagster's bookkeeping.
+        return (_rebuild, (type(self), self.model_dump()))
+
     @property
     def is_gcs(self) -> bool:
         return self.uri.startswith("gs://")
@@ -74,20 +147,22 @@ class LandingZone(dg.ConfigurableResource):
     def _gcs_blob_name(self, path: str) -> tuple[Any, str]:
         bucket, _, root = self._gcs()
         rel = _clean_relative(path)
+        if any("\udc80" <= c <= "\udcff" for c in rel):
+            raise FileNotFoundError(f"{path!r}: object names are UTF-8; no object has this name")
         return bucket, f"{root}/{rel}" if root else rel
 
-    def _gcs_read(self, path: str, max_bytes: int) -> bytes:
+    def _gcs_read(self, path: str, max_bytes: int, timeout_s: float) -> bytes:
         from google.api_core.exceptions import GoogleAPICallError
 
         bucket, name = self._gcs_blob_name(path)
         try:
-            blob = bucket.get_blob(name)
+            blob = bucket.get_blob(name, timeout=timeout_s)
             if blob is None:
                 raise FileNotFoundError(f"gs://{bucket.name}/{name} does not exist")
             if blob.size is not None and blob.size > max_bytes:
                 raise FileTooLargeError(_too_large(max_bytes))
             # A ranged read: an object replaced by a bigger one since is still cut at the cap.
-            return blob.download_as_bytes(start=0, end=max_bytes, checksum=None)
+            return blob.download_as_bytes(start=0, end=max_bytes, checksum=None, timeout=timeout_s)
         except GoogleAPICallError as exc:  # the runner turns OSError into a reject
             raise OSError(f"gs://{bucket.name}/{name}: {exc}") from exc
 
@@ -104,53 +179,68 @@ class LandingZone(dg.ConfigurableResource):
                     continue
                 rel = blob.name[len(root) + 1 :] if root else blob.name
                 updated = blob.updated.timestamp() if blob.updated else 0.0
-                found.append(LandingObject(rel, int(blob.size or 0), updated))
+                found.append(LandingObject(escape(rel.encode()), int(blob.size or 0), updated))
             yield from sorted(found, key=lambda o: o.path)
             return
         root = Path(self.uri).resolve()
-        base = root / prefix if prefix else root
+        base = root / _clean_relative(prefix) if prefix else root
         if not base.is_dir():
             return
-        found = []
-        for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-            dirnames.sort()
-            for name in filenames:
-                full_path = Path(dirpath) / name
-                if full_path.is_symlink() and not full_path.resolve().is_relative_to(root):
-                    continue
-                stat = full_path.stat()
-                found.append(
-                    LandingObject(
-                        full_path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime
-                    )
-                )
-        yield from sorted(found, key=lambda o: o.path)
+        yield from sorted(_walk(root, base), key=lambda o: o.path)
 
     def open(self, path: str) -> BinaryIO:
         """A binary stream of one landing file."""
-        rel = _clean_relative(path)
         if self.is_gcs:
-            bucket, name = self._gcs_blob_name(rel)
+            bucket, name = self._gcs_blob_name(path)
             blob = bucket.get_blob(name)
             if blob is None:
                 raise FileNotFoundError(f"gs://{bucket.name}/{name} does not exist")
             return blob.open("rb")
-        root = Path(self.uri).resolve()
-        full = (root / rel).resolve()
-        if not full.is_relative_to(root):
-            raise UnsafePathError(f"landing path {path!r} resolves outside the landing root")
-        return full.open("rb")
+        return os.fdopen(self._open_regular(path), "rb")
 
-    def read_bytes(self, path: str, max_bytes: int) -> bytes:
-        """The whole file, refusing files larger than ``max_bytes``."""
+    def _open_regular(self, path: str) -> int:
+        """A descriptor of a regular file: a symlink, FIFO or device is never opened (nor
+        followed, nor blocked on), even if it replaced the file since it was listed."""
+        root = Path(self.uri).resolve()
+        full = root / _clean_relative(path)
+        folder = full.parent.resolve()
+        if not folder.is_relative_to(root):
+            raise UnsafePathError(f"landing path '{path}' resolves outside the landing root")
+        target = folder / full.name
+        mode = os.lstat(target).st_mode
+        if stat.S_ISREG(mode):
+            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISREG(mode):
+                return fd
+            os.close(fd)
+        raise NotRegularFileError(f"{path}: a {_kind(mode)}, not a regular file")
+
+    def read_bytes(self, path: str, max_bytes: int, timeout_s: float = READ_TIMEOUT_S) -> bytes:
+        """The whole file, refusing files larger than ``max_bytes`` and reads that take longer
+        than ``timeout_s`` (TimeoutError)."""
         if self.is_gcs:
-            data = self._gcs_read(path, max_bytes)
+            data = self._gcs_read(path, max_bytes, timeout_s)
         else:
-            with self.open(path) as stream:
-                data = stream.read(max_bytes + 1)
+            data = self._local_read(path, max_bytes, timeout_s)
         if len(data) > max_bytes:
             raise FileTooLargeError(_too_large(max_bytes))
         return data
+
+    def _local_read(self, path: str, max_bytes: int, timeout_s: float) -> bytes:
+        deadline = time.monotonic() + timeout_s
+        chunks: list[bytes] = []
+        size = 0
+        with os.fdopen(self._open_regular(path), "rb") as stream:
+            while size <= max_bytes:
+                chunk = stream.read(min(_READ_CHUNK, max_bytes + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{path}: reading took longer than {timeout_s:.0f} s")
+        return b"".join(chunks)
 
 
 class FileTooLargeError(ValueError):
@@ -186,6 +276,10 @@ def _gcs_client() -> Any:
         else:
             _GCS_CLIENTS[key] = storage.Client(project=project)
     return _GCS_CLIENTS[key]
+
+
+def _rebuild(cls: type[LandingZone], fields: dict[str, Any]) -> LandingZone:
+    return cls(**fields)
 
 
 def open_landing(uri: str) -> LandingZone:

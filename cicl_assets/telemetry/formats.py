@@ -57,4 +57,5 @@ OTEL_STREAM = StreamSpec(
     tables=(OTEL_SPANS,),
     # spans carry their own identity: a batch copied under another path is the same data
     dedupe_content=True,
+    isolated=True,  # pyarrow's JSON reader and upb parse untrusted bytes
 )

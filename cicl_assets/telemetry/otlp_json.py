@@ -45,6 +45,7 @@ from cicl_assets.telemetry.span_batch import (
     SpanColumns,
     build_table,
     check_hex_ids,
+    check_times,
 )
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 
@@ -274,18 +275,22 @@ def _flatten(
     if expected_nested is not None and counter.nested != expected_nested:
         raise _NotCanonical  # values nested deeper than the schema reads
     status = spans.field("status")
+    span_ids = check_hex_ids(spans.field("spanId"), 16, "spanId", where)
+    start_ns = _nanos(spans.field("startTimeUnixNano"), "startTimeUnixNano", where)
+    end_ns = _nanos(spans.field("endTimeUnixNano"), "endTimeUnixNano", where)
+    check_times(start_ns, end_ns, span_ids, ("startTimeUnixNano", "endTimeUnixNano"), where)
     return build_table(
         SpanColumns(
             trace_id=check_hex_ids(spans.field("traceId"), 32, "traceId", where),
-            span_id=check_hex_ids(spans.field("spanId"), 16, "spanId", where),
+            span_id=span_ids,
             parent_span_id=check_hex_ids(
                 spans.field("parentSpanId"), 16, "parentSpanId", where, nullable=True
             ),
             trace_state=_blank_to_null(spans.field("traceState")),
             name=pc.fill_null(spans.field("name"), ""),
             kind=spans.field("kind"),
-            start_ns=_nanos(spans.field("startTimeUnixNano"), "startTimeUnixNano", where),
-            end_ns=_nanos(spans.field("endTimeUnixNano"), "endTimeUnixNano", where),
+            start_ns=start_ns,
+            end_ns=end_ns,
             status_code=status.field("code"),
             status_message=_blank_to_null(status.field("message")),
             resource_of=ss_rs[sp_ss],

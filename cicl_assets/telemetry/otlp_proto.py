@@ -35,13 +35,14 @@ from cicl_assets.telemetry.attributes import (
     b64,
     natural_json,
 )
-from cicl_assets.telemetry.otlp_proto_split import pieces
+from cicl_assets.telemetry.otlp_proto_split import invalid_string, pieces
 from cicl_assets.telemetry.span_batch import (
     BATCH_SPANS,
     EventColumns,
     LinkColumns,
     SpanColumns,
     build_table,
+    check_times,
 )
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 
@@ -74,6 +75,12 @@ def parse_protobuf(data: bytes, source_file: str) -> Iterator[tuple[str, pa.Tabl
             try:
                 rs = ResourceSpans.FromString(piece.data)
             except DecodeError as exc:
+                bad = invalid_string(piece, ResourceSpans.DESCRIPTOR)
+                if bad is not None:
+                    raise ParseError(
+                        f"{bad}: invalid UTF-8 in a string field (protobuf strings must be "
+                        "UTF-8; use a bytes value for binary data, or fix what wrote it)"
+                    ) from None
                 raise ParseError(
                     f"not a readable protobuf ExportTraceServiceRequest ({exc}) in "
                     f"resourceSpans[{piece.resource_index}]; truncated or not OTLP"
@@ -338,8 +345,13 @@ class _Batch:
         c["state"].append(_blank_to_null([s.trace_state for s in spans]))
         c["name"].append(pa.array([s.name for s in spans], pa.string()))
         c["kind"].append(pa.array([s.kind for s in spans], pa.int64()))
-        c["start"].append(pa.array([s.start_time_unix_nano for s in spans], pa.int64()))
-        c["end"].append(pa.array([s.end_time_unix_nano for s in spans], pa.int64()))
+        starts = [s.start_time_unix_nano for s in spans]
+        ends = [s.end_time_unix_nano for s in spans]
+        c["start"].append(pa.array(starts, pa.int64()))
+        c["end"].append(pa.array(ends, pa.int64()))
+        if 0 in starts or 0 in ends:
+            names = ("start_time_unix_nano", "end_time_unix_nano")
+            check_times(c["start"][-1], c["end"][-1], c["span_id"][-1], names, where)
         statuses = [s.status for s in spans]
         c["code"].append(pa.array([st.code for st in statuses], pa.int64()))
         c["message"].append(_blank_to_null([st.message for st in statuses]))

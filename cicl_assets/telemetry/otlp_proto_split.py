@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.text_guards import invalid_utf8_at
 
 PIECE_BYTES = 8 * 1024 * 1024
 _SCOPE_SPANS = 2  # field number of ResourceSpans.scope_spans
@@ -144,3 +146,52 @@ def _split_scope(ss: memoryview, limit: int, where: str) -> Iterator[tuple[int, 
             last += 1
         yield first, header + bytes(ss[spans[first][0] : spans[last - 1][1]])
         first = last
+
+
+_STRING, _MESSAGE = 9, 11  # FieldDescriptor.TYPE_STRING, TYPE_MESSAGE
+_MAX_DEPTH = 64
+
+
+def invalid_string(piece: Piece, descriptor: Any) -> str | None:
+    """Where a string field of ``piece`` (a ResourceSpans) holds invalid UTF-8, e.g.
+    ``resourceSpans[0].scopeSpans[1].spans[7].name: bytes 0xff``; None when every string is
+    valid. upb refuses the whole message then, saying only that it cannot parse it."""
+    where = f"resourceSpans[{piece.resource_index}]"
+    # a piece may start at a later scope, and its first scope at a later span
+    shifts = ((_SCOPE_SPANS, piece.scope_index), (_SPANS, piece.span_offset))
+    found = _invalid_string(memoryview(piece.data), descriptor, where, 0, shifts)
+    return None if found is None else f"{found[0]}: bytes {found[1]}"
+
+
+def _invalid_string(
+    data: memoryview,
+    descriptor: Any,
+    where: str,
+    depth: int,
+    shifts: tuple[tuple[int, int], ...] = (),
+) -> tuple[str, str] | None:
+    seen: dict[int, int] = {}
+    try:
+        fields = list(_fields(data, where))
+    except ParseError:
+        return None
+    shift_field, shift = shifts[0] if shifts else (0, 0)
+    for number, start, content, end in fields:
+        field = descriptor.fields_by_number.get(number)
+        tag, _ = _varint(data, start, where)
+        if field is None or tag & 7 != 2 or field.type not in (_STRING, _MESSAGE):
+            continue
+        seen[number] = seen.get(number, -1) + 1
+        index = seen[number] + (shift if number == shift_field else 0)
+        label = f"{where}.{field.json_name}" + (f"[{index}]" if field.is_repeated else "")
+        if field.type == _STRING:
+            value = bytes(data[content:end])
+            offset = invalid_utf8_at(value)
+            if offset is not None:
+                return label, " ".join(f"0x{b:02x}" for b in value[offset : offset + 2])
+        elif depth < _MAX_DEPTH:
+            inner = shifts[1:] if number == shift_field and seen[number] == 0 else ()
+            found = _invalid_string(data[content:end], field.message_type, label, depth + 1, inner)
+            if found is not None:
+                return found
+    return None

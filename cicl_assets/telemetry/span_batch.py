@@ -205,3 +205,24 @@ def check_hex_ids(
             f"{where(bad)}: invalid hex in {field} {value!r} (expected {digits} hex digits)"
         )
     return pc.ascii_lower(ids)
+
+
+def check_times(
+    start_ns: pa.Array,
+    end_ns: pa.Array,
+    span_ids: pa.Array,
+    names: tuple[str, str],
+    where: Callable[[int], str],
+) -> None:
+    """A span without a start or an end time (missing or 0) rejects its file: stored, it would
+    sit at 1970-01-01 with a duration of decades."""
+    for values, name in zip((start_ns, end_ns), names, strict=True):
+        missing = pc.equal(pc.fill_null(values, 0), 0)
+        if pc.any(missing, min_count=0).as_py():
+            k = int(np.flatnonzero(missing.to_numpy(zero_copy_only=False))[0])
+            count = pc.sum(missing).as_py()
+            others = f" ({count:,} spans of this batch lack it)" if count > 1 else ""
+            raise ParseError(
+                f"{where(k)}: span {span_ids[k].as_py()} has no {name} (missing or 0){others}; "
+                "every span needs a start and an end time: fix the instrumentation that sent it"
+            )

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from cicl_assets.ingest.runner import ingest_stream
-from cicl_assets.landing import LandingZone
+from cicl_assets.landing import LandingObject, LandingZone
 from cicl_assets.landing.zone import FileTooLargeError, UnsafePathError
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 from tests.integration.test_warehouse_contract import SAMPLE_FILES, ingest_outcome
@@ -131,3 +131,63 @@ def test_ingesting_from_gcs_gives_the_rows_a_local_folder_gives(bucket, tmp_path
         {"a": 2, "source_file": "sample/good.json.gz"},
     ]
     assert outcome == ingest_outcome(from_folder)
+
+
+ODD_OBJECTS = {
+    f"{ROOT}/sample/tab\there.json": b'{"a": 7}',
+    f"{ROOT}/sample/new\nline.json": b'{"a":',
+    f"{ROOT}/sample/caf\u00e9.json": b'{"a": 8}',
+    f"{ROOT}/sample/good.json": b'{"a": 1}',
+}
+# Names with a '..' part: the GCS emulator refuses to store them (real GCS does not), so a
+# listing hands them out as if they were there.
+DOT_DOT = ("sample/..\\\\evil.json", "sample/../up.json")
+
+
+class ListsDotDotNames(LandingZone):
+    def list(self, prefix: str = ""):
+        listed = [*super().list(prefix), *(LandingObject(p, 8, 1.7e9) for p in DOT_DOT)]
+        return iter(sorted(listed, key=lambda o: o.path))
+
+
+def test_odd_object_names_are_listed_escaped_and_read_back(bucket):
+    upload(bucket, ODD_OBJECTS)
+    zone = LandingZone(uri=f"gs://{bucket.name}/{ROOT}")
+    assert [o.path for o in zone.list("sample")] == [
+        "sample/caf\u00e9.json",
+        "sample/good.json",
+        "sample/new\\x0aline.json",
+        "sample/tab\\x09here.json",
+    ]
+    assert zone.read_bytes("sample/tab\\x09here.json", 100) == b'{"a": 7}'
+    with pytest.raises(FileNotFoundError):  # object names are UTF-8: no object has this name
+        zone.read_bytes("sample/\\xff.json", 100)
+    for path in DOT_DOT:
+        with pytest.raises(UnsafePathError):
+            zone.read_bytes(path, 100)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_odd_object_names_become_rejects_or_rows_and_never_fail_the_run(bucket, tmp_path, workers):
+    upload(bucket, ODD_OBJECTS)
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    zone = ListsDotDotNames(uri=f"gs://{bucket.name}/{ROOT}")
+    report = ingest_stream(SAMPLE_STREAM, zone, warehouse, workers=workers)
+    assert (report.files_seen, report.files_ingested, report.files_rejected) == (6, 3, 3)
+    rows = warehouse.query("SELECT a, source_file FROM sample_rows ORDER BY a").to_pylist()
+    assert rows == [
+        {"a": 1, "source_file": "sample/good.json"},
+        {"a": 7, "source_file": "sample/tab\\x09here.json"},
+        {"a": 8, "source_file": "sample/caf\u00e9.json"},
+    ]
+    errors = warehouse.query("SELECT error FROM ingest_rejects ORDER BY 1").column("error")
+    assert errors.to_pylist() == [
+        "sample/../up.json: not read: landing path 'sample/../up.json' escapes the landing root;"
+        " rename the file",
+        "sample/..\\\\evil.json: not read: landing path 'sample/..\\\\evil.json' escapes the "
+        "landing root (a '\\' counts as a separator); rename the file",
+        "sample/new\\x0aline.json: sample-json: invalid JSON (Expecting value: line 1 column 6 "
+        "(char 5))",
+    ]
+    again = ingest_stream(SAMPLE_STREAM, zone, warehouse, workers=workers)
+    assert (again.files_ingested, again.files_rejected, again.files_skipped) == (0, 0, 6)

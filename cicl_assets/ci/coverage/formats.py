@@ -27,6 +27,7 @@ from cicl_assets.ci.coverage.xml_reports import (
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import FileFormat, ParsedRows
 from cicl_assets.ingest.json_documents import load_json
+from cicl_assets.ingest.text_guards import decode_text
 from cicl_assets.ingest.values import parse_int, parse_time
 from cicl_assets.warehouse.tables import TableSpec
 
@@ -57,7 +58,7 @@ _LCOV_STATED = (
 
 
 def parse_lcov(data: bytes, source_file: str) -> Iterable[tuple[str, ParsedRows]]:
-    text = data.decode("utf-8-sig", "replace")
+    text = decode_text(data)
     files: dict[str, FileLines] = {}
     stated: dict[str, dict[str, int]] = {}
     records: dict[str, int] = {}
