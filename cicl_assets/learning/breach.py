@@ -158,8 +158,11 @@ def read_status_rows(warehouse: Any, after: datetime | None = None) -> list[dict
     return warehouse.query(sql + " WHERE evaluation_time > @after", {"after": after}).to_pylist()
 
 
-def audit_trigger(warehouse: Any, run: BreachRun, run_id: str | None, actor: str) -> None:
-    """Chain a ``cl_review_triggered`` event; idempotent on the run_key."""
+def audit_trigger(
+    warehouse: Any, run: BreachRun, run_id: str | None, actor: str, notary: Any = None
+) -> None:
+    """Chain a ``cl_review_triggered`` event and publish the chain's head through ``notary``;
+    idempotent on the run_key."""
     from cicl_assets.audit.chain import record_action
 
     record_action(
@@ -178,4 +181,5 @@ def audit_trigger(warehouse: Any, run: BreachRun, run_id: str | None, actor: str
             "job": CL_EVALUATION_JOB,
         },
         event_id=run.audit_event_id,
+        notary=notary,
     )
