@@ -7,6 +7,7 @@ import dagster as dg
 
 from cicl_assets.audit.chain import append_events, chain_tail, read_chain
 from cicl_assets.audit.judge import judge_chain
+from cicl_assets.audit.notary import ChainError
 from cicl_assets.audit.stream import AUDIT_STREAM
 from cicl_assets.audit.tables import (
     AUDIT_EVENTS,
@@ -73,10 +74,14 @@ def bind_cicl_config(cicl_config: CiclConfig) -> StreamSpec:
 
 def append_staged_events(warehouse: Warehouse, run: StreamRun) -> dict[str, Any]:
     """Chain the staged events not chained yet, in (event_time, source_file, event_id) order,
-    and publish the chain's new head."""
+    and publish the chain's new head. A chain changed outside cicl gets nothing appended: the
+    events stay staged and audit_chain_verified says what is wrong."""
     cicl_config = _CICL_CONFIG.get()
     notary = cicl_config.chain_notary(warehouse) if cicl_config is not None else None
-    appended = append_events(warehouse, unchained_staged_events(warehouse), notary)
+    try:
+        appended = append_events(warehouse, unchained_staged_events(warehouse), notary)
+    except ChainError as exc:
+        return {"events_appended": 0, "chain_refused": str(exc)}
     return {"events_appended": len(appended)}
 
 

@@ -71,8 +71,8 @@ def judge_chain(rows: Sequence[Mapping[str, Any]], notary: ChainNotary) -> Chain
     if len(rows) > last:
         ordered = sorted(rows, key=lambda r: r["seq"])
         reason = (
-            f"seq {last + 1} to {len(rows)}: {len(rows) - last} events after the last published "
-            f"head (seq {last}) of chain {chain.chain_id}: appended without cicl (a forged "
+            f"the chain goes on past the last published head (seq {last}) of chain "
+            f"{chain.chain_id} to seq {len(rows)}: events appended without cicl (a forged "
             "append), or cicl stopped before publishing their head"
         )
         return _failed(
