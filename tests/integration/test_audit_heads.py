@@ -53,19 +53,16 @@ def materialize(warehouse, landing, cicl_config, instance) -> dg.AssetCheckEvalu
     [
         ("forged append", "the chain goes on past the last published head (seq 11) of chain"),
         ("rewrite from seq 3", "hash differs from the one recorded for this seq earlier"),
-        ("truncation", "seq 8 was recorded earlier but the chain ends at seq 3"),
+        ("truncation", "seq 11 was recorded earlier but the chain ends at seq 3"),
     ],
+    ids=["forged-append", "rewrite", "truncation"],
 )
 def test_tampering_is_caught_with_a_fresh_dagster_home(tmp_path, cicl_config, case, reason):
     tamper = TAMPERING[case][0]
     warehouse = DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
-    landing = landing_with(tmp_path / "landing", ALL[:3])
+    landing = landing_with(tmp_path / "landing", ALL)
     with dg.instance_for_test() as first_home:
         assert materialize(warehouse, landing, cicl_config, first_home).passed
-    landing_with(tmp_path / "more", ALL[3:])
-    shutil.copytree(tmp_path / "more" / "audit", tmp_path / "landing" / "audit" / "more")
-    with dg.instance_for_test() as second_home:
-        assert materialize(warehouse, landing, cicl_config, second_home).passed
     tamper(warehouse)
     with dg.instance_for_test() as fresh_home:
         evaluation = materialize(warehouse, landing, cicl_config, fresh_home)

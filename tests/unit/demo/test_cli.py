@@ -15,13 +15,14 @@ def test_cli_writes_a_local_landing_zone_and_skips_when_current(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "landing"
-    assert main(["--out", str(out), "--spans", "2000", "--workers", "1"]) == 0
+    keys = ["--keys", str(tmp_path / "keys")]
+    assert main(["--out", str(out), "--spans", "2000", "--workers", "1", *keys]) == 0
     first = capsys.readouterr().out
     assert "spans" in first and "otel/" in first and "ci/" in first
     manifest = read_manifest(out)
     assert manifest and manifest["settings"]["spans"] == 2000
     assert all((out / f["path"]).is_file() for f in manifest["files"])
-    assert main(["--out", str(out), "--spans", "2000", "--workers", "1"]) == 0
+    assert main(["--out", str(out), "--spans", "2000", "--workers", "1", *keys]) == 0
     assert "is current" in capsys.readouterr().out
 
 
