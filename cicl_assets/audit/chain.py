@@ -230,8 +230,10 @@ def append_events(
             try:
                 notary.publish_head(chain_id, seq, prev)
             except BaseException:
+                # Only this append's rows: a concurrent writer's (BigQuery) stay for the check.
                 warehouse.execute(
-                    f"DELETE FROM {AUDIT_EVENTS.name} WHERE seq > @start", {"start": start}
+                    f"DELETE FROM {AUDIT_EVENTS.name} WHERE seq > @start AND chained_at = @now",
+                    {"start": start, "now": now},
                 )
                 raise
     return chained
