@@ -11,7 +11,7 @@ export CICL_LANDING_URI ?= .cicl/landing
 export CICL_OUTBOX_URI ?= .cicl/outbox
 export CICL_CONFIG_DIR ?= config
 export DAGSTER_HOME ?= $(CURDIR)/.cicl/dagster_home
-KEYS := .cicl/keys
+KEYS ?= .cicl/keys
 
 # The demo's keys (`make demo` makes them under $(KEYS); nothing trusted ships in config/) reach
 # cicl through the environment, unless the environment already names keys of its own.

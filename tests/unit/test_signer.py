@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import stat
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -184,3 +188,25 @@ def test_a_malformed_trust_file_is_refused_naming_the_entry(text, error):
     with pytest.raises(TrustFileError) as raised:
         parse_trust(text, "t.yaml")
     assert str(raised.value).startswith(error)
+
+
+def _keygen(*args: str) -> subprocess.CompletedProcess:
+    script = Path(__file__).resolve().parents[2] / "scripts" / "cicl.py"
+    return subprocess.run(
+        [sys.executable, str(script), "keygen", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_keygen_writes_a_private_key_and_its_trust_entry_once(tmp_path):
+    done = _keygen("--out", str(tmp_path / "k"), "--valid-from", "2026-11-03T12:00:00Z")
+    assert done.returncode == 0, done.stderr
+    key_path = tmp_path / "k" / "cicl-signing.key.pem"
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    signer = Ed25519Signer.from_pem(key_path.read_text(), "CICL_SIGNING_KEY")
+    [trusted] = load_trust(tmp_path / "k" / "trust.yaml").keys
+    assert (trusted.key_id, trusted.valid_from, trusted.valid_until) == (signer.key_id, T, None)
+    assert done.stdout.startswith(f"{signer.key_id}: private key {key_path}")
+    again = _keygen("--out", str(tmp_path / "k"))
+    assert again.returncode == 1
+    assert again.stderr.strip() == f"{key_path} exists; keygen never replaces a key"
+    assert Ed25519Signer.from_pem(key_path.read_text(), "x").key_id == signer.key_id
