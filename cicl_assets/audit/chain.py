@@ -20,6 +20,9 @@ control characters are escaped (``\\b \\f \\n \\r \\t``, others ``\\u00xx``) —
 Events are appended in a deterministic order within a batch (event_time, source_file, event_id)
 and an event already in the chain (same source and event_id) is never appended again.
 
+Appends made with a notary (``cicl_assets.audit.notary``) extend only a table that ends at the
+chain's last published head, and publish the new head, signed, outside the warehouse.
+
 Concurrency: on DuckDB, appends are serialised across threads and processes by an exclusive
 ``flock`` on ``<duckdb file>.audit-chain.lock`` held while the tail is read and the batch is
 written. On BigQuery a single writer is assumed (one Dagster run appends at a time); two
@@ -310,9 +313,9 @@ def verify_chain(
 ) -> ChainVerification:
     """Re-verify a whole chain (rows in any order) and name the first broken link.
 
-    ``anchors`` maps a seq to the hash it had when recorded outside the warehouse (each
-    materialization's ``chain_length``/``last_hash``): a chain rewritten from some row on, or cut
-    short at the end, links up on its own but no longer matches an earlier anchor.
+    ``anchors`` maps a seq to the hash it had when recorded outside the warehouse (the published
+    heads, ``cicl_assets.audit.judge``): a chain rewritten from some row on, or cut short at the
+    end, links up on its own but no longer matches an earlier anchor.
     """
     ordered = sorted(rows, key=lambda r: (r.get("seq") is None, r.get("seq") or 0))
     anchors = dict(anchors or {})
