@@ -11,6 +11,14 @@ export CICL_LANDING_URI ?= .cicl/landing
 export CICL_OUTBOX_URI ?= .cicl/outbox
 export CICL_CONFIG_DIR ?= config
 export DAGSTER_HOME ?= $(CURDIR)/.cicl/dagster_home
+KEYS ?= .cicl/keys
+
+# The demo's keys (`make demo` makes them under $(KEYS); nothing trusted ships in config/) reach
+# cicl through the environment, unless the environment already names keys of its own.
+WITH_KEYS = \
+  CICL_ATTESTATION_PUBLIC_KEY="$${CICL_ATTESTATION_PUBLIC_KEY:-$$(cat $(KEYS)/attestation-signing.pub.pem 2>/dev/null)}" \
+  CICL_SIGNING_KEY="$${CICL_SIGNING_KEY:-$$(cat $(KEYS)/cicl-signing.key.pem 2>/dev/null)}" \
+  CICL_TRUST_FILE="$${CICL_TRUST_FILE:-$$(test -f $(KEYS)/trust.yaml && echo $(KEYS)/trust.yaml)}"
 
 .PHONY: venv demo demo-data run test emulators browser lint ui bench clean
 
@@ -28,15 +36,15 @@ $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
 	printf 'telemetry:\n  enabled: false\n' > $@
 
-## demo: generate the bundled sample landing zone, then `make run` on embedded DuckDB
+## demo: fresh keys under .cicl/keys (first time), the sample landing zone, then `make run`
 demo: venv demo-data run
 
 demo-data: venv
-	$(PY) -m demo --out $(CICL_LANDING_URI)
+	$(PY) -m demo --out $(CICL_LANDING_URI) --keys $(KEYS)
 
 ## run: materialize everything the landing zone at CICL_LANDING_URI feeds, print a summary
 run: venv $(DAGSTER_HOME)/dagster.yaml
-	$(PY) scripts/cicl.py run
+	$(WITH_KEYS) $(PY) scripts/cicl.py run
 
 ## emulators: build the BigQuery and GCS emulators' virtualenvs (cached in .cicl/emulators)
 emulators: venv
@@ -58,7 +66,7 @@ lint: venv
 
 ## ui: the Dagster webserver and daemon on 127.0.0.1:3000
 ui: venv $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
+	$(WITH_KEYS) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
 ## bench: ingestion benchmarks against a naive baseline in the same process
 bench: venv

@@ -1,8 +1,8 @@
 """The resource set the settings pick: CICL_WAREHOUSE chooses the warehouse, the rest are fields.
 
-Resource fields are shown in the Dagster UI, so none holds a secret: the BigQuery key is a
-``dagster.EnvVar`` (the UI shows its name), whose value, literal or ``gcp-sm://`` reference, the
-warehouse resolves when it builds its client.
+Resource fields are shown in the Dagster UI, so none holds a secret: the BigQuery key and the
+signing key are ``dagster.EnvVar``s (the UI shows their names), whose values, literal or
+``gcp-sm://`` reference, are resolved where they are used.
 """
 
 from __future__ import annotations
@@ -14,16 +14,29 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from cicl_assets.audit.notary import ChainNotary, warehouse_location
 from cicl_assets.ci.attestations.signing import AttestationTrust, attestation_trust
 from cicl_assets.landing.zone import LandingZone
-from cicl_assets.settings import DEFAULT_SLO_BREACH_COOLDOWN_MINUTES, Settings
+from cicl_assets.outbox import open_outbox
+from cicl_assets.secrets import parse_secret
+from cicl_assets.settings import (
+    DEFAULT_SLO_BREACH_COOLDOWN_MINUTES,
+    DEFAULT_TRUST_FILE,
+    Settings,
+)
+from cicl_assets.signer import Ed25519Signer, Trust, load_signer, load_trust
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
+from cicl_assets.warehouse.tables import utcnow
+
+# The branch of a git outbox that holds the audit chain's records (one commit per record).
+CHAIN_BRANCH = "cicl-audit-chain"
 
 
 class CiclConfig(dg.ConfigurableResource):
     """The configuration beyond storage: the data-not-code config directory (SLO specs, price
-    table, reviewers, policies), the outbox, the attestation key and the SLO breach cooldown."""
+    table, reviewers, policies), the outbox, the attestation key, cicl's signing key and the keys
+    it trusts, and the SLO breach cooldown."""
 
     config_dir: str = Field(default="config")
     outbox_uri: str = Field(default=".cicl/outbox")
@@ -31,6 +44,16 @@ class CiclConfig(dg.ConfigurableResource):
         default=None,
         description="PEM public key attestations must be signed with (CICL_ATTESTATION_PUBLIC_KEY); "
         "when unset, the key policies/attestation.yaml names",
+    )
+    signing_key: str | None = Field(
+        default=None,
+        description="ed25519 private key cicl signs with, or a gcp-sm:// reference to one; set "
+        "only through dagster.EnvVar (CICL_SIGNING_KEY); when unset, chain heads are unsigned",
+    )
+    trust_file: str | None = Field(
+        default=None,
+        description="keys whose signatures are accepted (CICL_TRUST_FILE); when unset, "
+        "trust/keys.yaml in the config directory",
     )
     slo_breach_cooldown_minutes: int = Field(
         default=DEFAULT_SLO_BREACH_COOLDOWN_MINUTES,
@@ -49,6 +72,35 @@ class CiclConfig(dg.ConfigurableResource):
     def attestation_trust(self) -> AttestationTrust:
         """The key attestation parsers verify against, read and checked once per call."""
         return attestation_trust(self.attestation_public_key, self.path)
+
+    def signer(self) -> Ed25519Signer | None:
+        """cicl's signing key, resolved from Secret Manager when it is a reference."""
+        if not self.signing_key:
+            return None
+        return load_signer(parse_secret("CICL_SIGNING_KEY", self.signing_key))
+
+    def trust(self) -> Trust:
+        return load_trust(
+            Path(self.trust_file) if self.trust_file else self.path / DEFAULT_TRUST_FILE
+        )
+
+    def chain_notary(self, warehouse: Warehouse) -> ChainNotary:
+        """Where ``warehouse``'s audit chain heads are published and how they are signed;
+        ValueError when the signing key is not one the trust file accepts now."""
+        signer, trust = self.signer(), self.trust()
+        if signer is not None:
+            trusted = trust.find(signer.key_id)
+            if trusted is None or not trusted.covers(utcnow()):
+                raise ValueError(
+                    f"CICL_SIGNING_KEY: key {signer.key_id} is not trusted now by {trust.origin}: "
+                    "every head it signed would be refused"
+                )
+        return ChainNotary(
+            store=open_outbox(self.outbox_uri, git_branch=CHAIN_BRANCH),
+            location=warehouse_location(warehouse),
+            signer=signer,
+            trust=trust,
+        )
 
 
 def build_warehouse(settings: Settings) -> Warehouse:
@@ -79,6 +131,8 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
             config_dir=str(settings.config_dir),
             outbox_uri=settings.outbox_uri,
             attestation_public_key=settings.attestation_public_key,
+            signing_key=dg.EnvVar("CICL_SIGNING_KEY") if settings.signing_key is not None else None,
+            trust_file=str(settings.trust_file) if settings.trust_file else None,
             slo_breach_cooldown_minutes=settings.slo_breach_cooldown_minutes,
         ),
     }

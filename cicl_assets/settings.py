@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cicl_assets.ingest.content import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_INFLATED_BYTES
@@ -25,6 +26,7 @@ from cicl_assets.secrets import Secret, SecretError, SecretRef, parse_secret
 
 WAREHOUSES = ("duckdb", "bigquery")
 DEFAULT_SLO_BREACH_COOLDOWN_MINUTES = 720
+DEFAULT_TRUST_FILE = Path("trust") / "keys.yaml"
 
 # The product's variables, as README's configuration table lists them.
 VARIABLES: dict[str, str] = {
@@ -39,6 +41,8 @@ VARIABLES: dict[str, str] = {
     "CICL_CONFIG_DIR": "SLO specs, price table, reviewers, policies",
     "CICL_GCS_PROJECT": "project of the Cloud Storage client",
     "CICL_ATTESTATION_PUBLIC_KEY": "PEM public key attestations must be signed with",
+    "CICL_SIGNING_KEY": "secret: ed25519 private key (PEM) cicl signs audit chain heads with",
+    "CICL_TRUST_FILE": "the keys whose signatures cicl accepts, with their validity",
     "CICL_SLO_BREACH_COOLDOWN_MINUTES": "minutes before an ongoing SLO alert triggers again",
     "CICL_MAX_FILE_BYTES": "largest landing file read",
     "CICL_MAX_INFLATED_BYTES": "largest content a gzipped landing file may inflate to",
@@ -97,6 +101,8 @@ class Settings:
     outbox_uri: str = ".cicl/outbox"
     config_dir: Path = Path("config")
     attestation_public_key: str | None = None
+    signing_key: Secret | SecretRef | None = None
+    trust_file: Path | None = None
     slo_breach_cooldown_minutes: int = DEFAULT_SLO_BREACH_COOLDOWN_MINUTES
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES
@@ -125,6 +131,8 @@ class Settings:
             outbox_uri=read.outbox_uri("CICL_OUTBOX_URI", cls.outbox_uri),
             config_dir=read.directory("CICL_CONFIG_DIR", cls.config_dir),
             attestation_public_key=read.public_key("CICL_ATTESTATION_PUBLIC_KEY"),
+            signing_key=read.signing_key("CICL_SIGNING_KEY"),
+            trust_file=read.trust_file("CICL_TRUST_FILE"),
             slo_breach_cooldown_minutes=read.integer(
                 "CICL_SLO_BREACH_COOLDOWN_MINUTES", cls.slo_breach_cooldown_minutes, minimum=0
             ),
@@ -135,7 +143,17 @@ class Settings:
             cloud=cloud_clients(read.env),
         )
         read.raise_errors()
+        if settings.warehouse == "bigquery" and settings.signing_key is None:
+            # Unsigned heads are only as safe as the outbox's write protection: fine on a
+            # laptop, not for the production warehouse.
+            read.fail("CICL_SIGNING_KEY", "is required with CICL_WAREHOUSE=bigquery")
+        read.signing_key_is_trusted(settings)
+        read.raise_errors()
         return settings
+
+    def trust_path(self) -> Path:
+        """The trust file: CICL_TRUST_FILE, else <config dir>/trust/keys.yaml."""
+        return self.trust_file or self.config_dir / DEFAULT_TRUST_FILE
 
 
 class _Reader:
@@ -230,6 +248,48 @@ class _Reader:
         except SecretError as exc:
             self.errors.append(str(exc))
             return None
+
+    def signing_key(self, name: str) -> Secret | SecretRef | None:
+        value = self.secret(name)
+        if isinstance(value, Secret):
+            from cicl_assets.signer import Ed25519Signer, SigningKeyError
+
+            try:
+                Ed25519Signer.from_pem(value.reveal(), name)
+            except SigningKeyError as exc:
+                self.errors.append(str(exc))
+                return None
+        return value
+
+    def trust_file(self, name: str) -> Path | None:
+        text = self.text(name)
+        if text is None:
+            return None
+        if not Path(text).is_file():
+            self.fail(name, f"{text!r} is not a file")
+        return Path(text)
+
+    def signing_key_is_trusted(self, settings: Settings) -> None:
+        """A literal signing key must be one the trust file accepts now, or every head it signs
+        would be refused."""
+        from cicl_assets.signer import Ed25519Signer, TrustFileError, load_trust
+
+        try:
+            trust = load_trust(settings.trust_path())
+        except TrustFileError as exc:
+            self.fail("CICL_TRUST_FILE", str(exc))
+            return
+        if not isinstance(settings.signing_key, Secret):
+            return
+        key_id = Ed25519Signer.from_pem(settings.signing_key.reveal(), "").key_id
+        trusted = trust.find(key_id)
+        if trusted is None or not trusted.covers(datetime.now(UTC)):
+            state = "does not list it" if trusted is None else f"gives {trusted.validity()}"
+            self.fail(
+                "CICL_SIGNING_KEY",
+                f"key {key_id} is not trusted now: {trust.origin} {state} "
+                "(scripts/cicl.py keygen prints the entry to add)",
+            )
 
     def service_account_key(self, name: str) -> Secret | SecretRef | None:
         value = self.secret(name)

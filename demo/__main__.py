@@ -10,6 +10,7 @@ from pathlib import Path
 from demo import story
 from demo.gcs_publish import publish, split_uri
 from demo.generate import generate
+from demo.keys import ensure_keys
 from demo.traffic_plan import DEFAULT_SPANS
 
 
@@ -36,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes to use"
     )
     parser.add_argument(
+        "--keys",
+        default=".cicl/keys",
+        help="folder of the demo's keys, made there on first use (never shipped)",
+    )
+    parser.add_argument(
         "--build-dir",
         default=".cicl/demo-build",
         help="local folder the files are written to before a gs:// upload",
@@ -45,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.startswith("gs://"):
         bucket, prefix = split_uri(args.out)
         local = Path(args.build_dir) / bucket / prefix
-    report = generate(local, args.seed, args.spans, args.force, args.workers)
+    keys = ensure_keys(Path(args.keys))
+    report = generate(
+        local, args.seed, args.spans, args.force, args.workers, attestation_key=keys.attestation
+    )
     if args.out.startswith("gs://"):
         uploaded, removed = publish(local, args.out)
         _say(f"{args.out}: uploaded {uploaded} changed files, removed {removed} stale ones")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from demo.ci_reports import test_reports
 from demo.ci_security import (
@@ -56,7 +57,7 @@ def _ran(run: CiRun, stage: str) -> bool:
     return found is not None and found.status != "skipped"
 
 
-def run_files(run: CiRun, seed: int) -> dict[str, bytes]:
+def run_files(run: CiRun, seed: int, key: ec.EllipticCurvePrivateKey) -> dict[str, bytes]:
     rng = random.Random(f"{seed}:ci:{run.run_id}")
     files = {"run.json": orjson.dumps(run_record(run), option=orjson.OPT_INDENT_2) + b"\n"}
     files.update(test_reports(run, rng))
@@ -69,13 +70,16 @@ def run_files(run: CiRun, seed: int) -> dict[str, bytes]:
     if _ran(run, "container-scan"):
         files["trivy-image.json"] = trivy_report(run)
     if run.signed:
-        files["attestation.sigstore.json"] = sigstore_bundle(run)
+        files["attestation.sigstore.json"] = sigstore_bundle(run, key)
     return files
 
 
-def write_ci(root: Path, runs: list[CiRun], seed: int) -> list[WrittenFile]:
+def write_ci(
+    root: Path, runs: list[CiRun], seed: int, key: ec.EllipticCurvePrivateKey
+) -> list[WrittenFile]:
+    """Every run's folder; attestations signed with the pipeline's ``key``."""
     written = []
     for run in runs:
-        for name, data in run_files(run, seed).items():
+        for name, data in run_files(run, seed, key).items():
             written.append(write_file(root, f"ci/{run.run_id}/{name}", data))
     return written

@@ -70,9 +70,6 @@ PIP_AUDIT_VULNS = {
         },
     )
 }
-SIGNING_KEY = ec.derive_private_key(
-    int(sha256_of("demo-signing-key"), 16) % (2**255), ec.SECP256R1()
-)
 
 
 def _iso(moment: datetime) -> str:
@@ -292,18 +289,19 @@ def provenance_statement(run: CiRun) -> dict[str, Any]:
     }
 
 
-def sigstore_bundle(run: CiRun) -> bytes:
-    """A Sigstore bundle v0.3 with a DSSE envelope signed by the pipeline's key (verifiable)."""
+def sigstore_bundle(run: CiRun, key: ec.EllipticCurvePrivateKey) -> bytes:
+    """A Sigstore bundle v0.3 with a DSSE envelope signed by the pipeline's ``key`` (verifiable
+    with its public half; deterministic ECDSA, so the same key gives the same bytes)."""
     payload_type = "application/vnd.in-toto+json"
     payload = orjson.dumps(provenance_statement(run))
-    signature = SIGNING_KEY.sign(
+    signature = key.sign(
         _pae(payload_type, payload), ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
     )
     signed_at = run.stage("sign").finished
     bundle = {
         "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
         "verificationMaterial": {
-            "publicKey": {"hint": public_key_hint()},
+            "publicKey": {"hint": public_key_hint(key.public_key())},
             "tlogEntries": [
                 {
                     "logIndex": str(int(sha256_of("tlog", run.run_id)[:8], 16)),
@@ -324,18 +322,18 @@ def sigstore_bundle(run: CiRun) -> bytes:
     return _dumps(bundle)
 
 
-def public_key_hint() -> str:
-    der = SIGNING_KEY.public_key().public_bytes(
+def public_key_hint(public_key: ec.EllipticCurvePublicKey) -> str:
+    der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
-def verify_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
-    """Check the envelope's signature with the pipeline key; return the statement it carries."""
+def verify_bundle(bundle: dict[str, Any], public_key: ec.EllipticCurvePublicKey) -> dict[str, Any]:
+    """Check the envelope's signature with the pipeline's public key; return the statement."""
     envelope = bundle["dsseEnvelope"]
     payload = base64.b64decode(envelope["payload"])
-    SIGNING_KEY.public_key().verify(
+    public_key.verify(
         base64.b64decode(envelope["signatures"][0]["sig"]),
         _pae(envelope["payloadType"], payload),
         ec.ECDSA(hashes.SHA256()),

@@ -7,9 +7,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from demo import landing_writer, story
 from demo.audit_files import write_audit
 from demo.ci_files import write_ci
+from demo.ci_security import public_key_hint
 from demo.deployment_files import write_deployments
 from demo.history_plan import plan_history
 from demo.infra_files import write_infra
@@ -44,10 +47,18 @@ def generate(
     spans: int = DEFAULT_SPANS,
     force: bool = False,
     workers: int = 2,
+    *,
+    attestation_key: ec.EllipticCurvePrivateKey,
 ) -> GenerationReport:
-    """Write the landing zone under ``out``; skip when an identical generation is already there."""
+    """Write the landing zone under ``out``, the pipeline's attestations signed with
+    ``attestation_key``; skip when an identical generation is already there."""
     started = time.perf_counter()
-    settings = {"generator_version": GENERATOR_VERSION, "seed": seed, "spans": spans}
+    settings = {
+        "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "spans": spans,
+        "attestation_key": public_key_hint(attestation_key.public_key()),
+    }
     out.mkdir(parents=True, exist_ok=True)
     if not force and landing_writer.manifest_is_current(out, settings):
         return GenerationReport(skipped=True, seconds=time.perf_counter() - started)
@@ -55,7 +66,7 @@ def generate(
     files, span_count = write_traffic(out, plans, workers)
     files += write_broken(out, max(plans, key=lambda p: len(p.runs)))
     history = plan_history(seed)
-    files += write_ci(out, history.runs, seed)
+    files += write_ci(out, history.runs, seed, attestation_key)
     files += write_deployments(out, history.deployments)
     files += write_infra(out)
     files += write_audit(out, history, seed)

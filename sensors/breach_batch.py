@@ -43,7 +43,9 @@ def evaluate_breaches_once(
     ``cooldown`` defaults to the sensor's: the cicl_config resource's (12 hours unless set).
     ``max_runs`` caps the runs of one call (oldest breaches first); the rest run next time.
     """
-    cooldown = defs.resources["cicl_config"].slo_breach_cooldown if cooldown is None else cooldown
+    # Outside a run: the resource's EnvVar fields (the signing key) are resolved here.
+    cicl_config = defs.resources["cicl_config"].process_config_and_initialize()
+    cooldown = cicl_config.slo_breach_cooldown if cooldown is None else cooldown
     runs, _ = decide_breach_runs(read_status_rows(warehouse), None, utcnow(), cooldown)
     job = defs.resolve_job_def(CL_EVALUATION_JOB)
     launched: list[str] = []
@@ -58,7 +60,13 @@ def evaluate_breaches_once(
             tags={**run.tags(), "dagster/run_key": run.run_key},
             raise_on_error=False,
         )
-        audit_trigger(warehouse, run, result.run_id, actor="cicl-batch")
+        audit_trigger(
+            warehouse,
+            run,
+            result.run_id,
+            actor="cicl-batch",
+            notary=cicl_config.chain_notary(warehouse),
+        )
         if log:
             state = "succeeded" if result.success else "FAILED"
             log(f"{run.run_key}: cl_evaluation run {result.run_id} {state}")

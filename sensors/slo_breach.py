@@ -41,8 +41,9 @@ def slo_breach_sensor(
     runs, cursor = decide_breach_runs(
         rows, context.cursor, utcnow(), cicl_config.slo_breach_cooldown
     )
+    notary = cicl_config.chain_notary(warehouse) if runs else None
     for run in runs:
-        audit_trigger(warehouse, run, None, actor="slo_breach_sensor")
+        audit_trigger(warehouse, run, None, actor="slo_breach_sensor", notary=notary)
         context.log.info(f"{run.run_key}: burn rate {run.burn_rate:.1f} on {run.alert_window}")
     return dg.SensorResult(
         run_requests=[

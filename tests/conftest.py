@@ -67,3 +67,12 @@ def any_warehouse(request, tmp_path):
     if request.param == "bigquery":
         return request.getfixturevalue("bigquery_warehouse")
     raise AssertionError(f"unknown warehouse kind {request.param}")
+
+
+@pytest.fixture
+def cicl_config(tmp_path):
+    """Publishes the audit chain's heads under tmp_path/chain/outbox, signed by a key made for
+    the test and trusted by a trust file of its own."""
+    from tests.signing_keys import signed_config
+
+    return signed_config(tmp_path / "chain")

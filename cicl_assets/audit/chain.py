@@ -20,6 +20,9 @@ control characters are escaped (``\\b \\f \\n \\r \\t``, others ``\\u00xx``) —
 Events are appended in a deterministic order within a batch (event_time, source_file, event_id)
 and an event already in the chain (same source and event_id) is never appended again.
 
+Appends made with a notary (``cicl_assets.audit.notary``) extend only a table that ends at the
+chain's last published head, and publish the new head, signed, outside the warehouse.
+
 Concurrency: on DuckDB, appends are serialised across threads and processes by an exclusive
 ``flock`` on ``<duckdb file>.audit-chain.lock`` held while the tail is read and the batch is
 written. On BigQuery a single writer is assumed (one Dagster run appends at a time); two
@@ -38,12 +41,15 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cicl_assets.audit.tables import AUDIT_EVENTS, EVENT_COLUMNS, OUTCOMES, SOURCES
 from cicl_assets.ingest.redact import redact, redact_text
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import utcnow
+
+if TYPE_CHECKING:
+    from cicl_assets.audit.notary import ChainNotary
 
 GENESIS_HASH = "0" * 64
 _KEY_CHUNK = 5_000
@@ -185,24 +191,34 @@ def chain_tail(warehouse: Warehouse) -> tuple[int, str]:
     return int(rows[0]["seq"]), str(rows[0]["hash"])
 
 
-def append_events(warehouse: Warehouse, events: list[dict]) -> list[ChainedEvent]:
+def append_events(
+    warehouse: Warehouse, events: list[dict], notary: ChainNotary | None = None
+) -> list[ChainedEvent]:
     """Append the events not yet in the chain, in (event_time, source_file, event_id) order.
 
     Events whose (source, event_id) is already chained, or repeated within ``events``, are
-    skipped; returns the newly appended events only.
+    skipped; returns the newly appended events only. With a ``notary``, the table must end at
+    the chain's last published head (ChainError otherwise, even when nothing is new) and the
+    new head is signed and published; when it cannot be, the rows are deleted again.
     """
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for row in sorted((_normalise(e) for e in events), key=_order_key):
         rows.setdefault((row["source"], row["event_id"]), row)
-    if not rows:
+    if not rows and notary is None:
         return []
     warehouse.ensure_table(AUDIT_EVENTS)
     with append_lock(warehouse):
+        chain_id = None
+        if notary is not None:
+            chain_id = notary.prepare(
+                chain_tail(warehouse), lambda: verify_chain(read_chain(warehouse))
+            )
         existing = _existing_keys(warehouse, [event_id for _, event_id in rows])
         fresh = [row for key, row in rows.items() if key not in existing]
         if not fresh:
             return []
         seq, prev = chain_tail(warehouse)
+        start = seq
         now = utcnow()
         chained = []
         for row in fresh:
@@ -213,6 +229,16 @@ def append_events(warehouse: Warehouse, events: list[dict]) -> list[ChainedEvent
             )
             prev = digest
         warehouse.append(AUDIT_EVENTS, AUDIT_EVENTS.from_records([c.as_row() for c in chained]))
+        if notary is not None and chain_id is not None:
+            try:
+                notary.publish_head(chain_id, seq, prev)
+            except BaseException:
+                # Only this append's rows: a concurrent writer's (BigQuery) stay for the check.
+                warehouse.execute(
+                    f"DELETE FROM {AUDIT_EVENTS.name} WHERE seq > @start AND chained_at = @now",
+                    {"start": start, "now": now},
+                )
+                raise
     return chained
 
 
@@ -240,11 +266,14 @@ def record_action(
     image_digest: str | None = None,
     event_id: str | None = None,
     event_time: datetime | None = None,
+    notary: ChainNotary | None = None,
 ) -> ChainedEvent:
     """Append one of cicl's own actions (source ``cicl``) to the audit chain.
 
     Pass a deterministic ``event_id`` (e.g. ``"decision:<candidate id>"``) to make the call
-    idempotent: when an event with that id is already chained it is returned unchanged.
+    idempotent: when an event with that id is already chained it is returned unchanged. Pass
+    the resources' ``notary`` (``CiclConfig.chain_notary(warehouse)``) so the new head is
+    published; an append without one leaves the chain failing its check.
     """
     event = {
         "event_id": event_id or str(uuid.uuid4()),
@@ -260,7 +289,7 @@ def record_action(
         "details": redact(details) if details else None,
         "source_file": None,
     }
-    appended = append_events(warehouse, [event])
+    appended = append_events(warehouse, [event], notary)
     if appended:
         return appended[0]
     found = _read_event(warehouse, "cicl", event["event_id"])
@@ -284,9 +313,9 @@ def verify_chain(
 ) -> ChainVerification:
     """Re-verify a whole chain (rows in any order) and name the first broken link.
 
-    ``anchors`` maps a seq to the hash it had when recorded outside the warehouse (each
-    materialization's ``chain_length``/``last_hash``): a chain rewritten from some row on, or cut
-    short at the end, links up on its own but no longer matches an earlier anchor.
+    ``anchors`` maps a seq to the hash it had when recorded outside the warehouse (the published
+    heads, ``cicl_assets.audit.judge``): a chain rewritten from some row on, or cut short at the
+    end, links up on its own but no longer matches an earlier anchor.
     """
     ordered = sorted(rows, key=lambda r: (r.get("seq") is None, r.get("seq") or 0))
     anchors = dict(anchors or {})

@@ -287,6 +287,7 @@ def evidence_retention(
         ),
     )
     context.log.info(f"retention as of {outcome.as_of} ({outcome.as_of_basis}): {outcome.deleted}")
+    notary = cicl_config.chain_notary(warehouse)
     chained = [
         record_action(
             warehouse,
@@ -295,6 +296,7 @@ def evidence_retention(
             resource=f"table/{event['table']}",
             details=event,
             event_id=f"retention:{context.run.run_id}:{event['table']}",
+            notary=notary,
         )
         for event in retention_audit_events(outcome.deleted, outcome.as_of)
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import Field
@@ -19,6 +19,9 @@ from pydantic import Field
 from cicl_assets.ingest.values import checked_time, require_time
 from cicl_assets.settings import DEFAULT_SLO_BREACH_COOLDOWN_MINUTES
 from cicl_assets.slo.burn import ALERT_PAGE, ALERT_TICKET
+
+if TYPE_CHECKING:
+    from cicl_assets.audit.notary import ChainNotary
 
 CL_EVALUATION_JOB = "cl_evaluation"
 BREACH_REPORT_ASSET = "slo_breach_report"
@@ -158,8 +161,15 @@ def read_status_rows(warehouse: Any, after: datetime | None = None) -> list[dict
     return warehouse.query(sql + " WHERE evaluation_time > @after", {"after": after}).to_pylist()
 
 
-def audit_trigger(warehouse: Any, run: BreachRun, run_id: str | None, actor: str) -> None:
-    """Chain a ``cl_review_triggered`` event; idempotent on the run_key."""
+def audit_trigger(
+    warehouse: Any,
+    run: BreachRun,
+    run_id: str | None,
+    actor: str,
+    notary: ChainNotary | None = None,
+) -> None:
+    """Chain a ``cl_review_triggered`` event and publish the chain's head through ``notary``;
+    idempotent on the run_key."""
     from cicl_assets.audit.chain import record_action
 
     record_action(
@@ -178,4 +188,5 @@ def audit_trigger(warehouse: Any, run: BreachRun, run_id: str | None, actor: str
             "job": CL_EVALUATION_JOB,
         },
         event_id=run.audit_event_id,
+        notary=notary,
     )

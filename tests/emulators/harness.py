@@ -107,8 +107,10 @@ BIGQUERY = EmulatorKind(
 GCS = EmulatorKind(
     name="gcs",
     requirements=HERE / "requirements-gcs.txt",
+    # The launcher lives beside this module, not in the virtualenv: it is not hashed.
     command=lambda root, port: [
-        str(root / "venv" / "bin" / "gcp-storage-emulator"),
+        str(_venv_python(root)),
+        str(HERE / "gcs_launcher.py"),
         "start",
         "--host",
         "127.0.0.1",

@@ -44,10 +44,10 @@ def landing(tmp_path) -> LandingZone:
     return LandingZone(uri=str(root))
 
 
-def run(warehouse, landing, instance=None) -> dg.ExecuteInProcessResult:
+def run(warehouse, landing, cicl_config, instance=None) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [audit_events, audit_chain_verified],
-        resources={"warehouse": warehouse, "landing": landing},
+        resources={"warehouse": warehouse, "landing": landing, "cicl_config": cicl_config},
         instance=instance,
         raise_on_error=False,
     )
@@ -64,8 +64,8 @@ def metadata_of(result: dg.ExecuteInProcessResult) -> dict:
     return {k: v.value for k, v in mat.metadata.items()}
 
 
-def test_audit_events_ingest_chain_and_rerun(duckdb_warehouse, landing):
-    result = run(duckdb_warehouse, landing)
+def test_audit_events_ingest_chain_and_rerun(duckdb_warehouse, landing, cicl_config):
+    result = run(duckdb_warehouse, landing, cicl_config)
     assert result.success
     assert check_of(result).passed
     meta = metadata_of(result)
@@ -99,15 +99,15 @@ def test_audit_events_ingest_chain_and_rerun(duckdb_warehouse, landing):
         "audit/broken.jsonl: k8s-audit: invalid JSON at line 2, column 12"
     )
 
-    again = run(duckdb_warehouse, landing)
+    again = run(duckdb_warehouse, landing, cicl_config)
     assert again.success and check_of(again).passed
     assert metadata_of(again)["events_appended"] == 0
     assert duckdb_warehouse.row_count("audit_events") == CORPUS_EVENTS + 1
     assert read_chain(duckdb_warehouse) == rows
 
 
-def test_no_secret_value_reaches_the_warehouse(duckdb_warehouse, landing):
-    assert run(duckdb_warehouse, landing).success
+def test_no_secret_value_reaches_the_warehouse(duckdb_warehouse, landing, cicl_config):
+    assert run(duckdb_warehouse, landing, cicl_config).success
     for table in ("audit_events", "audit_events_staging", "ingest_rejects"):
         text = json.dumps(duckdb_warehouse.read_table(table).to_pylist(), default=str)
         for value in SECRET_VALUES:
@@ -154,12 +154,12 @@ TAMPERING = [
 
 @pytest.mark.parametrize(("statement", "broken_seq", "reason", "named_seq"), TAMPERING)
 def test_tampering_fails_the_blocking_check_naming_the_first_broken_link(
-    duckdb_warehouse, landing, statement, broken_seq, reason, named_seq
+    duckdb_warehouse, landing, cicl_config, statement, broken_seq, reason, named_seq
 ):
-    assert run(duckdb_warehouse, landing).success
+    assert run(duckdb_warehouse, landing, cicl_config).success
     seq_ids = {r["seq"]: r["event_id"] for r in read_chain(duckdb_warehouse)}
     duckdb_warehouse.execute(statement)
-    evaluation = check_of(run(duckdb_warehouse, landing))
+    evaluation = check_of(run(duckdb_warehouse, landing, cicl_config))
     assert not evaluation.passed
     meta = {k: v.value for k, v in evaluation.metadata.items()}
     assert meta["first_broken_seq"] == broken_seq
@@ -167,11 +167,11 @@ def test_tampering_fails_the_blocking_check_naming_the_first_broken_link(
     assert meta["first_broken_event_id"] == seq_ids[named_seq]
 
 
-def test_a_consistently_rewritten_chain_is_caught_by_the_hashes_recorded_in_dagster(
-    duckdb_warehouse, landing
+def test_a_consistently_rewritten_chain_is_caught_by_the_published_heads(
+    duckdb_warehouse, landing, cicl_config
 ):
     instance = dg.DagsterInstance.ephemeral()
-    assert run(duckdb_warehouse, landing, instance).success
+    assert run(duckdb_warehouse, landing, cicl_config, instance).success
     rows = read_chain(duckdb_warehouse)
     recorded = rows[-1]["hash"]
     rows[2]["actor"] = "mallory"
@@ -181,7 +181,10 @@ def test_a_consistently_rewritten_chain_is_caught_by_the_hashes_recorded_in_dags
         prev = row["hash"]
     assert verify_chain(rows).ok
     duckdb_warehouse.replace_table(AUDIT_EVENTS, AUDIT_EVENTS.from_records(rows))
-    evaluation = check_of(run(duckdb_warehouse, landing, instance))
+    # a fresh Dagster instance: nothing is read from an earlier run's event log
+    evaluation = check_of(
+        run(duckdb_warehouse, landing, cicl_config, dg.DagsterInstance.ephemeral())
+    )
     assert not evaluation.passed
     meta = {k: v.value for k, v in evaluation.metadata.items()}
     assert meta["first_broken_seq"] == CORPUS_EVENTS + 1
@@ -192,8 +195,8 @@ def test_a_consistently_rewritten_chain_is_caught_by_the_hashes_recorded_in_dags
     )
 
 
-def test_round_trip_on_every_warehouse(any_warehouse, landing):
-    result = run(any_warehouse, landing)
+def test_round_trip_on_every_warehouse(any_warehouse, landing, cicl_config):
+    result = run(any_warehouse, landing, cicl_config)
     assert result.success and check_of(result).passed
     action = record_action(
         any_warehouse,
@@ -202,6 +205,7 @@ def test_round_trip_on_every_warehouse(any_warehouse, landing):
         resource="slo/workflow-latency",
         details={"burn_rate": 14.4, "window": "1h", "Authorization": "Bearer abcdefgh12345"},
         event_id="review:slo/workflow-latency:2026-11-03T04",
+        notary=cicl_config.chain_notary(any_warehouse),
     )
     assert action.seq == CORPUS_EVENTS + 2
     assert json.loads(action.details) == {
@@ -217,7 +221,7 @@ def test_round_trip_on_every_warehouse(any_warehouse, landing):
         event_id="review:slo/workflow-latency:2026-11-03T04",
     )
     assert again.hash == action.hash and again.seq == action.seq
-    rerun = run(any_warehouse, landing)
+    rerun = run(any_warehouse, landing, cicl_config)
     assert rerun.success and check_of(rerun).passed
     assert metadata_of(rerun)["events_by_source/cicl"] == 1
     rows = read_chain(any_warehouse)
@@ -226,8 +230,8 @@ def test_round_trip_on_every_warehouse(any_warehouse, landing):
     assert rows[-1]["source_file"] is None and rows[-1]["source"] == "cicl"
 
 
-def test_an_empty_landing_zone_makes_an_empty_valid_chain(duckdb_warehouse, tmp_path):
-    result = run(duckdb_warehouse, LandingZone(uri=str(tmp_path / "nothing-here")))
+def test_an_empty_landing_zone_makes_an_empty_valid_chain(duckdb_warehouse, tmp_path, cicl_config):
+    result = run(duckdb_warehouse, LandingZone(uri=str(tmp_path / "nothing-here")), cicl_config)
     assert result.success and check_of(result).passed
     meta = metadata_of(result)
     assert (meta["chain_length"], meta["events_appended"], meta["last_hash"]) == (0, 0, "0" * 64)

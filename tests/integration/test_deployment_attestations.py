@@ -25,7 +25,7 @@ def test_deployments_carry_the_attestation_status_of_their_image(tmp_path, duckd
                 {"subject_digest": DIGEST_1_8_0, "verification": "verified"},
                 {
                     "subject_digest": DIGEST_1_7_3,
-                    "verification": "unverified: no public key configured",
+                    "verification": "unverified: no trusted key configured",
                 },
             ]
         ),

@@ -109,7 +109,10 @@ def _materialize(landing: LandingZone, warehouse: DuckDBWarehouse):
         resources={
             "warehouse": warehouse,
             "landing": landing,
-            "cicl_config": CiclConfig(config_dir=str(REPO / "config")),
+            "cicl_config": CiclConfig(
+                config_dir=str(REPO / "config"),
+                outbox_uri=str(Path(warehouse.path).parent / "outbox"),
+            ),
         },
         run_config={"ops": {"evidence_retention": {"config": {"as_of": AS_OF}}}},
     )

@@ -16,31 +16,37 @@ from jobs.learning import cl_evaluation_job
 from sensors.breach_batch import evaluate_breaches_once
 from tests.unit.slo.spans import story_spans, write_spans
 
-CONFIG = CiclConfig(config_dir=str(Path(__file__).parents[2] / "config"))
+CONFIG_DIR = str(Path(__file__).parents[2] / "config")
 INVOICE = f"workflow-{story.BREACH_WORKFLOW}-availability"
 START = story.BREACH_START - timedelta(hours=28)
 END = story.BREACH_END + timedelta(hours=1)
 
 
 @pytest.fixture
-def breached(any_warehouse):
+def repo_config(cicl_config) -> CiclConfig:
+    """The repository's config, and an outbox of the test's own for the audit chain's heads."""
+    return cicl_config.model_copy(update={"config_dir": CONFIG_DIR})
+
+
+@pytest.fixture
+def breached(any_warehouse, repo_config):
     write_spans(any_warehouse, story_spans(START, END, runs_per_minute=2))
     result = dg.materialize(
-        [slo_status], resources={"warehouse": any_warehouse, "cicl_config": CONFIG}
+        [slo_status], resources={"warehouse": any_warehouse, "cicl_config": repo_config}
     )
     assert result.success
     return any_warehouse
 
 
-def _defs(warehouse):
+def _defs(warehouse, config):
     return dg.Definitions(
         assets=[slo_status, slo_breach_report],
         jobs=[cl_evaluation_job],
-        resources={"warehouse": warehouse, "cicl_config": CONFIG},
+        resources={"warehouse": warehouse, "cicl_config": config},
     )
 
 
-def test_breach_report_points_at_the_breach_provider_and_rate_limits(breached):
+def test_breach_report_points_at_the_breach_provider_and_rate_limits(breached, repo_config):
     config = {
         "slo_name": INVOICE,
         "alert": "page",
@@ -49,7 +55,7 @@ def test_breach_report_points_at_the_breach_provider_and_rate_limits(breached):
         "burn_rate": 30.0,
     }
     result = (
-        _defs(breached)
+        _defs(breached, repo_config)
         .resolve_job_def("cl_evaluation")
         .execute_in_process(run_config={"ops": {"slo_breach_report": {"config": config}}})
     )
@@ -95,8 +101,8 @@ def test_breach_report_points_at_the_breach_provider_and_rate_limits(breached):
     )
 
 
-def test_batch_launches_one_run_per_breached_slo_and_nothing_twice(breached):
-    defs = _defs(breached)
+def test_batch_launches_one_run_per_breached_slo_and_nothing_twice(breached, repo_config):
+    defs = _defs(breached, repo_config)
     with dg.instance_for_test() as instance:
         launched = evaluate_breaches_once(defs, instance, breached)
         runs = [instance.get_run_by_id(run_id) for run_id in launched]
@@ -130,8 +136,8 @@ def test_status_rows_after_a_time(breached):
     assert min(r["evaluation_time"] for r in later) == story.BREACH_END + timedelta(minutes=5)
 
 
-def test_without_run_config_the_latest_alert_is_reported(breached):
-    result = _defs(breached).resolve_job_def("cl_evaluation").execute_in_process()
+def test_without_run_config_the_latest_alert_is_reported(breached, repo_config):
+    result = _defs(breached, repo_config).resolve_job_def("cl_evaluation").execute_in_process()
     assert result.success
     meta = result.asset_materializations_for_node("slo_breach_report")[0].metadata
     # 14:50 is the last evaluation whose 1h and 5m windows both burn faster than 14.4; the
@@ -140,10 +146,10 @@ def test_without_run_config_the_latest_alert_is_reported(breached):
     assert meta["top/provider"].value == story.BREACH_PROVIDER
 
 
-def test_an_unknown_slo_fails_with_the_known_ones(breached):
+def test_an_unknown_slo_fails_with_the_known_ones(breached, repo_config):
     config = {"slo_name": "nope", "alert": "page", "evaluation_time": story.BREACH_END.isoformat()}
     result = (
-        _defs(breached)
+        _defs(breached, repo_config)
         .resolve_job_def("cl_evaluation")
         .execute_in_process(
             run_config={"ops": {"slo_breach_report": {"config": config}}}, raise_on_error=False

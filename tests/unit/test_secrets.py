@@ -35,6 +35,7 @@ from cicl_assets.secrets import (
     resolve_secret,
 )
 from cicl_assets.settings import Settings, SettingsError
+from cicl_assets.signer import Ed25519Signer
 
 SECRET_MANAGER_SERVICE = "google.cloud.secretmanager.v1.SecretManagerService"
 VALUE = "s3cr3t-value-never-shown"
@@ -267,7 +268,8 @@ def test_the_bigquery_key_can_live_in_secret_manager(secret_manager, client, mon
     monkeypatch.delenv("BIGQUERY_EMULATOR_HOST", raising=False)
     settings = Settings.from_env(
         {"CICL_WAREHOUSE": "bigquery", "CICL_BQ_PROJECT": "cicl-prod",
-         "CICL_BQ_CREDENTIALS": f"gcp-sm://{name}"}
+         "CICL_BQ_CREDENTIALS": f"gcp-sm://{name}",
+         "CICL_SIGNING_KEY": "gcp-sm://projects/cicl-prod/secrets/cicl-signing/versions/1"}
     )  # fmt: skip
     warehouse = build_resources(settings)["warehouse"]
     # the config the resource hands Dagster, which the UI shows: the variable's name only
@@ -278,6 +280,23 @@ def test_the_bigquery_key_can_live_in_secret_manager(secret_manager, client, mon
     running = warehouse.model_copy(update={"gcp_credentials": f"gcp-sm://{name}"})
     assert running.client._credentials.service_account_email == _KEY["client_email"]
     assert fake.requests[-1] == name
+
+
+def test_the_signing_key_can_live_in_secret_manager(secret_manager, client, monkeypatch):
+    """cicl_config holds the variable's name; the signer reads the key once per process."""
+    fake, _ = secret_manager
+    name = "projects/cicl-prod/secrets/cicl-signing/versions/3"
+    signer = Ed25519Signer.generate()
+    fake.payloads[name] = signer.private_key_pem().encode()
+    monkeypatch.setattr(secrets, "default_client", lambda: client)
+    settings = Settings.from_env({"CICL_SIGNING_KEY": f"gcp-sm://{name}"})
+    config = build_resources(settings)["cicl_config"]
+    assert config._convert_to_config_dictionary()["signing_key"] == {"env": "CICL_SIGNING_KEY"}
+    running = config.model_copy(update={"signing_key": f"gcp-sm://{name}"})
+    before = len(fake.requests)
+    assert running.signer().key_id == signer.key_id
+    assert running.signer().key_id == signer.key_id
+    assert fake.requests[before:] == [name]
 
 
 def test_no_value_reaches_a_log_even_at_debug(secret_manager, caplog):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from pydantic import ValidationError
 
 from cicl_assets.ingest.runner import StreamSpec
@@ -21,11 +23,15 @@ from cicl_assets.settings import (
     SettingsError,
     cloud_clients,
 )
+from cicl_assets.signer import Ed25519Signer, public_key_pem, trust_entry
 from cicl_assets.warehouse.bigquery_warehouse import BigQueryWarehouse
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
+from tests.signing_keys import write_trust
 
 REPO = Path(__file__).resolve().parents[2]
-PEM = (REPO / "config" / "keys" / "demo-release-signing.pub.pem").read_text()
+# A public key made for these tests: none ships with the product.
+PEM = public_key_pem(ed25519.Ed25519PrivateKey.generate().public_key())
+SIGNING_KEY_REF = "gcp-sm://projects/cicl-prod/secrets/cicl-signing/versions/1"
 
 
 def test_defaults():
@@ -60,6 +66,10 @@ READS = [
     ("CICL_OUTBOX_URI", "gs://evidence/cicl", "outbox_uri", "gs://evidence/cicl"),
     ("CICL_CONFIG_DIR", str(REPO / "config"), "config_dir", REPO / "config"),
     ("CICL_ATTESTATION_PUBLIC_KEY", PEM, "attestation_public_key", PEM.strip()),
+    ("CICL_SIGNING_KEY", SIGNING_KEY_REF, "signing_key",
+     SecretRef("CICL_SIGNING_KEY", "cicl-prod", "cicl-signing", "1")),
+    ("CICL_TRUST_FILE", str(REPO / "config" / "trust" / "keys.yaml"), "trust_file",
+     REPO / "config" / "trust" / "keys.yaml"),
     ("CICL_SLO_BREACH_COOLDOWN_MINUTES", "0", "slo_breach_cooldown_minutes", 0),
     ("CICL_SLO_BREACH_COOLDOWN_MINUTES", " 90 ", "slo_breach_cooldown_minutes", 90),
     ("CICL_MAX_FILE_BYTES", "1048576", "max_file_bytes", 1048576),
@@ -83,6 +93,7 @@ def test_each_variable_is_read_with_its_type(name, value, field, expected):
     env = {name: value}
     if value.strip().lower() == "bigquery":
         env["CICL_BQ_PROJECT"] = "cicl-prod"
+        env["CICL_SIGNING_KEY"] = SIGNING_KEY_REF
     assert getattr(Settings.from_env(env), field) == expected
 
 
@@ -193,7 +204,12 @@ def test_settings_become_resource_fields():
     [(None, None), ("gcp-sm://projects/p/secrets/k/versions/1", {"env": "CICL_BQ_CREDENTIALS"})],
 )
 def test_the_bigquery_key_reaches_the_resource_as_a_variable_name(credentials, config):
-    env = {"CICL_WAREHOUSE": "bigquery", "CICL_BQ_PROJECT": "cicl-prod", "CICL_BQ_DATASET": "c2"}
+    env = {
+        "CICL_WAREHOUSE": "bigquery",
+        "CICL_BQ_PROJECT": "cicl-prod",
+        "CICL_BQ_DATASET": "c2",
+        "CICL_SIGNING_KEY": SIGNING_KEY_REF,
+    }
     if credentials:
         env["CICL_BQ_CREDENTIALS"] = credentials
     warehouse = build_resources(Settings.from_env(env))["warehouse"]
@@ -222,3 +238,57 @@ def test_readme_and_env_example_list_exactly_the_settings():
     assert {line.split("=", 1)[0] for line in example if re.match(r"CICL_\w+=", line)} == set(
         VARIABLES
     )
+
+
+SIGNER = Ed25519Signer.generate()
+T = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _trust(tmp_path, **validity) -> str:
+    return str(write_trust(tmp_path / "trust.yaml", trust_entry(SIGNER.public_key(), T) | validity))
+
+
+# (environment given tmp_path, the one error it gives; None: accepted)
+SIGNING = [
+    (lambda tmp: {"CICL_SIGNING_KEY": SIGNER.private_key_pem(), "CICL_TRUST_FILE": _trust(tmp)},
+     None),
+    (lambda tmp: {"CICL_WAREHOUSE": "bigquery", "CICL_BQ_PROJECT": "p"},
+     "CICL_SIGNING_KEY: is required with CICL_WAREHOUSE=bigquery"),
+    (lambda tmp: {"CICL_SIGNING_KEY": "-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n"},
+     "CICL_SIGNING_KEY: is not an unencrypted ed25519 private key in PEM "
+     "(-----BEGIN PRIVATE KEY----- ...)"),
+    (lambda tmp: {"CICL_SIGNING_KEY": SIGNER.private_key_pem()},
+     f"CICL_SIGNING_KEY: key {SIGNER.key_id} is not trusted now: "
+     f"{REPO / 'config' / 'trust' / 'keys.yaml'} does not list it (scripts/cicl.py keygen "
+     "prints the entry to add)"),
+    (lambda tmp: {"CICL_SIGNING_KEY": SIGNER.private_key_pem(),
+                  "CICL_TRUST_FILE": _trust(tmp, valid_until="2026-02-01T00:00:00Z")},
+     f"CICL_SIGNING_KEY: key {SIGNER.key_id} is not trusted now: {{tmp}}/trust.yaml gives valid "
+     "from 2026-01-01T00:00:00+00:00 to 2026-02-01T00:00:00+00:00 (scripts/cicl.py keygen "
+     "prints the entry to add)"),
+    (lambda tmp: {"CICL_TRUST_FILE": str(tmp / "none.yaml")},
+     "CICL_TRUST_FILE: '{tmp}/none.yaml' is not a file"),
+    (lambda tmp: {"CICL_TRUST_FILE": str(write_trust(tmp / "t.yaml", {"key_id": "x"}))},
+     "CICL_TRUST_FILE: {tmp}/t.yaml: keys[0]: public_key is not an ed25519 public key in PEM"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("env", "error"), SIGNING)
+def test_the_signing_key_must_be_trusted_and_production_needs_one(tmp_path, env, error):
+    env = {"CICL_CONFIG_DIR": str(REPO / "config")} | env(tmp_path)
+    if error is None:
+        settings = Settings.from_env(env)
+        assert isinstance(settings.signing_key, Secret)
+        assert SIGNER.private_key_pem() not in repr(settings)
+        return
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(env)
+    assert str(raised.value) == f"invalid setting {error.format(tmp=tmp_path)}"
+    assert "c2VjcmV0" not in str(raised.value)
+
+
+def test_the_signing_key_reaches_cicl_config_as_a_variable_name(tmp_path):
+    env = {"CICL_SIGNING_KEY": SIGNER.private_key_pem(), "CICL_TRUST_FILE": _trust(tmp_path)}
+    config = build_resources(Settings.from_env(env))["cicl_config"]
+    assert config._convert_to_config_dictionary()["signing_key"] == {"env": "CICL_SIGNING_KEY"}
+    assert config.trust_file == env["CICL_TRUST_FILE"]

@@ -36,7 +36,7 @@ OID_GITHUB_REPOSITORY = _FULCIO + "5"
 OID_GITHUB_SHA = _FULCIO + "3"
 OID_GITHUB_REF = _FULCIO + "6"
 
-NO_KEY = "unverified: no public key configured"
+NO_KEY = "unverified: no trusted key configured"
 CHAIN_NOT_CHECKED = "unverified: certificate chain not checked against Fulcio root (offline)"
 MISMATCH = "unverified: signature does not match"
 

@@ -1,25 +1,27 @@
 import pickle
+from functools import cache
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from cicl_assets.ci.attestations.formats import TrustedParser, attestation_formats
-from cicl_assets.ci.attestations.signing import NO_TRUST, attestation_trust
+from cicl_assets.ci.attestations.signing import NO_KEY, NO_TRUST, attestation_trust
 from cicl_assets.resources import CiclConfig
-from demo.ci_security import SIGNING_KEY
+from cicl_assets.signer import load_trust
+from tests.unit.ci.test_attestations import _envelope, _keypair, _rows, _statement
+
+CONFIG = Path(__file__).parents[3] / "config"
 
 
-def test_the_shipped_policy_trusts_the_demo_release_key():
-    trusted = attestation_trust(None, Path("config")).key()
-    assert trusted is not None
-    expected = SIGNING_KEY.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    actual = trusted.key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    assert actual == expected
+def test_the_shipped_config_trusts_no_key():
+    assert attestation_trust(None, CONFIG) == NO_TRUST
+    assert not list(CONFIG.rglob("*.pem"))
+    assert load_trust(CONFIG / "trust" / "keys.yaml").keys == ()
+    sign, _ = _keypair("ec")
+    (row,) = _rows(_envelope(sign, _statement()), trust=attestation_trust(None, CONFIG))
+    assert row["verification"] == NO_KEY == "unverified: no trusted key configured"
 
 
 POLICY = "policies/attestation.yaml"
@@ -34,8 +36,15 @@ def _config(tmp_path: Path, policy: str | None, files: dict[str, str]) -> Path:
     return tmp_path
 
 
+@cache
 def _pem() -> str:
-    return (Path(__file__).parents[3] / "config/keys/demo-release-signing.pub.pem").read_text()
+    """A public key made for these tests."""
+    return (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 # (policy text, files beside it, PEM of the settings, expected origin or error)

@@ -273,7 +273,7 @@ def test_without_a_key_nothing_is_verified(tmp_path):
     sign, pem = _keypair("ec")
     envelope = _envelope(sign, _statement())
     (row,) = _rows(envelope)
-    assert row["verification"] == NO_KEY == "unverified: no public key configured"
+    assert row["verification"] == NO_KEY == "unverified: no trusted key configured"
     assert attestation_trust(None, tmp_path / "no-config") == NO_TRUST
     _, other_pem = _keypair("ec")
     assert _rows(envelope, trust=_trusting(other_pem))[0]["verification"] == MISMATCH

@@ -15,7 +15,8 @@ def test_cli_writes_a_local_landing_zone_and_skips_when_current(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "landing"
-    assert main(["--out", str(out), "--spans", "2000", "--workers", "1"]) == 0
+    keys = ["--keys", str(tmp_path / "keys")]
+    assert main(["--out", str(out), "--spans", "2000", "--workers", "1", *keys]) == 0
     summary, *folders = capsys.readouterr().out.splitlines()
     assert summary.startswith(f"{out}: 1946 spans, 1549 files in ")  # then the seconds it took
     assert folders == [
@@ -29,7 +30,7 @@ def test_cli_writes_a_local_landing_zone_and_skips_when_current(
     manifest = read_manifest(out)
     assert manifest and manifest["settings"]["spans"] == 2000
     assert all((out / f["path"]).is_file() for f in manifest["files"])
-    assert main(["--out", str(out), "--spans", "2000", "--workers", "1"]) == 0
+    assert main(["--out", str(out), "--spans", "2000", "--workers", "1", *keys]) == 0
     assert capsys.readouterr().out == (
         f"{out}: demo landing zone is current (seed 20261102); use --force to rewrite\n"
     )

@@ -85,7 +85,9 @@ def test_flaky_and_repeatedly_failing_tests(demo_landing: Path, runs: dict) -> N
     assert all(runs[r]["status"] == "failed" for r in failing_runs)
 
 
-def test_artifacts_name_the_image_digest_of_their_run(demo_landing: Path, runs: dict) -> None:
+def test_artifacts_name_the_image_digest_of_their_run(
+    demo_landing: Path, runs: dict, pipeline_key
+) -> None:
     signed = 0
     for run_id, run in runs.items():
         folder = demo_landing / "ci" / run_id
@@ -103,7 +105,9 @@ def test_artifacts_name_the_image_digest_of_their_run(demo_landing: Path, runs: 
         assert bundle_path.is_file() == (stages.get("sign") == "success")
         if bundle_path.is_file():
             signed += 1
-            statement = verify_bundle(json.loads(bundle_path.read_bytes()))
+            statement = verify_bundle(
+                json.loads(bundle_path.read_bytes()), pipeline_key.public_key()
+            )
             assert statement["predicateType"] == "https://slsa.dev/provenance/v1"
             assert "sha256:" + statement["subject"][0]["digest"]["sha256"] == run["image"]["digest"]
             dependency = statement["predicate"]["buildDefinition"]["resolvedDependencies"][0]

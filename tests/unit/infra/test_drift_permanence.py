@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
@@ -23,7 +24,10 @@ def test_drift_issues_outlive_their_source_rows_and_retention(duckdb_warehouse):
         [infra_drift_derive, evidence_retention],
         resources={
             "warehouse": duckdb_warehouse,
-            "cicl_config": CiclConfig(config_dir=str(POLICY_FILE.parents[1])),
+            "cicl_config": CiclConfig(
+                config_dir=str(POLICY_FILE.parents[1]),
+                outbox_uri=str(Path(duckdb_warehouse.path).parent / "outbox"),
+            ),
         },
         run_config={"ops": {"evidence_retention": {"config": {"as_of": "2030-01-01T00:00:00Z"}}}},
     )

@@ -30,7 +30,11 @@ def status(minutes: int, alert: str, slo: str = INVOICE) -> dict:
 
 
 def tick(warehouse, cursor=None, cooldown_minutes=720):
-    config = CiclConfig(config_dir=CONFIG_DIR, slo_breach_cooldown_minutes=cooldown_minutes)
+    config = CiclConfig(
+        config_dir=CONFIG_DIR,
+        slo_breach_cooldown_minutes=cooldown_minutes,
+        outbox_uri=str(Path(warehouse.path).parent / "outbox"),
+    )
     defs = dg.Definitions(
         assets=[slo_breach_report],
         jobs=[cl_evaluation_job],
