@@ -128,6 +128,11 @@ def test_no_secret_value_reaches_the_warehouse(duckdb_warehouse, landing, cicl_c
     assert configmap["actor"] == "minikube-user"
 
 
+RESET_HINT = (
+    "; if the table was emptied or replaced on purpose, record it with "
+    "`scripts/cicl.py audit-reset --reason ...`"
+)
+
 # (statement, first broken seq, reason, seq the named row had before the tampering)
 TAMPERING = [
     (
@@ -163,7 +168,7 @@ def test_tampering_fails_the_blocking_check_naming_the_first_broken_link(
     assert not evaluation.passed
     meta = {k: v.value for k, v in evaluation.metadata.items()}
     assert meta["first_broken_seq"] == broken_seq
-    assert meta["reason"] == reason.format(event=seq_ids[named_seq])
+    assert meta["reason"] == reason.format(event=seq_ids[named_seq]) + RESET_HINT
     assert meta["first_broken_event_id"] == seq_ids[named_seq]
 
 
@@ -191,7 +196,7 @@ def test_a_consistently_rewritten_chain_is_caught_by_the_published_heads(
     assert meta["reason"] == (
         f"seq {CORPUS_EVENTS + 1} (event_id {rows[-1]['event_id']}): hash differs from the one "
         f"recorded for this seq earlier ({recorded[:16]}...): the chain was rewritten from here "
-        "or before"
+        "or before" + RESET_HINT
     )
 
 
