@@ -70,9 +70,7 @@ def test_every_span_missing_a_time_is_counted():
     ],
 )
 @pytest.mark.parametrize("piece_bytes", [None, 1])
-def test_invalid_utf8_in_a_protobuf_string_names_the_field(
-    monkeypatch, field, where, piece_bytes
-):
+def test_invalid_utf8_in_a_protobuf_string_names_the_field(monkeypatch, field, where, piece_bytes):
     request = every_kind_request()
     marker = "UTF8HERE"
     if field == "span name":
