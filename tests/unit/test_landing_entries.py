@@ -146,5 +146,11 @@ def test_folders_nested_deeper_than_python_recurses_are_listed(tmp_path):
         folder = folder / "d"
         folder.mkdir()
     (folder / "deep.json").write_bytes(b"{}")
-    [listed] = LandingZone(uri=str(tmp_path)).list("otel")
-    assert listed.path == "otel/" + "d/" * 1500 + "deep.json"
+    try:
+        [listed] = LandingZone(uri=str(tmp_path)).list("otel")
+        assert listed.path == "otel/" + "d/" * 1500 + "deep.json"
+    finally:  # bottom up: removing the tree recursively would hit the same limit
+        (folder / "deep.json").unlink()
+        while folder != tmp_path:
+            folder.rmdir()
+            folder = folder.parent
