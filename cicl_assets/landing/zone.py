@@ -82,31 +82,34 @@ def _kind(mode: int) -> str:
     return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
 
 
-def _walk(root: Path, folder: Path) -> Iterator[LandingObject]:
-    """Every entry under ``folder`` that is not a folder, without following symlinks."""
+def _walk(root: Path, top: Path) -> Iterator[LandingObject]:
+    """Every entry under ``top`` that is not a folder, without following symlinks."""
 
     def listed(path: str, st: os.stat_result | None, kind: str) -> LandingObject:
         rel = escape(os.fsencode(os.path.relpath(path, root)))
         return LandingObject(rel, st.st_size if st else 0, st.st_mtime if st else 0.0, kind)
 
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as exc:
-        if folder != root:
-            yield listed(str(folder), None, f"folder that cannot be listed ({exc.strerror})")
-        return
-    for entry in entries:
+    folders = [top]  # a stack, not recursion: folders may nest deeper than Python recurses
+    while folders:
+        folder = folders.pop()
         try:
-            st = entry.stat(follow_symlinks=False)
-        except FileNotFoundError:
-            continue  # gone since the folder was read: there is nothing to ingest
+            entries = list(os.scandir(folder))
         except OSError as exc:
-            yield listed(entry.path, None, f"entry that cannot be examined ({exc.strerror})")
+            if folder != top:
+                yield listed(str(folder), None, f"folder that cannot be listed ({exc.strerror})")
             continue
-        if stat.S_ISDIR(st.st_mode):
-            yield from _walk(root, Path(entry.path))
-        else:
-            yield listed(entry.path, st, _kind(st.st_mode))
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # gone since the folder was read: there is nothing to ingest
+            except OSError as exc:
+                yield listed(entry.path, None, f"entry that cannot be examined ({exc.strerror})")
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                folders.append(Path(entry.path))
+            else:
+                yield listed(entry.path, st, _kind(st.st_mode))
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -167,7 +170,8 @@ class LandingZone(dg.ConfigurableResource):
             raise OSError(f"gs://{bucket.name}/{name}: {exc}") from exc
 
     def list(self, prefix: str = "") -> Iterator[LandingObject]:
-        """Every file under ``prefix``, in path order."""
+        """Every file under ``prefix``, in path order; locally also every other entry that is
+        not a folder (symlinks, FIFOs, ...) with its ``kind``, so that it can be rejected."""
         prefix = prefix.strip("/")
         if self.is_gcs:
             bucket, _, root = self._gcs()

@@ -137,3 +137,20 @@ def test_a_folder_that_cannot_be_listed_is_listed_as_such(odd_zone, monkeypatch)
     listed = {o.path: o.kind for o in odd_zone.list("otel")}
     assert listed["otel/sub"] == "folder that cannot be listed (Permission denied)"
     assert "otel/sub/b.json" not in listed
+
+
+def test_folders_nested_deeper_than_python_recurses_are_listed(tmp_path):
+    folder = tmp_path / "otel"
+    folder.mkdir()
+    for _ in range(1500):
+        folder = folder / "d"
+        folder.mkdir()
+    (folder / "deep.json").write_bytes(b"{}")
+    try:
+        [listed] = LandingZone(uri=str(tmp_path)).list("otel")
+        assert listed.path == "otel/" + "d/" * 1500 + "deep.json"
+    finally:  # bottom up: removing the tree recursively would hit the same limit
+        (folder / "deep.json").unlink()
+        while folder != tmp_path:
+            folder.rmdir()
+            folder = folder.parent
