@@ -73,6 +73,10 @@ def write_traffic(root: Path, plans: list[HourPlan], workers: int) -> tuple[list
         # Fresh interpreters: forked children would inherit SDK fork hooks that add process ids.
         with get_context("spawn").Pool(workers) as pool:
             results = pool.map(write_hour, jobs, chunksize=4)
+            # Let the workers exit on their own before the pool is left: terminate() can kill a
+            # worker holding the task queue's lock and leave the others waiting on it forever.
+            pool.close()
+            pool.join()
     files = [f for written, _ in results for f in written]
     return files, sum(count for _, count in results)
 
