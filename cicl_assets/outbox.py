@@ -24,9 +24,9 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from cicl_assets.settings import cloud_clients
+from cicl_assets.gcs import storage_client
 
 GIT_SCHEME = "git+file://"
 GCS_SCHEME = "gs://"
@@ -107,27 +107,6 @@ class LocalFolder:
             for p in folder.rglob("*")
             if p.is_file() and not p.name.startswith(".publishing-")
         )
-
-
-_STORAGE_CLIENTS: dict[tuple[str | None, str | None], Any] = {}
-
-
-def storage_client() -> Any:
-    """One Cloud Storage client per process (anonymous against the emulator)."""
-    from google.cloud import storage
-
-    cloud = cloud_clients()
-    key = (cloud.storage_emulator_host, cloud.gcs_project)
-    if key not in _STORAGE_CLIENTS:
-        if cloud.storage_emulator_host:
-            from google.auth.credentials import AnonymousCredentials
-
-            _STORAGE_CLIENTS[key] = storage.Client(
-                project=cloud.gcs_project or "cicl-local", credentials=AnonymousCredentials()
-            )
-        else:
-            _STORAGE_CLIENTS[key] = storage.Client(project=cloud.gcs_project)
-    return _STORAGE_CLIENTS[key]
 
 
 @dataclass(frozen=True)

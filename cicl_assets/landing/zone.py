@@ -21,9 +21,9 @@ from typing import Any, BinaryIO, TypeVar
 import dagster as dg
 from pydantic import Field
 
+from cicl_assets.gcs import storage_client
 from cicl_assets.ingest.content import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_INFLATED_BYTES
 from cicl_assets.landing.names import escape, unescape
-from cicl_assets.settings import cloud_clients
 
 READ_TIMEOUT_S = 120.0
 _READ_CHUNK = 8 * 1024 * 1024
@@ -145,7 +145,7 @@ class LandingZone(dg.ConfigurableResource):
         bucket, _, prefix = self.uri[len("gs://") :].partition("/")
         if not bucket:
             raise ValueError(f"landing URI {self.uri!r} names no bucket (gs://bucket/prefix)")
-        return _gcs_client().bucket(bucket), bucket, prefix.strip("/")
+        return storage_client().bucket(bucket), bucket, prefix.strip("/")
 
     def _gcs_blob_name(self, path: str) -> tuple[Any, str]:
         bucket, _, root = self._gcs()
@@ -256,30 +256,6 @@ def _too_large(max_bytes: int) -> str:
         f"file is larger than the {max_bytes:,}-byte cap (CICL_MAX_FILE_BYTES); "
         "split it or raise the cap"
     )
-
-
-_GCS_CLIENTS: dict[tuple[str | None, str | None], Any] = {}
-
-
-def _gcs_client() -> Any:
-    """One storage client per process and target: the runner opens a LandingZone per file."""
-    from google.cloud import storage  # only needed for gs:// landing zones
-
-    cloud = cloud_clients()
-    emulator, project = cloud.storage_emulator_host, cloud.gcs_project
-    key = (emulator, project)
-    if key not in _GCS_CLIENTS:
-        if emulator:
-            # The real client talks to the emulator when STORAGE_EMULATOR_HOST is set; it
-            # takes no credentials.
-            from google.auth.credentials import AnonymousCredentials
-
-            _GCS_CLIENTS[key] = storage.Client(
-                project=project or "cicl-local", credentials=AnonymousCredentials()
-            )
-        else:
-            _GCS_CLIENTS[key] = storage.Client(project=project)
-    return _GCS_CLIENTS[key]
 
 
 def _rebuild(cls: type[LandingZone], fields: dict[str, Any]) -> LandingZone:
