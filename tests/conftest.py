@@ -41,6 +41,20 @@ def gcs_emulator(tmp_path_factory) -> Iterator[RunningEmulator]:
 
 
 @pytest.fixture
+def gcs_bucket(gcs_emulator):
+    """A bucket of its own on the GCS emulator, emptied and deleted after the test."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    client = storage.Client(project="cicl-test", credentials=AnonymousCredentials())
+    created = client.create_bucket(f"cicl-{uuid.uuid4().hex[:12]}")
+    yield created
+    for blob in client.list_blobs(created):
+        blob.delete()
+    created.delete()
+
+
+@pytest.fixture
 def duckdb_warehouse(tmp_path) -> DuckDBWarehouse:
     return DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from cicl_assets.ingest.runner import ingest_stream
@@ -27,16 +25,8 @@ OBJECTS = {
 
 
 @pytest.fixture
-def bucket(gcs_emulator):
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import storage
-
-    client = storage.Client(project="cicl-test", credentials=AnonymousCredentials())
-    created = client.create_bucket(f"landing-{uuid.uuid4().hex[:12]}")
-    yield created
-    for blob in client.list_blobs(created):
-        blob.delete()
-    created.delete()
+def bucket(gcs_bucket):
+    return gcs_bucket
 
 
 def upload(bucket, objects: dict[str, bytes]) -> None:

@@ -3,8 +3,6 @@ replaced, and the audit chain's heads published there verify."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from cicl_assets.audit.chain import append_events, read_chain
@@ -17,16 +15,8 @@ pytestmark = pytest.mark.gcs
 
 
 @pytest.fixture
-def bucket(gcs_emulator):
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import storage
-
-    client = storage.Client(project="cicl-test", credentials=AnonymousCredentials())
-    created = client.create_bucket(f"outbox-{uuid.uuid4().hex[:12]}")
-    yield created
-    for blob in client.list_blobs(created):
-        blob.delete()
-    created.delete()
+def bucket(gcs_bucket):
+    return gcs_bucket
 
 
 def test_an_object_is_created_once_and_never_replaced(bucket):
