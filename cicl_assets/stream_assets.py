@@ -29,6 +29,8 @@ class StreamRun:
     run_id: str
     report: IngestReport
     workers: int = 1
+    # The cicl_config resource, for streams that declare they need it; else None.
+    cicl_config: Any = None
     # Metadata the after-ingest step reported (chain length, plans linked, ...).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -86,6 +88,8 @@ class DeclaredStream:
     # Binds formats that depend on the configuration (which key attestations must be signed
     # with) to the cicl_config resource at run time.
     configure: Callable[[Any], StreamSpec] | None = None
+    # The after-ingest step needs the cicl_config resource (the audit chain's notary).
+    needs_config: bool = False
 
     def description(self, view: AssetView) -> str:
         formats = ", ".join(f.name for f in self.spec.formats)
@@ -141,6 +145,7 @@ def materialize_stream(
     warehouse: Warehouse,
     landing: LandingZone,
     workers: int = 1,
+    cicl_config: Any = None,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Ingest the stream's new files (``spec``: the declared one, bound to the configuration
     where its formats need it) under the landing zone's size caps, run the after-ingest step,
@@ -159,9 +164,9 @@ def materialize_stream(
         f"{report.files_skipped} already ingested, {report.files_rejected} rejected; "
         f"rows {report.rows_by_table}"
     )
-    run = StreamRun(run_id, report, workers)
+    run = StreamRun(run_id, report, workers, cicl_config)
     if stream.after_ingest is not None:
-        run = StreamRun(run_id, report, workers, stream.after_ingest(warehouse, run))
+        run = StreamRun(run_id, report, workers, cicl_config, stream.after_ingest(warehouse, run))
     for i, view in enumerate(stream.views):
         yield dg.MaterializeResult(
             asset_key=view.table.name,
@@ -197,9 +202,10 @@ def build_stream_asset(stream: DeclaredStream) -> dg.AssetsDefinition:
         + "; each table's grain is in its description."
     )
 
-    # Resources by key rather than typed parameters: only a stream whose formats depend on the
-    # configuration (attestation trust) needs cicl_config.
-    resource_keys = {"warehouse", "landing"} | ({"cicl_config"} if stream.configure else set())
+    # Resources by key rather than typed parameters: only a stream whose formats or after-ingest
+    # step depend on the configuration needs cicl_config.
+    uses_config = stream.configure is not None or stream.needs_config
+    resource_keys = {"warehouse", "landing"} | ({"cicl_config"} if uses_config else set())
 
     @dg.multi_asset(
         name=name,
@@ -215,9 +221,10 @@ def build_stream_asset(stream: DeclaredStream) -> dg.AssetsDefinition:
         if stream.parallel:
             workers = context.op_execution_context.op_config["workers"] or os.cpu_count() or 1
         resources = context.resources
-        spec = stream.configure(resources.cicl_config) if stream.configure else stream.spec
+        cicl_config = resources.cicl_config if uses_config else None
+        spec = stream.configure(cicl_config) if stream.configure else stream.spec
         yield from materialize_stream(
-            stream, spec, context, resources.warehouse, resources.landing, workers
+            stream, spec, context, resources.warehouse, resources.landing, workers, cicl_config
         )
 
     return _stream_asset

@@ -1,6 +1,5 @@
 """Assets of the audit group: audit events ingested into the tamper-evident chain."""
 
-from contextvars import ContextVar
 from typing import Any
 
 import dagster as dg
@@ -16,7 +15,6 @@ from cicl_assets.audit.tables import (
     OUTCOMES,
     SOURCES,
 )
-from cicl_assets.ingest.runner import StreamSpec
 from cicl_assets.metadata import markdown_table
 from cicl_assets.resources import CiclConfig
 from cicl_assets.stream_assets import AssetView, DeclaredStream, StreamRun, build_stream_asset
@@ -61,22 +59,11 @@ def chain_metadata(warehouse: Warehouse) -> dict:
     }
 
 
-# The configuration of the materialization in progress. The factory hands the after-ingest
-# step only the warehouse, so `configure` (called with cicl_config earlier in the same op call,
-# hence the same context) binds it here for the step to build the chain's notary from.
-_CICL_CONFIG: ContextVar[CiclConfig | None] = ContextVar("audit_cicl_config", default=None)
-
-
-def bind_cicl_config(cicl_config: CiclConfig) -> StreamSpec:
-    _CICL_CONFIG.set(cicl_config)
-    return AUDIT_STREAM
-
-
 def append_staged_events(warehouse: Warehouse, run: StreamRun) -> dict[str, Any]:
     """Chain the staged events not chained yet, in (event_time, source_file, event_id) order,
     and publish the chain's new head. A chain changed outside cicl gets nothing appended: the
     events stay staged and audit_chain_verified says what is wrong."""
-    cicl_config = _CICL_CONFIG.get()
+    cicl_config = run.cicl_config
     notary = cicl_config.chain_notary(warehouse) if cicl_config is not None else None
     try:
         appended = append_events(warehouse, unchained_staged_events(warehouse), notary)
@@ -92,7 +79,7 @@ AUDIT = DeclaredStream(
     kinds=frozenset({"python", "json"}),
     views=(AssetView(AUDIT_EVENTS, figures=(chain_metadata,)),),
     after_ingest=append_staged_events,
-    configure=bind_cicl_config,
+    needs_config=True,
     reads="GCP Cloud Audit Log entries, Kubernetes audit events, GitHub audit-log entries and "
     "cicl CI/CD step events, secrets redacted, staged in audit_events_staging and then appended "
     "to the chain; re-running appends nothing twice",
