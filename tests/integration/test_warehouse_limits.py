@@ -28,7 +28,9 @@ def with_timeout(warehouse: Warehouse, timeout_s: float) -> Warehouse:
         return DuckDBWarehouse(path=warehouse.path, timeout_s=timeout_s)
     from cicl_assets.warehouse.bigquery_warehouse import BigQueryWarehouse
 
-    return BigQueryWarehouse(project=EMULATOR_PROJECT, dataset=warehouse.dataset, timeout_s=timeout_s)
+    return BigQueryWarehouse(
+        project=EMULATOR_PROJECT, dataset=warehouse.dataset, timeout_s=timeout_s
+    )
 
 
 def test_a_statement_running_past_the_timeout_is_stopped_with_a_clear_error(any_warehouse):
