@@ -12,7 +12,7 @@ export CICL_OUTBOX_URI ?= .cicl/outbox
 export CICL_CONFIG_DIR ?= config
 export DAGSTER_HOME ?= $(CURDIR)/.cicl/dagster_home
 
-.PHONY: venv demo demo-data run test emulators browser lint ui bench clean
+.PHONY: venv demo demo-data run test emulators emulators-up emulators-down browser lint ui bench clean
 
 venv: $(STAMP)
 
@@ -24,9 +24,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	touch $(STAMP)
 
-$(DAGSTER_HOME)/dagster.yaml:
+# The instance config: no telemetry, no "join the community" dialog over the UI (nux).
+$(DAGSTER_HOME)/dagster.yaml: Makefile
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\n' > $@
+	printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\n' > $@
 
 ## demo: generate the bundled sample landing zone, then `make run` on embedded DuckDB
 demo: venv demo-data run
@@ -41,6 +42,14 @@ run: venv $(DAGSTER_HOME)/dagster.yaml
 ## emulators: build the BigQuery and GCS emulators' virtualenvs (cached in .cicl/emulators)
 emulators: venv
 	$(PY) -m tests.emulators --check
+
+## emulators-up: both emulators in the background on free loopback ports; prints the variables
+## to export (eval "$$(make -s emulators-up)"); emulators-down stops them
+emulators-up: venv
+	@$(PY) -m tests.emulators up
+
+emulators-down: venv
+	@$(PY) -m tests.emulators down
 
 ## browser: Debian's Chromium for the UI tests (installed when missing; needs root or sudo)
 browser:
