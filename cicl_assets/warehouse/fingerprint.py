@@ -3,9 +3,10 @@
 A table's fingerprint is its row count and the SHA-256 of its rows' canonical JSON lines, sorted.
 Sorting the whole canonical row is a total order, so the checksum depends neither on the
 engine's row order nor on a declared key. What a run contributes by itself - its id, the wall
-clock of ingestion or chaining, the chain's positions, which interleave with the order runs
-append cicl's own events - is left out, so a clean run, a run killed and run again, and a run
-on the other engine compare equal when they hold the same data.
+clock of ingestion or chaining, the chain's positions (cicl's own events interleave with the
+order runs append them), the time and run ids of the events recording a run's own actions - is
+left out, so a clean run, a run killed and run again, and a run on the other engine compare
+equal when they hold the same data.
 
 Canonical JSON of a row: an object of the row's columns (run-local ones left out), keys sorted,
 no whitespace, non-ASCII as itself. Values: timestamps in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``,
@@ -21,6 +22,7 @@ import decimal
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,28 +33,49 @@ from cicl_assets.warehouse.base import Warehouse
 
 # Columns, in any table and as keys inside JSON text, that say which run wrote a row and when.
 RUN_LOCAL_COLUMNS = frozenset({"run_id", "run_at", "ingested_at", "chained_at", "detected_at"})
+# A Dagster run id (a UUID) inside text, where a row records what a run did.
+RUN_ID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@dataclass(frozen=True)
+class RowsOfRuns:
+    """Rows (where ``column`` holds ``value``) that record what a run did: their ``columns``
+    are run-local, and so are the run ids inside their text."""
+
+    column: str
+    value: Any
+    columns: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class RunLocal:
-    """A table's run-local columns beyond RUN_LOCAL_COLUMNS: always (``columns``), or on the
-    rows where a column holds a value (``on_rows``: (column, value, columns))."""
+    """A table's run-local columns beyond RUN_LOCAL_COLUMNS: always (``columns``), and on the
+    rows that record a run's own actions (``rows_of_runs``)."""
 
     columns: frozenset[str] = frozenset()
-    on_rows: tuple[tuple[str, Any, frozenset[str]], ...] = ()
+    rows_of_runs: tuple[RowsOfRuns, ...] = ()
 
-    def dropped(self, row: Mapping[str, Any]) -> frozenset[str]:
-        extra = [cols for column, value, cols in self.on_rows if row.get(column) == value]
-        return RUN_LOCAL_COLUMNS | self.columns | frozenset().union(*extra)
+    def row(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The row without its run-local values."""
+        matched = [r for r in self.rows_of_runs if row.get(r.column) == r.value]
+        dropped = (
+            RUN_LOCAL_COLUMNS | self.columns | frozenset().union(*(r.columns for r in matched))
+        )
+        kept = {k: v for k, v in row.items() if k not in dropped}
+        if matched:
+            kept = {
+                k: RUN_ID_TEXT.sub("<run>", v) if isinstance(v, str) else v for k, v in kept.items()
+            }
+        return kept
 
 
 RUN_LOCAL_BY_TABLE: dict[str, RunLocal] = {
     "ingest_rejects": RunLocal(frozenset({"at"})),
-    # Positions and hashes follow the order of appends, and cicl's own events (source `cicl`)
-    # happen at the wall-clock time of the run that records them.
+    # Positions and hashes follow the order of appends; cicl's own events (source `cicl`)
+    # record a run's action: its time and its run id (in the event id too) belong to that run.
     "audit_events": RunLocal(
         frozenset({"seq", "prev_hash", "hash"}),
-        on_rows=(("source", "cicl", frozenset({"event_time"})),),
+        rows_of_runs=(RowsOfRuns("source", "cicl", frozenset({"event_time"})),),
     ),
 }
 
@@ -111,12 +134,8 @@ def canonical_rows(table: pa.Table, run_local: RunLocal = RunLocal()) -> list[st
     types = {f.name: f.type for f in table.schema}
     lines = []
     for row in table.to_pylist():
-        dropped = run_local.dropped(row)
-        lines.append(
-            canonical_json(
-                {k: canonical_value(v, types[k]) for k, v in row.items() if k not in dropped}
-            )
-        )
+        kept = run_local.row(row)
+        lines.append(canonical_json({k: canonical_value(v, types[k]) for k, v in kept.items()}))
     return sorted(lines)
 
 

@@ -22,6 +22,7 @@ from cicl_assets.warehouse.fingerprint import (
 
 UTC = dt.UTC
 T = dt.datetime(2026, 11, 5, 14, 25, 0, 123000, tzinfo=UTC)
+RUN = "5c5f478c-89a3-4c7a-b481-d0334ba5c32c"
 
 # (value, Arrow type of its column or None, canonical form)
 VALUES = [
@@ -86,11 +87,14 @@ RULES = [
     (RUN_LOCAL_BY_TABLE["ingest_rejects"], {"at": T, "error": "e"}, '{"error":"e"}'),
     (RUN_LOCAL_BY_TABLE["audit_events"],
      {"source": "cicl", "event_time": T, "seq": 3, "hash": "h", "prev_hash": "p",
-      "chained_at": T, "details": '{"run_id": "r", "alert": "page"}'},
-     '{"details":{"alert":"page"},"source":"cicl"}'),
+      "chained_at": T, "event_id": f"review:slo-breach:x:{RUN}",
+      "details": f'{{"run_id": "{RUN}", "alert": "page", "note": "by {RUN}"}}'},
+     '{"details":{"alert":"page","note":"by <run>"},"event_id":"review:slo-breach:x:<run>",'
+     '"source":"cicl"}'),
+    # Events from the landing zone keep their time and their ids, UUIDs included.
     (RUN_LOCAL_BY_TABLE["audit_events"],
-     {"source": "github", "event_time": T, "seq": 3, "hash": "h", "prev_hash": "p"},
-     '{"event_time":"2026-11-05T14:25:00.123000Z","source":"github"}'),
+     {"source": "k8s", "event_time": T, "seq": 3, "hash": "h", "prev_hash": "p", "event_id": RUN},
+     f'{{"event_id":"{RUN}","event_time":"2026-11-05T14:25:00.123000Z","source":"k8s"}}'),
 ]  # fmt: skip
 
 
