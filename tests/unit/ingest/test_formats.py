@@ -7,8 +7,10 @@ import pytest
 from cicl_assets.deployments.stream import DEPLOYMENTS_STREAM
 from cicl_assets.ingest.content import Sniff
 from cicl_assets.ingest.formats import FileFormat, detect_format
-from cicl_assets.ingest.runner import parse_to_spool
+from cicl_assets.ingest.runner import ingest_stream
+from cicl_assets.landing.zone import LandingZone
 from cicl_assets.telemetry.formats import OTEL_STREAM
+from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 
 
 def _format(name: str, marker: bytes, look_alikes: tuple[FileFormat, ...] = ()) -> FileFormat:
@@ -50,11 +52,14 @@ EXPECTED = [
 
 @pytest.mark.parametrize(("stream", "names"), EXPECTED)
 def test_an_unrecognised_file_is_told_only_the_formats_a_user_can_send(stream, names, tmp_path):
-    with pytest.raises(Exception) as rejected:
-        parse_to_spool(stream, b'{"message": "collector started"}', "x.json", str(tmp_path))
-    assert str(rejected.value) == (
-        f"unrecognised format (expected one of: {names}); starts "
-        """'{"message": "collector started"}'"""
+    (tmp_path / "landing" / stream.prefix).mkdir(parents=True)
+    (tmp_path / "landing" / stream.prefix / "x.json").write_text('{"message": "collector started"}')
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    ingest_stream(stream, LandingZone(uri=str(tmp_path / "landing")), warehouse)
+    [reject] = warehouse.query("SELECT error FROM ingest_rejects").to_pylist()
+    assert reject["error"] == (
+        f"{stream.prefix}/x.json: unknown: unrecognised format (expected one of: {names}); "
+        """starts '{"message": "collector started"}'"""
     )
 
 
