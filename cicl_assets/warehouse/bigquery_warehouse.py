@@ -60,7 +60,6 @@ class Deadline:
     """The time left to one warehouse call, handed to each request and retry it makes."""
 
     def __init__(self, seconds: float):
-        self.seconds = seconds
         self.end = time.monotonic() + seconds
 
     def left(self) -> float:
@@ -239,8 +238,10 @@ class BigQueryWarehouse(Warehouse):
 
     def _job_result(self, job: Any, deadline: Deadline) -> Any:
         """Wait for a job within the deadline; a job still running past it is cancelled."""
+        # A query job that failed is not run again (the client re-runs some by default).
+        rerun = {"job_retry": None} if isinstance(job, bigquery.QueryJob) else {}
         try:
-            return job.result(retry=deadline.retry(), timeout=deadline.left())
+            return job.result(retry=deadline.retry(), timeout=deadline.left(), **rerun)
         except _TIMED_OUT:
             with contextlib.suppress(Exception):
                 self.client.cancel_job(
