@@ -20,7 +20,7 @@ WITH_KEYS = \
   CICL_SIGNING_KEY="$${CICL_SIGNING_KEY:-$$(cat $(KEYS)/cicl-signing.key.pem 2>/dev/null)}" \
   CICL_TRUST_FILE="$${CICL_TRUST_FILE:-$$(test -f $(KEYS)/trust.yaml && echo $(KEYS)/trust.yaml)}"
 
-.PHONY: venv demo demo-data run test emulators browser lint ui bench clean
+.PHONY: venv demo demo-data run test emulators emulators-up emulators-down browser lint ui bench clean
 
 venv: $(STAMP)
 
@@ -32,9 +32,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	touch $(STAMP)
 
-$(DAGSTER_HOME)/dagster.yaml:
+# The instance config: no telemetry, no "join the community" dialog over the UI (nux).
+$(DAGSTER_HOME)/dagster.yaml: Makefile
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\n' > $@
+	printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\n' > $@
 
 ## demo: fresh keys under .cicl/keys (first time), the sample landing zone, then `make run`
 demo: venv demo-data run
@@ -49,6 +50,14 @@ run: venv $(DAGSTER_HOME)/dagster.yaml
 ## emulators: build the BigQuery and GCS emulators' virtualenvs (cached in .cicl/emulators)
 emulators: venv
 	$(PY) -m tests.emulators --check
+
+## emulators-up: both emulators in the background on free loopback ports; prints the variables
+## to export (eval "$$(make -s emulators-up)"); emulators-down stops them
+emulators-up: venv
+	@$(PY) -m tests.emulators up
+
+emulators-down: venv
+	@$(PY) -m tests.emulators down
 
 ## browser: Debian's Chromium for the UI tests (installed when missing; needs root or sudo)
 browser:

@@ -104,11 +104,13 @@ class CiclConfig(dg.ConfigurableResource):
 
 
 def build_warehouse(settings: Settings) -> Warehouse:
+    timeout_s = float(settings.query_timeout_seconds)
     if settings.warehouse == "duckdb":
-        return DuckDBWarehouse(path=settings.duckdb_path)
+        return DuckDBWarehouse(path=settings.duckdb_path, timeout_s=timeout_s)
     from cicl_assets.warehouse.bigquery_warehouse import BigQueryWarehouse
 
     return BigQueryWarehouse(
+        timeout_s=timeout_s,
         project=settings.bq_project,
         dataset=settings.bq_dataset,
         location=settings.bq_location,

@@ -27,6 +27,7 @@ from cicl_assets.secrets import Secret, SecretError, SecretRef, parse_secret
 WAREHOUSES = ("duckdb", "bigquery")
 DEFAULT_SLO_BREACH_COOLDOWN_MINUTES = 720
 DEFAULT_TRUST_FILE = Path("trust") / "keys.yaml"
+DEFAULT_QUERY_TIMEOUT_SECONDS = 600
 
 # The product's variables, as README's configuration table lists them.
 VARIABLES: dict[str, str] = {
@@ -46,6 +47,7 @@ VARIABLES: dict[str, str] = {
     "CICL_SLO_BREACH_COOLDOWN_MINUTES": "minutes before an ongoing SLO alert triggers again",
     "CICL_MAX_FILE_BYTES": "largest landing file read",
     "CICL_MAX_INFLATED_BYTES": "largest content a gzipped landing file may inflate to",
+    "CICL_QUERY_TIMEOUT_SECONDS": "longest a warehouse statement may run before it is stopped",
 }
 # Variables of the test tooling that share the prefix: a developer's shell may hold them, and
 # they must not stop the code location. Each says who reads it.
@@ -55,6 +57,12 @@ TOOLING_VARIABLES: dict[str, str] = {
 # Read by the Google client libraries themselves; here only to pick anonymous credentials.
 BIGQUERY_EMULATOR_HOST = "BIGQUERY_EMULATOR_HOST"
 STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
+# Not cicl's own, documented beside its settings (README, .env.example).
+CLIENT_VARIABLES: dict[str, str] = {
+    BIGQUERY_EMULATOR_HOST: "a BigQuery emulator's URL (http://127.0.0.1:PORT): the BigQuery "
+    "client talks to it with anonymous credentials",
+    STORAGE_EMULATOR_HOST: "a Cloud Storage emulator's URL: gs:// landing zones are read there",
+}
 
 _DATASET = re.compile(r"[A-Za-z0-9_]{1,1024}")
 _URI_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -106,6 +114,7 @@ class Settings:
     slo_breach_cooldown_minutes: int = DEFAULT_SLO_BREACH_COOLDOWN_MINUTES
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES
+    query_timeout_seconds: int = DEFAULT_QUERY_TIMEOUT_SECONDS
     cloud: CloudClients = CloudClients()
 
     @classmethod
@@ -139,6 +148,9 @@ class Settings:
             max_file_bytes=read.integer("CICL_MAX_FILE_BYTES", cls.max_file_bytes, minimum=1),
             max_inflated_bytes=read.integer(
                 "CICL_MAX_INFLATED_BYTES", cls.max_inflated_bytes, minimum=1
+            ),
+            query_timeout_seconds=read.integer(
+                "CICL_QUERY_TIMEOUT_SECONDS", cls.query_timeout_seconds, minimum=1
             ),
             cloud=cloud_clients(read.env),
         )

@@ -8,9 +8,10 @@ cl_evaluation_job = dg.define_asset_job(
     name=CL_EVALUATION_JOB,
     selection=dg.AssetSelection.groups("learning"),
     description=(
-        "The CL evaluation an SLO breach launches (slo_breach_sensor): the breach report and "
-        "the evaluations of the learning group. Run config names the breach "
-        "(ops.slo_breach_report.config: slo_name, alert, alert_window, evaluation_time)."
+        "The CL evaluation an SLO breach launches (slo_breach_sensor, under the daemon or in "
+        "`make run`): the breach report and the evaluations of the learning group. Run config "
+        "must name the breach (ops.slo_breach_report.config: slo_name, alert, evaluation_time, "
+        "alert_window)."
     ),
     tags={"cicl/kind": "cl_evaluation"},
 )

@@ -1,11 +1,14 @@
 """Command line for the batch path: `run` materializes what the landing zone feeds, once.
 
-python scripts/cicl.py run       # the landing_batch job, then a summary
+python scripts/cicl.py run       # the landing_batch job, the SLO breach sensor's runs, a summary
 python scripts/cicl.py summary   # rows per table and rejects, from the warehouse
 python scripts/cicl.py audit-reset --reason "..." [--actor NAME]
                                  # start a new audit chain from audit_events as it is now
 python scripts/cicl.py keygen --out DIR [--valid-from TIME]
                                  # a new signing key and the trust file entry for it
+
+Runs log at INFO (Dagster's engine events are DEBUG and stay out); each breach reviewed gets one
+line naming its cause.
 """
 
 from __future__ import annotations
@@ -22,57 +25,65 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import dagster as dg
 
 from cicl_assets.audit.notary import ChainError, reset_chain
+from cicl_assets.learning.breach import BREACH_REPORT_ASSET
 from cicl_assets.signer import Ed25519Signer, trust_entry, trust_file_text
 from cicl_assets.warehouse.base import Warehouse
+from sensors.in_process import LaunchedRun, run_sensor_once
+from sensors.slo_breach import SLO_BREACH_SENSOR
+
+INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+REJECTS_SHOWN = 20
 
 
 def summary(warehouse: Warehouse) -> str:
-    names = sorted(
-        warehouse.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'cicl'"
-            if warehouse.dialect == "duckdb"
-            else "SELECT table_name FROM INFORMATION_SCHEMA.TABLES"
-        )
-        .column("table_name")
-        .to_pylist()
-    )
-    width = max((len(n) for n in names), default=10)
-    lines = ["", "table".ljust(width) + "  rows"]
-    lines += [f"{n.ljust(width)}  {warehouse.row_count(n):>10,}" for n in names]
-    if "ingest_rejects" in names:
-        rejects = warehouse.query(
-            "SELECT source_file, error FROM ingest_rejects ORDER BY source_file LIMIT 20"
+    counts = warehouse.table_row_counts()
+    width = max((len(n) for n in counts), default=10)
+    lines = ["", f"{warehouse.dialect} {warehouse.target}", "table".ljust(width) + "        rows"]
+    lines += [f"{name.ljust(width)}  {rows:>10,}" for name, rows in counts.items()]
+    rejects = counts.get("ingest_rejects", 0)
+    if rejects:
+        shown = warehouse.query(
+            f"SELECT error FROM ingest_rejects ORDER BY source_file LIMIT {REJECTS_SHOWN}"
         ).to_pylist()
-        lines.append("")
-        lines.append(f"rejects ({warehouse.row_count('ingest_rejects')}):")
-        lines += [f"  {r['error']}" for r in rejects]
+        lines += ["", f"rejects ({rejects}):"] + [f"  {r['error']}" for r in shown]
+        if rejects > REJECTS_SHOWN:
+            lines.append(f"  ... and {rejects - REJECTS_SHOWN} more in ingest_rejects")
     return "\n".join(lines)
+
+
+def breach_line(run: LaunchedRun) -> str:
+    """One line for a cl_evaluation run: its breach, outcome and the cause its report names."""
+    head = f"{run.run_key}: run {run.run_id[:8]}"
+    if not run.success:
+        failures = [e for e in run.result.all_events if e.is_step_failure]
+        why = failures[0].step_failure_data.error.message.strip() if failures else "see its logs"
+        return f"{head} FAILED: {why.splitlines()[0]}"
+    [materialization] = run.result.asset_materializations_for_node(BREACH_REPORT_ASSET)
+    return f"{head}: {materialization.metadata['cause'].value}"
 
 
 def run() -> int:
     import definitions
-    from sensors.breach_batch import evaluate_breaches_once
 
     instance = dg.DagsterInstance.get()
     defs = definitions.defs
-    job = defs.resolve_job_def("landing_batch")
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    result = defs.resolve_job_def("landing_batch").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=INFO_LOGS
     )
     warehouse = defs.resources["warehouse"]
-    launched: list[str] = []
+    reviewed: list[LaunchedRun] = []
     if result.success:
-        # The batch path takes the same decision the SLO breach sensor takes under the daemon.
-        launched = evaluate_breaches_once(defs, instance, warehouse, log=print)
+        # The daemon's own sensor decides which breaches to review; its runs execute here.
+        reviewed = run_sensor_once(defs, instance, SLO_BREACH_SENSOR, INFO_LOGS)
     print(summary(warehouse))
-    print(f"\ncl_evaluation runs launched for SLO breaches: {len(launched)}")
+    print(f"\nSLO breaches reviewed ({SLO_BREACH_SENSOR}): {len(reviewed)}")
+    for launched in reviewed:
+        print(f"  {breach_line(launched)}")
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         print(f"\nlanding_batch failed in: {', '.join(failed)}", file=sys.stderr)
         return 1
-    return 0
+    return 0 if all(r.success for r in reviewed) else 1
 
 
 def audit_reset(reason: str, actor: str) -> int:

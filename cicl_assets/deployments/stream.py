@@ -5,9 +5,21 @@ from cicl_assets.deployments.tables import DEPLOYMENT_EVENTS
 from cicl_assets.ingest.formats import FileFormat
 from cicl_assets.ingest.runner import StreamSpec
 
+# CI webhooks (workflow_run, GitLab pipeline/job/push) land here beside deployment hooks: they
+# hold no deployment, so they are skipped by name rather than expected.
+CI_WEBHOOK_WITHOUT_DEPLOYMENT = FileFormat(
+    "ci-webhook-without-deployment",
+    webhooks.detect_ci_webhook_without_deployment,
+    webhooks.parse_ci_webhook_without_deployment,
+)
 # deployment_status payloads also hold a "deployment" object: they are tried first.
 DEPLOYMENT_FORMATS = (
-    FileFormat("cicl.deployment/v1", native.detect_native, native.parse_native),
+    FileFormat(
+        "cicl.deployment/v1",
+        native.detect_native,
+        native.parse_native,
+        look_alikes=(CI_WEBHOOK_WITHOUT_DEPLOYMENT,),
+    ),
     FileFormat(
         "github-deployment_status",
         webhooks.detect_github_deployment_status,
@@ -18,11 +30,6 @@ DEPLOYMENT_FORMATS = (
         "gitlab-deployment", webhooks.detect_gitlab_deployment, webhooks.parse_gitlab_deployment
     ),
     FileFormat("cloudbuild-build", cloudbuild.detect_cloudbuild, cloudbuild.parse_cloudbuild),
-    FileFormat(
-        "ci-webhook-without-deployment",
-        webhooks.detect_ci_webhook_without_deployment,
-        webhooks.parse_ci_webhook_without_deployment,
-    ),
 )
 
 DEPLOYMENTS_STREAM = StreamSpec(

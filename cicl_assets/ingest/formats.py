@@ -23,15 +23,27 @@ class FileFormat:
     is of this format; ``parse`` turns the whole decompressed file into rows. A parser raises
     ``ParseError`` with a message a person can act on ("line 3: invalid hex in spanId 'xyz'");
     the runner prefixes the file and the format.
+
+    ``look_alikes`` are files often sent in this format's place (OTLP logs where traces belong,
+    a CI webhook with no deployment in it): recognised only to be refused or skipped by name.
+    They are tried after every format of the stream and are not formats a user can send, so
+    a stream's formats - the list an unrecognised file's reject names - leave them out.
     """
 
     name: str
     detect: Callable[[Sniff], bool]
     parse: ParseFn
+    look_alikes: tuple[FileFormat, ...] = ()
 
 
 def detect_format(formats: Iterable[FileFormat], sniff: Sniff) -> FileFormat | None:
+    """The first format that recognises the file; else the first look-alike that does."""
+    formats = tuple(formats)
     for fmt in formats:
         if fmt.detect(sniff):
             return fmt
+    for fmt in formats:
+        for look_alike in fmt.look_alikes:
+            if look_alike.detect(sniff):
+                return look_alike
     return None

@@ -5,61 +5,41 @@ from typing import Any
 import dagster as dg
 
 from cicl_assets.ingest.content import ParseError
-from cicl_assets.ingest.values import require_time
-from cicl_assets.learning.breach import BREACH_REPORT_ASSET, FIRING, BreachContext
+from cicl_assets.learning.breach import (
+    BREACH_REPORT_ASSET,
+    DECIDED_BY_TAG,
+    FIRING,
+    Breach,
+    record_review,
+)
 from cicl_assets.learning.breach_report import (
     SLO_BREACH_REPORTS,
-    Breach,
     breach_rows,
+    cause,
     summary_markdown,
     top_by_dimension,
 )
 from cicl_assets.metadata import table_metadata
 from cicl_assets.resources import CiclConfig
-from cicl_assets.slo.specs import load_spec_dir
+from cicl_assets.slo.specs import SloSpec, load_spec_dir
 from cicl_assets.warehouse.base import Warehouse
 
 
-def latest_alert(warehouse: Warehouse) -> dict[str, Any] | None:
-    """The most recent page (else ticket) row of slo_status, or None; among SLOs alerting at the
-    same time, the one burning its budget fastest (then by name), never the engine's row order."""
-    if not warehouse.table_exists("slo_status"):
-        return None
-    rows = warehouse.query(
-        "SELECT slo_name, alert, alert_window, evaluation_time, alert_burn_rate FROM slo_status "
-        "WHERE alert IN ('page', 'ticket') "
-        "ORDER BY evaluation_time DESC, alert ASC, alert_burn_rate DESC, slo_name ASC LIMIT 1"
-    ).to_pylist()
-    return rows[0] if rows else None
-
-
-def resolve_breach(
-    config: BreachContext, warehouse: Warehouse, cicl_config: CiclConfig
-) -> Breach | None:
-    if not config.slo_name:
-        row = latest_alert(warehouse)
-        if row is None:
-            return None
-        config = BreachContext(
-            slo_name=row["slo_name"],
-            alert=row["alert"],
-            alert_window=row["alert_window"] or "",
-            evaluation_time=row["evaluation_time"].isoformat(),
-            burn_rate=float(row["alert_burn_rate"] or 0.0),
-        )
+def breach_slo(breach: Breach, cicl_config: CiclConfig) -> SloSpec:
+    """The spec of the breached SLO; a Failure naming what is wrong with the breach otherwise."""
     specs = {s.name: s for s in load_spec_dir(cicl_config.path / "slos").slos}
-    if config.slo_name not in specs:
+    if breach.slo_name not in specs:
         raise dg.Failure(
-            f"SLO {config.slo_name!r} is not among the evaluable specs in "
+            f"SLO {breach.slo_name!r} is not among the evaluable specs in "
             f"{cicl_config.path / 'slos'} ({', '.join(sorted(specs)) or 'none'})"
         )
-    if config.alert not in FIRING:
-        raise dg.Failure(f"alert {config.alert!r} is not one of {', '.join(FIRING)}")
+    if breach.alert not in FIRING:
+        raise dg.Failure(f"alert {breach.alert!r} is not one of {', '.join(FIRING)}")
     try:
-        at = require_time(config.evaluation_time, "evaluation_time")
+        breach.at  # noqa: B018 - parsing is the check
     except ParseError as exc:
         raise dg.Failure(str(exc)) from None
-    return Breach(specs[config.slo_name], config.alert, config.alert_window or "1h", at)
+    return specs[breach.slo_name]
 
 
 @dg.asset(
@@ -72,32 +52,34 @@ def resolve_breach(
 )
 def slo_breach_report(
     context: dg.AssetExecutionContext,
-    config: BreachContext,
+    config: Breach,
     warehouse: Warehouse,
     cicl_config: CiclConfig,
 ) -> dg.MaterializeResult:
     """One row per SLO breach x dimension x value: who contributed the breach's bad events.
 
-    Run config names the breach (the slo_breach_sensor fills it); without one, the latest page
-    or ticket in slo_status is reported.
+    Run config names the breach (slo_breach_sensor fills it, under the daemon and in `make
+    run`); there is no default, so a run cannot report a breach nobody decided on. Once the
+    rows are written the run chains its ``cl_review_triggered`` event: the breach is reviewed.
     """
-    breach = resolve_breach(config, warehouse, cicl_config)
-    if breach is None:
-        warehouse.ensure_table(SLO_BREACH_REPORTS)
-        return dg.MaterializeResult(
-            metadata={
-                **table_metadata(SLO_BREACH_REPORTS, warehouse),
-                "summary": dg.MetadataValue.md("_no SLO alert to explain_"),
-            }
-        )
-    rows = breach_rows(warehouse, breach, run_id=context.run.run_id)
+    slo = breach_slo(config, cicl_config)
+    run_id = context.run.run_id
+    rows = breach_rows(warehouse, config, slo, run_id=run_id)
     warehouse.replace_where_in(
-        SLO_BREACH_REPORTS, "breach_id", [breach.breach_id], SLO_BREACH_REPORTS.from_records(rows)
+        SLO_BREACH_REPORTS, "breach_id", [config.breach_id], SLO_BREACH_REPORTS.from_records(rows)
+    )
+    record_review(
+        warehouse,
+        config,
+        run_id,
+        context.run.tags.get(DECIDED_BY_TAG, "launched by hand"),
+        notary=cicl_config.chain_notary(warehouse),
     )
     meta: dict[str, Any] = table_metadata(SLO_BREACH_REPORTS, warehouse)
-    meta["summary"] = dg.MetadataValue.md(summary_markdown(breach, rows))
-    meta["slo"] = breach.slo.name
-    meta["breach_id"] = breach.breach_id
+    meta["summary"] = dg.MetadataValue.md(summary_markdown(config, rows))
+    meta["cause"] = cause(rows)
+    meta["slo"] = config.slo_name
+    meta["breach_id"] = config.breach_id
     meta["rows_for_breach"] = len(rows)
     if rows:
         meta["window_bad_events"] = rows[0]["window_bad_events"]

@@ -1,15 +1,24 @@
-"""When an SLO alert launches a CL evaluation: the decision shared by the sensor and `make run`.
+"""An SLO breach, and when one launches a CL evaluation: one type, one pure decision.
 
-Pure: slo_status rows and a JSON cursor in, run requests and the next cursor out. A run is asked
-for each page or ticket row not seen before, at most one per (SLO, alert, hour) - the run_key
-says so - and none for an SLO within ``cooldown`` of its last run unless the alert escalated
-(a page after a ticket). Rows without sufficient data never launch anything.
+``Breach`` is the page or ticket alert a CL evaluation looks into. The same object is what the
+decision returns, the run config of ``slo_breach_report`` (so a run cannot be launched without
+naming its breach), what the report is computed for, and the ``cl_review_triggered`` audit event
+the run appends when its report is written. That event is the record that the breach was
+reviewed: the decision reads it back from the warehouse, so the sensor under the daemon and
+`make run` (which evaluates the same sensor) agree on what is left to review, whatever the
+sensor's cursor holds.
+
+``decide_breaches`` is pure: slo_status rows, the reviewed breaches and a JSON cursor in; the
+breaches to review and the next cursor out. A page or ticket row not reviewed yet asks for a
+run, at most one per (SLO, alert, hour) - the breach key says so - and none for an SLO within
+``cooldown`` of its previous run unless the alert escalated (a page after a ticket). Rows without
+sufficient data never launch anything.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +27,15 @@ from pydantic import Field
 
 from cicl_assets.ingest.values import checked_time, require_time
 from cicl_assets.settings import DEFAULT_SLO_BREACH_COOLDOWN_MINUTES
-from cicl_assets.slo.burn import ALERT_PAGE, ALERT_TICKET
+from cicl_assets.slo.burn import ALERT_PAGE, ALERT_TICKET, parse_duration_minutes
 
 if TYPE_CHECKING:
     from cicl_assets.audit.notary import ChainNotary
 
 CL_EVALUATION_JOB = "cl_evaluation"
 BREACH_REPORT_ASSET = "slo_breach_report"
+REVIEW_ACTION = "cl_review_triggered"
+DECIDED_BY_TAG = "cicl/decided_by"
 # An ongoing alert re-triggers a review at most twice a day; a new or escalated alert at once.
 DEFAULT_COOLDOWN = timedelta(minutes=DEFAULT_SLO_BREACH_COOLDOWN_MINUTES)
 FIRING = (ALERT_PAGE, ALERT_TICKET)
@@ -40,54 +51,70 @@ STATUS_COLUMNS = (
 )
 
 
-class BreachContext(dg.Config):
-    """The SLO alert a CL evaluation looks into. Empty ``slo_name``: the latest page or ticket
-    found in slo_status (so a plain batch run still reports the most recent breach)."""
+class Breach(dg.Config):
+    """An SLO alert a CL evaluation looks into (the run config slo_breach_sensor fills)."""
 
-    slo_name: str = Field(default="", description="the SLO that alerted")
-    alert: str = Field(default="", description="page or ticket")
+    slo_name: str = Field(description="the SLO that alerted")
+    alert: str = Field(description="page or ticket")
+    evaluation_time: str = Field(description="ISO time of the alerting evaluation (UTC)")
     alert_window: str = Field(default="", description="rule that fired, e.g. 1h/5m")
-    evaluation_time: str = Field(default="", description="ISO time of the alerting evaluation")
     burn_rate: float = Field(default=0.0, description="burn rate over the rule's long window")
+    error_budget_remaining: float | None = Field(
+        default=None, description="share of the error budget left at the evaluation"
+    )
 
-
-@dataclass(frozen=True)
-class BreachRun:
-    slo_name: str
-    alert: str
-    alert_window: str
-    evaluation_time: datetime
-    burn_rate: float
-    error_budget_remaining: float | None
-
-    @property
-    def run_key(self) -> str:
-        return f"slo-breach:{self.slo_name}:{self.alert}:{self.evaluation_time:%Y-%m-%dT%H}"
-
-    @property
-    def audit_event_id(self) -> str:
-        return f"cl_review_triggered:{self.run_key}"
-
-    def context(self) -> BreachContext:
-        return BreachContext(
-            slo_name=self.slo_name,
-            alert=self.alert,
-            alert_window=self.alert_window,
-            evaluation_time=self.evaluation_time.isoformat(),
-            burn_rate=self.burn_rate,
+    @classmethod
+    def from_status_row(cls, row: dict[str, Any]) -> Breach:
+        return cls(
+            slo_name=row["slo_name"],
+            alert=row["alert"],
+            evaluation_time=row["evaluation_time"].isoformat(),
+            alert_window=row.get("alert_window") or "",
+            burn_rate=float(row.get("alert_burn_rate") or 0.0),
+            error_budget_remaining=row.get("error_budget_remaining"),
         )
 
-    def run_config(self) -> dict[str, Any]:
-        return {"ops": {BREACH_REPORT_ASSET: {"config": self.context().model_dump()}}}
+    @property
+    def at(self) -> datetime:
+        return require_time(self.evaluation_time, "evaluation_time")
 
-    def tags(self) -> dict[str, str]:
+    @property
+    def key(self) -> str:
+        """At most one review per (SLO, alert, hour): the run key of its evaluation."""
+        return f"slo-breach:{self.slo_name}:{self.alert}:{self.at:%Y-%m-%dT%H}"
+
+    @property
+    def breach_id(self) -> str:
+        """The report's rows of this breach."""
+        return f"{self.slo_name}:{self.alert}:{self.at.isoformat()}"
+
+    @property
+    def long_window(self) -> timedelta:
+        long = (self.alert_window or "1h").split("/")[0]
+        return timedelta(minutes=parse_duration_minutes(long))
+
+    @property
+    def window_start(self) -> datetime:
+        return self.at - self.long_window
+
+    def run_config(self) -> dict[str, Any]:
+        return {"ops": {BREACH_REPORT_ASSET: {"config": self.model_dump()}}}
+
+    def tags(self, decided_by: str) -> dict[str, str]:
         return {
             "cicl/slo": self.slo_name,
             "cicl/alert": self.alert,
             "cicl/alert_window": self.alert_window,
-            "cicl/evaluation_time": self.evaluation_time.isoformat(),
-            "cicl/breach_key": self.run_key,
+            "cicl/evaluation_time": self.at.isoformat(),
+            "cicl/breach_key": self.key,
+            DECIDED_BY_TAG: decided_by,
         }
+
+    def describe(self) -> str:
+        return (
+            f"{self.slo_name} {self.alert} at {self.at.isoformat()}, burn rate "
+            f"{self.burn_rate:.1f} on {self.alert_window or 'its window'}"
+        )
 
 
 def read_cursor(cursor: str | None) -> dict[str, Any]:
@@ -99,56 +126,66 @@ def read_cursor(cursor: str | None) -> dict[str, Any]:
     return data
 
 
-def decide_breach_runs(
+def decide_breaches(
     status_rows: list[dict[str, Any]],
+    reviewed: Iterable[Breach],
     cursor: str | None,
     now: datetime,
     cooldown: timedelta = DEFAULT_COOLDOWN,
-) -> tuple[list[BreachRun], str]:
-    """Runs to request for the rows after the cursor, and the cursor to keep.
+) -> tuple[list[Breach], str]:
+    """Breaches to review among the rows after the cursor, and the cursor to keep.
 
-    The cursor holds the last evaluation time seen and, per SLO, the evaluation time and alert
-    of its last run. Cooldown and hours are on the data's clock (evaluation times), so history
-    replayed in one go gives the same runs as a sensor that watched it live. ``now`` is the
-    decision's wall time, kept in the cursor for people reading it.
+    A breach's previous run is the latest one before it of its SLO among the reviewed breaches,
+    those the cursor remembers asking for (their review may still be running) and those decided
+    here. Cooldown and hours are on the data's clock (evaluation times), so history replayed in
+    one go gives the same breaches as a sensor that watched it live. ``now`` is the decision's
+    wall time, kept in the cursor for people reading it.
     """
     state = read_cursor(cursor)
     seen = checked_time(state["last_evaluation_time"], "cursor last_evaluation_time")
-    last_run: dict[str, dict[str, str]] = dict(state["last_run"])
+    runs: dict[str, list[tuple[datetime, str]]] = {}
+    done: set[str] = set()
+    for breach in reviewed:
+        runs.setdefault(breach.slo_name, []).append((breach.at, breach.alert))
+        done.add(breach.key)
+    for slo, last in state["last_run"].items():
+        at = require_time(last["evaluation_time"], "cursor evaluation_time")
+        runs.setdefault(slo, []).append((at, last["alert"]))
+        done.add(last.get("key", ""))
     fresh = sorted(
         (r for r in status_rows if seen is None or r["evaluation_time"] > seen),
         key=lambda r: (r["evaluation_time"], r["slo_name"]),
     )
-    runs: list[BreachRun] = []
+    decided: list[Breach] = []
+    last_run: dict[str, dict[str, str]] = dict(state["last_run"])
     for row in fresh:
         if row.get("alert") not in FIRING:
             continue
-        at: datetime = row["evaluation_time"]
-        previous = last_run.get(row["slo_name"])
-        if previous:
-            since = at - require_time(previous["evaluation_time"], "cursor evaluation_time")
-            escalated = SEVERITY_RANK[row["alert"]] > SEVERITY_RANK.get(previous["alert"], 0)
-            if since < cooldown and not escalated:
-                continue
-        run = BreachRun(
-            slo_name=row["slo_name"],
-            alert=row["alert"],
-            alert_window=row.get("alert_window") or "",
-            evaluation_time=at,
-            burn_rate=float(row.get("alert_burn_rate") or 0.0),
-            error_budget_remaining=row.get("error_budget_remaining"),
-        )
-        if any(r.run_key == run.run_key for r in runs):
+        breach = Breach.from_status_row(row)
+        if breach.key in done:
             continue
-        runs.append(run)
-        last_run[row["slo_name"]] = {"evaluation_time": at.isoformat(), "alert": row["alert"]}
+        at = row["evaluation_time"]
+        earlier = [run for run in runs.get(breach.slo_name, []) if run[0] <= at]
+        if earlier:
+            previous_at, previous_alert = max(earlier)
+            escalated = SEVERITY_RANK[breach.alert] > SEVERITY_RANK.get(previous_alert, 0)
+            if at - previous_at < cooldown and not escalated:
+                continue
+        decided.append(breach)
+        done.add(breach.key)
+        runs.setdefault(breach.slo_name, []).append((at, breach.alert))
+        last_run[breach.slo_name] = {
+            "evaluation_time": at.isoformat(),
+            "alert": breach.alert,
+            "key": breach.key,
+        }
     newest = max((r["evaluation_time"] for r in fresh), default=seen)
     new_cursor = {
         "last_evaluation_time": newest.isoformat() if newest else None,
         "last_run": last_run,
         "decided_at": now.isoformat(),
     }
-    return runs, json.dumps(new_cursor, sort_keys=True)
+    return decided, json.dumps(new_cursor, sort_keys=True)
 
 
 def read_status_rows(warehouse: Any, after: datetime | None = None) -> list[dict[str, Any]]:
@@ -161,32 +198,46 @@ def read_status_rows(warehouse: Any, after: datetime | None = None) -> list[dict
     return warehouse.query(sql + " WHERE evaluation_time > @after", {"after": after}).to_pylist()
 
 
-def audit_trigger(
+def read_reviewed(warehouse: Any) -> list[Breach]:
+    """The breaches whose evaluation wrote its report: the chain's review events."""
+    if not warehouse.table_exists("audit_events"):
+        return []
+    rows = warehouse.query(
+        "SELECT details FROM audit_events WHERE source = 'cicl' AND action = @action",
+        {"action": REVIEW_ACTION},
+    ).to_pylist()
+    fields = set(Breach.model_fields)
+    reviewed = []
+    for row in rows:
+        details = json.loads(row["details"] or "{}")
+        reviewed.append(
+            Breach(**{k: v for k, v in details.get("breach", {}).items() if k in fields})
+        )
+    return reviewed
+
+
+def record_review(
     warehouse: Any,
-    run: BreachRun,
-    run_id: str | None,
+    breach: Breach,
+    run_id: str,
     actor: str,
     notary: ChainNotary | None = None,
 ) -> None:
-    """Chain a ``cl_review_triggered`` event and publish the chain's head through ``notary``;
-    idempotent on the run_key."""
+    """Chain the ``cl_review_triggered`` event of the run that reviewed ``breach`` and publish
+    the chain's head through ``notary``; idempotent within the run."""
     from cicl_assets.audit.chain import record_action
 
     record_action(
         warehouse,
-        action="cl_review_triggered",
+        action=REVIEW_ACTION,
         actor=actor,
-        resource=f"slo/{run.slo_name}",
+        resource=f"slo/{breach.slo_name}",
         details={
-            "alert": run.alert,
-            "alert_window": run.alert_window,
-            "evaluation_time": run.evaluation_time.isoformat(),
-            "burn_rate": run.burn_rate,
-            "error_budget_remaining": run.error_budget_remaining,
-            "run_key": run.run_key,
+            "breach": breach.model_dump(),
+            "run_key": breach.key,
             "run_id": run_id,
             "job": CL_EVALUATION_JOB,
         },
-        event_id=run.audit_event_id,
+        event_id=f"{REVIEW_ACTION}:{breach.key}:{run_id}",
         notary=notary,
     )

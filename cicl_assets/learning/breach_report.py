@@ -11,13 +11,12 @@ the budget window before it: 20 means events with that value failed 20x more tha
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
 
-from cicl_assets.slo.burn import parse_duration_minutes
+from cicl_assets.learning.breach import Breach
 from cicl_assets.slo.specs import SPAN_SOURCE, SloSpec
 from cicl_assets.slo.status import span_filter_sql
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
@@ -70,27 +69,6 @@ SLO_BREACH_REPORTS = TableSpec(
 )
 
 
-@dataclass(frozen=True)
-class Breach:
-    slo: SloSpec
-    alert: str
-    alert_window: str
-    evaluation_time: datetime
-
-    @property
-    def long_window(self) -> timedelta:
-        long = (self.alert_window or "1h").split("/")[0]
-        return timedelta(minutes=parse_duration_minutes(long))
-
-    @property
-    def window_start(self) -> datetime:
-        return self.evaluation_time - self.long_window
-
-    @property
-    def breach_id(self) -> str:
-        return f"{self.slo.name}:{self.alert}:{self.evaluation_time.isoformat()}"
-
-
 def _bad_expr(slo: SloSpec, params: dict[str, Any]) -> str:
     """SQL for "this SLO event is bad"; binds the latency threshold into ``params``."""
     if slo.sli_kind == "latency":
@@ -99,16 +77,16 @@ def _bad_expr(slo: SloSpec, params: dict[str, Any]) -> str:
     return "status_code = 'ERROR'"
 
 
-def baseline(warehouse: Warehouse, breach: Breach) -> tuple[int, int]:
+def baseline(warehouse: Warehouse, breach: Breach, slo: SloSpec) -> tuple[int, int]:
     """(events, bad events) of the SLO over its budget window before the breach window."""
-    condition, params = span_filter_sql(breach.slo.span_filter)
+    condition, params = span_filter_sql(slo.span_filter)
     params.update(
         {
-            "since": breach.window_start - timedelta(minutes=breach.slo.window_minutes),
+            "since": breach.window_start - timedelta(minutes=slo.window_minutes),
             "until": breach.window_start,
         }
     )
-    bad = _bad_expr(breach.slo, params)
+    bad = _bad_expr(slo, params)
     row = warehouse.query(
         f"SELECT COUNT(*) AS n, SUM(CASE WHEN {bad} THEN 1 ELSE 0 END) AS bad "
         f"FROM {SPAN_SOURCE} WHERE {condition} AND start_time >= @since AND start_time < @until",
@@ -117,15 +95,10 @@ def baseline(warehouse: Warehouse, breach: Breach) -> tuple[int, int]:
     return int(row["n"] or 0), int(row["bad"] or 0)
 
 
-def _window_events(warehouse: Warehouse, breach: Breach) -> list[dict[str, Any]]:
-    condition, params = span_filter_sql(breach.slo.span_filter)
-    params.update(
-        {
-            "since": breach.window_start,
-            "until": breach.evaluation_time,
-        }
-    )
-    bad = _bad_expr(breach.slo, params)
+def _window_events(warehouse: Warehouse, breach: Breach, slo: SloSpec) -> list[dict[str, Any]]:
+    condition, params = span_filter_sql(slo.span_filter)
+    params.update({"since": breach.window_start, "until": breach.at})
+    bad = _bad_expr(slo, params)
     return warehouse.query(
         "SELECT trace_id, span_id, span_name, service_version, workflow_name, gen_ai_provider, "
         f"gen_ai_model, error_type, CASE WHEN {bad} THEN 1 ELSE 0 END AS bad "
@@ -147,7 +120,7 @@ def _trace_spans(
         {
             "ids": trace_ids,
             "since": breach.window_start - TRACE_MARGIN,
-            "until": breach.evaluation_time + TRACE_MARGIN,
+            "until": breach.at + TRACE_MARGIN,
         },
     ).to_pylist()
     by_trace: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -205,12 +178,14 @@ def attribute(
     return bad, present
 
 
-def breach_rows(warehouse: Warehouse, breach: Breach, run_id: str = "") -> list[dict[str, Any]]:
+def breach_rows(
+    warehouse: Warehouse, breach: Breach, slo: SloSpec, run_id: str = ""
+) -> list[dict[str, Any]]:
     """slo_breach_reports rows for one breach, most bad events first within each dimension."""
-    base_n, base_bad = baseline(warehouse, breach)
+    base_n, base_bad = baseline(warehouse, breach, slo)
     baseline_rate = base_bad / base_n if base_n else None
-    events = _window_events(warehouse, breach)
-    latency = breach.slo.sli_kind == "latency"
+    events = _window_events(warehouse, breach, slo)
+    latency = slo.sli_kind == "latency"
     bad_trace_ids = sorted({e["trace_id"] for e in events})
     traces = {} if latency else _trace_spans(warehouse, breach, bad_trace_ids)
     bad, present = attribute(events, traces, latency)
@@ -222,12 +197,12 @@ def breach_rows(warehouse: Warehouse, breach: Breach, run_id: str = "") -> list[
         rows.append(
             {
                 "breach_id": breach.breach_id,
-                "slo_name": breach.slo.name,
+                "slo_name": breach.slo_name,
                 "alert": breach.alert,
                 "alert_window": breach.alert_window,
-                "evaluation_time": breach.evaluation_time,
+                "evaluation_time": breach.at,
                 "window_start": breach.window_start,
-                "window_end": breach.evaluation_time,
+                "window_end": breach.at,
                 "dimension": dim,
                 "value": value,
                 "bad_events": n_bad,
@@ -258,13 +233,13 @@ def top_by_dimension(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def summary_markdown(breach: Breach, rows: list[dict[str, Any]]) -> str:
     if not rows:
         return (
-            f"**{breach.slo.name}** {breach.alert} ({breach.alert_window}) at "
-            f"{breach.evaluation_time.isoformat()}: no bad events in the window."
+            f"**{breach.slo_name}** {breach.alert} ({breach.alert_window}) at "
+            f"{breach.at.isoformat()}: no bad events in the window."
         )
     first = rows[0]
     lines = [
-        f"**{breach.slo.name}** {breach.alert} on {breach.alert_window} at "
-        f"{breach.evaluation_time.isoformat()}: {first['window_bad_events']} bad of "
+        f"**{breach.slo_name}** {breach.alert} on {breach.alert_window} at "
+        f"{breach.at.isoformat()}: {first['window_bad_events']} bad of "
         f"{first['window_events']} events from {breach.window_start.isoformat()}"
         + (
             f" (bad share before the window: {first['baseline_bad_rate']:.2%})."
@@ -282,3 +257,27 @@ def summary_markdown(breach: Breach, rows: list[dict[str, Any]]) -> str:
             f"{row['bad_rate']:.0%} | {lift} |"
         )
     return "\n".join(lines)
+
+
+# The dimensions that can name a cause, in the order a person reads one.
+CAUSE_DIMENSIONS = ("error_type", "provider", "model", "service_version", "operation", "workflow")
+
+
+def cause(rows: list[dict[str, Any]]) -> str:
+    """One line on what the breach's bad events have in common: each dimension whose top value
+    carries at least half of them (at most four), with its share and lift."""
+    if not rows:
+        return "no bad events in the window"
+    top = top_by_dimension(rows)
+    named = []
+    for dim in CAUSE_DIMENSIONS:
+        row = top.get(dim)
+        if row is None or row["value"] == NONE_VALUE or (row["share_of_bad"] or 0) < 0.5:
+            continue
+        lift = f", {row['lift']:.0f}x the usual rate" if row["lift"] is not None else ""
+        named.append(f"{dim} {row['value']} ({row['share_of_bad']:.0%} of bad{lift})")
+    first = rows[0]
+    counts = f"{first['window_bad_events']} of {first['window_events']} events bad"
+    if not named:
+        return f"{counts}; no single value carries half of them"
+    return f"{counts}; " + ", ".join(named[:4])

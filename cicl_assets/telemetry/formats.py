@@ -46,14 +46,16 @@ def refuse_other_telemetry(data: bytes, source_file: str) -> Iterator[tuple[str,
     yield  # pragma: no cover - makes this a generator like the other parsers
 
 
-OTLP_PROTOBUF = FileFormat("otlp-protobuf", looks_protobuf, parse_protobuf)
-OTLP_JSON = FileFormat("otlp-json", looks_otlp_json_traces, parse_json)
 OTHER_TELEMETRY = FileFormat("not-otlp-traces", looks_other_telemetry, refuse_other_telemetry)
+OTLP_PROTOBUF = FileFormat("otlp-protobuf", looks_protobuf, parse_protobuf)
+OTLP_JSON = FileFormat(
+    "otlp-json", looks_otlp_json_traces, parse_json, look_alikes=(OTHER_TELEMETRY,)
+)
 
 OTEL_STREAM = StreamSpec(
     name="otel",
     prefix="otel",
-    formats=(OTLP_JSON, OTLP_PROTOBUF, OTHER_TELEMETRY),
+    formats=(OTLP_JSON, OTLP_PROTOBUF),
     tables=(OTEL_SPANS,),
     # spans carry their own identity: a batch copied under another path is the same data
     dedupe_content=True,

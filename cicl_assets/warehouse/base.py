@@ -3,6 +3,10 @@
 Assets never import duckdb or google.cloud; they call these methods. SQL passed to ``query`` and
 ``execute`` names tables unqualified (the backend sets the default schema/dataset) and binds
 parameters as ``@name``. Where the two dialects differ, branch on ``dialect``.
+
+Every statement and metadata call has a deadline (``timeout_s``): past it, the backend stops the
+work (DuckDB interrupts the connection, BigQuery cancels the job) and raises ``QueryTimeout``;
+nothing is retried beyond it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import Field
 
 from cicl_assets.warehouse.tables import TableSpec
 
@@ -21,13 +26,50 @@ ArrowData = pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]
 
 # `column IN` an array parameter, in a form both DuckDB and BigQuery accept.
 IN_ARRAY = "(SELECT v FROM UNNEST(@{param}) AS v)"
+DEFAULT_TIMEOUT_S = 600.0
+
+
+class QueryTimeout(RuntimeError):
+    """A warehouse call ran past its deadline and was stopped."""
+
+    def __init__(self, dialect: str, timeout_s: float, what: str, last_error: str | None = None):
+        message = (
+            f"{dialect}: stopped after {timeout_s:g}s (the warehouse timeout, "
+            f"CICL_QUERY_TIMEOUT_SECONDS): {_head(what)}"
+        )
+        if last_error:
+            message += f" (last error: {_head(last_error)})"
+        super().__init__(message)
+        self.timeout_s = timeout_s
+
+
+def _head(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 class Warehouse(dg.ConfigurableResource):
     """Base class of the warehouse resources; see DuckDBWarehouse and BigQueryWarehouse."""
 
+    timeout_s: float = Field(
+        default=DEFAULT_TIMEOUT_S,
+        gt=0,
+        description="longest any statement or metadata call may take before it is stopped "
+        "(CICL_QUERY_TIMEOUT_SECONDS)",
+    )
+
     @property
     def dialect(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def target(self) -> str:
+        """Where the tables live, as a person names it: a file's schema, a project's dataset."""
+        raise NotImplementedError
+
+    def table_row_counts(self) -> dict[str, int]:
+        """Rows per table of the schema/dataset, by name; from table metadata where the engine
+        keeps it exact (BigQuery), never by scanning a remote table."""
         raise NotImplementedError
 
     def ensure_table(self, spec: TableSpec) -> None:

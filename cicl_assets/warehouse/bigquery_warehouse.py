@@ -15,29 +15,61 @@ configuration shape (``project``, ``location``, a base64 service-account key in
 Writes go through Parquet load jobs (never streaming inserts, whose rows DML cannot touch for
 a while); many small spool files are merged into one file first so a batch costs one job.
 Query results come back as Arrow over the REST API, without the Storage Read API.
+
+Each call has one deadline, ``timeout_s`` from its start: jobs carry it as their job timeout,
+every API request and the client's retries of it stop at it (a failed job is never re-run), and
+a job still running then is cancelled before ``QueryTimeout`` is raised.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import datetime as dt
 import decimal
 import os
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from google.api_core.exceptions import NotFound
+import requests
+from google.api_core.exceptions import DeadlineExceeded, NotFound, RetryError
+from google.api_core.retry import Retry
 from google.cloud import bigquery
 from pydantic import Field, PrivateAttr
 
 from cicl_assets.secrets import parse_secret, resolve_secret
 from cicl_assets.settings import cloud_clients, service_account_info
-from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.base import QueryTimeout, Warehouse
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
 
 MAX_CLUSTER_COLUMNS = 4  # BigQuery's limit
+CANCEL_TIMEOUT_S = 10.0
+_TIMED_OUT = (
+    concurrent.futures.TimeoutError,
+    RetryError,
+    DeadlineExceeded,
+    requests.exceptions.Timeout,
+)
+
+
+class Deadline:
+    """The time left to one warehouse call, handed to each request and retry it makes."""
+
+    def __init__(self, seconds: float):
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(self.end - time.monotonic(), 0.01)
+
+    def retry(self) -> Retry:
+        return bigquery.DEFAULT_RETRY.with_timeout(self.left())
+
+    def options(self) -> dict[str, Any]:
+        return {"retry": self.retry(), "timeout": self.left()}
 
 
 def bigquery_field(f: pa.Field, description: str | None = None) -> bigquery.SchemaField:
@@ -165,6 +197,10 @@ class BigQueryWarehouse(Warehouse):
         return "bigquery"
 
     @property
+    def target(self) -> str:
+        return f"{self.project}.{self.dataset}"
+
+    @property
     def client(self) -> bigquery.Client:
         if self._client is None:
             self._client = bigquery.Client(
@@ -188,20 +224,55 @@ class BigQueryWarehouse(Warehouse):
     def _table_id(self, name: str) -> str:
         return f"{self.project}.{self.dataset}.{name}"
 
-    def _ensure_dataset(self) -> None:
+    @contextlib.contextmanager
+    def _bounded(self, what: str) -> Iterator[Deadline]:
+        """One call's deadline; running past it is a QueryTimeout naming ``what``."""
+        deadline = Deadline(self.timeout_s)
+        try:
+            yield deadline
+        except _TIMED_OUT as exc:
+            # A retried request that kept failing (a 500, a refused connection) says why.
+            cause = exc.cause if isinstance(exc, RetryError) else None
+            last = f"{type(cause).__name__}: {cause}" if cause is not None else None
+            raise QueryTimeout("bigquery", self.timeout_s, what, last) from exc
+
+    def _job_result(self, job: Any, deadline: Deadline) -> Any:
+        """Wait for a job within the deadline; a job still running past it is cancelled."""
+        # A query job that failed is not run again (the client re-runs some by default).
+        rerun = {"job_retry": None} if isinstance(job, bigquery.QueryJob) else {}
+        try:
+            return job.result(retry=deadline.retry(), timeout=deadline.left(), **rerun)
+        except _TIMED_OUT:
+            with contextlib.suppress(Exception):
+                self.client.cancel_job(
+                    job.job_id, location=job.location, retry=None, timeout=CANCEL_TIMEOUT_S
+                )
+            raise
+
+    def _run_query(self, sql: str, params: dict[str, Any] | None, deadline: Deadline) -> Any:
+        config = self._job_config(params, deadline)
+        job = self.client.query(sql, job_config=config, job_retry=None, **deadline.options())
+        return self._job_result(job, deadline)
+
+    def _ensure_dataset(self, deadline: Deadline) -> None:
         if self._dataset_ready:
             return
         ds = bigquery.Dataset(f"{self.project}.{self.dataset}")
         ds.location = self.location
-        self.client.create_dataset(ds, exists_ok=True)
+        self.client.create_dataset(ds, exists_ok=True, **deadline.options())
         self._dataset_ready = True
 
     def ensure_table(self, spec: TableSpec) -> None:
-        self._ensure_dataset()
+        with self._bounded(f"creating or extending {self.target}.{spec.name}") as deadline:
+            self._ensure_table(spec, deadline)
+
+    def _ensure_table(self, spec: TableSpec, deadline: Deadline) -> None:
+        self._ensure_dataset(deadline)
+        table_id = self._table_id(spec.name)
         try:
-            table = self.client.get_table(self._table_id(spec.name))
+            table = self.client.get_table(table_id, **deadline.options())
         except NotFound:
-            self.client.create_table(self._new_table(spec), exists_ok=True)
+            self.client.create_table(self._new_table(spec), exists_ok=True, **deadline.options())
             return
         existing = {f.name for f in table.schema}
         missing = [bigquery_field(f) for f in spec.schema if f.name not in existing]
@@ -210,13 +281,14 @@ class BigQueryWarehouse(Warehouse):
         # DDL, one column a statement, is what the emulator applies to its storage; BigQuery
         # accepts it too. Adding columns is rare (a spec grew), so the extra jobs cost little.
         for f in missing:
-            self.client.query(
-                f"ALTER TABLE `{self._table_id(spec.name)}` "
-                f"ADD COLUMN IF NOT EXISTS {f.name} {_ddl_type(f)}"
-            ).result()
+            self._run_query(
+                f"ALTER TABLE `{table_id}` ADD COLUMN IF NOT EXISTS {f.name} {_ddl_type(f)}",
+                None,
+                deadline,
+            )
         # A schema patch then adds the new columns' descriptions (DDL here carries none) and
         # makes the emulator's catalog list them; BigQuery lists them after the DDL already.
-        table = self.client.get_table(self._table_id(spec.name))
+        table = self.client.get_table(table_id, **deadline.options())
         listed = {f.name for f in table.schema}
         if any(f.name not in listed or spec.column_docs.get(f.name) for f in missing):
             wanted = {
@@ -224,7 +296,7 @@ class BigQueryWarehouse(Warehouse):
                 for f in missing
             }
             table.schema = [wanted.pop(f.name, f) for f in table.schema] + list(wanted.values())
-            self.client.update_table(table, ["schema"])
+            self.client.update_table(table, ["schema"], **deadline.options())
 
     def _new_table(self, spec: TableSpec) -> bigquery.Table:
         table = bigquery.Table(
@@ -241,7 +313,12 @@ class BigQueryWarehouse(Warehouse):
         return table
 
     def load_parquet(self, spec: TableSpec, paths: Sequence[str]) -> int:
-        self.ensure_table(spec)
+        what = f"loading {len(paths)} Parquet files into {self.target}.{spec.name}"
+        with self._bounded(what) as deadline:
+            return self._load_parquet(spec, paths, deadline)
+
+    def _load_parquet(self, spec: TableSpec, paths: Sequence[str], deadline: Deadline) -> int:
+        self._ensure_table(spec, deadline)
         if not paths:
             return 0
         with tempfile.TemporaryDirectory(prefix="cicl-bq-load-") as tmp:
@@ -252,6 +329,7 @@ class BigQueryWarehouse(Warehouse):
             config = bigquery.LoadJobConfig(
                 source_format=bigquery.SourceFormat.PARQUET,
                 write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
+                job_timeout_ms=int(self.timeout_s * 1000),
             )
             # Parquet LIST columns load as REPEATED fields, not as records of a `list` field.
             config.parquet_options = bigquery.ParquetOptions()
@@ -264,30 +342,54 @@ class BigQueryWarehouse(Warehouse):
                     self._table_id(spec.name),
                     size=os.path.getsize(merged),
                     job_config=config,
+                    timeout=deadline.left(),
                 )
-            job.result()  # a Parquet load is all or nothing: success means every row landed
+            # A Parquet load is all or nothing: success means every row landed.
+            self._job_result(job, deadline)
             return rows
 
-    def _job_config(self, params: dict[str, Any] | None) -> bigquery.QueryJobConfig:
-        self._ensure_dataset()
+    def _job_config(
+        self, params: dict[str, Any] | None, deadline: Deadline
+    ) -> bigquery.QueryJobConfig:
+        self._ensure_dataset(deadline)
         return bigquery.QueryJobConfig(
-            default_dataset=f"{self.project}.{self.dataset}",
+            default_dataset=self.target,
             query_parameters=[query_parameter(k, v) for k, v in (params or {}).items()],
+            job_timeout_ms=int(self.timeout_s * 1000),
         )
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
-        job = self.client.query(sql, job_config=self._job_config(params))
-        return job.result().to_arrow(create_bqstorage_client=False)
+        with self._bounded(sql) as deadline:
+            rows = self._run_query(sql, params, deadline)
+            return rows.to_arrow(create_bqstorage_client=False)
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
-        self.client.query(sql, job_config=self._job_config(params)).result()
+        with self._bounded(sql) as deadline:
+            self._run_query(sql, params, deadline)
 
     def table_schema(self, name: str) -> pa.Schema | None:
-        try:
-            table = self.client.get_table(self._table_id(name))
-        except NotFound:
-            return None
+        with self._bounded(f"reading the schema of {self.target}.{name}") as deadline:
+            try:
+                table = self.client.get_table(self._table_id(name), **deadline.options())
+            except NotFound:
+                return None
         return pa.schema([arrow_field(f) for f in table.schema])
+
+    def table_row_counts(self) -> dict[str, int]:
+        # numRows of the table resource: BigQuery keeps it current after loads and DML, and
+        # reading it scans nothing.
+        with self._bounded(f"listing the tables of {self.target}") as deadline:
+            try:
+                listed = list(self.client.list_tables(self.target, **deadline.options()))
+            except NotFound:
+                return {}
+            return {
+                item.table_id: int(
+                    self.client.get_table(item.reference, **deadline.options()).num_rows or 0
+                )
+                for item in sorted(listed, key=lambda t: t.table_id)
+                if item.table_type == "TABLE"
+            }
 
 
 def _merge_parquet(spec: TableSpec, paths: Sequence[str], out: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
-from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.base import QueryTimeout, Warehouse
 from cicl_assets.warehouse.tables import TableSpec
 
 _PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
@@ -53,7 +54,8 @@ class DuckDBWarehouse(Warehouse):
 
     Each call opens a short-lived connection so several processes (run workers, sensors, the
     webserver's code server) can take turns on the file; a lock held by another process is
-    waited for, up to ``lock_timeout_s``.
+    waited for, up to ``lock_timeout_s``. A connection is interrupted ``timeout_s`` after it
+    opened: each call is one connection, so that is the call's deadline.
     """
 
     path: str = Field(default=".cicl/warehouse.duckdb", description="DuckDB database file")
@@ -69,8 +71,12 @@ class DuckDBWarehouse(Warehouse):
     def dialect(self) -> str:
         return "duckdb"
 
+    @property
+    def target(self) -> str:
+        return f"{self.path} (schema {self.schema_name})"
+
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, what: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout_s
@@ -98,12 +104,13 @@ class DuckDBWarehouse(Warehouse):
                 con.execute(f"SET threads = {int(self.threads)}")
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema_name}")
             con.execute(f"USE {self.schema_name}")
-            yield con
+            with _deadline(con, self.timeout_s, what):
+                yield con
         finally:
             con.close()
 
     def ensure_table(self, spec: TableSpec) -> None:
-        with self.connect() as con:
+        with self.connect(f"creating or extending {spec.name}") as con:
             self._ensure(con, spec)
 
     def _ensure(self, con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
@@ -129,7 +136,7 @@ class DuckDBWarehouse(Warehouse):
     def load_parquet(self, spec: TableSpec, paths: Sequence[str]) -> int:
         if not paths:
             return 0
-        with self.connect() as con:
+        with self.connect(f"loading {len(paths)} Parquet files into {spec.name}") as con:
             self._ensure(con, spec)
             names = ", ".join(f'"{n}"' for n in spec.schema.names)
             before = con.execute(f"SELECT COUNT(*) FROM {spec.name}").fetchall()[0][0]
@@ -146,16 +153,35 @@ class DuckDBWarehouse(Warehouse):
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         text, bound = self._bind(sql, params)
-        with self.connect() as con:
+        with self.connect(sql) as con:
             return con.sql(text, params=bound or None).to_arrow_table()
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
         text, bound = self._bind(sql, params)
-        with self.connect() as con:
+        with self.connect(sql) as con:
             con.execute(text, bound)
 
+    def table_row_counts(self) -> dict[str, int]:
+        # Counted: DuckDB's own estimate (duckdb_tables().estimated_size) still counts deleted
+        # rows, and a count of a local columnar table reads no row data.
+        with self.connect("counting the rows of every table") as con:
+            names = [
+                row[0]
+                for row in con.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+                    "AND table_type = 'BASE TABLE' ORDER BY table_name",
+                    [self.schema_name],
+                ).fetchall()
+            ]
+            if not names:
+                return {}
+            counts = " UNION ALL ".join(
+                f"SELECT '{name}' AS name, COUNT(*) AS n FROM \"{name}\"" for name in names
+            )
+            return {name: int(n) for name, n in con.execute(counts).fetchall()}
+
     def table_schema(self, name: str) -> pa.Schema | None:
-        with self.connect() as con:
+        with self.connect(f"reading the schema of {name}") as con:
             exists = con.execute(
                 "SELECT COUNT(*) FROM information_schema.tables "
                 "WHERE table_schema = ? AND table_name = ?",
@@ -164,3 +190,27 @@ class DuckDBWarehouse(Warehouse):
             if not exists:
                 return None
             return con.sql(f"SELECT * FROM {name} LIMIT 0").to_arrow_table().schema
+
+
+@contextmanager
+def _deadline(con: duckdb.DuckDBPyConnection, timeout_s: float, what: str) -> Iterator[None]:
+    """Interrupt ``con`` once ``timeout_s`` has passed; the interruption is a QueryTimeout."""
+    fired = threading.Event()
+
+    def interrupt() -> None:
+        fired.set()
+        con.interrupt()
+
+    timer = threading.Timer(timeout_s, interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except duckdb.Error as exc:
+        # An interrupted statement may surface as InterruptException or, mid-scan, as the
+        # error of the operator it stopped.
+        if fired.is_set():
+            raise QueryTimeout("duckdb", timeout_s, what or "a statement") from exc
+        raise
+    finally:
+        timer.cancel()

@@ -233,6 +233,10 @@ class RunningEmulator:
         except (urllib.error.URLError, OSError):
             return False
 
+    def detach(self) -> None:
+        """Leave it running after this process exits (`make emulators-up`)."""
+        atexit.unregister(self.stop)
+
     def stop(self) -> None:
         if self._stopped:
             return

@@ -200,7 +200,7 @@ def test_materialize_twice_gives_the_same_tables(tmp_path):
     assert rejects["deployments/unknown.json"] == (
         "deployments/unknown.json: unknown: unrecognised format (expected one of: "
         "cicl.deployment/v1, github-deployment_status, github-deployment, gitlab-deployment, "
-        'cloudbuild-build, ci-webhook-without-deployment); starts \'{"hello": "world"}\''
+        'cloudbuild-build); starts \'{"hello": "world"}\''
     )
 
     linked = (

@@ -1,6 +1,7 @@
 """A synthetic story breach, end to end: slo_status -> breach decision -> cl_evaluation run ->
 slo_breach_report naming the breach provider and error."""
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.assets import slo_status
 from demo import story
 from jobs.learning import cl_evaluation_job
-from sensors.breach_batch import evaluate_breaches_once
+from sensors.in_process import evaluate_sensor, run_sensor_once
+from sensors.slo_breach import slo_breach_sensor
 from tests.unit.slo.spans import story_spans, write_spans
 
 CONFIG_DIR = str(Path(__file__).parents[2] / "config")
@@ -42,8 +44,16 @@ def _defs(warehouse, config):
     return dg.Definitions(
         assets=[slo_status, slo_breach_report],
         jobs=[cl_evaluation_job],
+        sensors=[slo_breach_sensor],
         resources={"warehouse": warehouse, "cicl_config": config},
     )
+
+
+def _reviews(warehouse):
+    return warehouse.query(
+        "SELECT actor, resource, details FROM audit_events "
+        "WHERE action = 'cl_review_triggered' ORDER BY resource"
+    ).to_pylist()
 
 
 def test_breach_report_points_at_the_breach_provider_and_rate_limits(breached, repo_config):
@@ -87,6 +97,18 @@ def test_breach_report_points_at_the_breach_provider_and_rate_limits(breached, r
     meta = result.asset_materializations_for_node("slo_breach_report")[0].metadata
     assert meta["top/provider"].value == story.BREACH_PROVIDER
     assert meta["top/error_type"].value == "RateLimitError"
+    assert meta["cause"].value == (
+        "35 of 120 events bad; error_type RateLimitError (100% of bad, 305x the usual rate), "
+        "provider gcp.gemini (100% of bad, 89x the usual rate), model gemini-2.5-pro (100% of "
+        "bad, 89x the usual rate), service_version 1.7.3 (100% of bad, 89x the usual rate)"
+    )
+    # The run chained its review: launched by hand, with the run's id, like the report's rows.
+    [review] = _reviews(breached)
+    assert (review["actor"], review["resource"]) == ("launched by hand", f"slo/{INVOICE}")
+    assert json.loads(review["details"])["run_id"] == result.run_id
+    assert {
+        r["run_id"] for r in breached.query("SELECT run_id FROM slo_breach_reports").to_pylist()
+    } == {result.run_id}
     assert meta["summary"].value == (
         f"**{INVOICE}** page on 1h/5m at 2026-11-05T15:00:00+00:00: 35 bad of 120 events from "
         "2026-11-05T14:00:00+00:00 (bad share before the window: 0.33%).\n\n"
@@ -101,11 +123,11 @@ def test_breach_report_points_at_the_breach_provider_and_rate_limits(breached, r
     )
 
 
-def test_batch_launches_one_run_per_breached_slo_and_nothing_twice(breached, repo_config):
+def test_the_batch_path_runs_the_sensors_requests_and_nothing_twice(breached, repo_config):
     defs = _defs(breached, repo_config)
     with dg.instance_for_test() as instance:
-        launched = evaluate_breaches_once(defs, instance, breached)
-        runs = [instance.get_run_by_id(run_id) for run_id in launched]
+        launched = run_sensor_once(defs, instance, "slo_breach_sensor")
+        runs = [instance.get_run_by_id(run.run_id) for run in launched]
         assert all(r.is_success for r in runs)
         keys = sorted(r.tags["dagster/run_key"] for r in runs)
         # The breach pages the workflow's SLO and, through its 502s, the gateway's; nothing else.
@@ -113,7 +135,11 @@ def test_batch_launches_one_run_per_breached_slo_and_nothing_twice(breached, rep
             "slo-breach:gateway-availability:page:2026-11-05T14",
             f"slo-breach:{INVOICE}:page:2026-11-05T14",
         ]
-        assert evaluate_breaches_once(defs, instance, breached) == []
+        assert {r.tags["cicl/decided_by"] for r in runs} == {"slo_breach_sensor"}
+        assert run_sensor_once(defs, instance, "slo_breach_sensor") == []
+    # A fresh instance (a daemon started on this warehouse) asks for nothing either.
+    with dg.instance_for_test() as fresh:
+        assert evaluate_sensor(defs, fresh, "slo_breach_sensor") == []
     reported = breached.query(
         "SELECT DISTINCT slo_name FROM slo_breach_reports ORDER BY slo_name"
     ).to_pylist()
@@ -123,10 +149,17 @@ def test_batch_launches_one_run_per_breached_slo_and_nothing_twice(breached, rep
         "'gateway-availability' AND dimension = 'workflow' ORDER BY bad_events DESC LIMIT 1"
     ).to_pylist()[0]
     assert gateway_workflow["value"] == story.BREACH_WORKFLOW
-    triggered = breached.query(
-        "SELECT resource FROM audit_events WHERE action = 'cl_review_triggered' ORDER BY resource"
-    ).to_pylist()
+    triggered = _reviews(breached)
     assert [t["resource"] for t in triggered] == ["slo/gateway-availability", f"slo/{INVOICE}"]
+    assert {t["actor"] for t in triggered} == {"slo_breach_sensor"}
+    # Each event names the run that wrote the report it describes.
+    reported = breached.query(
+        "SELECT DISTINCT slo_name, run_id FROM slo_breach_reports ORDER BY slo_name"
+    ).to_pylist()
+    assert [json.loads(t["details"])["run_id"] for t in triggered] == [
+        r["run_id"] for r in reported
+    ]
+    assert sorted(r["run_id"] for r in reported) == sorted(run.run_id for run in launched)
 
 
 def test_status_rows_after_a_time(breached):
@@ -136,14 +169,16 @@ def test_status_rows_after_a_time(breached):
     assert min(r["evaluation_time"] for r in later) == story.BREACH_END + timedelta(minutes=5)
 
 
-def test_without_run_config_the_latest_alert_is_reported(breached, repo_config):
-    result = _defs(breached, repo_config).resolve_job_def("cl_evaluation").execute_in_process()
-    assert result.success
-    meta = result.asset_materializations_for_node("slo_breach_report")[0].metadata
-    # 14:50 is the last evaluation whose 1h and 5m windows both burn faster than 14.4; the
-    # gateway (burn 14.6) pages then too, and the invoice workflow (27.5) burns faster.
-    assert meta["breach_id"].value == f"{INVOICE}:page:2026-11-05T14:50:00+00:00"
-    assert meta["top/provider"].value == story.BREACH_PROVIDER
+def test_without_run_config_no_breach_is_picked_and_the_run_is_refused(breached, repo_config):
+    # Only slo_breach_sensor's decision picks breaches: a run must name its breach.
+    with pytest.raises(dg.DagsterInvalidConfigError) as refused:
+        _defs(breached, repo_config).resolve_job_def("cl_evaluation").execute_in_process()
+    message = str(refused.value)
+    assert 'Missing required config entry "ops" at the root.' in message
+    assert (
+        "{'ops': {'slo_breach_report': {'config': {'alert': '...', 'evaluation_time': '...', "
+        "'slo_name': '...'}}}}"
+    ) in message
 
 
 def test_an_unknown_slo_fails_with_the_known_ones(breached, repo_config):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cicl_assets.learning.breach import decide_breach_runs
+from cicl_assets.learning.breach import decide_breaches
 from cicl_assets.slo.specs import load_spec_dir
 from cicl_assets.slo.status import load_slo_counts, status_records
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
@@ -72,6 +72,6 @@ def test_the_day_before_is_judged_healthy(demo_status):
 
 def test_one_cl_evaluation_for_the_breach(demo_status):
     # A cooldown as long as the ticket tail: one run for the incident, the page.
-    runs, _ = decide_breach_runs(demo_status, None, datetime.now(UTC), cooldown=timedelta(hours=12))
-    assert [r.run_key for r in runs] == [f"slo-breach:{INVOICE}:page:2026-11-05T14"]
+    runs, _ = decide_breaches(demo_status, [], None, datetime.now(UTC), timedelta(hours=12))
+    assert [r.key for r in runs] == [f"slo-breach:{INVOICE}:page:2026-11-05T14"]
     assert runs[0].alert_window == "1h/5m"

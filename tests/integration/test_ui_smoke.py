@@ -42,10 +42,21 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _instance_config(home: Path) -> None:
+    """The instance config `make ui` writes, written by the Makefile's own rule."""
+    subprocess.run(
+        ["make", "-s", f"DAGSTER_HOME={home}", f"{home}/dagster.yaml"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
 @pytest.fixture(scope="module")
 def webserver(tmp_path_factory):
-    home = tmp_path_factory.mktemp("dagster_home")
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = tmp_path_factory.mktemp("dagster_home")  # fresh: no one has seen the dialog here
+    _instance_config(home)
     port = _free_port()
     env = {
         **os.environ,
@@ -173,3 +184,16 @@ def test_a_browser_renders_an_asset_page_with_its_grain(webserver, tmp_path):
     assert grain.startswith("One row per")
     assert grain in dom
     assert "telemetry" in dom
+
+
+COMMUNITY_DIALOG = ("Join the Dagster community", "Notify me about Dagster security updates")
+
+
+@pytest.mark.ui
+def test_a_fresh_instance_shows_no_community_dialog(webserver, tmp_path):
+    data = _graphql(webserver, "{ shouldShowNux " + ASSET_GRAPH_QUERY.strip()[1:])
+    assert data["shouldShowNux"] is False
+    # The dialog opens a second after the page loads, over every page, when the instance lets it.
+    dom = _rendered_dom(f"{webserver}/assets/otel_spans", tmp_path)
+    assert "telemetry" in dom
+    assert [text for text in COMMUNITY_DIALOG if text in dom] == []

@@ -82,7 +82,7 @@ def test_every_layer_is_walked() -> None:
         "cicl_assets/learning/breach.py",
         "jobs/learning.py",
         "sensors/slo_breach.py",
-        "sensors/breach_batch.py",
+        "sensors/in_process.py",
         "definitions.py",
         "scripts/cicl.py",
     }

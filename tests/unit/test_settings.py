@@ -16,6 +16,7 @@ from cicl_assets.landing.zone import LandingZone
 from cicl_assets.resources import CiclConfig, build_resources
 from cicl_assets.secrets import Secret, SecretRef
 from cicl_assets.settings import (
+    CLIENT_VARIABLES,
     TOOLING_VARIABLES,
     VARIABLES,
     CloudClients,
@@ -49,6 +50,7 @@ def test_defaults():
         slo_breach_cooldown_minutes=720,
         max_file_bytes=256 * 1024 * 1024,
         max_inflated_bytes=1024 * 1024 * 1024,
+        query_timeout_seconds=600,
         cloud=CloudClients(),
     )
 
@@ -75,6 +77,7 @@ READS = [
     ("CICL_MAX_FILE_BYTES", "1048576", "max_file_bytes", 1048576),
     ("CICL_MAX_FILE_BYTES", "64_000_000", "max_file_bytes", 64_000_000),
     ("CICL_MAX_INFLATED_BYTES", "1", "max_inflated_bytes", 1),
+    ("CICL_QUERY_TIMEOUT_SECONDS", "45", "query_timeout_seconds", 45),
     ("CICL_GCS_PROJECT", "cicl-prod", "cloud", CloudClients(gcs_project="cicl-prod")),
     ("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9023", "cloud",
      CloudClients(storage_emulator_host="http://127.0.0.1:9023")),
@@ -121,6 +124,9 @@ REFUSED = [
     ({"CICL_MAX_FILE_BYTES": "256MiB"}, "CICL_MAX_FILE_BYTES: '256MiB' is not a whole number"),
     ({"CICL_MAX_INFLATED_BYTES": "1.5e9"},
      "CICL_MAX_INFLATED_BYTES: '1.5e9' is not a whole number"),
+    ({"CICL_QUERY_TIMEOUT_SECONDS": "0"}, "CICL_QUERY_TIMEOUT_SECONDS: 0 is below the minimum of 1"),
+    ({"CICL_QUERY_TIMEOUT_SECONDS": "10m"},
+     "CICL_QUERY_TIMEOUT_SECONDS: '10m' is not a whole number"),
     ({"CICL_BQ_DATASET": "cicl-prod"},
      "CICL_BQ_DATASET: 'cicl-prod' is not a BigQuery dataset name (letters, digits, _)"),
     ({"CICL_LANDING_URI": "s3://bucket/landing"},
@@ -185,6 +191,7 @@ def test_settings_become_resource_fields():
         attestation_public_key=PEM,
         config_dir=Path("/srv/config"),
         outbox_uri="/srv/outbox",
+        query_timeout_seconds=90,
     )
     resources = build_resources(settings)
     assert resources["landing"] == LandingZone(
@@ -196,7 +203,7 @@ def test_settings_become_resource_fields():
         attestation_public_key=PEM,
         slo_breach_cooldown_minutes=30,
     )
-    assert isinstance(resources["warehouse"], DuckDBWarehouse)
+    assert resources["warehouse"] == DuckDBWarehouse(path=".cicl/warehouse.duckdb", timeout_s=90.0)
 
 
 @pytest.mark.parametrize(
@@ -215,6 +222,7 @@ def test_the_bigquery_key_reaches_the_resource_as_a_variable_name(credentials, c
     warehouse = build_resources(Settings.from_env(env))["warehouse"]
     assert isinstance(warehouse, BigQueryWarehouse)
     assert (warehouse.project, warehouse.dataset, warehouse.location) == ("cicl-prod", "c2", "US")
+    assert warehouse.timeout_s == 600.0
     assert warehouse._convert_to_config_dictionary().get("gcp_credentials") == config
 
 
@@ -292,3 +300,15 @@ def test_the_signing_key_reaches_cicl_config_as_a_variable_name(tmp_path):
     config = build_resources(Settings.from_env(env))["cicl_config"]
     assert config._convert_to_config_dictionary()["signing_key"] == {"env": "CICL_SIGNING_KEY"}
     assert config.trust_file == env["CICL_TRUST_FILE"]
+
+
+def test_readme_and_env_example_say_how_to_reach_the_emulators():
+    section = (REPO / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = {n for line in section.splitlines() if line.startswith("| `")
+                  for n in re.findall(r"`([A-Z_]+_EMULATOR_HOST)`", line.split("|")[1])}  # fmt: skip
+    assert set(CLIENT_VARIABLES) == {"BIGQUERY_EMULATOR_HOST", "STORAGE_EMULATOR_HOST"}
+    assert documented == set(CLIENT_VARIABLES)
+    # Commented out: the clients take an empty value as a host.
+    example = (REPO / ".env.example").read_text()
+    commented = re.findall(r"^# ([A-Z_]+_EMULATOR_HOST)=http://127\.0\.0\.1:\d+$", example, re.M)
+    assert set(commented) == set(CLIENT_VARIABLES)

@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from cicl_assets.learning.assets import slo_breach_report
+from cicl_assets.learning.breach import Breach, record_review
 from cicl_assets.resources import CiclConfig
 from cicl_assets.settings import Settings, SettingsError
 from cicl_assets.slo.status import SLO_STATUS
@@ -57,7 +58,7 @@ def audit_rows(warehouse):
     ).to_pylist()
 
 
-def test_a_page_fires_once_with_run_config_cursor_and_audit_event(duckdb_warehouse):
+def test_a_page_fires_once_with_run_config_and_cursor(duckdb_warehouse):
     duckdb_warehouse.append(
         SLO_STATUS,
         SLO_STATUS.from_records([status(-5, "none"), status(0, "page"), status(5, "page")]),
@@ -68,16 +69,14 @@ def test_a_page_fires_once_with_run_config_cursor_and_audit_event(duckdb_warehou
     assert slo_breach_sensor.job_name == "cl_evaluation"
     assert request.run_config["ops"]["slo_breach_report"]["config"]["slo_name"] == INVOICE
     assert request.tags["cicl/alert_window"] == "1h/5m"
+    assert request.tags["cicl/decided_by"] == "slo_breach_sensor"
     assert json.loads(first.cursor)["last_evaluation_time"] == "2026-11-05T14:30:00+00:00"
-    [event] = audit_rows(duckdb_warehouse)
-    assert event["event_id"] == f"cl_review_triggered:{request.run_key}"
-    assert (event["actor"], event["resource"]) == ("slo_breach_sensor", f"slo/{INVOICE}")
-    assert json.loads(event["details"])["alert_window"] == "1h/5m"
+    # The review's run chains the audit event once its report is written; the sensor writes none.
+    assert audit_rows(duckdb_warehouse) == []
 
-    # Next tick with the cursor: nothing new, nothing launched, no second audit event.
+    # Next tick with the cursor: nothing new, nothing launched.
     second = tick(duckdb_warehouse, first.cursor, cooldown_minutes=60)
     assert second.run_requests == []
-    assert len(audit_rows(duckdb_warehouse)) == 1
 
     # New rows 30 minutes on: within the cooldown.
     duckdb_warehouse.append(SLO_STATUS, SLO_STATUS.from_records([status(30, "page")]))
@@ -87,15 +86,28 @@ def test_a_page_fires_once_with_run_config_cursor_and_audit_event(duckdb_warehou
     duckdb_warehouse.append(SLO_STATUS, SLO_STATUS.from_records([status(65, "page")]))
     fourth = tick(duckdb_warehouse, third.cursor, cooldown_minutes=60)
     assert [r.run_key for r in fourth.run_requests] == [f"slo-breach:{INVOICE}:page:2026-11-05T15"]
-    assert len(audit_rows(duckdb_warehouse)) == 2
 
 
-def test_replaying_without_a_cursor_repeats_the_same_run_key(duckdb_warehouse):
+def test_without_a_cursor_the_warehouse_says_what_was_reviewed(duckdb_warehouse):
     duckdb_warehouse.append(SLO_STATUS, SLO_STATUS.from_records([status(0, "page")]))
     a = tick(duckdb_warehouse)
     b = tick(duckdb_warehouse)
     assert [r.run_key for r in a.run_requests] == [r.run_key for r in b.run_requests]
-    assert len(audit_rows(duckdb_warehouse)) == 1  # the audit event is idempotent too
+    # Once the run that reviewed it chained its event, a fresh sensor (a new daemon, `make run`)
+    # asks for nothing.
+    [request] = a.run_requests
+    breach = Breach(**request.run_config["ops"]["slo_breach_report"]["config"])
+    record_review(duckdb_warehouse, breach, "run-1", "slo_breach_sensor")
+    assert tick(duckdb_warehouse).run_requests == []
+    [event] = audit_rows(duckdb_warehouse)
+    assert event["event_id"] == f"cl_review_triggered:{request.run_key}:run-1"
+    assert (event["actor"], event["resource"]) == ("slo_breach_sensor", f"slo/{INVOICE}")
+    assert json.loads(event["details"]) == {
+        "breach": breach.model_dump(),
+        "job": "cl_evaluation",
+        "run_id": "run-1",
+        "run_key": request.run_key,
+    }
 
 
 def test_insufficient_data_never_fires(duckdb_warehouse):
