@@ -16,19 +16,19 @@ from cicl_assets.stream_assets import AssetView, DeclaredStream, build_stream_as
 from cicl_assets.telemetry.evaluation_figures import recent_since
 from cicl_assets.warehouse.base import Warehouse
 
-PREVIEW_COLUMNS = ("at", "workflow", "source", "name", "rating_raw", "score", "comment")
+PREVIEW_COLUMNS = ("rated_at", "workflow", "source", "name", "rating_raw", "score", "comment")
 
 
 def rating_figures(warehouse: Warehouse) -> dict[str, Any]:
     """Ratings per workflow per day (count and mean score), and a picture of the means."""
     warehouse.ensure_table(USER_FEEDBACK)
-    since = recent_since(warehouse, USER_FEEDBACK.name, "at")
+    since = recent_since(warehouse, USER_FEEDBACK.name, "rated_at")
     if since is None:
         return {"ratings": 0}
-    day = "DATE(at)" if warehouse.dialect == "bigquery" else "CAST(at AS DATE)"
+    day = "DATE(rated_at)" if warehouse.dialect == "bigquery" else "CAST(rated_at AS DATE)"
     rows = warehouse.query(
         f"SELECT {day} AS day, COALESCE(workflow, '?') AS workflow, COUNT(*) AS ratings, "
-        "AVG(score) AS mean_score FROM user_feedback WHERE at >= @since "
+        "AVG(score) AS mean_score FROM user_feedback WHERE rated_at >= @since "
         "GROUP BY 1, 2 ORDER BY 1, 2",
         {"since": since},
     ).to_pylist()

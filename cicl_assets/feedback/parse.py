@@ -117,7 +117,7 @@ def _native_row(doc: JsonDocument) -> dict[str, Any]:
     return {
         "feedback_id": _text(record.get("id"))
         or _identity(NATIVE_KIND, trace_id, span_id, session_id, user, at.isoformat()),
-        "at": at,
+        "rated_at": at,
         "source": "cicl",
         "source_kind": "USER",
         "name": _text(record.get("name")) or "user_rating",
@@ -200,7 +200,7 @@ def _langfuse_row(score: Any, where: str) -> dict[str, Any]:
     return {
         "feedback_id": _text(score.get("id"))
         or _identity("langfuse", trace_id, span_id, name, user, at.isoformat()),
-        "at": at,
+        "rated_at": at,
         "source": "langfuse",
         "source_kind": _text(score.get("source")),
         "name": name,

@@ -16,7 +16,7 @@ USER_FEEDBACK = TableSpec(
     schema=pa.schema(
         [
             ("feedback_id", pa.string()),
-            ("at", UTC_TS),
+            ("rated_at", UTC_TS),
             ("source", pa.string()),
             ("source_kind", pa.string()),
             ("name", pa.string()),
@@ -33,7 +33,7 @@ USER_FEEDBACK = TableSpec(
             ("source_file", pa.string()),
         ]
     ),
-    time_column="at",
+    time_column="rated_at",
     cluster_by=("workflow",),
     column_docs={
         "feedback_id": "the record's id (Langfuse score id, cicl `id`), else SHA-256 (32 hex) "
