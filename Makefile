@@ -18,6 +18,7 @@ KEYS ?= .cicl/keys
 WITH_KEYS = \
   CICL_ATTESTATION_PUBLIC_KEY="$${CICL_ATTESTATION_PUBLIC_KEY:-$$(cat $(KEYS)/attestation-signing.pub.pem 2>/dev/null)}" \
   CICL_SIGNING_KEY="$${CICL_SIGNING_KEY:-$$(cat $(KEYS)/cicl-signing.key.pem 2>/dev/null)}" \
+  CICL_REDACTION_KEY="$${CICL_REDACTION_KEY:-$$(cat $(KEYS)/cicl-redaction.key 2>/dev/null)}" \
   CICL_TRUST_FILE="$${CICL_TRUST_FILE:-$$(test -f $(KEYS)/trust.yaml && echo $(KEYS)/trust.yaml)}"
 
 .PHONY: venv demo demo-data run test emulators emulators-up emulators-down browser lint ui bench clean

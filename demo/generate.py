@@ -20,7 +20,7 @@ from demo.otel_files import write_broken, write_traffic
 from demo.slo_files import write_slo_reports
 from demo.traffic_plan import DEFAULT_SPANS, plan_traffic
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 
 @dataclass

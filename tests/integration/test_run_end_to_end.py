@@ -36,7 +36,7 @@ from cicl_assets.warehouse.fingerprint import (
 )
 from demo import story
 from demo.generate import generate
-from demo.keys import SIGNING_KEY, TRUST_FILE, DemoKeys, ensure_keys
+from demo.keys import REDACTION_KEY, SIGNING_KEY, TRUST_FILE, DemoKeys, ensure_keys
 from sensors.in_process import evaluate_sensor
 from tests.conftest import EMULATOR_PROJECT
 
@@ -120,6 +120,7 @@ def _key_settings(keys: DemoKeys) -> dict[str, str]:
     return {
         "CICL_ATTESTATION_PUBLIC_KEY": keys.attestation_public_pem,
         "CICL_SIGNING_KEY": (keys.folder / SIGNING_KEY).read_text(),
+        "CICL_REDACTION_KEY": (keys.folder / REDACTION_KEY).read_text(),
         "CICL_TRUST_FILE": str(keys.folder / TRUST_FILE),
     }
 
