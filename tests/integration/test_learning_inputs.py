@@ -269,3 +269,35 @@ def test_logs_evaluations_and_feedback_land_and_bad_files_say_why(
             "user_feedback": 6,
         }
     )
+
+
+def test_the_feedback_asset_reports_ratings_per_workflow_and_a_chart(tmp_path):
+    import dagster as dg
+
+    from cicl_assets.feedback.assets import user_feedback
+    from cicl_assets.resources import CiclConfig
+    from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+    folder = tmp_path / "landing" / "feedback"
+    folder.mkdir(parents=True)
+    shutil.copy(FIXTURES / "feedback" / "native.jsonl", folder / "native.jsonl")
+    shutil.copy(FIXTURES / "feedback" / "langfuse-scores-page.json", folder / "langfuse.json")
+    result = dg.materialize(
+        [user_feedback],
+        resources={
+            "warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb")),
+            "landing": LandingZone(uri=str(tmp_path / "landing")),
+            "cicl_config": CiclConfig(redaction_key="test-redaction-key"),
+        },
+    )
+    meta = result.asset_materializations_for_node("user_feedback")[0].metadata
+    assert meta["ratings"].value == 6
+    assert {k: v.value for k, v in meta.items() if k.startswith("mean_score/")} == {
+        "mean_score/?": 0.625,  # quality 0.75 and tone 0.5 name no workflow
+        "mean_score/invoice-triage": 0.75,
+        "mean_score/support-reply": pytest.approx(1 / 3),
+    }
+    chart = meta["ratings_over_time"].value
+    assert chart.startswith("Mean normalised rating (0 = worst, 1 = best) per workflow, day by")
+    assert "\n\n![ratings over time](data:image/png;base64,iVBORw0KGgo" in chart
+    set_pseudonym_key(None)
