@@ -135,7 +135,7 @@ def zone(tmp_path_factory, keys) -> Path:
     full = tmp_path_factory.mktemp("demo-zone")
     generate(full, story.SEED, SPANS, workers=2, attestation_key=keys.attestation)
     out = tmp_path_factory.mktemp("zone")
-    assert len(small_zone(full, out)) == 40
+    assert len(small_zone(full, out)) == 53  # 40 trace, CI and other files, 13 session-log files
     return out
 
 
@@ -208,6 +208,8 @@ def test_the_bigquery_run_holds_what_the_duckdb_run_holds(runs):
     rows = {name: fingerprint.rows for name, fingerprint in left.items()}
     assert {
         "otel_spans": rows["otel_spans"] > 0,
+        "otel_logs": rows["otel_logs"] > 0,
+        "eval_scores": rows["eval_scores"] > 0,
         "ci_test_cases": rows["ci_test_cases"] > 0,
         "deployments": rows["deployments"] > 0,
         "infra_apply_logs": rows["infra_apply_logs"] > 0,
@@ -219,6 +221,8 @@ def test_the_bigquery_run_holds_what_the_duckdb_run_holds(runs):
         "ingested_files": rows["ingested_files"],
     } == {
         "otel_spans": True,
+        "otel_logs": True,
+        "eval_scores": True,
         "ci_test_cases": True,
         "deployments": True,
         "infra_apply_logs": True,
@@ -227,7 +231,7 @@ def test_the_bigquery_run_holds_what_the_duckdb_run_holds(runs):
         "slo_status": True,
         "slo_breach_reports": True,
         "ingest_rejects": 3,
-        "ingested_files": 40,
+        "ingested_files": 53,
     }
 
 
