@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         result = form(workspace, reference, kills, log=lambda line: print(line, flush=True))
         print(f"\n{args.form}, {args.kills} kills, seed {args.seed}:")
         print(result.table())
-        print(f"\n{'equal' if result.equal else 'NOT equal'} after {time.monotonic() - started:.0f}s")
+        print(
+            f"\n{'equal' if result.equal else 'NOT equal'} after {time.monotonic() - started:.0f}s"
+        )
         return 0 if result.equal else 1
 
 

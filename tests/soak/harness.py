@@ -209,10 +209,12 @@ def row_counts(env: dict[str, str]) -> dict[str, int]:
     return warehouse_of(env).table_row_counts()
 
 
-def changed_counts(before: dict[str, int], after: dict[str, int]) -> str:
-    """Tables whose row count is not the reference's: ``name have/want``."""
-    names = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
-    return ", ".join(f"{n} {after.get(n, '-')}/{before.get(n, '-')}" for n in names)
+def changed_counts(want: dict[str, int], have: dict[str, int]) -> str:
+    """Tables the warehouse holds whose row count is not the reference's: ``name have/want``."""
+    if not have:
+        return "no tables"
+    names = sorted(n for n in have if want.get(n) != have[n])
+    return ", ".join(f"{n} {have[n]}/{want.get(n, '-')}" for n in names) or "as the reference"
 
 
 @dataclass
@@ -225,6 +227,9 @@ class Row:
     reached: str
     tables: str
     equal: str
+
+    def __str__(self) -> str:
+        return " | ".join((self.target, self.offset, self.reached, self.equal or "-", self.tables))
 
 
 @dataclass
@@ -292,7 +297,7 @@ def chain(
     for number, kill in enumerate(kills, 1):
         killed = run_and_kill(env, marks, kill)
         row = _killed_row(number, killed)
-        row.tables = changed_counts(want, row_counts(env)) or "as the reference"
+        row.tables = changed_counts(want, row_counts(env))
         if killed.offset_s is None and killed.returncode != 0:
             result.failed_runs[str(number)] = _tail(killed)
         result.rows.append(row)
@@ -301,7 +306,7 @@ def chain(
     row = Row("end", "run to its end", "-", f"exit {final.returncode}", "", "")
     if final.returncode != 0:
         result.failed_runs["end"] = _tail(final)
-    row.tables = changed_counts(want, row_counts(env)) or "as the reference"
+    row.tables = changed_counts(want, row_counts(env))
     row.equal = _compare(result, "end", reference, env)
     result.rows.append(row)
     return result
@@ -324,7 +329,7 @@ def episodes(
         if rerun.returncode != 0:
             result.failed_runs[str(number)] = _tail(rerun)
             row.reached += f" (rerun exit {rerun.returncode})"
-        row.tables = changed_counts(want, row_counts(env)) or "as the reference"
+        row.tables = changed_counts(want, row_counts(env))
         row.equal = _compare(result, str(number), reference, env)
         result.rows.append(row)
         log(f"kill {number}: {row}")

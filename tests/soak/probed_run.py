@@ -55,6 +55,7 @@ class Marks:
         self.started = time.monotonic()
         # Where writes belong: "ingest", "after-ingest", "derived" or "breach" (for good).
         self.stage = "starting"
+        self.stream = ""
 
     def __call__(self, phase: str, detail: str = "") -> None:
         line = f"{time.monotonic() - self.started:.4f} {phase} {' '.join(detail.split())}\n"
@@ -97,6 +98,7 @@ def install(marks: Marks) -> None:
     original_outcomes = runner._outcomes
 
     def outcomes(setup: Any, tasks: Any, workers: int) -> Iterator[Any]:
+        marks.stream = setup.stream.name
         marks("parsing", f"{setup.stream.name} {len(tasks)} files")
         yield from original_outcomes(setup, tasks, workers)
 
@@ -120,7 +122,8 @@ def install(marks: Marks) -> None:
                 phase = "recording"
             else:
                 phase = "loading"
-            marks(phase, f"{verb} {spec.name}")
+            of = f" ({marks.stream})" if phase == "recording" else ""
+            marks(phase, f"{verb} {spec.name}{of}")
 
         return mark
 

@@ -38,13 +38,6 @@ def reference(workspace) -> Reference:
     return made
 
 
-def test_the_plan_takes_the_tearing_writes_first_and_is_seeded(reference):
-    plan = plan_kills(reference.marks, SHORT_KILLS, SEED)
-    assert sorted(k.anchor.phase for k in plan) == ["derived", "loading", "recording"]
-    assert plan == plan_kills(reference.marks, SHORT_KILLS, SEED)
-    assert [k.planned_s for k in plan] == sorted(k.planned_s for k in plan)
-
-
 @pytest.mark.xfail(
     strict=False,
     reason="issue 9 §3: replace_table is a DELETE then an append without a transaction, and a "
@@ -61,9 +54,7 @@ def test_after_seeded_kills_and_a_run_to_the_end_the_warehouse_equals_a_clean_ru
     strict=False,
     reason="issue 9 §3: no warehouse lease yet, so the second of two runs at once ingests again",
 )
-def test_two_runs_at_once_keep_one_copy_and_the_second_ingests_nothing_again(
-    workspace, reference
-):
+def test_two_runs_at_once_keep_one_copy_and_the_second_ingests_nothing_again(workspace, reference):
     first, second, env = concurrent_runs(workspace)
     succeeded(first)
     succeeded(second)
