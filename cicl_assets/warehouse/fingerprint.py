@@ -57,6 +57,9 @@ class RunLocal:
 
     columns: frozenset[str] = frozenset()
     rows_of_runs: tuple[RowsOfRuns, ...] = ()
+    # A log of runs (a row per run and table, nothing else): a second run recording the same
+    # thing adds no data, so its rows are compared as a set, each distinct row once.
+    run_log: bool = False
 
     def row(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """The row without its run-local values."""
@@ -80,6 +83,7 @@ RUN_LOCAL_BY_TABLE: dict[str, RunLocal] = {
         frozenset({"seq", "prev_hash", "hash"}),
         rows_of_runs=(RowsOfRuns("source", "cicl", frozenset({"event_time"})),),
     ),
+    "evidence_retention": RunLocal(run_log=True),
 }
 
 
@@ -139,7 +143,7 @@ def canonical_rows(table: pa.Table, run_local: RunLocal = RunLocal()) -> list[st
     for row in table.to_pylist():
         kept = run_local.row(row)
         lines.append(canonical_json({k: canonical_value(v, types[k]) for k, v in kept.items()}))
-    return sorted(lines)
+    return sorted(set(lines) if run_local.run_log else lines)
 
 
 def fingerprint_rows(lines: list[str]) -> TableFingerprint:
