@@ -38,11 +38,6 @@ def reference(workspace) -> Reference:
     return made
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 9 §3: replace_table is a DELETE then an append without a transaction, and a "
-    "file's rows and its ingested_files record commit apart",
-)
 def test_after_seeded_kills_and_a_run_to_the_end_the_warehouse_equals_a_clean_runs(
     workspace, reference
 ):
