@@ -70,6 +70,10 @@ def _lead_time(
     return round(hours, 4), basis, start
 
 
+def _next_good(good: Sequence[Mapping[str, Any]], since: datetime) -> datetime | None:
+    return min((_end(o) for o in good if o["started_at"] >= since), default=None)
+
+
 def deploy_facts(
     deploys: Sequence[Mapping[str, Any]],
     incidents: Sequence[Incident],
@@ -117,18 +121,15 @@ def deploy_facts(
             and o["started_at"] > d["started_at"]
         ]
 
-        def next_good(since: datetime) -> datetime | None:
-            return min((_end(o) for o in good_after if o["started_at"] >= since), default=None)
-
         if d["status"] in FAILED_STATUSES:
-            causes.append(("failed_deploy", _end(d), next_good(_end(d))))
+            causes.append(("failed_deploy", _end(d), _next_good(good_after, _end(d))))
         rollback = rolled_back_by.get(d["deployment_id"])
         if rollback is not None or d["status"] == "rolled_back":
             # The bad change was live from the end of its deploy until the rollback finished.
             recovered = _end(rollback) if rollback and rollback["status"] == "succeeded" else None
-            causes.append(("rollback", _end(d), recovered or next_good(_end(d))))
+            causes.append(("rollback", _end(d), recovered or _next_good(good_after, _end(d))))
         for incident in attributed.get(d["deployment_id"], []):
-            good = next_good(incident.started_at)
+            good = _next_good(good_after, incident.started_at)
             ends = [t for t in (incident.ended_at, good) if t is not None]
             causes.append(("incident", incident.started_at, min(ends)))
         failure_at = min((c[1] for c in causes), default=None)
