@@ -1,8 +1,8 @@
 """The `deployments` ingest stream: deployment records of every provider under deployments/."""
 
-from cicl_assets.deployments import cloudbuild, native, webhooks
 from cicl_assets.delivery import pushes
 from cicl_assets.delivery.tables import COMMIT_PUSHES
+from cicl_assets.deployments import cloudbuild, native, webhooks
 from cicl_assets.deployments.tables import DEPLOYMENT_EVENTS
 from cicl_assets.ingest.formats import FileFormat
 from cicl_assets.ingest.runner import StreamSpec
