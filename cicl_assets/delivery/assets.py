@@ -73,7 +73,7 @@ def commits(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mater
     )
     rows = merge_commits(pushes, runs, deploys)
     warehouse.replace_table(COMMITS, COMMITS.from_records(rows))
-    pushed = sum(1 for r in rows if r["committed_at"] is not None)
+    pushed = sum(1 for r in rows if r.get("committed_at") is not None)
     return dg.MaterializeResult(
         metadata={
             **table_metadata(COMMITS, warehouse, ["sha", "repo", "branch", "committed_at"]),
