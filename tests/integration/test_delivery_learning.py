@@ -1,6 +1,7 @@
 """flaky_tests and failure_modes over real warehouse tables: one day partition each, with the
 rows a person would check by hand. flaky_tests on both warehouses."""
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +26,14 @@ RETRY, CONFLICT, STABLE = "pkg.RetryTest::once", "tests/test_c.py::test_x", "pkg
 
 def t(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+
+
+def picture(result: dg.ExecuteInProcessResult, node: str, key: str) -> tuple[str, bytes]:
+    """The sentence above a metadata picture, and the picture's bytes."""
+    [materialization] = result.asset_materializations_for_node(node)
+    text = materialization.metadata[key].value
+    sentence, image = text.split("\n\n![", 1)
+    return sentence, base64.b64decode(image.split("base64,", 1)[1].rstrip(")"))
 
 
 def resources(warehouse):
@@ -69,9 +78,13 @@ def test_flaky_tests_of_a_day(any_warehouse):
             ]
         ),
     )  # fmt: skip
-    assert dg.materialize(
+    result = dg.materialize(
         [flaky_tests_asset], resources=resources(warehouse), partition_key="2026-11-05"
-    ).success
+    )
+    assert result.success
+    sentence, png = picture(result, "flaky_tests", "flaky_history")
+    assert sentence.startswith("Each row is one of the flakiest tests")
+    assert png.startswith(b"\x89PNG")
     rows = warehouse.query(
         "SELECT as_of, rank, test_key, framework, runs, passes, fails, passed_on_retry, "
         "same_commit_conflicts, failed_runs_caused, default_branch_runs, flip_rate, history, "
@@ -200,9 +213,13 @@ def test_failure_modes_of_a_day(duckdb_warehouse):
             ]
         ),
     )  # fmt: skip
-    assert dg.materialize(
+    result = dg.materialize(
         [failure_modes], resources=resources(warehouse), partition_key="2026-11-04"
-    ).success
+    )
+    assert result.success
+    sentence, png = picture(result, "failure_modes", "mode_sparklines")
+    assert sentence.startswith("Daily counts over the last 14 days of the day's top failure")
+    assert png.startswith(b"\x89PNG")
     rows = warehouse.query(
         "SELECT day, signature, sources, count, baseline_daily_mean, first_seen_at, "
         "last_seen_at, services, workflows, providers, versions, example_trace_ids, "

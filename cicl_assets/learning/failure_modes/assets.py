@@ -7,16 +7,19 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from cicl_assets.charts import chart_markdown, sparklines_png
 from cicl_assets.delivery.metrics import day_start
 from cicl_assets.delivery.partitions import DELIVERY_DAILY
 from cicl_assets.delivery.policy import load_policy
 from cicl_assets.learning.failure_modes.modes import Occurrence, day_modes
 from cicl_assets.metadata import markdown_table, table_metadata
 from cicl_assets.resources import CiclConfig
-from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
 
 ERROR_SEVERITY = 17  # OTLP SeverityNumber ERROR and above
+SPARKLINE_DAYS = 14
+SPARKLINE_MODES = 6
 
 FAILURE_MODES = TableSpec(
     name="failure_modes",
@@ -179,6 +182,41 @@ def evaluate_day(warehouse: Warehouse, day: date, cicl_config: CiclConfig) -> li
     return [{**r, "day": start} for r in rows]
 
 
+def sparklines(warehouse: Warehouse, rows: list[dict], day: date) -> str | None:
+    """Daily counts over the last days of the day's top modes (new or jumped first), each
+    marked where it started when it is new today, labelled with the deploy it follows."""
+    top = sorted(rows, key=lambda r: (not (r["new"] or r["jumped"]), -r["count"], r["mode_id"]))
+    top = top[:SPARKLINE_MODES]
+    if not top:
+        return None
+    history = warehouse.query(
+        "SELECT day, mode_id, count FROM failure_modes WHERE day >= @since AND day <= @day "
+        f"AND mode_id IN {IN_ARRAY.format(param='ids')}",
+        {
+            "since": day_start(day - timedelta(days=SPARKLINE_DAYS - 1)),
+            "day": day_start(day),
+            "ids": [r["mode_id"] for r in top],
+        },
+    ).to_pylist()
+    lines = []
+    for r in top:
+        counts = {h["day"].date(): h["count"] for h in history if h["mode_id"] == r["mode_id"]}
+        points = [
+            (d, counts.get(d, 0))
+            for d in (day - timedelta(days=i) for i in range(SPARKLINE_DAYS - 1, -1, -1))
+        ]
+        after = f" - after {r['deployment_id']} ({r['service_version']})" if r["new"] else ""
+        marked = r["first_seen_at"].date() if r["new"] else None
+        lines.append((f"{r['signature']}{after}", points, marked))
+    return chart_markdown(
+        f"Daily counts over the last {SPARKLINE_DAYS} days of the day's top failure modes, new "
+        "or jumped ones first; a red line marks the day a new mode started, and its label names "
+        "the deploy it followed.",
+        sparklines_png(lines, title="Failure modes: daily counts"),
+        "daily counts of the top failure modes",
+    )
+
+
 @dg.asset(
     name=FAILURE_MODES.name,
     group_name="delivery",
@@ -197,8 +235,10 @@ def failure_modes(
     warehouse.execute("DELETE FROM failure_modes WHERE day = @day", {"day": day_start(day)})
     warehouse.append(FAILURE_MODES, FAILURE_MODES.from_records(rows))
     top = sorted(rows, key=lambda r: (-r["count"], r["mode_id"]))[:10]
+    picture = sparklines(warehouse, rows, day)
     return dg.MaterializeResult(
         metadata={
+            **({"mode_sparklines": dg.MetadataValue.md(picture)} if picture else {}),
             **table_metadata(FAILURE_MODES, warehouse, ["day", "signature", "count", "new"]),
             "modes_today": len(rows),
             "new_modes_today": sum(1 for r in rows if r["new"]),

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from cicl_assets.charts import chart_markdown, outcome_strips_png
 from cicl_assets.delivery.findings_shape import finding_id, finding_row
 from cicl_assets.delivery.metrics import day_start
 from cicl_assets.delivery.partitions import DELIVERY_DAILY
@@ -167,8 +168,22 @@ def flaky_tests_asset(
             for r in rows[:10]
         ]
     )
+    pictures = {}
+    if rows:
+        pictures["flaky_history"] = dg.MetadataValue.md(
+            chart_markdown(
+                "Each row is one of the flakiest tests, each square one of its last runs on the "
+                "default branch, oldest left: green passed, amber passed on retry, red failed.",
+                outcome_strips_png(
+                    [(r["test_key"], r["history"]) for r in rows],
+                    title="Flakiest tests: pass/fail history",
+                ),
+                "pass/fail history of the flakiest tests",
+            )
+        )
     return dg.MaterializeResult(
         metadata={
+            **pictures,
             **table_metadata(FLAKY_TESTS, warehouse, ["as_of", "rank", "test_key", "status"]),
             "flaky_open": sum(1 for r in rows if r["status"] == "open"),
             "flaky_resolved": sum(1 for r in rows if r["status"] == "resolved"),
