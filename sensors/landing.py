@@ -111,7 +111,10 @@ def arrivals(
 
 
 # Evaluations need run config and reviews are decided by people: arrivals never launch them.
-NOT_LAUNCHED_ON_ARRIVAL = dg.AssetSelection.groups("learning", "review")
+# Day-partitioned assets run for the days the new data falls on (slo_partitions_sensor).
+NOT_LAUNCHED_ON_ARRIVAL = dg.AssetSelection.groups("learning", "review") | dg.AssetSelection.assets(
+    "slo_minute_counts", "slo_status"
+)
 
 
 def assets_fed_by(folder: LandingFolder) -> dg.AssetSelection:
