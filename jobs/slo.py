@@ -3,7 +3,7 @@
 import dagster as dg
 
 slo_minute_counts_job = dg.define_asset_job(
-    name="slo_minute_counts",
+    name="slo_counts_by_day",
     selection=dg.AssetSelection.assets("slo_minute_counts"),
     description=(
         "Count each SLO's good and total events per minute for a range of days, from those "
@@ -12,7 +12,7 @@ slo_minute_counts_job = dg.define_asset_job(
 )
 
 slo_status_job = dg.define_asset_job(
-    name="slo_status",
+    name="slo_status_by_day",
     selection=dg.AssetSelection.assets("slo_status"),
     description=(
         "Evaluate burn rates and error budgets for a range of days from the minute counts of "

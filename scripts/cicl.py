@@ -73,14 +73,14 @@ def refresh_slo_days(
 ) -> tuple[list[dg.ExecuteInProcessResult], list[date]]:
     """Recount the touched days, then evaluate them and the days whose windows reach them;
     returns the runs and the slo_status days evaluated."""
-    runs = run_day_ranges(defs, instance, "slo_minute_counts", touched, INFO_LOGS)
+    runs = run_day_ranges(defs, instance, "slo_counts_by_day", touched, INFO_LOGS)
     if not all(r.success for r in runs):
         return runs, []
     resources = defs.resources
     warehouse = resources["warehouse"]
     specs = load_spec_dir(resources["cicl_config"].path / "slos").slos
     days = status_days(touched, data_days(warehouse), lookback_days(specs))
-    return runs + run_day_ranges(defs, instance, "slo_status", days, INFO_LOGS), days
+    return runs + run_day_ranges(defs, instance, "slo_status_by_day", days, INFO_LOGS), days
 
 
 def review_breaches(
@@ -142,9 +142,9 @@ def backfill(first: date, last: date) -> int:
     defs = definitions.defs
     status_before = latest_storage_id(instance, "slo_status")
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    derived = run_day_ranges(defs, instance, "slo_minute_counts", days, INFO_LOGS)
+    derived = run_day_ranges(defs, instance, "slo_counts_by_day", days, INFO_LOGS)
     if not _failed(derived):
-        derived += run_day_ranges(defs, instance, "slo_status", days, INFO_LOGS)
+        derived += run_day_ranges(defs, instance, "slo_status_by_day", days, INFO_LOGS)
     reviewed = review_breaches(defs, instance, status_before) if not _failed(derived) else []
     _report(defs.resources["warehouse"], [] if _failed(derived) else days, reviewed)
     if _failed(derived):

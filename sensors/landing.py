@@ -111,10 +111,7 @@ def arrivals(
 
 
 # Evaluations need run config and reviews are decided by people: arrivals never launch them.
-# Day-partitioned assets run for the days the new data falls on (slo_partitions_sensor).
-NOT_LAUNCHED_ON_ARRIVAL = dg.AssetSelection.groups("learning", "review") | dg.AssetSelection.assets(
-    "slo_minute_counts", "slo_status"
-)
+NOT_LAUNCHED_ON_ARRIVAL = dg.AssetSelection.groups("learning", "review")
 
 
 def assets_fed_by(folder: LandingFolder) -> dg.AssetSelection:
@@ -143,7 +140,12 @@ def landing_arrivals_sensor(
     graph = context.repository_def.asset_graph
     requests = []
     for arrival in found:
-        keys = sorted(assets_fed_by(arrival.folder).resolve(graph))
+        # Day-partitioned assets run for the days the new data falls on (slo_partitions_sensor).
+        keys = sorted(
+            k
+            for k in assets_fed_by(arrival.folder).resolve(graph)
+            if not graph.get(k).is_partitioned
+        )
         if not keys:
             continue
         requests.append(
