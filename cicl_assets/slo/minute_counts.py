@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from cicl_assets.partitions import DAY, day_start, replace_time_range
 from cicl_assets.slo.burn import MinuteCounts, evaluate, evaluation_times, parse_duration_minutes
-from cicl_assets.slo.specs import SloSpec
+from cicl_assets.slo.specs import SPAN_SOURCE, SloSpec
 from cicl_assets.slo.status import (
     SLO_STATUS,
     counts_from_rows,
@@ -70,6 +70,8 @@ SLO_COUNT_DAYS = TableSpec(
 
 def day_minute_counts(warehouse: Warehouse, slos: list[SloSpec], day: date) -> list[dict[str, Any]]:
     """slo_minute_counts rows of ``day``, from that day's spans only."""
+    if not slos or not warehouse.table_exists(SPAN_SOURCE):
+        return []
     start = day_start(day)
     query = minute_counts_query(slos, warehouse.dialect, start, start + DAY)
     counts = counts_from_rows(warehouse.query(query.sql, query.params), query, slos)

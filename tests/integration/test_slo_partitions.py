@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cicl_assets.partitions import day_of, days_between
+from cicl_assets.slo.burn import evaluation_times
 from cicl_assets.slo.minute_counts import (
     data_clock,
     data_days,
@@ -19,7 +20,6 @@ from cicl_assets.slo.minute_counts import (
     lookback_days,
     write_day_counts,
 )
-from cicl_assets.slo.burn import evaluation_times
 from cicl_assets.slo.specs import load_spec_dir
 from cicl_assets.slo.status import load_slo_counts, status_records
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
