@@ -11,8 +11,10 @@ backfilled; they end with the current UTC day (``end_offset=1``), which fills as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 
@@ -22,6 +24,21 @@ from cicl_assets.warehouse.tables import TableSpec
 PARTITIONS_START = "2024-01-01"
 DAY = timedelta(days=1)
 DAILY = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, end_offset=1, timezone="UTC")
+
+
+def day_range_asset(**asset_args: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """``dg.asset`` on the daily partitions with a single-run backfill policy: a range of days
+    is one run (the asset loops over its days). Dagster marks the policy parameter beta; its
+    warning would land on every command's stderr, so it is silenced here, where it is chosen."""
+
+    def wrap(fn: Callable[..., Any]) -> dg.AssetsDefinition:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            return dg.asset(
+                partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run(), **asset_args
+            )(fn)
+
+    return wrap
 
 
 def day_start(day: date) -> datetime:

@@ -8,7 +8,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from cicl_assets.metadata import column_schema, markdown_table
-from cicl_assets.partitions import DAILY, partition_days
+from cicl_assets.partitions import day_range_asset, partition_days
 from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.minute_counts import (
     SLO_MINUTE_COUNTS,
@@ -60,14 +60,12 @@ STATUS_AUTOMATION = (
 ).with_label("when the minute counts of the days its windows span change")
 
 
-@dg.asset(
+@day_range_asset(
     name=SLO_MINUTE_COUNTS.name,
     group_name="slo",
     kinds={"python", "sql"},
     owners=OWNERS,
     deps=["otel_spans"],
-    partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     description=SLO_MINUTE_COUNTS.description,
 )
 def slo_minute_counts(
@@ -137,7 +135,7 @@ def _episodes_markdown(records: list[dict[str, Any]]) -> str:
     return markdown_table(table, max_rows=50)
 
 
-@dg.asset(
+@day_range_asset(
     name=SLO_STATUS.name,
     group_name="slo",
     kinds={"python", "sql"},
@@ -148,8 +146,6 @@ def _episodes_markdown(records: list[dict[str, Any]]) -> str:
             partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-BUDGET_DAYS),
         )
     ],
-    partitions_def=DAILY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     automation_condition=STATUS_AUTOMATION,
     description=SLO_STATUS.description,
     check_specs=[
