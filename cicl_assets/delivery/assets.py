@@ -10,10 +10,10 @@ from cicl_assets.delivery.dora import CommitTime, deploy_facts
 from cicl_assets.delivery.dora_figures import dora_chart
 from cicl_assets.delivery.incidents import incidents_from_status
 from cicl_assets.delivery.metrics import day_start, period_rows, periods
-from cicl_assets.delivery.partitions import DELIVERY_DAILY
 from cicl_assets.delivery.policy import load_policy
 from cicl_assets.delivery.tables import COMMIT_PUSHES, COMMITS, DORA_DEPLOYMENTS, DORA_METRICS
 from cicl_assets.metadata import table_metadata
+from cicl_assets.partitions import DAILY
 from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import Warehouse
 
@@ -155,7 +155,7 @@ def evaluate_day(
             description=DORA_METRICS.description,
         ),
     ],
-    partitions_def=DELIVERY_DAILY,
+    partitions_def=DAILY,
     can_subset=False,
 )
 def dora(context: dg.AssetExecutionContext, warehouse: Warehouse, cicl_config: CiclConfig):

@@ -9,10 +9,10 @@ import pyarrow as pa
 
 from cicl_assets.charts import chart_markdown, sparklines_png
 from cicl_assets.delivery.metrics import day_start
-from cicl_assets.delivery.partitions import DELIVERY_DAILY
 from cicl_assets.delivery.policy import load_policy
 from cicl_assets.learning.failure_modes.modes import Occurrence, day_modes
 from cicl_assets.metadata import markdown_table, table_metadata
+from cicl_assets.partitions import DAILY
 from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
@@ -224,7 +224,7 @@ def sparklines(warehouse: Warehouse, rows: list[dict], day: date) -> str | None:
     owners=["team:sre"],
     deps=["otel_spans", "otel_logs", "ci_test_cases", "infra_apply_logs", "deployments"],
     description=FAILURE_MODES.description,
-    partitions_def=DELIVERY_DAILY,
+    partitions_def=DAILY,
 )
 def failure_modes(
     context: dg.AssetExecutionContext, warehouse: Warehouse, cicl_config: CiclConfig

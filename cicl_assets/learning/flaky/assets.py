@@ -10,10 +10,10 @@ import pyarrow as pa
 from cicl_assets.charts import chart_markdown, outcome_strips_png
 from cicl_assets.delivery.findings_shape import finding_id, finding_row
 from cicl_assets.delivery.metrics import day_start
-from cicl_assets.delivery.partitions import DELIVERY_DAILY
 from cicl_assets.delivery.policy import DeliveryPolicy, load_policy
 from cicl_assets.learning.flaky.detect import Result, flaky_tests
 from cicl_assets.metadata import markdown_table, table_metadata
+from cicl_assets.partitions import DAILY
 from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
@@ -151,7 +151,7 @@ def findings_rows(rows: list[dict[str, Any]], detected_at: datetime) -> list[dic
     owners=["team:platform"],
     deps=["ci_runs", "ci_test_cases"],
     description=FLAKY_TESTS.description,
-    partitions_def=DELIVERY_DAILY,
+    partitions_def=DAILY,
 )
 def flaky_tests_asset(
     context: dg.AssetExecutionContext, warehouse: Warehouse, cicl_config: CiclConfig
