@@ -5,7 +5,7 @@ page no deploy explains (it starts 29 h after the last runtime deploy, outside t
 and the failure mode the template change starts."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
@@ -16,7 +16,9 @@ from cicl_assets.delivery.assets import commits, dora
 from cicl_assets.landing import LandingZone
 from cicl_assets.learning.failure_modes.assets import failure_modes
 from cicl_assets.learning.flaky.assets import flaky_tests_asset
+from cicl_assets.partitions import range_tags
 from cicl_assets.resources import CiclConfig
+from cicl_assets.slo.assets import slo_minute_counts, slo_status
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 from demo import story
 from demo.generate import generate
@@ -44,6 +46,12 @@ def demo_warehouse(tmp_path_factory) -> DuckDBWarehouse:
     unpartitioned = [a for a in definitions.defs.assets if not getattr(a, "partitions_def", None)]
     ingest = dg.AssetSelection.groups("telemetry", "ci", "deployments", "slo")
     assert dg.materialize(unpartitioned, resources=resources, selection=ingest).success
+    # Incidents are slo_status page alerts: the SLO days of the demo's traffic, one run.
+    assert dg.materialize(
+        [slo_minute_counts, slo_status],
+        resources=resources,
+        tags=range_tags(story.TRAFFIC_START.date(), (story.TRAFFIC_END - timedelta(days=1)).date()),
+    ).success
     assert dg.materialize([commits], resources=resources).success
     for day in DAYS:
         assert dg.materialize(
