@@ -16,6 +16,7 @@ from datetime import date
 import dagster as dg
 
 from cicl_assets.partitions import DAY, day_ranges, range_tags
+from cicl_assets.slo.minute_counts import SLO_MINUTE_COUNTS
 from cicl_assets.telemetry.assets import DATA_DAYS
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from jobs.slo import slo_minute_counts_job
@@ -51,6 +52,55 @@ def touched_days(
             return sorted(days), newest
 
 
+def counted_since(instance: dg.DagsterInstance, after_storage_id: int | None) -> dict[date, int]:
+    """Newest storage id of a slo_minute_counts materialization per day, after the storage id."""
+    counted: dict[date, int] = {}
+    newest = after_storage_id
+    while True:
+        found = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey(SLO_MINUTE_COUNTS.name), after_storage_id=newest
+            ),
+            limit=PAGE,
+            ascending=True,
+        )
+        for record in found.records:
+            newest = record.storage_id
+            if record.partition_key:
+                counted[date.fromisoformat(record.partition_key)] = record.storage_id
+        if not found.has_more:
+            return counted
+
+
+def uncounted_days(
+    instance: dg.DagsterInstance, after_storage_id: int | None
+) -> tuple[list[date], int | None]:
+    """Days touched by otel_spans materializations after the storage id whose minute counts
+    were not materialized since (`make run` counts the days it ingests in process, so a daemon
+    started afterwards has nothing to do), and the newest otel_spans storage id seen."""
+    touched_at: dict[date, int] = {}
+    newest = after_storage_id
+    while True:
+        found = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(OTEL_SPANS.name), after_storage_id=newest),
+            limit=PAGE,
+            ascending=True,
+        )
+        for record in found.records:
+            newest = record.storage_id
+            listed = record.asset_materialization.metadata.get(DATA_DAYS)
+            text = listed.value if listed is not None else ""
+            for day in str(text).split(","):
+                if day:
+                    touched_at[date.fromisoformat(day)] = record.storage_id
+        if not found.has_more:
+            break
+    if not touched_at:
+        return [], newest
+    counted = counted_since(instance, min(touched_at.values()))
+    return sorted(d for d, at in touched_at.items() if counted.get(d, -1) < at), newest
+
+
 def status_days(touched: Iterable[date], data_days: list[date], lookback: int) -> list[date]:
     """Days of slo_status whose windows reach a touched day: the day and ``lookback`` days
     after it, within the data's own range (no evaluation falls after its last day)."""
@@ -79,7 +129,7 @@ def status_days(touched: Iterable[date], data_days: list[date], lookback: int) -
 )
 def slo_partitions_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     state = json.loads(context.cursor) if context.cursor else {}
-    days, newest = touched_days(context.instance, state.get("after_storage_id"))
+    days, newest = uncounted_days(context.instance, state.get("after_storage_id"))
     requests = [
         dg.RunRequest(
             run_key=f"slo-days:{first}:{last}:{newest}",

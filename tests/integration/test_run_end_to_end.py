@@ -19,6 +19,7 @@ import definitions
 from cicl_assets.resources import build_resources
 from cicl_assets.warehouse.fingerprint import warehouse_differences, warehouse_fingerprint
 from sensors.in_process import evaluate_sensor
+from sensors.slo_partitions import touched_days, uncounted_days
 from tests.cicl_runs import Run, cicl_run, environment, key_settings, succeeded
 from tests.conftest import EMULATOR_PROJECT
 
@@ -167,3 +168,14 @@ def test_after_the_run_a_fresh_daemon_launches_nothing(runs, engine, monkeypatch
             for name in ("landing_arrivals_sensor", "slo_breach_sensor")
         }
     assert asked == {"landing_arrivals_sensor": [], "slo_breach_sensor": []}
+
+
+def test_after_the_run_its_own_daemon_counts_no_day_again(runs):
+    """The daemon started on the run's DAGSTER_HOME sees the otel_spans materializations of the
+    run, and the minute counts the run made after them: no day is counted twice."""
+    run = runs["duckdb"]
+    succeeded(run)
+    with dg.DagsterInstance.from_config(run.env["DAGSTER_HOME"]) as instance:
+        touched, _ = touched_days(instance, None)
+        left, _ = uncounted_days(instance, None)
+    assert (len(touched) > 0, left) == (True, [])
