@@ -29,10 +29,10 @@ from cicl_assets.slo.status import SLO_STATUS
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import utcnow
 from jobs.learning import cl_evaluation_job
+from sensors.materializations import materializations_after
 
 SLO_BREACH_SENSOR = "slo_breach_sensor"
 AFTER = "after_storage_id"
-PAGE = 1000
 
 
 def materialized_days(
@@ -41,21 +41,12 @@ def materialized_days(
     """Days of slo_status materialized after the storage id, and the newest storage id seen."""
     days: set[date] = set()
     newest = after_storage_id
-    while True:
-        found = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(SLO_STATUS.name), after_storage_id=newest),
-            limit=PAGE,
-            ascending=True,
-        )
-        for record in found.records:
-            newest = record.storage_id
-            partition = (
-                record.asset_materialization.partition if record.asset_materialization else None
-            )
-            if partition:
-                days.add(date.fromisoformat(partition))
-        if not found.has_more:
-            return sorted(days), newest
+    for record in materializations_after(instance, SLO_STATUS.name, after_storage_id):
+        newest = record.storage_id
+        partition = record.asset_materialization.partition if record.asset_materialization else None
+        if partition:
+            days.add(date.fromisoformat(partition))
+    return sorted(days), newest
 
 
 def start_cursor(after_storage_id: int | None) -> str | None:

@@ -20,9 +20,9 @@ from cicl_assets.slo.minute_counts import SLO_MINUTE_COUNTS
 from cicl_assets.telemetry.assets import DATA_DAYS
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from jobs.slo import slo_minute_counts_job
+from sensors.materializations import materializations_after
 
 SLO_PARTITIONS_SENSOR = "slo_partitions_sensor"
-PAGE = 1000
 
 
 def latest_storage_id(instance: dg.DagsterInstance, asset: str) -> int | None:
@@ -30,46 +30,30 @@ def latest_storage_id(instance: dg.DagsterInstance, asset: str) -> int | None:
     return found.records[0].storage_id if found.records else None
 
 
+def _touched_at(
+    instance: dg.DagsterInstance, after_storage_id: int | None
+) -> tuple[dict[date, int], int | None]:
+    """Days the spans of otel_spans materializations after the storage id start on, each with
+    the storage id of the newest materialization touching it, and the newest storage id seen."""
+    touched_at: dict[date, int] = {}
+    newest = after_storage_id
+    for record in materializations_after(instance, OTEL_SPANS.name, after_storage_id):
+        newest = record.storage_id
+        listed = record.asset_materialization.metadata.get(DATA_DAYS)
+        text = listed.value if listed is not None else ""
+        for day in str(text).split(","):
+            if day:
+                touched_at[date.fromisoformat(day)] = record.storage_id
+    return touched_at, newest
+
+
 def touched_days(
     instance: dg.DagsterInstance, after_storage_id: int | None
 ) -> tuple[list[date], int | None]:
     """Days the spans of otel_spans materializations after the storage id start on, and the
     newest storage id seen."""
-    days: set[date] = set()
-    newest = after_storage_id
-    while True:
-        found = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(OTEL_SPANS.name), after_storage_id=newest),
-            limit=PAGE,
-            ascending=True,
-        )
-        for record in found.records:
-            newest = record.storage_id
-            listed = record.asset_materialization.metadata.get(DATA_DAYS)
-            text = listed.value if listed is not None else ""
-            days.update(date.fromisoformat(d) for d in str(text).split(",") if d)
-        if not found.has_more:
-            return sorted(days), newest
-
-
-def counted_since(instance: dg.DagsterInstance, after_storage_id: int | None) -> dict[date, int]:
-    """Newest storage id of a slo_minute_counts materialization per day, after the storage id."""
-    counted: dict[date, int] = {}
-    newest = after_storage_id
-    while True:
-        found = instance.fetch_materializations(
-            dg.AssetRecordsFilter(
-                asset_key=dg.AssetKey(SLO_MINUTE_COUNTS.name), after_storage_id=newest
-            ),
-            limit=PAGE,
-            ascending=True,
-        )
-        for record in found.records:
-            newest = record.storage_id
-            if record.partition_key:
-                counted[date.fromisoformat(record.partition_key)] = record.storage_id
-        if not found.has_more:
-            return counted
+    touched_at, newest = _touched_at(instance, after_storage_id)
+    return sorted(touched_at), newest
 
 
 def uncounted_days(
@@ -78,26 +62,15 @@ def uncounted_days(
     """Days touched by otel_spans materializations after the storage id whose minute counts
     were not materialized since (`make run` counts the days it ingests in process, so a daemon
     started afterwards has nothing to do), and the newest otel_spans storage id seen."""
-    touched_at: dict[date, int] = {}
-    newest = after_storage_id
-    while True:
-        found = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(OTEL_SPANS.name), after_storage_id=newest),
-            limit=PAGE,
-            ascending=True,
-        )
-        for record in found.records:
-            newest = record.storage_id
-            listed = record.asset_materialization.metadata.get(DATA_DAYS)
-            text = listed.value if listed is not None else ""
-            for day in str(text).split(","):
-                if day:
-                    touched_at[date.fromisoformat(day)] = record.storage_id
-        if not found.has_more:
-            break
+    touched_at, newest = _touched_at(instance, after_storage_id)
     if not touched_at:
         return [], newest
-    counted = counted_since(instance, min(touched_at.values()))
+    counted: dict[date, int] = {}
+    for record in materializations_after(
+        instance, SLO_MINUTE_COUNTS.name, min(touched_at.values())
+    ):
+        if record.partition_key:
+            counted[date.fromisoformat(record.partition_key)] = record.storage_id
     return sorted(d for d, at in touched_at.items() if counted.get(d, -1) < at), newest
 
 
