@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -14,8 +15,16 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
-from cicl_assets.warehouse.base import QueryTimeout, Warehouse
-from cicl_assets.warehouse.tables import TableSpec
+from cicl_assets.warehouse.base import (
+    ArrowData,
+    QueryTimeout,
+    Warehouse,
+    upsert_assignments,
+    write_parquet,
+)
+from cicl_assets.warehouse.batch import IngestBatch
+from cicl_assets.warehouse.duckdb_merge import commit_batch
+from cicl_assets.warehouse.tables import INGEST_REJECTS, INGESTED_FILES, TableSpec
 
 _PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -132,6 +141,70 @@ class DuckDBWarehouse(Warehouse):
         for f in spec.schema:
             if f.name not in existing:
                 con.execute(f"ALTER TABLE {spec.name} ADD COLUMN {_column_ddl(f, spec)}")
+
+    @contextmanager
+    def transaction(self, what: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
+        """One connection inside BEGIN ... COMMIT; any exception rolls everything back."""
+        with self.connect(what) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def commit_ingest(self, batch: IngestBatch) -> dict[str, int]:
+        tables = {s.name: s for s in (*batch.stream_tables, INGESTED_FILES, INGEST_REJECTS)}
+        with self.transaction(f"committing an ingest batch into {', '.join(tables)}") as con:
+            for spec in tables.values():
+                self._ensure(con, spec)
+            return commit_batch(con, batch)
+
+    def replace_where_in(
+        self, spec: TableSpec, column: str, values: Sequence[Any], data: ArrowData
+    ) -> int:
+        return self._replace(spec, data, f"{self.quote(column)} IN (SELECT UNNEST(?))", values)
+
+    def replace_table(self, spec: TableSpec, data: ArrowData) -> int:
+        return self._replace(spec, data, "TRUE", None)
+
+    def _replace(
+        self, spec: TableSpec, data: ArrowData, where: str, values: Sequence[Any] | None
+    ) -> int:
+        with tempfile.TemporaryDirectory(prefix="cicl-replace-") as tmp:
+            path = f"{tmp}/rows.parquet"
+            rows = write_parquet(spec, data, path)
+            with self.transaction(f"replacing rows of {spec.name}") as con:
+                self._ensure(con, spec)
+                if values is None:
+                    con.execute(f"DELETE FROM {spec.name} WHERE {where}")
+                elif values:
+                    con.execute(f"DELETE FROM {spec.name} WHERE {where}", [list(values)])
+                if rows:
+                    names = ", ".join(f'"{n}"' for n in spec.schema.names)
+                    con.execute(
+                        f"INSERT INTO {spec.name} ({names}) SELECT {names} FROM read_parquet(?)",
+                        [path],
+                    )
+            return rows
+
+    def upsert(self, spec: TableSpec, data: ArrowData) -> int:
+        on, sets, names = upsert_assignments(spec, self.quote)
+        with tempfile.TemporaryDirectory(prefix="cicl-upsert-") as tmp:
+            path = f"{tmp}/rows.parquet"
+            rows = write_parquet(spec, data, path)
+            with self.transaction(f"upserting rows of {spec.name}") as con:
+                self._ensure(con, spec)
+                if rows:
+                    con.execute(
+                        f"MERGE INTO {spec.name} AS t USING (SELECT * FROM read_parquet(?)) AS s "
+                        f"ON {on} WHEN MATCHED THEN UPDATE SET {sets} "
+                        f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES "
+                        f"({', '.join('s.' + n for n in names.split(', '))})",
+                        [path],
+                    )
+            return rows
 
     def load_parquet(self, spec: TableSpec, paths: Sequence[str]) -> int:
         if not paths:
