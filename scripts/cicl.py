@@ -28,6 +28,7 @@ from cicl_assets.audit.notary import ChainError, reset_chain
 from cicl_assets.learning.breach import BREACH_REPORT_ASSET
 from cicl_assets.signer import Ed25519Signer, trust_entry, trust_file_text
 from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.lease import LeaseBusy, writer_lease
 from sensors.in_process import LaunchedRun, run_sensor_once
 from sensors.slo_breach import SLO_BREACH_SENSOR
 
@@ -67,14 +68,21 @@ def run() -> int:
 
     instance = dg.DagsterInstance.get()
     defs = definitions.defs
-    result = defs.resolve_job_def("landing_batch").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=INFO_LOGS
-    )
     warehouse = defs.resources["warehouse"]
-    reviewed: list[LaunchedRun] = []
-    if result.success:
-        # The daemon's own sensor decides which breaches to review; its runs execute here.
-        reviewed = run_sensor_once(defs, instance, SLO_BREACH_SENSOR, INFO_LOGS)
+    # This run bypasses Dagster's run queue: the warehouse's writer lease keeps a second
+    # `make run` from writing at the same time (it waits, then gives up saying why).
+    try:
+        with writer_lease(warehouse, log=lambda line: print(line, file=sys.stderr)):
+            result = defs.resolve_job_def("landing_batch").execute_in_process(
+                instance=instance, raise_on_error=False, run_config=INFO_LOGS
+            )
+            reviewed: list[LaunchedRun] = []
+            if result.success:
+                # The daemon's own sensor decides which breaches to review; its runs run here.
+                reviewed = run_sensor_once(defs, instance, SLO_BREACH_SENSOR, INFO_LOGS)
+    except LeaseBusy as exc:
+        print(f"skipped: {exc}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL: nothing was written; run again later
     print(summary(warehouse))
     print(f"\nSLO breaches reviewed ({SLO_BREACH_SENSOR}): {len(reviewed)}")
     for launched in reviewed:

@@ -50,6 +50,7 @@ from cicl_assets.ingest.workers import Lost, run_isolated
 from cicl_assets.landing.zone import READ_TIMEOUT_S, LandingZone
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.batch import IngestBatch, Part, Retirement, TableLoad, partitions_of
+from cicl_assets.warehouse.lease import writer_lease
 from cicl_assets.warehouse.tables import INGEST_REJECTS, INGESTED_FILES, TableSpec, utcnow
 
 # Rows per load. Fewer, bigger loads cost DuckDB less: appending after a partly filled row group
@@ -121,7 +122,22 @@ def ingest_stream(
     log: Callable[[str], None] | None = None,
     read_timeout_s: float = READ_TIMEOUT_S,
 ) -> IngestReport:
-    """Ingest new files under the stream's prefix (or just ``paths``); see the module doc."""
+    """Ingest new files under the stream's prefix (or just ``paths``); see the module doc.
+    Holds the warehouse's writer lease throughout (``warehouse.lease``)."""
+    with writer_lease(warehouse, log=log):
+        return _ingest(stream, landing, warehouse, run_id, workers, paths, log, read_timeout_s)
+
+
+def _ingest(
+    stream: StreamSpec,
+    landing: LandingZone,
+    warehouse: Warehouse,
+    run_id: str,
+    workers: int,
+    paths: Sequence[str] | None,
+    log: Callable[[str], None] | None,
+    read_timeout_s: float,
+) -> IngestReport:
     for spec in (*stream.tables, INGESTED_FILES, INGEST_REJECTS):
         warehouse.ensure_table(spec)
     state = LandingState.read(warehouse, stream)

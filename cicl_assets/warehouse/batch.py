@@ -9,7 +9,8 @@ tables and one multi-statement transaction), so a file's rows and its record lan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -60,14 +61,32 @@ class IngestBatch:
     reject_keys: tuple[str, ...] = ()
 
 
-def partition_filter(spec: TableSpec, alias: str, days_param: str, with_null: bool) -> str:
-    """A predicate on the partition column naming the days in ``@days_param``: every identity
-    check and retirement looks only there, never across the table."""
+def partition_filter(
+    spec: TableSpec,
+    alias: str,
+    days: Sequence[str],
+    with_null: bool,
+    quote: Callable[[str], str] = lambda name: f'"{name}"',
+) -> str:
+    """A predicate on the partition column naming ``days`` (YYYY-MM-DD): every identity check
+    and retirement looks only there, never across the table. A constant range on the column
+    lets BigQuery prune partitions and DuckDB skip row groups; the list of days keeps the days
+    between out. Days are literals (both engines read them alike): the BigQuery emulator runs
+    a multi-statement transaction without its query parameters."""
     if not spec.time_column:
         return "TRUE"
-    column = f"{alias}.{spec.time_column}" if alias else spec.time_column
-    days = f"CAST({column} AS DATE) IN (SELECT CAST(d AS DATE) FROM UNNEST(@{days_param}) AS d)"
-    return f"({days} OR {column} IS NULL)" if with_null else days
+    column = f"{alias}.{quote(spec.time_column)}" if alias else quote(spec.time_column)
+    if not days:
+        return f"{column} IS NULL" if with_null else "FALSE"
+    dates = sorted(dt.date.fromisoformat(d) for d in days)
+    low, high = dates[0], dates[-1] + dt.timedelta(days=1)
+    listed = ", ".join(f"DATE '{d.isoformat()}'" for d in dates)
+    in_days = (
+        f"({column} >= TIMESTAMP '{low.isoformat()} 00:00:00+00' "
+        f"AND {column} < TIMESTAMP '{high.isoformat()} 00:00:00+00' "
+        f"AND CAST({column} AS DATE) IN ({listed}))"
+    )
+    return f"({in_days} OR {column} IS NULL)" if with_null else in_days
 
 
 def value_columns(spec: TableSpec) -> list[str]:

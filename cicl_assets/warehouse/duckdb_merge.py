@@ -11,7 +11,6 @@ every content that carried any of the versions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -110,15 +109,13 @@ def _load(con: duckdb.DuckDBPyConnection, load: TableLoad) -> int:
     has_null = spec.time_column is not None and bool(
         con.execute("SELECT COUNT(*) FROM _cicl_keys WHERE _day IS NULL").fetchall()[0][0]
     )
-    in_partitions = partition_filter(spec, "t", "days", has_null).replace("@days", "$days")
-    _named(
-        con,
+    in_partitions = partition_filter(spec, "t", days, has_null)
+    con.execute(
         f"CREATE OR REPLACE TEMP TABLE _cicl_dups AS "
         f"SELECT {id_cols}, _day FROM _cicl_keys GROUP BY ALL HAVING COUNT(*) > 1 "
         f"UNION SELECT DISTINCT {', '.join('t.' + _q(c) for c in ids)}, {_day(spec, 't')} AS _day "
         f"FROM {table} AS t SEMI JOIN _cicl_keys AS k ON {_same('t', 'k', ids)} "
-        f"AND {_day(spec, 't')} IS NOT DISTINCT FROM k._day WHERE {in_partitions}",
-        {"days": days},
+        f"AND {_day(spec, 't')} IS NOT DISTINCT FROM k._day WHERE {in_partitions}"
     )
     before = _count(con, table)
     if not con.execute("SELECT COUNT(*) FROM _cicl_dups").fetchall()[0][0]:
@@ -133,13 +130,11 @@ def _load(con: duckdb.DuckDBPyConnection, load: TableLoad) -> int:
         f"CAST(NULL AS BIGINT) AS _rid FROM {source} AS n SEMI JOIN _cicl_dups AS d ON {in_dups}",
         [paths],
     )
-    _named(
-        con,
+    con.execute(
         f"INSERT INTO _cicl_versions SELECT {', '.join('t.' + _q(c) for c in cols)}, "
         f"t.{CARRIED_BY}, -1, 0, t.rowid FROM {table} AS t SEMI JOIN _cicl_dups AS d "
         f"ON {_same('t', 'd', ids)} AND {_day(spec, 't')} IS NOT DISTINCT FROM d._day "
-        f"WHERE {in_partitions}",
-        {"days": days},
+        f"WHERE {in_partitions}"
     )
     con.execute(
         f"DELETE FROM {table} WHERE rowid IN "
@@ -159,26 +154,19 @@ def _load(con: duckdb.DuckDBPyConnection, load: TableLoad) -> int:
 
 def _retire(con: duckdb.DuckDBPyConnection, spec: TableSpec, batch: IngestBatch) -> None:
     retired = batch.retired
-    params: dict[str, Any] = {"retired": list(retired.carriers), "days": retired.days}
-    where = partition_filter(spec, "", "days", retired.null_partition).replace("@days", "$days")
-    _named(
-        con,
+    where = partition_filter(spec, "", retired.days, retired.null_partition)
+    params = {"retired": list(retired.carriers)}
+    con.execute(
         f"DELETE FROM {spec.name} WHERE {where} AND len({CARRIED_BY}) > 0 "
         f"AND list_has_all($retired, {CARRIED_BY})",
         params,
     )
-    _named(
-        con,
+    con.execute(
         f"UPDATE {spec.name} SET {CARRIED_BY} = list_filter({CARRIED_BY}, "
         f"lambda c: NOT list_contains($retired, c)) WHERE {where} "
         f"AND list_has_any({CARRIED_BY}, $retired)",
         params,
     )
-
-
-def _named(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> None:
-    """Run with the named parameters the statement uses (DuckDB refuses unused ones)."""
-    con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
