@@ -49,12 +49,12 @@ def items(warehouse) -> list[tuple]:
     return [(r["id"], r["v"], r["ts"].day, list(r["carried_by"])) for r in rows]
 
 
-def commit(warehouse, *parts: Part, retired: Retirement = Retirement()):
+def commit(warehouse, *parts: Part, retired: Retirement | None = None):
     return warehouse.commit_ingest(
         IngestBatch(
             stream_tables=(ITEMS,),
             loads=(TableLoad(ITEMS, tuple(parts)),) if parts else (),
-            retired=retired,
+            retired=retired or Retirement(),
         )
     )
 
