@@ -30,7 +30,6 @@ import decimal
 import os
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -44,21 +43,10 @@ from pydantic import Field, PrivateAttr
 
 from cicl_assets.secrets import parse_secret, resolve_secret
 from cicl_assets.settings import cloud_clients, service_account_info
-from cicl_assets.warehouse.base import (
-    QueryTimeout,
-    Warehouse,
-    upsert_assignments,
-    write_parquet,
-)
+from cicl_assets.warehouse import bigquery_writes
+from cicl_assets.warehouse.base import QueryTimeout, Warehouse
 from cicl_assets.warehouse.batch import IngestBatch
-from cicl_assets.warehouse.bigquery_merge import (
-    merge_statement,
-    replace_statements,
-    retire_statements,
-    transaction,
-    write_stage,
-)
-from cicl_assets.warehouse.tables import INGEST_REJECTS, INGESTED_FILES, UTC_TS, TableSpec
+from cicl_assets.warehouse.tables import UTC_TS, TableSpec
 
 MAX_CLUSTER_COLUMNS = 4  # BigQuery's limit
 CANCEL_TIMEOUT_S = 10.0
@@ -362,153 +350,21 @@ class BigQueryWarehouse(Warehouse):
             self._job_result(job, deadline)
             return rows
 
-    def _stage(self, schema: pa.Schema, path: str, deadline: Deadline) -> str:
-        """Load a local Parquet file into a new staging table of the dataset; its name."""
-        name = f"_stage_{uuid.uuid4().hex[:16]}"
-        config = bigquery.LoadJobConfig(
-            source_format=bigquery.SourceFormat.PARQUET,
-            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
-            schema=[bigquery_field(f) for f in schema],
-            job_timeout_ms=int(self.timeout_s * 1000),
-        )
-        config.parquet_options = bigquery.ParquetOptions()
-        config.parquet_options.enable_list_inference = True
-        with open(path, "rb") as fh:
-            job = self.client.load_table_from_file(
-                fh,
-                self._table_id(name),
-                size=os.path.getsize(path),
-                job_config=config,
-                timeout=deadline.left(),
-            )
-        self._job_result(job, deadline)
-        return name
-
-    def _drop(self, names: Sequence[str]) -> None:
-        for name in names:
-            with contextlib.suppress(Exception):
-                self.client.delete_table(
-                    self._table_id(name), not_found_ok=True, timeout=CANCEL_TIMEOUT_S
-                )
-
-    def _arrow_stage(
-        self, spec: TableSpec, data: Any, tmp: str, deadline: Deadline
-    ) -> tuple[str | None, int]:
-        path = os.path.join(tmp, f"{uuid.uuid4().hex}.parquet")
-        rows = write_parquet(spec, data, path)
-        return (self._stage(spec.schema, path, deadline) if rows else None), rows
-
-    def _values_stage(
-        self, values: Sequence[Any], arrow_type: pa.DataType, tmp: str, deadline: Deadline
-    ) -> str:
-        """A staged one-column table ``v`` of ``values``: scripts get no query parameters on
-        the emulator, and a table holds any text a literal would have to escape."""
-        path = os.path.join(tmp, f"{uuid.uuid4().hex}.parquet")
-        table = pa.table({"v": pa.array(list(values), arrow_type)})
-        pq.write_table(table, path)
-        return self._stage(table.schema, path, deadline)
+    # Writes that must be atomic live in bigquery_writes; these delegate to it.
 
     def commit_ingest(self, batch: IngestBatch) -> dict[str, int]:
-        what = f"committing an ingest batch into {self.target}"
-        staged: list[str] = []
-        with self._bounded(what) as deadline, tempfile.TemporaryDirectory() as tmp:
-            for spec in (*batch.stream_tables, INGESTED_FILES, INGEST_REJECTS):
-                self._ensure_table(spec, deadline)
-            statements: list[str] = []
-            written = {}
-            try:
-                for i, load in enumerate(batch.loads):
-                    path = os.path.join(tmp, f"load-{i}.parquet")
-                    rows, days, has_null = write_stage(load, path)
-                    if not rows:
-                        continue
-                    stage = self._stage(pq.read_schema(path), path, deadline)
-                    staged.append(stage)
-                    statements.append(merge_statement(load.spec, stage, days, has_null))
-                    written[load.spec.name] = rows
-                if batch.retired.carriers:
-                    gone = self._values_stage(batch.retired.carriers, pa.string(), tmp, deadline)
-                    staged.append(gone)
-                    statements += retire_statements(batch, gone)
-                for table, keys, rows_of in (
-                    (INGESTED_FILES, batch.file_keys, batch.files),
-                    (INGEST_REJECTS, batch.reject_keys, batch.rejects),
-                ):
-                    if not keys and (rows_of is None or not rows_of.num_rows):
-                        continue
-                    keys_stage = self._values_stage(keys, pa.string(), tmp, deadline)
-                    staged.append(keys_stage)
-                    stage = None
-                    if rows_of is not None and rows_of.num_rows:
-                        stage, _ = self._arrow_stage(table, rows_of, tmp, deadline)
-                        staged += [stage] if stage else []
-                    statements += replace_statements(
-                        table.name, keys_stage, "ingest_key", stage, table.schema.names
-                    )
-                if statements:
-                    self._run_query(transaction(statements), None, deadline)
-            finally:
-                self._drop(staged)
-            return written
+        return bigquery_writes.commit_ingest(self, batch)
 
     def replace_where_in(
         self, spec: TableSpec, column: str, values: Sequence[Any], data: Any
     ) -> int:
-        return self._replace(spec, data, column, values)
+        return bigquery_writes.replace(self, spec, data, column, values)
 
     def replace_table(self, spec: TableSpec, data: Any) -> int:
-        return self._replace(spec, data, None, ())
-
-    def _replace(
-        self, spec: TableSpec, data: Any, column: str | None, values: Sequence[Any]
-    ) -> int:
-        """Delete and insert in one transaction: readers see the old rows or the new ones."""
-        with self._bounded(f"replacing rows of {self.target}.{spec.name}") as deadline:
-            self._ensure_table(spec, deadline)
-            staged: list[str] = []
-            with tempfile.TemporaryDirectory() as tmp:
-                try:
-                    stage, rows = self._arrow_stage(spec, data, tmp, deadline)
-                    staged += [stage] if stage else []
-                    names = spec.schema.names
-                    if column is None:
-                        statements = [f"DELETE FROM `{spec.name}` WHERE TRUE"]
-                        if stage:
-                            cols = ", ".join(f"`{n}`" for n in names)
-                            statements.append(
-                                f"INSERT INTO `{spec.name}` ({cols}) SELECT {cols} FROM `{stage}`"
-                            )
-                    else:
-                        keys = self._values_stage(
-                            values, spec.schema.field(column).type, tmp, deadline
-                        )
-                        staged.append(keys)
-                        statements = replace_statements(spec.name, keys, column, stage, names)
-                    self._run_query(transaction(statements), None, deadline)
-                finally:
-                    self._drop(staged)
-                return rows
+        return bigquery_writes.replace(self, spec, data, None, ())
 
     def upsert(self, spec: TableSpec, data: Any) -> int:
-        on, sets, names = upsert_assignments(spec, self.quote)
-        with self._bounded(f"upserting rows of {self.target}.{spec.name}") as deadline:
-            self._ensure_table(spec, deadline)
-            with tempfile.TemporaryDirectory() as tmp:
-                stage, rows = self._arrow_stage(spec, data, tmp, deadline)
-                if not stage:
-                    return 0
-                try:
-                    values = ", ".join("s." + n for n in names.split(", "))
-                    self._run_query(
-                        f"MERGE `{spec.name}` AS t USING `{stage}` AS s ON {on} "
-                        f"WHEN MATCHED THEN UPDATE SET {sets} "
-                        f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})",
-                        None,
-                        deadline,
-                    )
-                finally:
-                    self._drop([stage])
-                return rows
+        return bigquery_writes.upsert(self, spec, data)
 
     def _job_config(
         self, params: dict[str, Any] | None, deadline: Deadline

@@ -79,7 +79,9 @@ def test_two_runs_at_once_write_everything_once(zone_and_keys, tmp_path):
         out, err = proc.communicate(timeout=2 * RUN_TIMEOUT_S)
         runs.append(Run(env, proc.returncode, out, err))
     for run in runs:
-        assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+        assert run.returncode == 0, (
+            f"exit {run.returncode}\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+        )
     assert any("waiting up to" in run.stderr for run in runs), "neither run waited for the lease"
     alone = reference.result(timeout=4 * RUN_TIMEOUT_S)
     together = runs[0].warehouse
@@ -90,4 +92,6 @@ def test_two_runs_at_once_write_everything_once(zone_and_keys, tmp_path):
     ).to_pylist()[0]
     assert readers["runs"] == 1
     assert readers["files"] == readers["keys"]
-    assert differences(warehouse_fingerprint(together), warehouse_fingerprint(alone.warehouse)) == []
+    assert (
+        differences(warehouse_fingerprint(together), warehouse_fingerprint(alone.warehouse)) == []
+    )
