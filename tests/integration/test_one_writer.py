@@ -8,7 +8,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -21,7 +20,6 @@ from tests.integration.test_run_end_to_end import (
     RUN_TIMEOUT_S,
     SPANS,
     Run,
-    _cicl_run,
     _environment,
     _key_settings,
     small_zone,
@@ -47,51 +45,45 @@ def _settings(db, zone, keys) -> dict[str, str]:
     }
 
 
-def _one_after_the_other(zone, keys, tmp_path) -> Run:
-    env = _environment(tmp_path / "home-alone", _settings(tmp_path / "alone.duckdb", zone, keys))
-    first = _cicl_run(env)
-    assert first.returncode == 0, first.stderr[-3000:]
-    second = _cicl_run(env)
-    assert second.returncode == 0, second.stderr[-3000:]
-    return second
+def _start(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "scripts" / "cicl.py"), "run"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(env: dict[str, str], proc: subprocess.Popen) -> Run:
+    out, err = proc.communicate(timeout=RUN_TIMEOUT_S * 2)
+    run = Run(env, proc.returncode, out, err)
+    assert run.returncode == 0, f"exit {run.returncode}\n{out[-3000:]}\n{err[-3000:]}"
+    return run
 
 
 def test_two_runs_at_once_write_everything_once(zone_and_keys, tmp_path):
     zone, keys = zone_and_keys
-    reference = ThreadPoolExecutor(1).submit(_one_after_the_other, zone, keys, tmp_path)
     shared = tmp_path / "shared.duckdb"
     envs = [_environment(tmp_path / f"home-{i}", _settings(shared, zone, keys)) for i in (1, 2)]
-    procs = []
-    for env in envs:
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, str(REPO / "scripts" / "cicl.py"), "run"],
-                cwd=REPO,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-        time.sleep(0.5)
-    runs = []
-    for env, proc in zip(envs, procs, strict=True):
-        out, err = proc.communicate(timeout=2 * RUN_TIMEOUT_S)
-        runs.append(Run(env, proc.returncode, out, err))
-    for run in runs:
-        assert run.returncode == 0, (
-            f"exit {run.returncode}\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
-        )
+    first = _start(envs[0])
+    time.sleep(0.5)
+    second = _start(envs[1])
+    runs = [_finish(envs[0], first), _finish(envs[1], second)]
     assert any("waiting up to" in run.stderr for run in runs), "neither run waited for the lease"
-    alone = reference.result(timeout=4 * RUN_TIMEOUT_S)
     together = runs[0].warehouse
-    # Every file version was read by one run only: the second found it all ingested.
+    # Every file version was read by one run only: the other found it all ingested.
     readers = together.query(
         "SELECT COUNT(DISTINCT run_id) AS runs, COUNT(*) AS files, "
         "COUNT(DISTINCT ingest_key) AS keys FROM ingested_files"
     ).to_pylist()[0]
     assert readers["runs"] == 1
     assert readers["files"] == readers["keys"]
+    # The same as two runs one after the other.
+    env = _environment(tmp_path / "home-alone", _settings(tmp_path / "alone.duckdb", zone, keys))
+    _finish(env, _start(env))
+    alone = _finish(env, _start(env))
     assert (
         differences(warehouse_fingerprint(together), warehouse_fingerprint(alone.warehouse)) == []
     )
