@@ -46,7 +46,7 @@ from cicl_assets.settings import cloud_clients, service_account_info
 from cicl_assets.warehouse import bigquery_writes
 from cicl_assets.warehouse.base import QueryTimeout, Warehouse
 from cicl_assets.warehouse.batch import IngestBatch
-from cicl_assets.warehouse.tables import UTC_TS, TableSpec
+from cicl_assets.warehouse.tables import CARRIED_BY, UTC_TS, TableSpec
 
 MAX_CLUSTER_COLUMNS = 4  # BigQuery's limit
 CANCEL_TIMEOUT_S = 10.0
@@ -323,6 +323,12 @@ class BigQueryWarehouse(Warehouse):
         self._ensure_table(spec, deadline)
         if not paths:
             return 0
+        # Rows appended to a stream table outside an ingest commit carry no content: the file
+        # still names the table's provenance column, as a load job wants every column.
+        if CARRIED_BY not in spec.schema.names:
+            table = self.client.get_table(self._table_id(spec.name), **deadline.options())
+            if any(f.name == CARRIED_BY for f in table.schema):
+                spec = spec.with_provenance()
         with tempfile.TemporaryDirectory(prefix="cicl-bq-load-") as tmp:
             merged = os.path.join(tmp, "load.parquet")
             rows = _merge_parquet(spec, paths, merged)
