@@ -18,7 +18,7 @@ from cicl_assets.audit.notary import ChainNotary, warehouse_location
 from cicl_assets.ci.attestations.signing import AttestationTrust, attestation_trust
 from cicl_assets.landing.zone import LandingZone
 from cicl_assets.outbox import open_outbox
-from cicl_assets.secrets import parse_secret
+from cicl_assets.secrets import parse_secret, resolve_secret
 from cicl_assets.settings import (
     DEFAULT_SLO_BREACH_COOLDOWN_MINUTES,
     DEFAULT_TRUST_FILE,
@@ -50,6 +50,12 @@ class CiclConfig(dg.ConfigurableResource):
         description="ed25519 private key cicl signs with, or a gcp-sm:// reference to one; set "
         "only through dagster.EnvVar (CICL_SIGNING_KEY); when unset, chain heads are unsigned",
     )
+    redaction_key: str | None = Field(
+        default=None,
+        description="HMAC key user identifiers are pseudonymised with, or a gcp-sm:// reference "
+        "to one; set only through dagster.EnvVar (CICL_REDACTION_KEY); when unset, feedback "
+        "naming a user is refused",
+    )
     trust_file: str | None = Field(
         default=None,
         description="keys whose signatures are accepted (CICL_TRUST_FILE); when unset, "
@@ -78,6 +84,13 @@ class CiclConfig(dg.ConfigurableResource):
         if not self.signing_key:
             return None
         return load_signer(parse_secret("CICL_SIGNING_KEY", self.signing_key))
+
+    def pseudonym_key(self) -> bytes | None:
+        """The redaction key, resolved from Secret Manager when it is a reference."""
+        if not self.redaction_key:
+            return None
+        secret = resolve_secret(parse_secret("CICL_REDACTION_KEY", self.redaction_key))
+        return secret.reveal().encode()
 
     def trust(self) -> Trust:
         return load_trust(
@@ -134,6 +147,9 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
             outbox_uri=settings.outbox_uri,
             attestation_public_key=settings.attestation_public_key,
             signing_key=dg.EnvVar("CICL_SIGNING_KEY") if settings.signing_key is not None else None,
+            redaction_key=dg.EnvVar("CICL_REDACTION_KEY")
+            if settings.redaction_key is not None
+            else None,
             trust_file=str(settings.trust_file) if settings.trust_file else None,
             slo_breach_cooldown_minutes=settings.slo_breach_cooldown_minutes,
         ),

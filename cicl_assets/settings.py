@@ -43,6 +43,7 @@ VARIABLES: dict[str, str] = {
     "CICL_GCS_PROJECT": "project of the Cloud Storage client",
     "CICL_ATTESTATION_PUBLIC_KEY": "PEM public key attestations must be signed with",
     "CICL_SIGNING_KEY": "secret: ed25519 private key (PEM) cicl signs audit chain heads with",
+    "CICL_REDACTION_KEY": "secret: HMAC key user identifiers are pseudonymised with",
     "CICL_TRUST_FILE": "the keys whose signatures cicl accepts, with their validity",
     "CICL_SLO_BREACH_COOLDOWN_MINUTES": "minutes before an ongoing SLO alert triggers again",
     "CICL_MAX_FILE_BYTES": "largest landing file read",
@@ -110,6 +111,7 @@ class Settings:
     config_dir: Path = Path("config")
     attestation_public_key: str | None = None
     signing_key: Secret | SecretRef | None = None
+    redaction_key: Secret | SecretRef | None = None
     trust_file: Path | None = None
     slo_breach_cooldown_minutes: int = DEFAULT_SLO_BREACH_COOLDOWN_MINUTES
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
@@ -141,6 +143,7 @@ class Settings:
             config_dir=read.directory("CICL_CONFIG_DIR", cls.config_dir),
             attestation_public_key=read.public_key("CICL_ATTESTATION_PUBLIC_KEY"),
             signing_key=read.signing_key("CICL_SIGNING_KEY"),
+            redaction_key=read.secret("CICL_REDACTION_KEY"),
             trust_file=read.trust_file("CICL_TRUST_FILE"),
             slo_breach_cooldown_minutes=read.integer(
                 "CICL_SLO_BREACH_COOLDOWN_MINUTES", cls.slo_breach_cooldown_minutes, minimum=0

@@ -3,6 +3,7 @@
 from cicl_assets.audit.assets import AUDIT
 from cicl_assets.ci.assets import CI
 from cicl_assets.deployments.assets import DEPLOYMENT_EVENTS_STREAM
+from cicl_assets.feedback.assets import FEEDBACK
 from cicl_assets.infra.assets import INFRA
 from cicl_assets.slo.assets import SLO_REPORTS_STREAM
 from cicl_assets.stream_assets import DeclaredStream
@@ -15,4 +16,5 @@ DECLARED_STREAMS: tuple[DeclaredStream, ...] = (
     DEPLOYMENT_EVENTS_STREAM,
     AUDIT,
     SLO_REPORTS_STREAM,
+    FEEDBACK,
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from demo import story
 from demo.ci_files import iso
 from demo.history_plan import Deployment
 from demo.landing_writer import WrittenFile, write_file
@@ -26,7 +27,7 @@ DEPLOY_BOT = {"login": "flow-deploy[bot]", "id": 149015002, "type": "Bot", "site
 
 
 def deployment_record(d: Deployment) -> dict[str, Any]:
-    return {
+    record = {
         "kind": "cicl.deployment/v1",
         "deployment_id": d.deployment_id,
         "environment": d.environment,
@@ -48,6 +49,9 @@ def deployment_record(d: Deployment) -> dict[str, Any]:
         ),
         "rollback_of": d.rollback_of,
     }
+    if d.deployment_id == story.SLOW_DEPLOY_DEPLOYMENT_ID:
+        record["changes"] = [story.TEMPLATE_CHANGE]
+    return record
 
 
 def github_number(d: Deployment) -> int:

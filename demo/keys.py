@@ -5,12 +5,15 @@ kept there, so the product ships no key that anyone could sign with:
   Sigstore bundles with it, and `make run` / `make ui` pass its public half to cicl as
   CICL_ATTESTATION_PUBLIC_KEY;
 - cicl's own signing key (ed25519) and a trust file listing it, passed as CICL_SIGNING_KEY and
-  CICL_TRUST_FILE, so the demo's audit chain heads are signed and verify.
+  CICL_TRUST_FILE, so the demo's audit chain heads are signed and verify;
+- the redaction key (random text) users in feedback are pseudonymised with, passed as
+  CICL_REDACTION_KEY.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +27,7 @@ ATTESTATION_KEY = "attestation-signing.key.pem"
 ATTESTATION_PUBLIC_KEY = "attestation-signing.pub.pem"
 SIGNING_KEY = "cicl-signing.key.pem"
 TRUST_FILE = "trust.yaml"
+REDACTION_KEY = "cicl-redaction.key"
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ def ensure_keys(folder: Path) -> DemoKeys:
         _write_private(folder / SIGNING_KEY, signer.private_key_pem().encode())
         entry = trust_entry(signer.public_key(), datetime.now(UTC))
         (folder / TRUST_FILE).write_text(trust_file_text([entry]))
+    if not (folder / REDACTION_KEY).is_file():
+        _write_private(folder / REDACTION_KEY, secrets.token_hex(32).encode())
     attestation = serialization.load_pem_private_key(
         (folder / ATTESTATION_KEY).read_bytes(), password=None
     )

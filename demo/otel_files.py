@@ -21,6 +21,7 @@ from demo.landing_writer import WrittenFile, gzip_bytes, write_file
 from demo.otel_sdk import encode_request
 from demo.otel_traffic import emit_hour
 from demo.otlp_json import request_to_json_line, request_to_otlp_json
+from demo.session_files import write_sessions
 from demo.traffic_plan import HourPlan
 
 EXPORT_BATCH = 512
@@ -61,6 +62,7 @@ def write_hour(job: tuple[str, HourPlan]) -> tuple[list[WrittenFile], int]:
         kind = file_kind(service, plan.hour_index)
         data = encode_file(by_service[service], kind)
         written.append(write_file(Path(root), f"{folder}-{service}.{kind}", data))
+    written += write_sessions(Path(root), plan, spans)
     return written, len(spans)
 
 

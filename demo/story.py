@@ -59,3 +59,20 @@ FAILING_TEST = "tests/unit/test_router.py::test_priority_queue_preserves_order" 
 DRIFTED_ENVIRONMENT = "production"
 DRIFTED_RESOURCE = "google_container_node_pool.primary"  # resized by hand, drift from 10-30
 FAILED_APPLY_ENVIRONMENT = "production"  # the 2026-10-22 apply stops on a GPU quota error
+
+# Story 3: the same workflow-runtime release ships a new prompt template for support-reply's
+# draft step; from then on that workflow's evaluation scores and user ratings fall.
+TEMPLATE_CHANGE_AT = SLOW_DEPLOY_AT
+TEMPLATE_CHANGE_WORKFLOW = "support-reply"
+TEMPLATE_CHANGE = (
+    "workflows/support-reply.yaml: draft-reply prompt template v7 -> v8 "
+    "(shorter system prompt, drops the retrieved-context citation rule)"
+)
+# ... and a third of its runs log this ERROR from then on (a failure mode the deploy starts).
+TEMPLATE_ERROR = "draft-reply template v8: no citation for retrieved context"
+TEMPLATE_ERROR_SIGNATURE = "ERROR: draft-reply template v8: no citation for retrieved context <id>"
+EVALUATION_NAME = "relevance"
+EVALUATED_SHARE = 0.3  # of successful LLM calls, scored by the evaluator service
+RATED_SHARE = 0.08  # of workflow runs, rated by the person who ran them
+QUALITY_BEFORE = 0.86  # mean relevance (and chance of a thumbs up)
+QUALITY_AFTER_TEMPLATE_CHANGE = 0.52

@@ -2,10 +2,11 @@
 
 import dagster as dg
 
-INGEST_GROUPS = ("telemetry", "ci", "infra", "deployments", "audit", "slo")
+INGEST_GROUPS = ("telemetry", "ci", "infra", "deployments", "audit", "slo", "feedback")
 # Evaluations run with the breach they examine as config (launched by slo_breach_sensor or by
 # `make run` after this job); reviews are partitioned per candidate and decided by people.
-NOT_BATCHED_GROUPS = ("learning", "review")
+# Delivery evaluations are day-partitioned: they run per day in delivery_daily.
+NOT_BATCHED_GROUPS = ("learning", "review", "delivery")
 
 landing_batch_job = dg.define_asset_job(
     name="landing_batch",
@@ -19,7 +20,16 @@ landing_batch_job = dg.define_asset_job(
 telemetry_ingest_job = dg.define_asset_job(
     name="telemetry_ingest",
     selection=dg.AssetSelection.groups("telemetry"),
-    description="Ingest new OTLP trace files from the landing zone's otel/ folder.",
+    description="Ingest new OTLP trace and log files from the landing zone's otel/ folder.",
 )
 
-BATCH_JOBS = [landing_batch_job, telemetry_ingest_job]
+delivery_daily_job = dg.define_asset_job(
+    name="delivery_daily",
+    selection=dg.AssetSelection.groups("delivery"),
+    description=(
+        "The delivery evaluations of one day: DORA metrics, flaky tests, failure modes. "
+        "Backfill a range of days to see them over time."
+    ),
+)
+
+BATCH_JOBS = [landing_batch_job, telemetry_ingest_job, delivery_daily_job]

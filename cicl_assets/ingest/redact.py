@@ -28,6 +28,8 @@ anyone holding the warehouse confirm a guess, which defeats the point.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Collection
@@ -277,3 +279,29 @@ def _redact(obj: Any, secret_keys: frozenset[str], known: tuple[str, ...]) -> An
         else:
             out[key] = _redact(value, secret_keys, known)
     return out
+
+
+# The key of pseudonyms; set once per process from the settings layer (CICL_REDACTION_KEY).
+_PSEUDONYM_KEY: bytes | None = None
+PSEUDONYM_PREFIX = "pseu_"
+
+
+def set_pseudonym_key(key: bytes | str | None) -> None:
+    """The HMAC key ``pseudonymise`` uses; None forgets it."""
+    global _PSEUDONYM_KEY
+    _PSEUDONYM_KEY = key.encode() if isinstance(key, str) else key
+
+
+def pseudonymise(value: str) -> str:
+    """A stable stand-in for a person's identifier: HMAC-SHA256 under the redaction key.
+
+    The same user gets the same pseudonym in every table, so ratings can be counted per person,
+    yet nobody holding only the warehouse can confirm a guessed name (an unkeyed hash would
+    let them). Without a key nothing is stored: ValueError."""
+    if _PSEUDONYM_KEY is None:
+        raise ValueError(
+            "no pseudonymisation key: set CICL_REDACTION_KEY so user identifiers can be "
+            "stored as keyed pseudonyms"
+        )
+    digest = hmac.new(_PSEUDONYM_KEY, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return PSEUDONYM_PREFIX + digest[:32]

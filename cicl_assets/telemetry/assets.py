@@ -1,4 +1,4 @@
-"""Assets of the telemetry group: OTLP trace files from the landing zone's otel/ folder."""
+"""Assets of the telemetry group: OTLP trace and log files from the landing zone's otel/ folder."""
 
 from typing import Any
 
@@ -10,7 +10,10 @@ from cicl_assets.stream_assets import (
     StreamRun,
     build_stream_asset,
 )
+from cicl_assets.telemetry.evaluation_figures import evaluation_figures
+from cicl_assets.telemetry.evaluation_join import join_evaluated_spans
 from cicl_assets.telemetry.formats import OTEL_STREAM
+from cicl_assets.telemetry.logs_table import EVAL_SCORES, OTEL_LOGS
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from cicl_assets.warehouse.base import Warehouse
 
@@ -23,6 +26,25 @@ PREVIEW_COLUMNS = (
     "status_code",
     "gen_ai_provider",
     "trace_id",
+)
+LOG_PREVIEW_COLUMNS = (
+    "time",
+    "service_name",
+    "severity_text",
+    "event_name",
+    "body",
+    "session_id",
+    "trace_id",
+)
+EVAL_PREVIEW_COLUMNS = (
+    "evaluated_at",
+    "evaluation_name",
+    "score_value",
+    "score_label",
+    "gen_ai_provider",
+    "gen_ai_model",
+    "workflow_name",
+    "carrier",
 )
 MAX_SERVICES_IN_METADATA = 20
 TIME_ORDER_CHECK = "spans_end_after_they_start"
@@ -79,7 +101,9 @@ def check_time_order(warehouse: Warehouse) -> CheckOutcome:
 
 
 def this_run_figures(warehouse: Warehouse, run: StreamRun) -> dict[str, Any]:
-    return run_figures(warehouse, run.run_id)
+    """This run's span figures, after evaluations that came as log records got the provider,
+    model and workflow of the spans they evaluate."""
+    return {**join_evaluated_spans(warehouse), **run_figures(warehouse, run.run_id)}
 
 
 OTEL = DeclaredStream(
@@ -87,7 +111,11 @@ OTEL = DeclaredStream(
     group="telemetry",
     owners=("team:observability",),
     kinds=frozenset({"python", "otlp"}),
-    views=(AssetView(OTEL_SPANS, PREVIEW_COLUMNS),),
+    views=(
+        AssetView(OTEL_SPANS, PREVIEW_COLUMNS),
+        AssetView(OTEL_LOGS, LOG_PREVIEW_COLUMNS),
+        AssetView(EVAL_SCORES, EVAL_PREVIEW_COLUMNS, (evaluation_figures,)),
+    ),
     after_ingest=this_run_figures,
     checks=(
         StreamCheck(
@@ -98,8 +126,8 @@ OTEL = DeclaredStream(
         ),
     ),
     parallel=True,
-    reads="binary protobuf ExportTraceServiceRequests, OTLP/JSON documents and OTLP/JSON lines, "
-    "gzipped or not",
+    reads="ExportTraceServiceRequests and ExportLogsServiceRequests as binary protobuf, OTLP/JSON "
+    "documents or OTLP/JSON lines, gzipped or not",
 )
 
 otel_spans = build_stream_asset(OTEL)

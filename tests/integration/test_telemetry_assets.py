@@ -22,9 +22,19 @@ def _landing(root: Path) -> LandingZone:
     otel = root / "otel" / "2026-11-05"
     otel.mkdir(parents=True)
     shutil.copy(FIXTURES / "otel-proto__trace.json", otel / "trace.json")
-    shutil.copy(FIXTURES / "otel-proto__logs.json", otel / "logs.json")
+    shutil.copy(FIXTURES / "otel-proto__metrics.json", otel / "metrics.json")
     (otel / "batch.pb").write_bytes(every_kind_request().SerializeToString())
     return LandingZone(uri=str(root))
+
+
+def _spans_materialization(result: dg.ExecuteInProcessResult) -> dg.AssetMaterialization:
+    """The otel_spans materialization of the op that also materializes otel_logs, eval_scores."""
+    [mat] = [
+        m
+        for m in result.asset_materializations_for_node("otel_spans")
+        if m.asset_key == dg.AssetKey("otel_spans")
+    ]
+    return mat
 
 
 def test_materialize_otel_spans_reports_figures_and_reruns_add_nothing(tmp_path):
@@ -35,7 +45,7 @@ def test_materialize_otel_spans_reports_figures_and_reruns_add_nothing(tmp_path)
 
     result = dg.materialize([otel_spans], resources=resources, run_config=config)
     assert result.success
-    [mat] = result.asset_materializations_for_node("otel_spans")
+    mat = _spans_materialization(result)
     meta = {k: v.value for k, v in mat.metadata.items()}
     assert meta["dagster/row_count"] == 5
     assert meta["spans_ingested"] == 5
@@ -51,16 +61,17 @@ def test_materialize_otel_spans_reports_figures_and_reruns_add_nothing(tmp_path)
     assert meta["spans_by_service/my.service"] == 1
     assert meta["files_rejected"] == 1
     assert meta["rejects"] == (
-        "- `otel/2026-11-05/logs.json` (not-otlp-traces): otel/2026-11-05/logs.json: "
-        "not-otlp-traces: OTLP logs, not traces: the file holds 'resourceLogs'; this stream only "
-        "reads ExportTraceServiceRequest (resourceSpans)"
+        "- `otel/2026-11-05/metrics.json` (not-otlp-traces): otel/2026-11-05/metrics.json: "
+        "not-otlp-traces: OTLP metrics, not traces or logs: the file holds 'resourceMetrics'; "
+        "this stream reads ExportTraceServiceRequest (resourceSpans) and "
+        "ExportLogsServiceRequest (resourceLogs)"
     )
     assert meta["rows_from/otlp-protobuf"] == 4
     [check] = result.get_asset_check_evaluations()
     assert (check.check_name, check.passed) == ("spans_end_after_they_start", True)
 
     again = dg.materialize([otel_spans], resources=resources, run_config=config)
-    [mat2] = again.asset_materializations_for_node("otel_spans")
+    mat2 = _spans_materialization(again)
     meta2 = {k: v.value for k, v in mat2.metadata.items()}
     assert (meta2["dagster/row_count"], meta2["spans_ingested"]) == (5, 0)
     assert meta2["files_skipped_already_ingested"] == 3
@@ -93,7 +104,7 @@ def test_materialization_describes_the_table_the_warehouse_holds(tmp_path):
         resources={"warehouse": warehouse, "landing": _landing(tmp_path / "landing")},
         run_config=dg.RunConfig({"otel_spans": {"config": {"workers": 1}}}),
     )
-    [mat] = result.asset_materializations_for_node("otel_spans")
+    mat = _spans_materialization(result)
     columns = mat.metadata["dagster/column_schema"].value.columns
     assert [c.name for c in columns] == warehouse.table_schema("otel_spans").names
     assert [c.name for c in columns if c.type == "json"] == [

@@ -15,7 +15,7 @@ from cicl_assets.signer import Ed25519Signer, load_trust
 from demo.ci_files import run_files
 from demo.ci_security import verify_bundle
 from demo.history_plan import plan_history
-from demo.keys import ATTESTATION_KEY, SIGNING_KEY, TRUST_FILE, ensure_keys
+from demo.keys import ATTESTATION_KEY, REDACTION_KEY, SIGNING_KEY, TRUST_FILE, ensure_keys
 
 
 def test_keys_are_made_once_private_and_kept(tmp_path: Path):
@@ -24,10 +24,11 @@ def test_keys_are_made_once_private_and_kept(tmp_path: Path):
     assert files == [
         "attestation-signing.key.pem",
         "attestation-signing.pub.pem",
+        "cicl-redaction.key",
         "cicl-signing.key.pem",
         "trust.yaml",
     ]
-    for name in (ATTESTATION_KEY, SIGNING_KEY):
+    for name in (ATTESTATION_KEY, SIGNING_KEY, REDACTION_KEY):
         assert stat.S_IMODE((tmp_path / "keys" / name).stat().st_mode) == 0o600
     again = ensure_keys(tmp_path / "keys")
     public = serialization.PublicFormat.SubjectPublicKeyInfo

@@ -41,11 +41,11 @@ def test_look_alikes_are_tried_after_every_format(content, expected):
 
 # (stream, the formats an unrecognised file's reject names)
 EXPECTED = [
-    (OTEL_STREAM, "otlp-json, otlp-protobuf"),
+    (OTEL_STREAM, "otlp-json, otlp-logs-json, otlp-logs-protobuf, otlp-protobuf"),
     (
         DEPLOYMENTS_STREAM,
         "cicl.deployment/v1, github-deployment_status, github-deployment, gitlab-deployment, "
-        "cloudbuild-build",
+        "cloudbuild-build, github-push, gitlab-push",
     ),
 ]
 
@@ -65,9 +65,11 @@ def test_an_unrecognised_file_is_told_only_the_formats_a_user_can_send(stream, n
 
 # (stream, content, the look-alike that recognises it)
 LOOK_ALIKES = [
-    (OTEL_STREAM, b'{"resourceLogs": []}', "not-otlp-traces"),
+    (OTEL_STREAM, b'{"resourceMetrics": []}', "not-otlp-traces"),
     (OTEL_STREAM, b'{"data": [{"spans": [{"operationName": "x"}]}]}', "not-otlp-traces"),
     (DEPLOYMENTS_STREAM, b'{"action": "completed", "workflow_run": {"id": 1}}',
+     "ci-webhook-without-deployment"),
+    (DEPLOYMENTS_STREAM, b'{"object_kind": "pipeline", "object_attributes": {}}',
      "ci-webhook-without-deployment"),
 ]  # fmt: skip
 

@@ -54,8 +54,8 @@ def test_bad_files_are_rejected_with_reasons_and_good_ones_land_once(tmp_path, l
     report = ingest_stream(OTEL_STREAM, landing, warehouse, run_id="r1", workers=workers)
     # batch.pb.gz holds the same request as batch.pb, but its bytes differ: both are read
     assert report.files_seen == 14
-    assert report.files_ingested == 5
-    assert report.files_rejected == 8
+    assert report.files_ingested == 6  # otel-proto__logs.json lands in otel_logs
+    assert report.files_rejected == 7
     assert report.files_skipped == 1  # copy-of-batch.pb: spans already read from batch.pb
     counts = {
         r["source_file"]: r["n"]
@@ -95,13 +95,11 @@ def test_bad_files_are_rejected_with_reasons_and_good_ones_land_once(tmp_path, l
     assert (
         errors["empty.json"] == "otel/empty.json: unknown: the file is empty (0 bytes of content)"
     )
-    assert errors["otel-proto__logs.json"] == (
-        "otel/otel-proto__logs.json: not-otlp-traces: OTLP logs, not traces: the file holds "
-        "'resourceLogs'; this stream only reads ExportTraceServiceRequest (resourceSpans)"
-    )
+    assert "otel-proto__logs.json" not in errors
     assert errors["otel-proto__metrics.json"] == (
-        "otel/otel-proto__metrics.json: not-otlp-traces: OTLP metrics, not traces: the file holds "
-        "'resourceMetrics'; this stream only reads ExportTraceServiceRequest (resourceSpans)"
+        "otel/otel-proto__metrics.json: not-otlp-traces: OTLP metrics, not traces or logs: the "
+        "file holds 'resourceMetrics'; this stream reads ExportTraceServiceRequest "
+        "(resourceSpans) and ExportLogsServiceRequest (resourceLogs)"
     )
     assert errors["jaeger-model-base64__domain_01.json"] == (
         "otel/jaeger-model-base64__domain_01.json: not-otlp-traces: Jaeger model JSON with base64 "
@@ -112,4 +110,5 @@ def test_bad_files_are_rejected_with_reasons_and_good_ones_land_once(tmp_path, l
     again = ingest_stream(OTEL_STREAM, landing, warehouse, run_id="r2", workers=workers)
     assert (again.files_ingested, again.files_rejected, again.files_skipped) == (0, 0, 14)
     assert warehouse.row_count("otel_spans") == 6
-    assert warehouse.row_count("ingest_rejects") == 8
+    assert warehouse.row_count("otel_logs") == 1
+    assert warehouse.row_count("ingest_rejects") == 7

@@ -1,0 +1,1 @@
+"""User feedback: ratings of workflow runs from the platform and from Langfuse."""
