@@ -69,8 +69,8 @@ class Warehouse(dg.ConfigurableResource):
         raise NotImplementedError
 
     def table_row_counts(self) -> dict[str, int]:
-        """Rows per table of the schema/dataset, by name; from table metadata where the engine
-        keeps it exact (BigQuery), never by scanning a remote table."""
+        """Rows per table of the schema/dataset, by name; exact, and never by reading a remote
+        table's data (BigQuery answers a whole-table COUNT(*) from metadata)."""
         raise NotImplementedError
 
     def ensure_table(self, spec: TableSpec) -> None:
