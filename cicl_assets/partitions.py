@@ -18,7 +18,7 @@ from typing import Any
 
 import dagster as dg
 
-from cicl_assets.warehouse.base import IN_ARRAY, ArrowData, Warehouse
+from cicl_assets.warehouse.base import ArrowData, Warehouse
 from cicl_assets.warehouse.tables import TableSpec
 
 PARTITIONS_START = "2024-01-01"
@@ -93,16 +93,9 @@ def replace_time_range(
     end: datetime,
     data: ArrowData,
 ) -> int:
-    """Idempotent partition write: delete the rows of [start, end) on the spec's time column
-    (a predicate on the partitioning column, so only those partitions are touched), append."""
-    if spec.time_column is None:
-        raise ValueError(f"{spec.name} has no time column to replace a range of")
-    warehouse.ensure_table(spec)
-    warehouse.execute(
-        f"DELETE FROM {spec.name} WHERE {spec.time_column} >= @start AND {spec.time_column} < @end",
-        {"start": start, "end": end},
-    )
-    return warehouse.append(spec, data)
+    """Idempotent partition write: the rows of [start, end) on the spec's time column give way
+    to ``data`` in one transaction (only those partitions are touched)."""
+    return warehouse.replace_range(spec, start, end, data)
 
 
 def replace_keys_in_range(
@@ -114,13 +107,6 @@ def replace_keys_in_range(
     end: datetime,
     data: ArrowData,
 ) -> int:
-    """Idempotent write of some rows of one range: delete those whose ``column`` is in
-    ``values`` within [start, end) of the time column, append ``data``."""
-    warehouse.ensure_table(spec)
-    warehouse.execute(
-        f"DELETE FROM {spec.name} WHERE {spec.time_column} >= @start "
-        f"AND {spec.time_column} < @end AND {warehouse.quote(column)} IN "
-        f"{IN_ARRAY.format(param='values')}",
-        {"start": start, "end": end, "values": list(values)},
-    )
-    return warehouse.append(spec, data)
+    """Idempotent write of some rows of one range: those whose ``column`` is in ``values``
+    within [start, end) of the time column give way to ``data`` in one transaction."""
+    return warehouse.replace_range(spec, start, end, data, column, values)

@@ -125,7 +125,9 @@ def _check_result(check: StreamCheck, outcome: CheckOutcome) -> dg.AssetCheckRes
 def view_metadata(
     stream: DeclaredStream, view: AssetView, warehouse: Warehouse, run: StreamRun, first: bool
 ) -> dict[str, Any]:
-    meta = table_metadata(view.table, warehouse, list(view.preview_columns) or None)
+    # A stream's table holds its rows' provenance too: describe the table as the warehouse has it.
+    table = view.table.with_provenance()
+    meta = table_metadata(table, warehouse, list(view.preview_columns) or None)
     meta["rows_written_this_run"] = run.report.rows_by_table.get(view.table.name, 0)
     # Every asset of a stream comes from the same pass over its files: each shows that pass.
     meta.update(ingest_metadata(run.report))

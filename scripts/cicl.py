@@ -33,6 +33,7 @@ from cicl_assets.signer import Ed25519Signer, trust_entry, trust_file_text
 from cicl_assets.slo.minute_counts import data_days, lookback_days
 from cicl_assets.slo.specs import load_spec_dir
 from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.lease import LeaseBusy, writer_lease
 from sensors.in_process import LaunchedRun, run_sensor_once
 from sensors.slo_breach import SLO_BREACH_SENSOR, start_cursor
 from sensors.slo_partitions import latest_storage_id, run_day_ranges, status_days, touched_days
@@ -113,12 +114,27 @@ def run() -> int:
 
     instance = dg.DagsterInstance.get()
     defs = definitions.defs
+    warehouse = defs.resources["warehouse"]
+    return _with_writer_lease(warehouse, lambda: _run(defs, instance, warehouse))
+
+
+def _with_writer_lease(warehouse, work) -> int:
+    # These runs bypass Dagster's run queue: the warehouse's writer lease keeps a second
+    # `make run` from writing at the same time (it waits, then gives up saying why).
+    try:
+        with writer_lease(warehouse, log=lambda line: print(line, file=sys.stderr)):
+            return work()
+    except LeaseBusy as exc:
+        print(f"skipped: {exc}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL: nothing was written; run again later
+
+
+def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
     spans_before = latest_storage_id(instance, "otel_spans")
     status_before = latest_storage_id(instance, "slo_status")
     result = defs.resolve_job_def("landing_batch").execute_in_process(
         instance=instance, raise_on_error=False, run_config=INFO_LOGS
     )
-    warehouse = defs.resources["warehouse"]
     if not result.success:
         _report(warehouse, [], [])
         print(f"\nlanding_batch failed in: {', '.join(_failed([result]))}", file=sys.stderr)
@@ -140,13 +156,18 @@ def backfill(first: date, last: date) -> int:
 
     instance = dg.DagsterInstance.get()
     defs = definitions.defs
+    warehouse = defs.resources["warehouse"]
+    return _with_writer_lease(warehouse, lambda: _backfill(defs, instance, warehouse, first, last))
+
+
+def _backfill(defs, instance, warehouse, first: date, last: date) -> int:
     status_before = latest_storage_id(instance, "slo_status")
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     derived = run_day_ranges(defs, instance, "slo_counts_by_day", days, INFO_LOGS)
     if not _failed(derived):
         derived += run_day_ranges(defs, instance, "slo_status_by_day", days, INFO_LOGS)
     reviewed = review_breaches(defs, instance, status_before) if not _failed(derived) else []
-    _report(defs.resources["warehouse"], [] if _failed(derived) else days, reviewed)
+    _report(warehouse, [] if _failed(derived) else days, reviewed)
     if _failed(derived):
         print(f"\nbackfill failed in: {', '.join(_failed(derived))}", file=sys.stderr)
         return 1

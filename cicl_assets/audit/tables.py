@@ -59,6 +59,7 @@ AUDIT_EVENTS_STAGING = TableSpec(
     ),
     schema=pa.schema(list(EVENT_FIELDS)),
     time_column="event_time",
+    identity=("source", "event_id"),
     cluster_by=("source",),
     json_columns=("details",),
     column_docs=_COLUMN_DOCS,

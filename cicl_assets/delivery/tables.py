@@ -7,8 +7,9 @@ from cicl_assets.warehouse.tables import UTC_TS, TableSpec
 COMMIT_PUSHES = TableSpec(
     name="commit_pushes",
     description=(
-        "One row per commit in a GitHub push webhook or GitLab push hook landed under "
-        "deployments/: sha, repository, branch, author, commit time, push time and the "
+        "One row per commit (sha and repository) in the GitHub push webhooks and GitLab push "
+        "hooks landed under deployments/, as the newest push carrying it has it: sha, "
+        "repository, branch, author, commit time, push time and the "
         "message's first line with secret-looking parts redacted."
     ),
     schema=pa.schema(
@@ -26,6 +27,8 @@ COMMIT_PUSHES = TableSpec(
     ),
     time_column="committed_at",
     cluster_by=("repo", "branch"),
+    # A commit pushed twice (to a branch, then merged onward) is the same commit: one row.
+    identity=("sha", "repo"),
     column_docs={
         "author": "the commit author's login or name as the provider sent it",
         "pushed_at": "when the push reached the provider (GitHub's repository.pushed_at); "

@@ -45,6 +45,8 @@ DEPLOYMENT_EVENTS = TableSpec(
         ]
     ),
     time_column="event_at",
+    # A provider's own event id, or for records without one, a hash of the file and position.
+    identity=("event_id",),
     cluster_by=("environment", "service"),
     column_docs={
         "status": "pending, in_progress, succeeded, failed, rolled_back, error or inactive",

@@ -35,6 +35,7 @@ USER_FEEDBACK = TableSpec(
     ),
     time_column="rated_at",
     cluster_by=("workflow",),
+    identity=("feedback_id",),
     column_docs={
         "feedback_id": "the record's id (Langfuse score id, cicl `id`), else SHA-256 (32 hex) "
         "of trace, span, session, user and time",

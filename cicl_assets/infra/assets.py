@@ -182,15 +182,11 @@ def infra_drift_derive(context: dg.AssetExecutionContext, warehouse: Warehouse):
         if row["checked_at"] is None:
             row["checked_at"] = ingested.get(row["source_file"])
     drift_rows, issues = derive_drift(checks, observations)
-    derived_ids = {i["drift_issue_id"] for i in issues}
-    kept = [
-        r
-        for r in warehouse.read_table(INFRA_DRIFT_ISSUES.name).to_pylist()
-        if r["drift_issue_id"] not in derived_ids
-    ]
     warehouse.replace_table(INFRA_DRIFT, INFRA_DRIFT.from_records(drift_rows))
-    warehouse.replace_table(INFRA_DRIFT_ISSUES, INFRA_DRIFT_ISSUES.from_records(issues + kept))
-    all_issues = issues + kept
+    # Issues are permanent: derived ones are updated in place or added, in one statement;
+    # an issue this derivation no longer sees stays as it was.
+    warehouse.upsert(INFRA_DRIFT_ISSUES, INFRA_DRIFT_ISSUES.from_records(issues))
+    all_issues = warehouse.read_table(INFRA_DRIFT_ISSUES.name).to_pylist()
     open_issues = [i for i in all_issues if i["status"] == "open"]
     by_env = Counter(i["environment"] or "unknown" for i in open_issues)
     yield dg.MaterializeResult(

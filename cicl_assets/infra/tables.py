@@ -272,6 +272,7 @@ INFRA_DRIFT_ISSUES = TableSpec(
     ),
     time_column="opened_at",
     cluster_by=("environment", "status"),
+    identity=("drift_issue_id",),
     json_columns=("latest_actions", "latest_changed_attributes"),
     column_docs={"source_file": "the file of the latest check that reported the drift"},
 )

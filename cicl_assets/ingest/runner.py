@@ -45,9 +45,12 @@ from cicl_assets.ingest.file_outcome import (
     process_file,
 )
 from cicl_assets.ingest.formats import FileFormat
+from cicl_assets.ingest.landing_state import LandingState
 from cicl_assets.ingest.workers import Lost, run_isolated
 from cicl_assets.landing.zone import READ_TIMEOUT_S, LandingZone
 from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.batch import IngestBatch, Part, Retirement, TableLoad, partitions_of
+from cicl_assets.warehouse.lease import writer_lease
 from cicl_assets.warehouse.tables import INGEST_REJECTS, INGESTED_FILES, TableSpec, utcnow
 
 # Rows per load. Fewer, bigger loads cost DuckDB less: appending after a partly filled row group
@@ -119,21 +122,30 @@ def ingest_stream(
     log: Callable[[str], None] | None = None,
     read_timeout_s: float = READ_TIMEOUT_S,
 ) -> IngestReport:
-    """Ingest new files under the stream's prefix (or just ``paths``); see the module doc."""
+    """Ingest new files under the stream's prefix (or just ``paths``); see the module doc.
+    Holds the warehouse's writer lease throughout (``warehouse.lease``)."""
+    with writer_lease(warehouse, log=log):
+        return _ingest(stream, landing, warehouse, run_id, workers, paths, log, read_timeout_s)
+
+
+def _ingest(
+    stream: StreamSpec,
+    landing: LandingZone,
+    warehouse: Warehouse,
+    run_id: str,
+    workers: int,
+    paths: Sequence[str] | None,
+    log: Callable[[str], None] | None,
+    read_timeout_s: float,
+) -> IngestReport:
     for spec in (*stream.tables, INGESTED_FILES, INGEST_REJECTS):
         warehouse.ensure_table(spec)
-    ingested = warehouse.query(
-        "SELECT ingest_key, digest FROM ingested_files WHERE stream = @stream",
-        {"stream": stream.name},
-    )
-    known = frozenset(ingested.column("ingest_key").to_pylist())
-    if stream.dedupe_content:
-        known |= frozenset(ingested.column("digest").to_pylist())
+    state = LandingState.read(warehouse, stream)
     wanted = None if paths is None else set(paths)
     objects = [o for o in landing.list(stream.prefix) if wanted is None or o.path in wanted]
     report = IngestReport(stream.name, files_seen=len(objects))
     spool_root = tempfile.mkdtemp(prefix=f"cicl-spool-{stream.name}-")
-    setup = RunSetup(stream, landing, known, read_timeout_s)
+    setup = RunSetup(stream, landing, state.known_keys(), read_timeout_s)
     tasks = [FileTask(o, os.path.join(spool_root, f"{i:07d}")) for i, o in enumerate(objects)]
     for t in tasks:
         os.makedirs(t.spool_dir, exist_ok=True)
@@ -145,11 +157,13 @@ def ingest_stream(
     loader = ThreadPoolExecutor(1, thread_name_prefix=f"cicl-load-{stream.name}")
     loading: Future[None] | None = None
 
-    def flush(outcomes: list[FileOutcome]) -> None:
+    def flush(outcomes: list[FileOutcome], last: bool = False) -> None:
         nonlocal loading
         if loading is not None:
             loading.result()
-        loading = loader.submit(_flush, stream, warehouse, outcomes, report, run_id, log)
+        loading = loader.submit(
+            _flush, stream, warehouse, state, outcomes, report, run_id, log, last
+        )
 
     try:
         for outcome in _outcomes(setup, tasks, workers):
@@ -172,7 +186,7 @@ def ingest_stream(
             if pending_rows >= FLUSH_ROWS or len(pending) >= FLUSH_FILES:
                 flush(pending)
                 pending, pending_rows = [], 0
-        flush(pending)
+        flush(pending, last=True)
         if loading is not None:
             loading.result()
     finally:
@@ -202,81 +216,77 @@ def _outcomes(setup: RunSetup, tasks: list[FileTask], workers: int) -> Iterable[
 def _flush(
     stream: StreamSpec,
     warehouse: Warehouse,
+    state: LandingState,
     outcomes: list[FileOutcome],
     report: IngestReport,
     run_id: str,
     log: Callable[[str], None] | None,
+    last: bool,
 ) -> None:
-    if not outcomes:
-        return
+    """Commit a group of outcomes as one batch; the run's last group also retires the contents
+    no landing file holds any more."""
     accepted = [o for o in outcomes if o.status == "ingested"]
     rejected = [o for o in outcomes if o.status == "rejected"]
-    files = [o.source_file for o in accepted]
-    for spec in stream.tables:
-        if "source_file" in spec.schema.names and files:
-            warehouse.delete_where_in(spec, "source_file", files)
-        spools = [p for o in accepted for p in o.spools.get(spec.name, [])]
-        if spools:
-            written = warehouse.load_parquet(spec, spools)
-            report.rows_by_table[spec.name] = report.rows_by_table.get(spec.name, 0) + written
     now = utcnow()
+    tables = tuple(spec.with_provenance() for spec in stream.tables)
+    loads = []
+    partitions: dict[str, set[str]] = {o.source_file: set() for o in accepted}
+    for spec in tables:
+        parts = []
+        for order, o in enumerate(accepted):
+            spools = o.spools.get(spec.name, [])
+            key = state.content_key(o.source_file, o.digest)
+            parts += [Part(path, key, order) for path in spools]
+            if spools:
+                partitions[o.source_file] |= partitions_of(spec, spools)
+        if parts:
+            loads.append(TableLoad(spec, tuple(parts)))
+    records = [
+        state.record(o, partitions.get(o.source_file), run_id, now) for o in outcomes if o.digest
+    ]
+    superseded = [row for row in map(state.supersede, records) if row is not None]
+    retired = state.retirement() if last else Retirement()
+    # The last group drops every superseded row; earlier ones keep them for that end.
+    files = records if last else records + superseded
+    file_keys = [r["ingest_key"] for r in records + superseded]
+    if last:
+        file_keys += state.drop_superseded()
+    reject_rows = [
+        {
+            "source_file": _text(o.source_file),
+            "detected_format": o.detected_format,
+            "error": _text(o.error),
+            "at": now,
+            "digest": o.digest,
+            "ingest_key": _text(ingest_key(o.source_file, o.digest)),
+            "stream": stream.name,
+            "size_bytes": o.size,
+            "run_id": run_id,
+        }
+        for o in rejected
+    ]
+    if not loads and not files and not reject_rows and not retired.carriers and not file_keys:
+        return
+    written = warehouse.commit_ingest(
+        IngestBatch(
+            stream_tables=tables,
+            loads=tuple(loads),
+            retired=retired,
+            files=INGESTED_FILES.from_records(files) if files else None,
+            file_keys=tuple(dict.fromkeys(file_keys)),
+            rejects=INGEST_REJECTS.from_records(reject_rows) if reject_rows else None,
+            reject_keys=tuple(r["ingest_key"] for r in reject_rows),
+        )
+    )
+    for name, rows in written.items():
+        report.rows_by_table[name] = report.rows_by_table.get(name, 0) + rows
     for o in accepted:
-        report.rows_by_format[o.detected_format or "?"] = report.rows_by_format.get(
-            o.detected_format or "?", 0
-        ) + sum(o.rows.values())
-    if rejected:
-        warehouse.delete_where_in(
-            INGEST_REJECTS,
-            "ingest_key",
-            [_text(ingest_key(o.source_file, o.digest)) for o in rejected],
-        )
-        warehouse.append(
-            INGEST_REJECTS,
-            INGEST_REJECTS.from_records(
-                [
-                    {
-                        "source_file": _text(o.source_file),
-                        "detected_format": o.detected_format,
-                        "error": _text(o.error),
-                        "at": now,
-                        "digest": o.digest,
-                        "ingest_key": _text(ingest_key(o.source_file, o.digest)),
-                        "stream": stream.name,
-                        "size_bytes": o.size,
-                        "run_id": run_id,
-                    }
-                    for o in rejected
-                ]
-            ),
-        )
-        report.rejects.extend(rejected)
-        if log:
-            for o in rejected:
-                log(f"rejected {_text(o.error)}")
-    recorded = [o for o in outcomes if o.digest]
-    if recorded:
-        warehouse.replace_where_in(
-            INGESTED_FILES,
-            "ingest_key",
-            [ingest_key(o.source_file, o.digest) for o in recorded],
-            INGESTED_FILES.from_records(
-                [
-                    {
-                        "ingest_key": ingest_key(o.source_file, o.digest),
-                        "digest": o.digest,
-                        "source_file": o.source_file,
-                        "stream": stream.name,
-                        "detected_format": o.detected_format,
-                        "status": o.status,
-                        "size_bytes": o.size,
-                        "rows_written": sum(o.rows.values()),
-                        "ingested_at": now,
-                        "run_id": run_id,
-                    }
-                    for o in recorded
-                ]
-            ),
-        )
+        fmt = o.detected_format or "?"
+        report.rows_by_format[fmt] = report.rows_by_format.get(fmt, 0) + sum(o.rows.values())
+    report.rejects.extend(rejected)
+    if log:
+        for o in rejected:
+            log(f"rejected {_text(o.error)}")
     report.files_ingested += len(accepted)
     report.files_rejected += len(rejected)
     for o in accepted:

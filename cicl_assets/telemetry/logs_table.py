@@ -85,6 +85,7 @@ EVAL_SCORES = TableSpec(
     ),
     time_column="evaluated_at",
     cluster_by=("evaluation_name",),
+    identity=("evaluation_id",),
     column_docs={
         "evaluation_id": "SHA-256 (32 hex) of carrier, trace, span, response id, name and time",
         "trace_id": "the evaluated trace (32 lowercase hex)",

@@ -46,6 +46,9 @@ OTEL_SPANS = TableSpec(
         ]
     ),
     time_column="start_time",
+    # One row per span; a version with an end time beats one without, then the newer content.
+    identity=("trace_id", "span_id"),
+    prefer_present=("end_time",),
     cluster_by=("service_name", "span_name"),
     json_columns=("resource_attributes", "span_attributes", "events", "links"),
     repeating_columns=("resource_attributes", "links"),

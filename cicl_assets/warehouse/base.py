@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import dagster as dg
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 
+from cicl_assets.warehouse.batch import IngestBatch
 from cicl_assets.warehouse.tables import TableSpec
 
 ArrowData = pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]
@@ -68,8 +70,8 @@ class Warehouse(dg.ConfigurableResource):
         raise NotImplementedError
 
     def table_row_counts(self) -> dict[str, int]:
-        """Rows per table of the schema/dataset, by name; from table metadata where the engine
-        keeps it exact (BigQuery), never by scanning a remote table."""
+        """Rows per table of the schema/dataset, by name; exact, and never by reading a remote
+        table's data (BigQuery answers a whole-table COUNT(*) from metadata)."""
         raise NotImplementedError
 
     def ensure_table(self, spec: TableSpec) -> None:
@@ -124,15 +126,37 @@ class Warehouse(dg.ConfigurableResource):
     def replace_where_in(
         self, spec: TableSpec, column: str, values: Sequence[Any], data: ArrowData
     ) -> int:
-        """Idempotent write: delete the rows whose ``column`` is in ``values``, then append."""
-        self.delete_where_in(spec, column, values)
-        return self.append(spec, data)
+        """Idempotent, atomic write: the rows whose ``column`` is in ``values`` give way to
+        ``data`` in one transaction (readers see the old rows or the new, never neither)."""
+        raise NotImplementedError
 
     def replace_table(self, spec: TableSpec, data: ArrowData) -> int:
-        """Replace every row of the table (for small derived tables)."""
-        self.ensure_table(spec)
-        self.execute(f"DELETE FROM {spec.name} WHERE TRUE")
-        return self.append(spec, data)
+        """Replace every row of the table atomically (for small derived tables)."""
+        raise NotImplementedError
+
+    def replace_range(
+        self,
+        spec: TableSpec,
+        start: datetime,
+        end: datetime,
+        data: ArrowData,
+        column: str | None = None,
+        values: Sequence[Any] = (),
+    ) -> int:
+        """Idempotent, atomic partition write: the rows whose ``spec.time_column`` is in
+        [start, end) — and, given ``column``, whose ``column`` is in ``values`` — give way to
+        ``data`` in one transaction. The predicate is on the partitioning column, so BigQuery
+        touches only those partitions."""
+        raise NotImplementedError
+
+    def upsert(self, spec: TableSpec, data: ArrowData) -> int:
+        """Update the rows whose ``spec.identity`` matches a row of ``data`` and insert the
+        others, in one statement; no row is ever deleted. Returns the rows of ``data``."""
+        raise NotImplementedError
+
+    def commit_ingest(self, batch: IngestBatch) -> dict[str, int]:
+        """Write an ingest batch all or nothing (see ``warehouse.batch``); rows per table."""
+        raise NotImplementedError
 
     def read_table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
         cols = ", ".join(columns) if columns else "*"
@@ -142,6 +166,17 @@ class Warehouse(dg.ConfigurableResource):
         if not self.table_exists(name):
             return 0
         return int(self.query(f"SELECT COUNT(*) AS n FROM {name}").column("n")[0].as_py())
+
+
+def upsert_assignments(spec: TableSpec, quote: Any) -> tuple[str, str, str]:
+    """The ON condition, the SET list and the column list of an upsert by identity, naming the
+    target ``t`` and the new rows ``s``; identical in both dialects."""
+    if not spec.identity:
+        raise ValueError(f"{spec.name}: an upsert needs the table's identity columns")
+    on = " AND ".join(f"t.{quote(c)} = s.{quote(c)}" for c in spec.identity)
+    names = spec.schema.names
+    sets = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in names if c not in spec.identity)
+    return on, sets, ", ".join(quote(c) for c in names)
 
 
 def write_parquet(spec: TableSpec, data: ArrowData, path: str | io.BytesIO) -> int:

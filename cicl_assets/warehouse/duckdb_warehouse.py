@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,16 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
-from cicl_assets.warehouse.base import QueryTimeout, Warehouse
-from cicl_assets.warehouse.tables import TableSpec
+from cicl_assets.warehouse.base import (
+    ArrowData,
+    QueryTimeout,
+    Warehouse,
+    upsert_assignments,
+    write_parquet,
+)
+from cicl_assets.warehouse.batch import IngestBatch
+from cicl_assets.warehouse.duckdb_merge import commit_batch
+from cicl_assets.warehouse.tables import INGEST_REJECTS, INGESTED_FILES, TableSpec
 
 _PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -132,6 +142,89 @@ class DuckDBWarehouse(Warehouse):
         for f in spec.schema:
             if f.name not in existing:
                 con.execute(f"ALTER TABLE {spec.name} ADD COLUMN {_column_ddl(f, spec)}")
+
+    @contextmanager
+    def transaction(self, what: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
+        """One connection inside BEGIN ... COMMIT; any exception rolls everything back."""
+        with self.connect(what) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def commit_ingest(self, batch: IngestBatch) -> dict[str, int]:
+        tables = {s.name: s for s in (*batch.stream_tables, INGESTED_FILES, INGEST_REJECTS)}
+        with self.transaction(f"committing an ingest batch into {', '.join(tables)}") as con:
+            for spec in tables.values():
+                self._ensure(con, spec)
+            return commit_batch(con, batch)
+
+    def replace_where_in(
+        self, spec: TableSpec, column: str, values: Sequence[Any], data: ArrowData
+    ) -> int:
+        where = f"{self.quote(column)} IN (SELECT UNNEST(?))"
+        return self._replace(spec, data, where if values else None, [list(values)])
+
+    def replace_table(self, spec: TableSpec, data: ArrowData) -> int:
+        return self._replace(spec, data, "TRUE", [])
+
+    def replace_range(
+        self,
+        spec: TableSpec,
+        start: datetime,
+        end: datetime,
+        data: ArrowData,
+        column: str | None = None,
+        values: Sequence[Any] = (),
+    ) -> int:
+        if spec.time_column is None:
+            raise ValueError(f"{spec.name} has no time column to replace a range of")
+        where = f"{self.quote(spec.time_column)} >= ? AND {self.quote(spec.time_column)} < ?"
+        params: list[Any] = [start, end]
+        if column is not None:
+            where += f" AND {self.quote(column)} IN (SELECT UNNEST(?))"
+            params.append(list(values))
+        return self._replace(spec, data, where if column is None or values else None, params)
+
+    def _replace(
+        self, spec: TableSpec, data: ArrowData, where: str | None, params: list[Any]
+    ) -> int:
+        """Delete the rows ``where`` selects (none when it is None) and insert ``data``, in one
+        transaction."""
+        with tempfile.TemporaryDirectory(prefix="cicl-replace-") as tmp:
+            path = f"{tmp}/rows.parquet"
+            rows = write_parquet(spec, data, path)
+            with self.transaction(f"replacing rows of {spec.name}") as con:
+                self._ensure(con, spec)
+                if where is not None:
+                    con.execute(f"DELETE FROM {spec.name} WHERE {where}", params)
+                if rows:
+                    names = ", ".join(f'"{n}"' for n in spec.schema.names)
+                    con.execute(
+                        f"INSERT INTO {spec.name} ({names}) SELECT {names} FROM read_parquet(?)",
+                        [path],
+                    )
+            return rows
+
+    def upsert(self, spec: TableSpec, data: ArrowData) -> int:
+        on, sets, names = upsert_assignments(spec, self.quote)
+        with tempfile.TemporaryDirectory(prefix="cicl-upsert-") as tmp:
+            path = f"{tmp}/rows.parquet"
+            rows = write_parquet(spec, data, path)
+            with self.transaction(f"upserting rows of {spec.name}") as con:
+                self._ensure(con, spec)
+                if rows:
+                    con.execute(
+                        f"MERGE INTO {spec.name} AS t USING (SELECT * FROM read_parquet(?)) AS s "
+                        f"ON {on} WHEN MATCHED THEN UPDATE SET {sets} "
+                        f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES "
+                        f"({', '.join('s.' + n for n in names.split(', '))})",
+                        [path],
+                    )
+            return rows
 
     def load_parquet(self, spec: TableSpec, paths: Sequence[str]) -> int:
         if not paths:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +10,14 @@ import pyarrow as pa
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 JSON = pa.string()  # JSON documents are stored as text so both warehouses hold them the same way
+CARRIED_BY = "carried_by"
+CARRIED_BY_FIELD = pa.field(CARRIED_BY, pa.list_(pa.string()))
+CARRIED_BY_DOC = (
+    "keys of the current landing contents that carry this row (the content's SHA-256 where the "
+    "stream's rows carry their own identity, else path#SHA-256); the row goes when none is left"
+)
+# Partition name of rows whose time column is NULL (BigQuery's own name for that partition).
+NULL_PARTITION = "__NULL__"
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,12 @@ class TableSpec:
     ``time_column`` day-partitions the table in BigQuery; ``cluster_by`` clusters it.
     ``require_partition_filter`` makes BigQuery refuse a query of the table without a predicate
     on ``time_column``. ``json_columns`` hold JSON text.
+
+    Tables an ingest stream fills declare a row ``identity``: the table holds each identity once
+    per partition (day of ``time_column``); when two contents carry it, the newer content's
+    version wins unless only the older one has the ``prefer_present`` columns set (a span with
+    its end time beats one without). Without an identity, rows belong to the content that
+    carried them and are never merged across contents. See docs/ingestion.md.
     """
 
     name: str
@@ -32,6 +46,16 @@ class TableSpec:
     # spans): a hint for the backend's compression.
     repeating_columns: tuple[str, ...] = ()
     column_docs: dict[str, str] = field(default_factory=dict)
+    identity: tuple[str, ...] = ()
+    prefer_present: tuple[str, ...] = ()
+
+    def with_provenance(self) -> TableSpec:
+        """This spec with ``carried_by``: the keys of the landing contents that carry each row,
+        kept sorted so the same contents give the same list whatever order they came in."""
+        if CARRIED_BY in self.schema.names:
+            return self
+        docs = {**self.column_docs, CARRIED_BY: CARRIED_BY_DOC}
+        return replace(self, schema=self.schema.append(CARRIED_BY_FIELD), column_docs=docs)
 
     def empty(self) -> pa.Table:
         return self.schema.empty_table()
@@ -62,9 +86,11 @@ class TableSpec:
 INGESTED_FILES = TableSpec(
     name="ingested_files",
     description=(
-        "One row per landing-zone file version an ingestion stream has read (ingested, rejected, "
-        "or skipped as the same content as a file already ingested), keyed by `ingest_key`: the "
-        "file's path and the SHA-256 digest of its content."
+        "One row per landing-zone file's current content as an ingestion stream read it "
+        "(ingested, rejected, or skipped as the same content as a file already ingested), keyed "
+        "by `ingest_key`: the file's path and the SHA-256 digest of its content; plus, until "
+        "the end of the stream's next run, the contents a changed file held before (status "
+        "`superseded`)."
     ),
     schema=pa.schema(
         [
@@ -78,10 +104,16 @@ INGESTED_FILES = TableSpec(
             ("rows_written", pa.int64()),
             ("ingested_at", UTC_TS),
             ("run_id", pa.string()),
+            ("content_key", pa.string()),
+            ("partitions", pa.list_(pa.string())),
         ]
     ),
     time_column="ingested_at",
     cluster_by=("stream",),
+    column_docs={
+        "content_key": "what the rows of this content carry in `carried_by`",
+        "partitions": "days (YYYY-MM-DD, or __NULL__) holding rows of this content",
+    },
 )
 
 INGEST_REJECTS = TableSpec(

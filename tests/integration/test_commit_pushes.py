@@ -127,3 +127,22 @@ def test_pushes_land_once_per_commit_and_broken_ones_are_rejected(tmp_path):
     after = {table: warehouse.row_count(table) for table in before}
     assert before == {"commit_pushes": 5, "commits": 3, "deployments": 2, "ingest_rejects": 1}
     assert after == before
+
+
+def test_a_commit_pushed_twice_is_one_row(tmp_path):
+    root = tmp_path / "landing"
+    push = json.loads((DEPLOYS / "cicl-github-push-two-commits.json").read_bytes())
+    (root / "deployments" / "pushes").mkdir(parents=True)
+    (root / "deployments/pushes/a-main.json").write_text(json.dumps(push))
+    push["ref"] = "refs/heads/release"
+    (root / "deployments/pushes/b-release.json").write_text(json.dumps(push))
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    materialize(LandingZone(uri=str(root)), warehouse)
+
+    pushed = warehouse.query(
+        "SELECT sha, COUNT(*) AS n FROM commit_pushes GROUP BY sha ORDER BY sha"
+    ).to_pylist()
+    assert [tuple(r.values()) for r in pushed] == [
+        ("0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", 1),
+        ("1a2b3c4d5e6f708192a3b4c5d6e7f80910111213", 1),
+    ]

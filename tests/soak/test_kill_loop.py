@@ -45,10 +45,6 @@ def test_after_seeded_kills_and_a_run_to_the_end_the_warehouse_equals_a_clean_ru
     assert (result.equal, result.table()) == (True, result.table())
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 9 §3: no warehouse lease yet, so the second of two runs at once ingests again",
-)
 def test_two_runs_at_once_keep_one_copy_and_the_second_ingests_nothing_again(workspace, reference):
     first, second, env = concurrent_runs(workspace)
     succeeded(first)
@@ -56,4 +52,10 @@ def test_two_runs_at_once_keep_one_copy_and_the_second_ingests_nothing_again(wor
     assert {
         "differences": warehouse_differences(reference.run.warehouse, warehouse_of(env)),
         "files ingested by both": files_ingested(first) + files_ingested(second),
-    } == {"differences": [], "files ingested by both": reference.files_ingested}
+        # The writer lease is what kept them apart: one of them waited for it.
+        "runs that waited": sum("waiting up to" in run.stderr for run in (first, second)),
+    } == {
+        "differences": [],
+        "files ingested by both": reference.files_ingested,
+        "runs that waited": 1,
+    }

@@ -59,6 +59,8 @@ CI_FINDINGS = TableSpec(
     ),
     cluster_by=("tool", "severity"),
     json_columns=("aliases", "references", "raw"),
+    # scan_id names the file and the run within it: a finding is stored once per scan.
+    identity=("pipeline_run_id", "scan_id", "fingerprint"),
     column_docs={
         "severity": "CRITICAL/HIGH/MEDIUM/LOW/INFO; null when the tool gives nothing to go on",
         "severity_source": "cvss | security-severity | tool | sarif-level",
@@ -95,6 +97,7 @@ CI_SCANS = TableSpec(
         ]
     ),
     cluster_by=("tool",),
+    identity=("scan_id",),
 )
 
 _LABELS = {

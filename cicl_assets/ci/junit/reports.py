@@ -57,6 +57,7 @@ CI_TEST_CASES = TableSpec(
         ]
     ),
     time_column="timestamp",
+    identity=("pipeline_run_id", "suite", "test_key"),
     cluster_by=("pipeline_run_id", "status"),
     json_columns=("properties",),
     column_docs={
