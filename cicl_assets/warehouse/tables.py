@@ -17,7 +17,8 @@ class TableSpec:
     """A warehouse table: name, Arrow schema, description stating the grain, physical layout.
 
     ``time_column`` day-partitions the table in BigQuery; ``cluster_by`` clusters it.
-    ``json_columns`` hold JSON text.
+    ``json_columns`` hold JSON text. ``verbatim_columns`` (identifiers, digests) are stored as
+    parsed; every other string column is redacted before it is spooled (``ingest.redact_table``).
     """
 
     name: str
@@ -29,6 +30,7 @@ class TableSpec:
     # Columns whose values usually repeat from row to row (a resource's attributes on each of its
     # spans): a hint for the backend's compression.
     repeating_columns: tuple[str, ...] = ()
+    verbatim_columns: tuple[str, ...] = ()
     column_docs: dict[str, str] = field(default_factory=dict)
 
     def empty(self) -> pa.Table:
