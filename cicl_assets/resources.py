@@ -1,7 +1,7 @@
 """The resource set the settings pick: CICL_WAREHOUSE chooses the warehouse, the rest are fields.
 
-Resource fields are shown in the Dagster UI, so none holds a secret: the BigQuery key and the
-signing key are ``dagster.EnvVar``s (the UI shows their names), whose values, literal or
+Resource fields are shown in the Dagster UI, so none holds a secret: the BigQuery key, the
+signing key and the redaction key are ``dagster.EnvVar``s (the UI shows their names), whose values, literal or
 ``gcp-sm://`` reference, are resolved where they are used.
 """
 
@@ -128,6 +128,11 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
             uri=settings.landing_uri,
             max_file_bytes=settings.max_file_bytes,
             max_inflated_bytes=settings.max_inflated_bytes,
+            state_dir=settings.state_dir,
+            redaction_key=dg.EnvVar("CICL_REDACTION_KEY")
+            if settings.redaction_key is not None
+            else None,
+            extra_secret_key_patterns=list(settings.extra_secret_key_patterns),
         ),
         "cicl_config": CiclConfig(
             config_dir=str(settings.config_dir),

@@ -26,7 +26,8 @@ ALWAYS_VERBATIM = frozenset({"source_file"})
 def prefilter() -> str:
     """The pattern a value must match to be looked at: the built-in one and the configured
     extra key patterns."""
-    extra = current_policy().extra_key_patterns
+    # A key pattern anchored to the key (^x-internal-) is searched unanchored in the text.
+    extra = (p.removeprefix("^").removesuffix("$") for p in current_policy().extra_key_patterns)
     return "|".join((MAY_HOLD_SECRET, *(f"(?:{p})" for p in extra)))
 
 

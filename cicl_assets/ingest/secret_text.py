@@ -35,6 +35,8 @@ TEXT_PATTERNS: tuple[re.Pattern[str], ...] = (
         + _NOT_MARKED
         + r"(?!(?:bearer|basic|token|digest)\b)(?P<s>[^\s\"',;]+)"
     ),
+    # a Cookie or Set-Cookie header's whole value, to the end of the line or quote
+    re.compile(r"(?i)\b(?:set-)?cookie\"?\s*:\s*" + _NOT_MARKED + r"(?P<s>[^\r\n\"']+)"),
     # a credential after the scheme word; plain words ("bearer authentication") stay
     re.compile(
         r"(?i)\b(?:bearer|basic)\s+" + _NOT_MARKED + r"(?P<s>(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])"

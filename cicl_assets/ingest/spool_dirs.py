@@ -1,7 +1,7 @@
 """Spool folders: where parsed rows wait as Parquet between the parse and the load.
 
 They hold redacted rows, but rows all the same, so they live under the project's state folder
-(``<state>/spool``, ``CICL_SPOOL_DIR``), never in the shared temporary folder, and each run
+(``<state>/spool``, the state folder being ``CICL_STATE_DIR``), never in the shared temporary folder, and each run
 removes its own when it ends or fails. A run that was killed cannot: its folder is named
 ``<pid>-<stream>-<random>`` and the next run removes every folder whose process is gone, while
 a concurrent run's folder (its process alive) is left alone.

@@ -132,11 +132,6 @@ class LandingZone(dg.ConfigurableResource):
         description="local state outside the warehouse: spool folders, the generated redaction "
         "key (CICL_STATE_DIR)",
     )
-    spool_dir: str | None = Field(
-        default=None,
-        description="where parsed rows wait before a load (CICL_SPOOL_DIR); when unset, "
-        "spool/ in the state folder",
-    )
     redaction_key: str | None = Field(
         default=None,
         description="HMAC key of redaction markers, or a gcp-sm:// reference to one; set only "
@@ -157,7 +152,8 @@ class LandingZone(dg.ConfigurableResource):
         )
 
     def spool_root(self) -> str:
-        return self.spool_dir or os.path.join(self.state_dir, "spool")
+        """Where parsed rows wait between parse and load: spool/ in the state folder."""
+        return os.path.join(self.state_dir, "spool")
 
     def redaction_policy(self) -> RedactionPolicy:
         """The key (resolved from Secret Manager when a reference) and patterns ingestion

@@ -111,6 +111,7 @@ def _environment(home: Path, settings: dict[str, str]) -> dict[str, str]:
         "DAGSTER_HOME": str(home),
         "CICL_CONFIG_DIR": str(REPO / "config"),
         "CICL_OUTBOX_URI": str(home / "outbox"),
+        "CICL_STATE_DIR": str(home / "state"),
         **settings,
     }
 
@@ -121,6 +122,8 @@ def _key_settings(keys: DemoKeys) -> dict[str, str]:
         "CICL_ATTESTATION_PUBLIC_KEY": keys.attestation_public_pem,
         "CICL_SIGNING_KEY": (keys.folder / SIGNING_KEY).read_text(),
         "CICL_TRUST_FILE": str(keys.folder / TRUST_FILE),
+        # One redaction key for both engines, so their markers (and fingerprints) agree.
+        "CICL_REDACTION_KEY": "e2e-redaction-key-0123456789abcdef",
     }
 
 
