@@ -202,9 +202,11 @@ def redact_text(text: str) -> str:
         except ValueError:
             inner = None
         if isinstance(inner, dict | list):
+            # Every key and leaf was looked at: unchanged means no secret, text kept as it was.
             cleaned = redact(inner)
             if cleaned != inner:
                 return json.dumps(cleaned, separators=(",", ":"), ensure_ascii=False)
+            return text
     if not may_hold_secret(text):
         return text
     return redact_patterns(text, marker)

@@ -6,8 +6,9 @@ maps, events, original records) hold JSON text, which is redacted structurally, 
 (status messages, error bodies, URLs). ``TableSpec.verbatim_columns`` (identifiers and digests:
 trace and span ids, ``source_file``, content digests) are stored as they are.
 
-One vectorised regular-expression match (RE2, inside Arrow) per column finds the values that
-may hold a secret; only those go through Python, so a batch without secrets costs one scan.
+One vectorised regular-expression match (RE2, inside Arrow) over each column's distinct values
+finds those that may hold a secret; only those go through Python, so a batch without secrets
+costs one hash and one scan of the distinct values per column.
 """
 
 from __future__ import annotations
@@ -42,10 +43,20 @@ def redact_table(table: pa.Table, spec: TableSpec) -> pa.Table:
         if field.name in spec.verbatim_columns or field.name in ALWAYS_VERBATIM:
             continue
         column = table.column(i).combine_chunks()
-        hits = pc.fill_null(pc.match_substring_regex(column, pattern, ignore_case=True), False)
-        if not pc.any(hits).as_py():
-            continue
-        suspects = pc.filter(column, hits).to_pylist()
-        cleaned = pa.array([redact_text(v) for v in suspects], field.type)
-        table = table.set_column(i, field, pc.replace_with_mask(column, hits, cleaned))
+        cleaned = _redact_column(column, pattern)
+        if cleaned is not None:
+            table = table.set_column(i, field, cleaned)
     return table
+
+
+def _redact_column(column: pa.Array, pattern: str) -> pa.Array | None:
+    """The column with its secrets replaced, or None when it holds none. Each distinct value is
+    matched once: most columns repeat (a resource's attributes on each of its spans)."""
+    encoded = pc.dictionary_encode(column)
+    values = encoded.dictionary
+    hits = pc.fill_null(pc.match_substring_regex(values, pattern, ignore_case=True), False)
+    if not pc.any(hits).as_py():
+        return None
+    suspects = pc.filter(values, hits).to_pylist()
+    cleaned = pa.array([redact_text(v) for v in suspects], column.type)
+    return pc.take(pc.replace_with_mask(values, hits, cleaned), encoded.indices)
