@@ -1,8 +1,10 @@
 """The resource set the settings pick: CICL_WAREHOUSE chooses the warehouse, the rest are fields.
 
-Resource fields are shown in the Dagster UI, so none holds a secret: the BigQuery key and the
-signing key are ``dagster.EnvVar``s (the UI shows their names), whose values, literal or
-``gcp-sm://`` reference, are resolved where they are used.
+Resource fields are shown in the Dagster UI, so none holds a secret: the BigQuery key, the
+signing key and the redaction key are ``dagster.EnvVar``s (the UI shows their names), whose
+values, literal or ``gcp-sm://`` reference, are resolved where they are used. Writes outside
+ingestion (audit events, reports) redact with the same key: ``build_resources`` makes it the
+process's default redaction policy.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from pydantic import Field
 
 from cicl_assets.audit.notary import ChainNotary, warehouse_location
 from cicl_assets.ci.attestations.signing import AttestationTrust, attestation_trust
+from cicl_assets.ingest.redact import configure_default as configure_default_redaction
+from cicl_assets.ingest.redaction_key import RedactionPolicy, load_redaction_key
 from cicl_assets.landing.zone import LandingZone
 from cicl_assets.outbox import open_outbox
-from cicl_assets.secrets import parse_secret, resolve_secret
+from cicl_assets.secrets import parse_secret
 from cicl_assets.settings import (
     DEFAULT_SLO_BREACH_COOLDOWN_MINUTES,
     DEFAULT_TRUST_FILE,
@@ -50,12 +54,6 @@ class CiclConfig(dg.ConfigurableResource):
         description="ed25519 private key cicl signs with, or a gcp-sm:// reference to one; set "
         "only through dagster.EnvVar (CICL_SIGNING_KEY); when unset, chain heads are unsigned",
     )
-    redaction_key: str | None = Field(
-        default=None,
-        description="HMAC key user identifiers are pseudonymised with, or a gcp-sm:// reference "
-        "to one; set only through dagster.EnvVar (CICL_REDACTION_KEY); when unset, feedback "
-        "naming a user is refused",
-    )
     trust_file: str | None = Field(
         default=None,
         description="keys whose signatures are accepted (CICL_TRUST_FILE); when unset, "
@@ -84,13 +82,6 @@ class CiclConfig(dg.ConfigurableResource):
         if not self.signing_key:
             return None
         return load_signer(parse_secret("CICL_SIGNING_KEY", self.signing_key))
-
-    def pseudonym_key(self) -> bytes | None:
-        """The redaction key, resolved from Secret Manager when it is a reference."""
-        if not self.redaction_key:
-            return None
-        secret = resolve_secret(parse_secret("CICL_REDACTION_KEY", self.redaction_key))
-        return secret.reveal().encode()
 
     def trust(self) -> Trust:
         return load_trust(
@@ -135,21 +126,29 @@ def build_warehouse(settings: Settings) -> Warehouse:
 
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or Settings.from_env()
+    configure_default_redaction(
+        lambda: RedactionPolicy(
+            load_redaction_key(settings.redaction_key, settings.state_dir),
+            settings.extra_secret_key_patterns,
+        )
+    )
     return {
         "warehouse": build_warehouse(settings),
         "landing": LandingZone(
             uri=settings.landing_uri,
             max_file_bytes=settings.max_file_bytes,
             max_inflated_bytes=settings.max_inflated_bytes,
+            state_dir=settings.state_dir,
+            redaction_key=dg.EnvVar("CICL_REDACTION_KEY")
+            if settings.redaction_key is not None
+            else None,
+            extra_secret_key_patterns=list(settings.extra_secret_key_patterns),
         ),
         "cicl_config": CiclConfig(
             config_dir=str(settings.config_dir),
             outbox_uri=settings.outbox_uri,
             attestation_public_key=settings.attestation_public_key,
             signing_key=dg.EnvVar("CICL_SIGNING_KEY") if settings.signing_key is not None else None,
-            redaction_key=dg.EnvVar("CICL_REDACTION_KEY")
-            if settings.redaction_key is not None
-            else None,
             trust_file=str(settings.trust_file) if settings.trust_file else None,
             slo_breach_cooldown_minutes=settings.slo_breach_cooldown_minutes,
         ),

@@ -17,7 +17,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +28,8 @@ WAREHOUSES = ("duckdb", "bigquery")
 DEFAULT_SLO_BREACH_COOLDOWN_MINUTES = 720
 DEFAULT_TRUST_FILE = Path("trust") / "keys.yaml"
 DEFAULT_QUERY_TIMEOUT_SECONDS = 600
+# In the config directory: further keys whose values are secret (extra_key_patterns: [regex]).
+REDACTION_CONFIG = "redaction.yaml"
 
 # The product's variables, as README's configuration table lists them.
 VARIABLES: dict[str, str] = {
@@ -43,12 +45,13 @@ VARIABLES: dict[str, str] = {
     "CICL_GCS_PROJECT": "project of the Cloud Storage client",
     "CICL_ATTESTATION_PUBLIC_KEY": "PEM public key attestations must be signed with",
     "CICL_SIGNING_KEY": "secret: ed25519 private key (PEM) cicl signs audit chain heads with",
-    "CICL_REDACTION_KEY": "secret: HMAC key user identifiers are pseudonymised with",
     "CICL_TRUST_FILE": "the keys whose signatures cicl accepts, with their validity",
     "CICL_SLO_BREACH_COOLDOWN_MINUTES": "minutes before an ongoing SLO alert triggers again",
     "CICL_MAX_FILE_BYTES": "largest landing file read",
     "CICL_MAX_INFLATED_BYTES": "largest content a gzipped landing file may inflate to",
     "CICL_QUERY_TIMEOUT_SECONDS": "longest a warehouse statement may run before it is stopped",
+    "CICL_REDACTION_KEY": "secret: HMAC key of redaction markers and user pseudonyms (32+ chars)",
+    "CICL_STATE_DIR": "local state outside the warehouse: spool folders, generated redaction key",
 }
 # Variables of the test tooling that share the prefix: a developer's shell may hold them, and
 # they must not stop the code location. Each says who reads it.
@@ -111,12 +114,14 @@ class Settings:
     config_dir: Path = Path("config")
     attestation_public_key: str | None = None
     signing_key: Secret | SecretRef | None = None
-    redaction_key: Secret | SecretRef | None = None
     trust_file: Path | None = None
     slo_breach_cooldown_minutes: int = DEFAULT_SLO_BREACH_COOLDOWN_MINUTES
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES
     query_timeout_seconds: int = DEFAULT_QUERY_TIMEOUT_SECONDS
+    redaction_key: Secret | SecretRef | None = None
+    state_dir: str = ".cicl"
+    extra_secret_key_patterns: tuple[str, ...] = ()
     cloud: CloudClients = CloudClients()
 
     @classmethod
@@ -143,7 +148,6 @@ class Settings:
             config_dir=read.directory("CICL_CONFIG_DIR", cls.config_dir),
             attestation_public_key=read.public_key("CICL_ATTESTATION_PUBLIC_KEY"),
             signing_key=read.signing_key("CICL_SIGNING_KEY"),
-            redaction_key=read.secret("CICL_REDACTION_KEY"),
             trust_file=read.trust_file("CICL_TRUST_FILE"),
             slo_breach_cooldown_minutes=read.integer(
                 "CICL_SLO_BREACH_COOLDOWN_MINUTES", cls.slo_breach_cooldown_minutes, minimum=0
@@ -155,9 +159,23 @@ class Settings:
             query_timeout_seconds=read.integer(
                 "CICL_QUERY_TIMEOUT_SECONDS", cls.query_timeout_seconds, minimum=1
             ),
+            redaction_key=read.redaction_key("CICL_REDACTION_KEY"),
+            state_dir=read.text("CICL_STATE_DIR") or cls.state_dir,
             cloud=cloud_clients(read.env),
         )
         read.raise_errors()
+        settings = replace(
+            settings, extra_secret_key_patterns=read.extra_key_patterns(settings.config_dir)
+        )
+        if settings.warehouse == "bigquery" and settings.redaction_key is None:
+            # A generated key lives on one machine: markers of two pods would not compare, and
+            # losing the file would split every group.
+            read.fail(
+                "CICL_REDACTION_KEY",
+                "is required with CICL_WAREHOUSE=bigquery (32+ random characters, e.g. "
+                "python -c 'import secrets; print(secrets.token_hex(32))', or a gcp-sm:// "
+                "reference)",
+            )
         if settings.warehouse == "bigquery" and settings.signing_key is None:
             # Unsigned heads are only as safe as the outbox's write protection: fine on a
             # laptop, not for the production warehouse.
@@ -306,6 +324,42 @@ class _Reader:
                 "(scripts/cicl.py keygen prints the entry to add)",
             )
 
+    def redaction_key(self, name: str) -> Secret | SecretRef | None:
+        value = self.secret(name)
+        if isinstance(value, Secret):
+            from cicl_assets.ingest.redaction_key import RedactionKeyError, key_from_text
+
+            try:
+                key_from_text(value.reveal(), name)
+            except RedactionKeyError as exc:
+                self.errors.append(str(exc))
+                return None
+        return value
+
+    def extra_key_patterns(self, config_dir: Path) -> tuple[str, ...]:
+        """``extra_key_patterns`` of the config directory's redaction.yaml: regular expressions
+        (Python and RE2 alike) searched case-insensitively in mapping keys."""
+        path = config_dir / REDACTION_CONFIG
+        if not path.is_file():
+            return ()
+        import yaml
+
+        origin = f"CICL_CONFIG_DIR: {path}"
+        try:
+            doc = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            self.errors.append(f"{origin}: cannot be read ({exc})")
+            return ()
+        patterns = doc.get("extra_key_patterns", []) if isinstance(doc, dict) else None
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            self.errors.append(f"{origin}: extra_key_patterns is a list of regular expressions")
+            return ()
+        for pattern in patterns:
+            why = _pattern_problem(pattern)
+            if why:
+                self.errors.append(f"{origin}: extra key pattern {pattern!r} {why}")
+        return tuple(patterns)
+
     def service_account_key(self, name: str) -> Secret | SecretRef | None:
         value = self.secret(name)
         if isinstance(value, Secret):
@@ -314,6 +368,23 @@ class _Reader:
             except SecretError as exc:
                 self.errors.append(str(exc))
         return value
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot serve as an extra key pattern: Python compiles it for keys, Arrow's
+    RE2 for the vectorised prefilter, so it must be valid in both."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"is not a regular expression ({exc})"
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        pc.match_substring_regex(pa.array([""]), pattern)
+    except pa.ArrowInvalid:
+        return "uses syntax RE2 does not know (lookarounds, backreferences)"
+    return None
 
 
 def service_account_info(key: Secret) -> dict:

@@ -105,6 +105,7 @@ def environment(home: Path, settings: dict[str, str]) -> dict[str, str]:
         "DAGSTER_HOME": str(home),
         "CICL_CONFIG_DIR": str(REPO / "config"),
         "CICL_OUTBOX_URI": str(home / "outbox"),
+        "CICL_STATE_DIR": str(home / "state"),
         **settings,
     }
 

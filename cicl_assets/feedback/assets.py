@@ -9,7 +9,7 @@ import dagster as dg
 import pyarrow as pa
 
 from cicl_assets.charts import chart_markdown, line_chart_png
-from cicl_assets.feedback.stream import FEEDBACK_STREAM, bind_pseudonym_key
+from cicl_assets.feedback.stream import FEEDBACK_STREAM
 from cicl_assets.feedback.table import USER_FEEDBACK
 from cicl_assets.metadata import markdown_table
 from cicl_assets.stream_assets import AssetView, DeclaredStream, build_stream_asset
@@ -67,7 +67,6 @@ FEEDBACK = DeclaredStream(
     kinds=frozenset({"python", "json"}),
     views=(AssetView(USER_FEEDBACK, PREVIEW_COLUMNS, (rating_figures,)),),
     reads="cicl-native feedback records and Langfuse score exports, gzipped or not",
-    configure=bind_pseudonym_key,
 )
 
 user_feedback = build_stream_asset(FEEDBACK)

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cicl_assets.gcs import use_cloud_clients
+from cicl_assets.ingest.redact import configure as configure_redaction
+from cicl_assets.ingest.redact import redact_text
+from cicl_assets.ingest.redaction_key import RedactionPolicy
 from cicl_assets.ingest.spool import Reject, parse_to_spool
 from cicl_assets.ingest.workers import Lost
 from cicl_assets.landing.zone import (
@@ -24,7 +27,7 @@ from cicl_assets.landing.zone import (
     LandingZone,
     UnsafePathError,
 )
-from cicl_assets.settings import CloudClients, cloud_clients
+from cicl_assets.settings import CloudClients
 
 if TYPE_CHECKING:
     from cicl_assets.ingest.runner import StreamSpec
@@ -51,14 +54,21 @@ def ingest_key(source_file: str, digest: str | None) -> str:
 
 @dataclass(frozen=True)
 class RunSetup:
-    """What every file of one run needs; sent once to each worker process."""
+    """What every file of one run needs; sent once to each worker process. A worker may have
+    been forked from a server started long before, with another environment: what it redacts
+    with and which Cloud Storage it reads come from here, never from its environment."""
 
     stream: StreamSpec
     landing: LandingZone
     known_keys: frozenset[str]
     read_timeout_s: float
-    # Taken in the parent: workers must not build cloud clients from their own, older environment.
-    cloud: CloudClients = field(default_factory=cloud_clients)
+    redaction: RedactionPolicy
+    cloud: CloudClients = field(default_factory=CloudClients)
+
+    def apply(self) -> None:
+        """Make this process redact and reach Cloud Storage as the run says."""
+        configure_redaction(self.redaction)
+        use_cloud_clients(self.cloud)
 
 
 @dataclass(frozen=True)
@@ -68,8 +78,8 @@ class FileTask:
 
 
 def process_file(setup: RunSetup, task: FileTask, progress: Callable[[Any], None]) -> FileOutcome:
-    use_cloud_clients(setup.cloud)
     try:
+        setup.apply()
         return _read_and_parse(setup, task, progress)
     except Exception as exc:  # a fault of the runner itself still costs one file, not the run
         return _unread(setup, task.obj, f"not read: {type(exc).__name__}: {exc}")
@@ -82,7 +92,8 @@ def _unread(setup: RunSetup, obj: LandingObject, reason: str, retry: bool = Fals
     key = None if retry else f"unread:{obj.path}:{obj.size}:{obj.updated:.0f}"
     if key and ingest_key(obj.path, key) in setup.known_keys:
         return FileOutcome(obj.path, key, obj.size, "already_ingested")
-    return FileOutcome(obj.path, key, obj.size, "rejected", "unknown", f"{obj.path}: {reason}")
+    message = redact_text(f"{obj.path}: {reason}")
+    return FileOutcome(obj.path, key, obj.size, "rejected", "unknown", message)
 
 
 def _read_and_parse(

@@ -1,43 +1,59 @@
-"""Secret redaction for nested JSON before anything reaches the warehouse.
+"""Secret redaction for everything ingested before it is spooled, stored or logged.
 
 ``redact(obj)`` returns a copy of a JSON-like value (dicts, lists, strings, numbers) in which
-secrets are replaced by ``[REDACTED]``; the keys stay so readers see *that* a value was there.
+secrets are replaced by a marker, ``[REDACTED:<hash>]``; the keys stay so readers see *that* a
+value was there. The hash is a keyed HMAC (``ingest.redaction_key``): equal values get equal
+markers, so analysts can group them, while nobody without the key can confirm a guess of a value
+by hashing it (the reason an unkeyed digest of a low-entropy password would be unsafe). The
+stream factory runs every string column of every parsed table through ``redact_text``
+(``ingest.redact_table``); parsers may redact earlier with what they know of their format.
 What counts as a secret:
 
 - the values of Kubernetes ``Secret`` objects (``data``, ``stringData``) and of ``ConfigMap``
-  objects (``data``, ``binaryData``), wherever such an object is nested (audit
-  ``requestObject``/``responseObject``, lists, annotations holding JSON text);
+  objects (``data``, ``binaryData``), wherever such an object is nested, recognised by its
+  ``kind`` (``Secret``, ``SecretList``...) or, in an audit record, by ``objectRef.resource``
+  (``secrets``, ``configmaps``): a list response's items and a patch body carry no kind;
 - HTTP credential headers: ``Authorization``, ``Proxy-Authorization``, ``Cookie``,
-  ``Set-Cookie`` (any case), as keys or as ``{"name": ..., "value": ...}`` pairs;
+  ``Set-Cookie`` (any case), as keys, as ``{"name": ..., "value": ...}`` pairs, or as OTel's
+  ``http.request.header.<name>`` / ``http.response.header.<name>`` attributes;
 - values under keys that name a secret: a key whose last word is password, passwd, pwd,
-  passphrase, token, secret, key, apikey, credential(s) or whose words contain api_key,
-  private_key, access_key, client_secret... ("key" alone or as a suffix like ``access_key``,
-  never ``keyboard`` or ``monkey``; ``token_id`` and ``secretName`` name a secret, they are not
-  one, so they stay, as do identifiers such as ``run_key``, ``partition_key``, ``public_key``);
-- secret-looking text regardless of key: ``Authorization:`` header values, bearer and basic
-  credentials, AWS access key ids, GitHub and GitLab tokens, Google API keys and OAuth access
-  tokens, Slack tokens, PEM private key blocks, JWTs, ``password=...`` / ``token: ...`` in logs,
-  URLs and connection strings, passwords in URL user-info, credential query parameters. Only
-  the matching part of the text is replaced, so a log line stays readable;
+  passphrase, token, secret, key, apikey, credential(s), authorization or cookie, or whose words
+  contain api_key, private_key, access_key, client_secret... ("key" alone or as a suffix like
+  ``access_key``, never ``keyboard`` or ``monkey``; ``token_id`` and ``secretName`` name a
+  secret, they are not one, so they stay, as do identifiers such as ``run_key``,
+  ``partition_key``, ``public_key``), and keys matching a configured extra pattern;
+- secret-looking text regardless of key (``ingest.secret_text``): Authorization values (Basic,
+  Bearer, Digest, token), AWS, GitHub, GitLab, Google, Slack, OpenAI-style and Stripe keys, PEM
+  private key blocks, JWTs, ``password=...`` / ``token: ...``, passwords in URL user-info and
+  credential query parameters, ``PASSWORD '...'`` / ``IDENTIFIED BY`` in SQL, capability URLs.
+  Only the matching part of the text is replaced, so a log line stays readable;
 - what a caller knows about its own format: keys that hold a secret there (a secret scanner's
   ``Match``) and secret values found in the record, replaced wherever they appear in its text.
 
-Redacted values carry no hash: an unsalted digest of a low-entropy secret (most passwords) lets
-anyone holding the warehouse confirm a guess, which defeats the point.
+Hex identifiers (trace and span ids, git shas, ``sha256:`` digests) and UUIDs match no pattern.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from functools import lru_cache
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
-REDACTED = "[REDACTED]"
+from cicl_assets.ingest.redaction_key import (
+    MARKER_PREFIX,
+    RedactionKey,
+    RedactionPolicy,
+    local_key,
+)
+from cicl_assets.ingest.secret_text import may_hold_secret, redact_patterns
+
+# What every marker starts with; the hash follows (see ``marker``).
+REDACTED = MARKER_PREFIX
+DEFAULT_STATE_DIR = Path(".cicl")
 
 _SECRET_WORDS = frozenset(
     {
@@ -59,6 +75,9 @@ _SECRET_WORDS = frozenset(
         "keys",
         "secrets",
         "passwords",
+        "authorization",
+        "cookie",
+        "cookies",
     }
 )
 _SECRET_PAIRS = frozenset(
@@ -102,82 +121,56 @@ _PLAIN_KEY_QUALIFIERS = frozenset(
     }
 )
 _HEADER_KEYS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+_OTEL_HEADER = re.compile(r"(?i)^(?:http|rpc)\.(?:request|response)\.(?:header|metadata)\.(.+)$")
+_SENSITIVE_HEADERS = frozenset(
+    {"x-api-key", "x-auth-token", "x-csrf-token", "x-xsrf-token", "x-amz-security-token"}
+)
 _K8S_SECRET_FIELDS = {"Secret": ("data", "stringData"), "ConfigMap": ("data", "binaryData")}
+_K8S_DATA_FIELDS = frozenset({"data", "stringData", "binaryData"})
+_K8S_SECRET_RESOURCES = frozenset({"secrets", "configmaps"})
+_K8S_BODIES = ("requestObject", "responseObject", "request", "response")
 
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-_TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(
-            r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----.*?"
-            r"(-----END (?:[A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----|\Z)",
-            re.S,
-        ),
-        REDACTED,
-    ),
-    # the whole value of an Authorization header, whatever its scheme and form
-    (
-        re.compile(
-            r"(?i)\b((?:proxy-)?authorization\"?\s*[:=]\s*\"?(?:(?:bearer|basic|token|digest)\s+)?)"
-            r"(?!\[REDACTED\])[^\s\"',;]+"
-        ),
-        r"\1" + REDACTED,
-    ),
-    # a credential after the scheme word; plain words ("bearer authentication") stay
-    (
-        re.compile(
-            r"(?i)\b((?:bearer|basic)\s+)(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*"
-        ),
-        r"\1" + REDACTED,
-    ),
-    (re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"), REDACTED),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), REDACTED),
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"), REDACTED),
-    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), REDACTED),
-    (re.compile(r"\bAIza[0-9A-Za-z\-_]{35}\b"), REDACTED),
-    (re.compile(r"\bya29\.[0-9A-Za-z_.-]+"), REDACTED),
-    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"), REDACTED),
-    (
-        re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),
-        REDACTED,
-    ),
-    # scheme://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@]+):([^\s@/]+)@"), r"\1:" + REDACTED + "@"),
-    # password=..., pwd: ..., in URLs, connection strings and config text
-    (
-        re.compile(
-            r"(?i)(?<![A-Za-z0-9])([A-Za-z0-9_.-]*(?:password|passwd|pwd|passphrase|secret"
-            r"|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|access[_-]?token"
-            r"|auth[_-]?token|credentials?)s?)(\"?\s*[=:]\s*)(?!\[REDACTED\])"
-            r"(\"[^\"]*\"|'[^']*'|[^\s;&,'\"]+)"
-        ),
-        r"\1\2" + REDACTED,
-    ),
-    # token=..., GITHUB_TOKEN=..., pass: ... ("max_tokens: 5" is no secret); 4+ characters
-    (
-        re.compile(
-            r"(?i)(?<![A-Za-z0-9_])((?:[A-Za-z0-9.-]*[_-])?token|pass)(\"?\s*[=:]\s*)"
-            r"(?!\[REDACTED\])"
-            r"(\"[^\"]{4,}\"|'[^']{4,}'|[^\s;&,'\"]{4,})"
-        ),
-        r"\1\2" + REDACTED,
-    ),
-    # credential query parameters: ?token=..., &sig=...
-    (
-        re.compile(
-            r"(?i)([?&](?:token|access_token|id_token|api_key|apikey|key|sig|signature"
-            r"|x-amz-signature|x-goog-signature|auth)=)(?!\[REDACTED\])[^&\s#]+"
-        ),
-        r"\1" + REDACTED,
-    ),
-)
-
-# One cheap pass that every pattern above needs to match first; most strings stop here.
-_MAY_HOLD_SECRET = re.compile(  # matched against the lowercased text (no IGNORECASE: 5x faster)
-    r"bearer|basic|akia|asia|agpa|aida|aroa|gh[pousr]_|github_pat_|glpat-|aiza|ya29\.|xox|eyj"
-    r"|private key|://|pass|pwd|secret|key|token|credential|sig|auth"
-)
 _MAX_NESTED_JSON = 4 * 1024 * 1024
+
+_POLICY: list[RedactionPolicy] = []
+_DEFAULT: list[Callable[[], RedactionPolicy]] = []
+_EXTRA_KEYS: list[re.Pattern[str]] = []
+
+
+def configure(policy: RedactionPolicy) -> None:
+    """Redact in this process with ``policy`` (its key and extra key patterns) from now on."""
+    _POLICY[:] = [policy]
+    _EXTRA_KEYS[:] = policy.compiled_key_patterns()
+    is_secret_key.cache_clear()
+
+
+def configure_default(policy: Callable[[], RedactionPolicy]) -> None:
+    """How this process finds its policy when nothing configured one: the settings layer
+    installs its keys here when the code location loads, so writes outside ingestion (audit
+    events, reports) redact with the configured key too. Called only when first needed."""
+    _DEFAULT[:] = [policy]
+
+
+def current_policy() -> RedactionPolicy:
+    """The configured policy; else the settings' default; else the local key under ``.cicl/``
+    (made on first use)."""
+    if not _POLICY:
+        configure(_DEFAULT[0]() if _DEFAULT else RedactionPolicy(local_key(DEFAULT_STATE_DIR)))
+    return _POLICY[0]
+
+
+def marker(value: str) -> str:
+    """The marker a redacted ``value`` becomes: ``[REDACTED:`` + 12 hex digits of its HMAC + ``]``."""
+    return current_policy().key.marker(value)
+
+
+def pseudonymise(value: str, key: RedactionKey | None = None) -> str:
+    """A stable stand-in for an identifier (a user id): 16 hex digits of its HMAC under ``key``
+    (default: the process's redaction key). Equal ids map to equal pseudonyms for one key; without
+    the key the id cannot be recovered or confirmed."""
+    # Its own domain: a user id's pseudonym is not the marker of the same text redacted.
+    return (key or current_policy().key).digest("pseudonym\x00" + value, 16)
 
 
 def _words(key: str) -> list[str]:
@@ -190,6 +183,11 @@ def is_secret_key(key: str) -> bool:
     lowered = key.lower()
     if lowered in _HEADER_KEYS:
         return True
+    header = _OTEL_HEADER.match(key)
+    if header and header[1].lower() in _SENSITIVE_HEADERS:
+        return True
+    if any(p.search(key) for p in _EXTRA_KEYS):
+        return True
     words = _words(key)
     if not words:
         return False
@@ -198,6 +196,10 @@ def is_secret_key(key: str) -> bool:
     if words[-1] in _SECRET_WORDS:
         return True
     return any(pair in _SECRET_PAIRS for pair in pairwise(words))
+
+
+def is_marker(text: str) -> bool:
+    return text.startswith(REDACTED) and text.endswith("]") and len(text) <= 32
 
 
 def redact_text(text: str) -> str:
@@ -209,14 +211,14 @@ def redact_text(text: str) -> str:
         except ValueError:
             inner = None
         if isinstance(inner, dict | list):
+            # Every key and leaf was looked at: unchanged means no secret, text kept as it was.
             cleaned = redact(inner)
             if cleaned != inner:
                 return json.dumps(cleaned, separators=(",", ":"), ensure_ascii=False)
-    if not _MAY_HOLD_SECRET.search(text.lower()):
+            return text
+    if not may_hold_secret(text):
         return text
-    for pattern, replacement in _TEXT_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+    return redact_patterns(text, marker)
 
 
 def _blank(value: Any) -> Any:
@@ -227,16 +229,16 @@ def _blank(value: Any) -> Any:
         return {k: _blank(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_blank(v) for v in value]
-    if isinstance(value, str) and value == "":
-        return value
-    return REDACTED
+    if isinstance(value, str):
+        return value if value == "" or is_marker(value) else marker(value)
+    return marker(json.dumps(value))
 
 
 def redact_known(text: str, secrets: Collection[str]) -> str:
     """``text`` with every known secret value (4 characters or more) replaced, longest first."""
     for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, REDACTED)
+        if len(secret) >= 4 and secret in text:
+            text = text.replace(secret, marker(secret))
     return text
 
 
@@ -244,11 +246,11 @@ def redact_field(name: str, value: str | None) -> str | None:
     """One named text value: dropped whole when its name names a secret, else scanned."""
     if not value:
         return value
-    return REDACTED if is_secret_key(name) else redact_text(value)
+    return _blank(value) if is_secret_key(name) else redact_text(value)
 
 
 def redact(obj: Any, *, secret_keys: Collection[str] = (), known: Collection[str] = ()) -> Any:
-    """A copy of ``obj`` with every secret replaced by ``[REDACTED]``; the input is untouched.
+    """A copy of ``obj`` with every secret replaced by its marker; the input is untouched.
 
     ``secret_keys`` (lowercase) are further keys whose values are secret in this record's
     format; ``known`` are secret values to replace wherever they appear in its text."""
@@ -263,9 +265,8 @@ def _redact(obj: Any, secret_keys: frozenset[str], known: tuple[str, ...]) -> An
         return [_redact(v, secret_keys, known) for v in obj]
     if not isinstance(obj, dict):
         return obj
-    secret_fields = (
-        _K8S_SECRET_FIELDS.get(obj.get("kind")) if isinstance(obj.get("kind"), str) else None
-    )
+    secret_fields = _k8s_secret_fields(obj)
+    secret_bodies = _names_k8s_secret(obj)
     pair_name = obj.get("name", obj.get("key"))
     pair_is_secret = isinstance(pair_name, str) and "value" in obj and is_secret_key(pair_name)
     out: dict[str, Any] = {}
@@ -276,32 +277,59 @@ def _redact(obj: Any, secret_keys: frozenset[str], known: tuple[str, ...]) -> An
             out[key] = _blank(value)
         elif pair_is_secret and key == "value":
             out[key] = _blank(value)
+        elif secret_bodies and (key in _K8S_BODIES or key == "items"):
+            out[key] = _redact(_blank_k8s_data(value), secret_keys, known)
         else:
             out[key] = _redact(value, secret_keys, known)
     return out
 
 
-# The key of pseudonyms; set once per process from the settings layer (CICL_REDACTION_KEY).
-_PSEUDONYM_KEY: bytes | None = None
-PSEUDONYM_PREFIX = "pseu_"
+def _k8s_kind(obj: dict[str, Any]) -> str | None:
+    kind = obj.get("kind")
+    if not isinstance(kind, str):
+        kind = obj.get("@type")  # GKE audit logs: "core.k8s.io/v1.Secret"
+        kind = kind.rsplit(".", 1)[-1] if isinstance(kind, str) else None
+    return kind
 
 
-def set_pseudonym_key(key: bytes | str | None) -> None:
-    """The HMAC key ``pseudonymise`` uses; None forgets it."""
-    global _PSEUDONYM_KEY
-    _PSEUDONYM_KEY = key.encode() if isinstance(key, str) else key
+def _k8s_secret_fields(obj: dict[str, Any]) -> tuple[str, ...] | None:
+    kind = _k8s_kind(obj)
+    if kind is None:
+        return None
+    return _K8S_SECRET_FIELDS.get(kind)
 
 
-def pseudonymise(value: str) -> str:
-    """A stable stand-in for a person's identifier: HMAC-SHA256 under the redaction key.
+def _names_k8s_secret(obj: dict[str, Any]) -> bool:
+    """A record about Secrets or ConfigMaps: its request and response bodies hold their data
+    even where the bodies carry no kind (list items, patches)."""
+    kind = _k8s_kind(obj)
+    if kind in ("SecretList", "ConfigMapList"):
+        return True
+    ref = obj.get("objectRef")
+    if isinstance(ref, dict) and str(ref.get("resource", "")).lower() in _K8S_SECRET_RESOURCES:
+        return True
+    for field in ("methodName", "resourceName"):  # GKE audit logs in Cloud Logging
+        name = obj.get(field)
+        if isinstance(name, str) and re.search(r"(?i)[./](?:secrets|configmaps)(?:[./]|$)", name):
+            return True
+    return False
 
-    The same user gets the same pseudonym in every table, so ratings can be counted per person,
-    yet nobody holding only the warehouse can confirm a guessed name (an unkeyed hash would
-    let them). Without a key nothing is stored: ValueError."""
-    if _PSEUDONYM_KEY is None:
-        raise ValueError(
-            "no pseudonymisation key: set CICL_REDACTION_KEY so user identifiers can be "
-            "stored as keyed pseudonyms"
-        )
-    digest = hmac.new(_PSEUDONYM_KEY, value.encode("utf-8"), hashlib.sha256).hexdigest()
-    return PSEUDONYM_PREFIX + digest[:32]
+
+def _blank_k8s_data(value: Any) -> Any:
+    """``value`` with every data/stringData/binaryData map blanked, however deep (list items),
+    and every JSON-patch operation on those paths."""
+    if isinstance(value, list):
+        return [_blank_k8s_data(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    path = value.get("path")
+    if (
+        isinstance(path, str)
+        and "value" in value
+        and re.match(r"/(?:data|stringData|binaryData)\b", path)
+    ):
+        return {**value, "value": _blank(value["value"])}
+    return {
+        k: _blank(v) if k in _K8S_DATA_FIELDS and isinstance(v, dict) else _blank_k8s_data(v)
+        for k, v in value.items()
+    }

@@ -1,8 +1,9 @@
 """Ingest the new files of one landing-zone stream into warehouse tables.
 
 Each file is read under a size cap and a time limit, gunzipped under a bomb guard, recognised by
-content and parsed into per-table Parquet spool files (``ingest.file_outcome``, ``ingest.spool``);
-nothing of a file reaches the warehouse unless the whole file parsed. Every per-file failure (an
+content, parsed and redacted into per-table Parquet spool files (``ingest.file_outcome``,
+``ingest.spool``, ``ingest.redact_table``) in a spool folder under the state folder
+(``ingest.spool_dirs``), removed when the run ends; nothing of a file reaches the warehouse unless the whole file parsed. Every per-file failure (an
 unreadable or oddly named file, a symlink or FIFO, bad content, a parser that crashes or is
 killed) ends as one ``ingest_rejects`` row and the run goes on. A file is skipped when the same
 path with the same content digest was already ingested; for streams whose rows carry their own
@@ -22,7 +23,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,8 +46,11 @@ from cicl_assets.ingest.file_outcome import (
 )
 from cicl_assets.ingest.formats import FileFormat
 from cicl_assets.ingest.landing_state import LandingState
+from cicl_assets.ingest.redact import configure as configure_redaction
+from cicl_assets.ingest.spool_dirs import make_spool
 from cicl_assets.ingest.workers import Lost, run_isolated
 from cicl_assets.landing.zone import READ_TIMEOUT_S, LandingZone
+from cicl_assets.settings import cloud_clients
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.batch import IngestBatch, Part, Retirement, TableLoad, partitions_of
 from cicl_assets.warehouse.lease import writer_lease
@@ -144,11 +147,18 @@ def _ingest(
     wanted = None if paths is None else set(paths)
     objects = [o for o in landing.list(stream.prefix) if wanted is None or o.path in wanted]
     report = IngestReport(stream.name, files_seen=len(objects))
-    spool_root = tempfile.mkdtemp(prefix=f"cicl-spool-{stream.name}-")
-    setup = RunSetup(stream, landing, state.known_keys(), read_timeout_s)
+    # Resolved here, once: workers get the policy and the cloud settings with their setup.
+    setup = RunSetup(
+        stream,
+        landing,
+        state.known_keys(),
+        read_timeout_s,
+        landing.redaction_policy(),
+        cloud_clients(),
+    )
+    configure_redaction(setup.redaction)
+    spool_root = make_spool(landing.spool_root(), stream.name)
     tasks = [FileTask(o, os.path.join(spool_root, f"{i:07d}")) for i, o in enumerate(objects)]
-    for t in tasks:
-        os.makedirs(t.spool_dir, exist_ok=True)
     pending: list[FileOutcome] = []
     seen_digests: set[str] = set()
     pending_rows = 0
@@ -166,6 +176,8 @@ def _ingest(
         )
 
     try:
+        for t in tasks:
+            os.makedirs(t.spool_dir, exist_ok=True)
         for outcome in _outcomes(setup, tasks, workers):
             report.bytes_read += outcome.size
             if (

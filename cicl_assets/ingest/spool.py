@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from cicl_assets.ingest.content import ParseError, Sniff, maybe_gunzip
 from cicl_assets.ingest.formats import ParsedRows, detect_format
 from cicl_assets.ingest.redact import redact_text
+from cicl_assets.ingest.redact_table import redact_table
 from cicl_assets.ingest.text_guards import check_json_text, check_strings, utf8_problem
 from cicl_assets.warehouse.tables import TableSpec
 
@@ -28,9 +29,11 @@ PARQUET_ROW_GROUP = 128 * 1024
 
 
 class Reject(Exception):
-    """A file that cannot be ingested: the format tried and a message a person can act on."""
+    """A file that cannot be ingested: the format tried and a message a person can act on,
+    redacted (a parser's message may quote the value it could not read)."""
 
     def __init__(self, fmt: str, message: str):
+        message = redact_text(message)
         super().__init__(message)
         self.fmt = fmt
         self.message = message
@@ -69,7 +72,8 @@ def parse_to_spool(
     fmt = detect_format(stream.formats, sniff)
     if fmt is None:
         expected = ", ".join(f.name for f in stream.formats)
-        preview = redact_text(data[:60].decode("utf-8", "replace").replace("\n", " "))
+        # Redacted before it is cut, so a secret cut in half still matches its pattern.
+        preview = redact_text(data[:4096].decode("utf-8", "replace").replace("\n", " "))[:60]
         raise Reject(
             fmt_name, f"unrecognised format (expected one of: {expected}); starts {preview!r}"
         )
@@ -87,6 +91,7 @@ def parse_to_spool(
             if table.num_rows == 0:
                 continue
             check_strings(table, table_name)
+            table = redact_table(table, spec)
             if table_name not in writers:
                 path = os.path.join(spool_dir, f"{table_name}.parquet")
                 writers[table_name] = pq.ParquetWriter(path, spec.schema, compression="zstd")

@@ -9,6 +9,7 @@ files are ever opened, so the runner can reject the rest with the reason.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import os
 import stat
@@ -23,7 +24,9 @@ from pydantic import Field
 
 from cicl_assets.gcs import storage_client
 from cicl_assets.ingest.content import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_INFLATED_BYTES
+from cicl_assets.ingest.redaction_key import RedactionPolicy, load_redaction_key
 from cicl_assets.landing.names import escape, unescape
+from cicl_assets.secrets import parse_secret
 
 READ_TIMEOUT_S = 120.0
 _READ_CHUNK = 8 * 1024 * 1024
@@ -124,6 +127,21 @@ class LandingZone(dg.ConfigurableResource):
         gt=0,
         description="largest content a gzipped file may inflate to (CICL_MAX_INFLATED_BYTES)",
     )
+    state_dir: str = Field(
+        default=".cicl",
+        description="local state outside the warehouse: spool folders, the generated redaction "
+        "key (CICL_STATE_DIR)",
+    )
+    redaction_key: str | None = Field(
+        default=None,
+        description="HMAC key of redaction markers, or a gcp-sm:// reference to one; set only "
+        "through dagster.EnvVar (CICL_REDACTION_KEY); when unset, a key generated once in the "
+        "state folder",
+    )
+    extra_secret_key_patterns: builtins.list[str] = Field(
+        default_factory=list,
+        description="regular expressions naming further secret keys (config redaction.yaml)",
+    )
 
     def capped(self, stream: Stream) -> Stream:
         """An ingest stream (a StreamSpec) reading this landing zone under its size caps."""
@@ -131,6 +149,20 @@ class LandingZone(dg.ConfigurableResource):
             stream,  # type: ignore[type-var]
             max_file_bytes=self.max_file_bytes,
             max_inflated_bytes=self.max_inflated_bytes,
+        )
+
+    def spool_root(self) -> str:
+        """Where parsed rows wait between parse and load: spool/ in the state folder."""
+        return os.path.join(self.state_dir, "spool")
+
+    def redaction_policy(self) -> RedactionPolicy:
+        """The key (resolved from Secret Manager when a reference) and patterns ingestion
+        redacts with."""
+        secret = (
+            parse_secret("CICL_REDACTION_KEY", self.redaction_key) if self.redaction_key else None
+        )
+        return RedactionPolicy(
+            load_redaction_key(secret, self.state_dir), tuple(self.extra_secret_key_patterns)
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -52,6 +52,7 @@ OTEL_SPANS = TableSpec(
     cluster_by=("service_name", "span_name"),
     json_columns=("resource_attributes", "span_attributes", "events", "links"),
     repeating_columns=("resource_attributes", "links"),
+    verbatim_columns=("trace_id", "span_id", "parent_span_id"),
     column_docs={
         "trace_id": "32 lowercase hex digits",
         "span_id": "16 lowercase hex digits",

@@ -26,7 +26,8 @@ class TableSpec:
 
     ``time_column`` day-partitions the table in BigQuery; ``cluster_by`` clusters it.
     ``require_partition_filter`` makes BigQuery refuse a query of the table without a predicate
-    on ``time_column``. ``json_columns`` hold JSON text.
+    on ``time_column``. ``json_columns`` hold JSON text. ``verbatim_columns`` (identifiers, digests) are stored as
+    parsed; every other string column is redacted before it is spooled (``ingest.redact_table``).
 
     Tables an ingest stream fills declare a row ``identity``: the table holds each identity once
     per partition (day of ``time_column``); when two contents carry it, the newer content's
@@ -45,6 +46,7 @@ class TableSpec:
     # Columns whose values usually repeat from row to row (a resource's attributes on each of its
     # spans): a hint for the backend's compression.
     repeating_columns: tuple[str, ...] = ()
+    verbatim_columns: tuple[str, ...] = ()
     column_docs: dict[str, str] = field(default_factory=dict)
     identity: tuple[str, ...] = ()
     prefer_present: tuple[str, ...] = ()

@@ -16,6 +16,7 @@ from cicl_assets.audit.chain import (
 )
 from cicl_assets.audit.tables import AUDIT_EVENTS
 from cicl_assets.landing.zone import LandingZone
+from tests.redaction import masked
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "audit-logs"
 CORPUS_EVENTS = 11  # 1 + 1 GCP, 6 + 1 + 1 Kubernetes, 1 GitHub (counted by reading the files)
@@ -114,12 +115,12 @@ def test_no_secret_value_reaches_the_warehouse(duckdb_warehouse, landing, cicl_c
             assert value not in text, f"{value} found in {table}"
     rows = {r["event_id"]: r for r in read_chain(duckdb_warehouse)}
     secret = rows["c07ab0e2-9b07-4cc6-8e3b-91ac69586a1f/ResponseComplete"]
-    record = json.loads(secret["details"])["record"]
+    record = masked(json.loads(secret["details"])["record"])
     assert record["requestObject"]["data"] == {"access-key": "[REDACTED]"}
     assert record["responseObject"]["metadata"]["name"] == "sysdig-agent"
     assert secret["resource"] == "namespaces/sysdig-agent/secrets/sysdig-agent"
     configmap = rows["6beb5311-472e-48ce-80a6-4c6388fc17da/ResponseComplete"]
-    cm_record = json.loads(configmap["details"])["record"]
+    cm_record = masked(json.loads(configmap["details"])["record"])
     assert cm_record["responseObject"]["data"] == {
         "access.properties": "[REDACTED]",
         "ui.properties": "[REDACTED]",
@@ -213,7 +214,7 @@ def test_round_trip_on_every_warehouse(any_warehouse, landing, cicl_config):
         notary=cicl_config.chain_notary(any_warehouse),
     )
     assert action.seq == CORPUS_EVENTS + 2
-    assert json.loads(action.details) == {
+    assert masked(json.loads(action.details)) == {
         "Authorization": "[REDACTED]",
         "burn_rate": 14.4,
         "window": "1h",

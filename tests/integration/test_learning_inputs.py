@@ -13,11 +13,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from cicl_assets.feedback.stream import FEEDBACK_STREAM
-from cicl_assets.ingest.redact import pseudonymise, set_pseudonym_key
+from cicl_assets.ingest.redact import pseudonymise
 from cicl_assets.ingest.runner import ingest_stream
 from cicl_assets.landing import LandingZone
 from cicl_assets.telemetry.evaluation_join import join_evaluated_spans
 from cicl_assets.telemetry.formats import OTEL_STREAM
+from tests.redaction import masked
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -111,24 +112,16 @@ def _landing(root: Path) -> LandingZone:
         '[{"id": "x", "traceId": "t", "name": "q", "value": 1, "dataType": "TEXT", '
         '"timestamp": "2026-11-05T10:00:00Z"}]'
     )
-    return LandingZone(uri=str(root))
-
-
-@pytest.fixture
-def pseudonym_key():
-    set_pseudonym_key(b"test-redaction-key")
-    yield
-    set_pseudonym_key(None)
+    return LandingZone(uri=str(root), state_dir=str(root.parent / "state"))
 
 
 def _rows(warehouse, sql: str) -> list[dict]:
     return warehouse.query(sql).to_pylist()
 
 
-def test_logs_evaluations_and_feedback_land_and_bad_files_say_why(
-    any_warehouse, tmp_path, pseudonym_key
-):
+def test_logs_evaluations_and_feedback_land_and_bad_files_say_why(any_warehouse, tmp_path):
     landing = _landing(tmp_path / "landing")
+    key = landing.redaction_policy().key
     otel = ingest_stream(OTEL_STREAM, landing, any_warehouse, run_id="r1")
     feedback = ingest_stream(FEEDBACK_STREAM, landing, any_warehouse, run_id="r1")
     assert (otel.files_ingested, otel.files_rejected) == (4, 2)
@@ -180,7 +173,7 @@ def test_logs_evaluations_and_feedback_land_and_bad_files_say_why(
         "score_value, score_label, explanation, evaluator, gen_ai_provider, gen_ai_model, "
         "workflow_name FROM eval_scores ORDER BY evaluated_at",
     )
-    assert evaluations == [
+    assert masked(evaluations) == [
         {
             "carrier": "span_event",
             "evaluated_at": datetime(2026, 11, 5, 9, 59, 5, tzinfo=UTC),
@@ -247,11 +240,11 @@ def test_logs_evaluations_and_feedback_land_and_bad_files_say_why(
     ]
     down = ratings[1]
     assert (down["trace_id"], down["span_id"], down["workflow"]) == (TRACE, ROOT, "support-reply")
-    assert down["user_pseudonym"] == pseudonymise("ana@customer.example")
-    assert down["comment"] == "reply was off-topic; my password=[REDACTED] shows up in it"
+    assert down["user_pseudonym"] == pseudonymise("ana@customer.example", key)
+    assert masked(down["comment"]) == "reply was off-topic; my password=[REDACTED] shows up in it"
     assert ratings[2]["rated_at"] == datetime(2026, 11, 5, 10, 30, tzinfo=UTC)
     assert ratings[3]["user_pseudonym"] is None
-    assert ratings[4]["user_pseudonym"] == pseudonymise("reviewer-7")
+    assert ratings[4]["user_pseudonym"] == pseudonymise("reviewer-7", key)
     assert (ratings[0]["workflow"], ratings[0]["source_kind"]) == ("support-reply", "API")
     assert ratings[5]["trace_id"] == "8e1d1c7b-54a3-4a55-b3a4-0f8f2b1c9d77"
     assert "ana@customer.example" not in str(ratings) and "reviewer-7" not in str(ratings)
@@ -287,7 +280,7 @@ def test_the_feedback_asset_reports_ratings_per_workflow_and_a_chart(tmp_path):
         resources={
             "warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb")),
             "landing": LandingZone(uri=str(tmp_path / "landing")),
-            "cicl_config": CiclConfig(redaction_key="test-redaction-key"),
+            "cicl_config": CiclConfig(),
         },
     )
     meta = result.asset_materializations_for_node("user_feedback")[0].metadata
@@ -300,4 +293,3 @@ def test_the_feedback_asset_reports_ratings_per_workflow_and_a_chart(tmp_path):
     chart = meta["ratings_over_time"].value
     assert chart.startswith("Mean normalised rating (0 = worst, 1 = best) per workflow, day by")
     assert "\n\n![ratings over time](data:image/png;base64,iVBORw0KGgo" in chart
-    set_pseudonym_key(None)

@@ -26,6 +26,8 @@ from google.cloud.secretmanager_v1.services.secret_manager_service.transports im
 )
 
 from cicl_assets import secrets
+from cicl_assets.ingest.redaction_key import RedactionKey
+from cicl_assets.landing.zone import LandingZone
 from cicl_assets.resources import build_resources
 from cicl_assets.secrets import (
     Secret,
@@ -269,7 +271,8 @@ def test_the_bigquery_key_can_live_in_secret_manager(secret_manager, client, mon
     settings = Settings.from_env(
         {"CICL_WAREHOUSE": "bigquery", "CICL_BQ_PROJECT": "cicl-prod",
          "CICL_BQ_CREDENTIALS": f"gcp-sm://{name}",
-         "CICL_SIGNING_KEY": "gcp-sm://projects/cicl-prod/secrets/cicl-signing/versions/1"}
+         "CICL_SIGNING_KEY": "gcp-sm://projects/cicl-prod/secrets/cicl-signing/versions/1",
+         "CICL_REDACTION_KEY": "gcp-sm://projects/cicl-prod/secrets/cicl-redaction/versions/1"}
     )  # fmt: skip
     warehouse = build_resources(settings)["warehouse"]
     # the config the resource hands Dagster, which the UI shows: the variable's name only
@@ -315,3 +318,19 @@ def test_no_value_reaches_a_log_even_at_debug(secret_manager, caplog):
     assert logging.getLogger("google").isEnabledFor(logging.DEBUG)
     records = [str(vars(r)) for r in caplog.records]
     assert [r for r in records if VALUE in r or encoded in r] == []
+
+
+def test_the_redaction_key_can_live_in_secret_manager(
+    secret_manager, client, monkeypatch, tmp_path
+):
+    fake, _ = secret_manager
+    name = "projects/cicl-prod/secrets/cicl-redaction/versions/2"
+    fake.payloads[name] = b"0123456789abcdef0123456789abcdef\n"
+    monkeypatch.setattr(secrets, "default_client", lambda: client)
+    landing = LandingZone(
+        uri=str(tmp_path), state_dir=str(tmp_path / "state"), redaction_key=f"gcp-sm://{name}"
+    )
+    policy = landing.redaction_policy()
+    assert policy.key == RedactionKey(b"0123456789abcdef0123456789abcdef", "CICL_REDACTION_KEY")
+    assert fake.requests[-1] == name
+    assert not (tmp_path / "state" / "redaction.key").exists()  # nothing generated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 # A public key made for these tests: none ships with the product.
 PEM = public_key_pem(ed25519.Ed25519PrivateKey.generate().public_key())
 SIGNING_KEY_REF = "gcp-sm://projects/cicl-prod/secrets/cicl-signing/versions/1"
+REDACTION_KEY_REF = "gcp-sm://projects/cicl-prod/secrets/cicl-redaction/versions/1"
 
 
 def test_defaults():
@@ -97,6 +99,7 @@ def test_each_variable_is_read_with_its_type(name, value, field, expected):
     if value.strip().lower() == "bigquery":
         env["CICL_BQ_PROJECT"] = "cicl-prod"
         env["CICL_SIGNING_KEY"] = SIGNING_KEY_REF
+        env["CICL_REDACTION_KEY"] = REDACTION_KEY_REF
     assert getattr(Settings.from_env(env), field) == expected
 
 
@@ -216,6 +219,7 @@ def test_the_bigquery_key_reaches_the_resource_as_a_variable_name(credentials, c
         "CICL_BQ_PROJECT": "cicl-prod",
         "CICL_BQ_DATASET": "c2",
         "CICL_SIGNING_KEY": SIGNING_KEY_REF,
+        "CICL_REDACTION_KEY": REDACTION_KEY_REF,
     }
     if credentials:
         env["CICL_BQ_CREDENTIALS"] = credentials
@@ -260,7 +264,8 @@ def _trust(tmp_path, **validity) -> str:
 SIGNING = [
     (lambda tmp: {"CICL_SIGNING_KEY": SIGNER.private_key_pem(), "CICL_TRUST_FILE": _trust(tmp)},
      None),
-    (lambda tmp: {"CICL_WAREHOUSE": "bigquery", "CICL_BQ_PROJECT": "p"},
+    (lambda tmp: {"CICL_WAREHOUSE": "bigquery", "CICL_BQ_PROJECT": "p",
+                  "CICL_REDACTION_KEY": REDACTION_KEY_REF},
      "CICL_SIGNING_KEY: is required with CICL_WAREHOUSE=bigquery"),
     (lambda tmp: {"CICL_SIGNING_KEY": "-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n"},
      "CICL_SIGNING_KEY: is not an unencrypted ed25519 private key in PEM "
@@ -312,3 +317,52 @@ def test_readme_and_env_example_say_how_to_reach_the_emulators():
     example = (REPO / ".env.example").read_text()
     commented = re.findall(r"^# ([A-Z_]+_EMULATOR_HOST)=http://127\.0\.0\.1:\d+$", example, re.M)
     assert set(commented) == set(CLIENT_VARIABLES)
+
+
+# (environment, config file text or None, the one error it gives; None: accepted)
+REDACTION = [
+    ({"CICL_WAREHOUSE": "bigquery", "CICL_BQ_PROJECT": "p", "CICL_SIGNING_KEY": SIGNING_KEY_REF},
+     None,
+     "CICL_REDACTION_KEY: is required with CICL_WAREHOUSE=bigquery (32+ random characters, e.g. "
+     "python -c 'import secrets; print(secrets.token_hex(32))', or a gcp-sm:// reference)"),
+    ({"CICL_REDACTION_KEY": "short"}, None,
+     "CICL_REDACTION_KEY: a redaction key has at least 32 characters "
+     "(python -c 'import secrets; print(secrets.token_hex(32))')"),
+    ({}, "extra_key_patterns: ['(?<=x)y']",
+     "CICL_CONFIG_DIR: {dir}/redaction.yaml: extra key pattern '(?<=x)y' uses syntax RE2 does "
+     "not know (lookarounds, backreferences)"),
+    ({}, "extra_key_patterns: ['(']",
+     "CICL_CONFIG_DIR: {dir}/redaction.yaml: extra key pattern '(' is not a regular expression "
+     "(missing ), unterminated subpattern at position 0)"),
+    ({}, "extra_key_patterns: x",
+     "CICL_CONFIG_DIR: {dir}/redaction.yaml: extra_key_patterns is a list of regular expressions"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("env", "config", "error"), REDACTION)
+def test_redaction_settings_are_checked(tmp_path, env, config, error):
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    if config is not None:
+        (tmp_path / "config" / "redaction.yaml").write_text(config)
+    env = {"CICL_CONFIG_DIR": str(tmp_path / "config")} | env
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(env)
+    assert str(raised.value) == f"invalid setting {error.format(dir=tmp_path / 'config')}"
+
+
+def test_redaction_settings_reach_the_landing_zone(tmp_path):
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    (tmp_path / "config" / "redaction.yaml").write_text("extra_key_patterns: ['^x-internal-']\n")
+    env = {
+        "CICL_CONFIG_DIR": str(tmp_path / "config"),
+        "CICL_REDACTION_KEY": REDACTION_KEY_REF,
+        "CICL_STATE_DIR": str(tmp_path / "state"),
+    }
+    settings = Settings.from_env(env)
+    assert settings.redaction_key == SecretRef(
+        "CICL_REDACTION_KEY", "cicl-prod", "cicl-redaction", "1"
+    )
+    landing = build_resources(settings)["landing"]
+    assert landing.extra_secret_key_patterns == ["^x-internal-"]
+    assert landing.spool_root() == str(tmp_path / "state" / "spool")
+    assert landing._convert_to_config_dictionary()["redaction_key"] == {"env": "CICL_REDACTION_KEY"}

@@ -64,7 +64,8 @@ CI_FINDINGS = TableSpec(
     column_docs={
         "severity": "CRITICAL/HIGH/MEDIUM/LOW/INFO; null when the tool gives nothing to go on",
         "severity_source": "cvss | security-severity | tool | sarif-level",
-        "fingerprint": "sha256 of tool, rule_id, package, installed_version, location, target",
+        "fingerprint": "sha256 of tool, rule_id, package, installed_version, location, target "
+        "(and the commit, for scanners of git history that name one)",
         "status": "open, or suppressed where the tool marks the finding ignored/skipped/VEX'd",
     },
 )
@@ -180,8 +181,11 @@ def fingerprint(
     installed_version: str | None,
     location: str | None,
     target: str | None,
+    commit: str | None = None,
 ) -> str:
     parts = [(tool or "").lower(), rule_id, package, installed_version, location, target]
+    if commit:  # a secret scanner over history reports the same line once per commit
+        parts.append(commit)
     return hashlib.sha256("\x1f".join(p or "" for p in parts).encode()).hexdigest()
 
 
@@ -265,8 +269,10 @@ class Scan:
         raw: Any = None,
         tool: str | None = None,
         tool_version: str | None = None,
+        commit: str | None = None,
     ) -> None:
-        """One finding; ``cvss`` drives the severity, ``cvss_score`` is only recorded."""
+        """One finding; ``cvss`` drives the severity, ``cvss_score`` is only recorded.
+        ``commit`` is the revision a history scanner found it in (one finding per commit)."""
         severity, source, score = normalise_severity(
             cvss=cvss, security_severity=security_severity, label=label, sarif_level=sarif_level
         )
@@ -298,7 +304,9 @@ class Scan:
             "target": target_text,
             "finding_kind": kind,
             "status": status,
-            "fingerprint": fingerprint(tool, rule, pkg, installed, loc, target_text),
+            "fingerprint": fingerprint(
+                tool, rule, pkg, installed, loc, target_text, text_of(commit)
+            ),
             "aliases": dumps(sorted({a for a in aliases or [] if a and a != rule})),
             "description": clip(description, DESCRIPTION_CAP),
             "references": dumps(list(dict.fromkeys(r for r in references or [] if r))[:50]),

@@ -176,6 +176,7 @@ def read_sarif(doc: Any, source_file: str, first_index: int = 0) -> list[Scan]:
                 status="suppressed" if _suppressed(result) else "open",
                 references=[text_of(rule.get("helpUri"))],
                 raw=result,
+                commit=props.get("commit"),  # Gitleaks: the same line in every commit it is in
             )
         scans.append(scan)
     return scans

@@ -77,5 +77,6 @@ def read_gitleaks(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
             ),
             references=[text_of(leak.get("Link"))],
             raw=leak,
+            commit=leak.get("Commit") or leak.get("commit"),
         )
     return [scan]

@@ -8,6 +8,7 @@ import pytest
 from cicl_assets.audit.stream import AUDIT_FORMATS, parse_audit_file
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import detect_format
+from tests.redaction import MASK, masked
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "audit-logs"
 
@@ -181,7 +182,7 @@ def test_github_audit_log_entry_fields():
     )
     assert row["outcome"] == "success"
     record = json.loads(row["details"])["record"]
-    assert record["hashed_token"] == "[REDACTED]"
+    assert masked(record["hashed_token"]) == MASK
     assert record["token_scopes"] == "gist,repo:read"
 
 

@@ -15,6 +15,7 @@ from cicl_assets.audit.chain import (
     verify_chain,
 )
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
+from tests.redaction import masked
 
 T0 = datetime(2026, 11, 3, 4, 12, tzinfo=UTC)
 
@@ -109,7 +110,7 @@ def test_record_action_is_idempotent_by_event_id(duckdb_warehouse):
         None,
         "success",
     )
-    assert json.loads(first.details) == {
+    assert masked(json.loads(first.details)) == {
         "api_key": "[REDACTED]",
         "decision": "approve",
         "justification": "p95 back under SLO",

@@ -2,7 +2,9 @@ import json
 
 import pytest
 
-from cicl_assets.ingest.redact import REDACTED, is_secret_key, redact, redact_text
+from cicl_assets.ingest.redact import is_secret_key, redact, redact_text
+from tests.redaction import MASK as REDACTED
+from tests.redaction import masked
 
 
 @pytest.mark.parametrize(
@@ -71,11 +73,11 @@ def test_secret_keys_are_recognised_by_word(key, secret):
     ],
 )
 def test_secret_looking_text_is_redacted_whatever_the_key(text, expected):
-    out = redact_text(text)
+    out = masked(redact_text(text))
     if expected is not None:
         assert out == expected
     assert "hunter2" not in out and "abc123" not in out
-    assert redact({"note": text}) == {"note": out}
+    assert masked(redact({"note": text})) == {"note": out}
 
 
 def test_kubernetes_secret_and_configmap_values_go_but_keys_and_metadata_stay():
@@ -92,7 +94,7 @@ def test_kubernetes_secret_and_configmap_values_go_but_keys_and_metadata_stay():
             "items": [{"kind": "ConfigMap", "data": {"a": "1"}, "binaryData": {"b": "AAE="}}],
         },
     }
-    out = redact(event)
+    out = masked(redact(event))
     assert out["requestObject"]["data"] == {"user": REDACTED, "pw": REDACTED}
     assert out["requestObject"]["stringData"] == {"token-file": REDACTED}
     assert out["requestObject"]["metadata"] == {"name": "db"}
@@ -127,7 +129,7 @@ def test_headers_and_env_pairs():
         "config": {"password": 123456, "retries": 3, "empty_token": ""},
         "nested": {"credentials": {"user": "u", "pass": "p"}},
     }
-    out = redact(obj)
+    out = masked(redact(obj))
     assert out["headers"] == {"AUTHORIZATION": REDACTED, "Accept": "text/html"}
     assert out["header_list"] == [
         {"name": "Cookie", "value": REDACTED},

@@ -6,6 +6,7 @@ import pytest
 from cicl_assets.deployments.stream import DEPLOYMENTS_STREAM
 from cicl_assets.ingest.content import ParseError, Sniff
 from cicl_assets.ingest.formats import detect_format
+from tests.redaction import masked
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "deployments"
 
@@ -93,18 +94,23 @@ def test_push_payloads_become_one_row_per_commit(name):
     assert fmt == expected_format
     assert [table for table, _ in tables] == ["commit_pushes"]
     rows = tables[0][1]
-    assert [
-        (
-            r["sha"],
-            r["repo"],
-            r["branch"],
-            r["author"],
-            r["committed_at"],
-            r["pushed_at"],
-            r["message"],
+    assert (
+        masked(
+            [
+                (
+                    r["sha"],
+                    r["repo"],
+                    r["branch"],
+                    r["author"],
+                    r["committed_at"],
+                    r["pushed_at"],
+                    r["message"],
+                )
+                for r in rows
+            ]
         )
-        for r in rows
-    ] == expected_rows
+        == expected_rows
+    )
     assert {r["source_file"] for r in rows} == {f"deployments/{name}"}
 
 

