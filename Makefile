@@ -12,6 +12,9 @@ export CICL_OUTBOX_URI ?= .cicl/outbox
 export CICL_CONFIG_DIR ?= config
 export DAGSTER_HOME ?= $(CURDIR)/.cicl/dagster_home
 KEYS ?= .cicl/keys
+# Test processes: the suite waits on emulators, subprocesses and the browser, so two workers
+# roughly halve it on a 2-core machine.
+TEST_WORKERS ?= 2
 
 # The demo's keys (`make demo` makes them under $(KEYS); nothing trusted ships in config/) reach
 # cicl through the environment, unless the environment already names keys of its own.
@@ -69,7 +72,7 @@ browser:
 
 ## test: the whole suite (starts the BigQuery and GCS emulators and a headless browser itself)
 test: venv emulators browser
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 ## soak: the kill loop's full form: `cicl.py run` killed at 20 seeded points and run again,
 ## then equal to a clean run (SOAK_ARGS="--form episodes" compares after each kill)

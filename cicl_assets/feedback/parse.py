@@ -116,7 +116,10 @@ def _native_row(doc: JsonDocument) -> dict[str, Any]:
     user = _user(record.get("user"), where)
     return {
         "feedback_id": _text(record.get("id"))
-        or _identity(NATIVE_KIND, trace_id, span_id, session_id, user, at.isoformat()),
+        # the workflow too: anonymous ratings of two workflows in one second are two ratings
+        or _identity(
+            NATIVE_KIND, trace_id, span_id, session_id, user, at.isoformat(), record.get("workflow")
+        ),
         "rated_at": at,
         "source": "cicl",
         "source_kind": "USER",

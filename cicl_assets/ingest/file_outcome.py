@@ -45,6 +45,7 @@ class FileOutcome:
     error: str | None = None
     rows: dict[str, int] = field(default_factory=dict)
     spools: dict[str, list[str]] = field(default_factory=dict)
+    listing_version: str | None = None  # set by the runner from the listing (LandingObject)
 
 
 def ingest_key(source_file: str, digest: str | None) -> str:

@@ -97,7 +97,30 @@ class LandingState:
             "run_id": run_id,
             "content_key": key,
             "partitions": held,
+            "listing_version": outcome.listing_version,
         }
+
+    def unchanged(self, path: str, listing_version: str | None) -> bool:
+        """The listing shows the same content as the path's current row: skipped unread."""
+        row = self.current.get(path)
+        return (
+            bool(listing_version) and row is not None and row["listing_version"] == listing_version
+        )
+
+    def relisted(self, outcome: FileOutcome) -> dict[str, Any] | None:
+        """The path's current row with the listing version of a read that found the content
+        unchanged (a file touched, copied back, or recorded before versions were kept); None
+        when nothing is new."""
+        row = self.current.get(outcome.source_file)
+        if row is None or not outcome.listing_version:
+            return None
+        if row["listing_version"] == outcome.listing_version:
+            return None
+        if row["ingest_key"] != ingest_key(outcome.source_file, outcome.digest):
+            return None
+        row = {**row, "listing_version": outcome.listing_version}
+        self.current[outcome.source_file] = row
+        return row
 
     def supersede(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """Make ``record`` its path's current row; the row it replaces, now superseded."""

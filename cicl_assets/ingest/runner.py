@@ -23,6 +23,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ from cicl_assets.ingest.landing_state import LandingState
 from cicl_assets.ingest.redact import configure as configure_redaction
 from cicl_assets.ingest.spool_dirs import make_spool
 from cicl_assets.ingest.workers import Lost, run_isolated
-from cicl_assets.landing.zone import READ_TIMEOUT_S, LandingZone
+from cicl_assets.landing.zone import READ_TIMEOUT_S, LandingObject, LandingZone
 from cicl_assets.settings import cloud_clients
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.batch import IngestBatch, Part, Retirement, TableLoad, partitions_of
@@ -93,6 +94,7 @@ class IngestReport:
     files_seen: int = 0
     files_ingested: int = 0
     files_skipped: int = 0
+    files_skipped_unread: int = 0  # of those, skipped on the listing alone
     files_rejected: int = 0
     rows_by_table: dict[str, int] = field(default_factory=dict)
     rows_by_format: dict[str, int] = field(default_factory=dict)
@@ -102,6 +104,18 @@ class IngestReport:
     @property
     def rows_written(self) -> int:
         return sum(self.rows_by_table.values())
+
+
+# A local file changed again within this many seconds of a listing can keep its size and mtime
+# (coarse clocks, same-size rewrites): such a listing is not trusted to say "unchanged" later.
+RACY_WINDOW_S = 2.0
+
+
+def trusted_version(obj: LandingObject, listed_at: float) -> str | None:
+    """The object's listing version, unless a later write could hide behind it."""
+    if obj.version and obj.version.startswith("local:") and listed_at - obj.updated < RACY_WINDOW_S:
+        return None
+    return obj.version
 
 
 def _context(stream: StreamSpec) -> BaseContext:
@@ -145,8 +159,15 @@ def _ingest(
         warehouse.ensure_table(spec)
     state = LandingState.read(warehouse, stream)
     wanted = None if paths is None else set(paths)
+    listed_at = time.time()
     objects = [o for o in landing.list(stream.prefix) if wanted is None or o.path in wanted]
     report = IngestReport(stream.name, files_seen=len(objects))
+    versions = {o.path: trusted_version(o, listed_at) for o in objects}
+    # Unchanged since the listing that read them: not read again (on gs:// not downloaded).
+    unread = [o for o in objects if state.unchanged(o.path, versions[o.path])]
+    report.files_skipped += len(unread)
+    report.files_skipped_unread = len(unread)
+    objects = [o for o in objects if not state.unchanged(o.path, versions[o.path])]
     # Resolved here, once: workers get the policy and the cloud settings with their setup.
     setup = RunSetup(
         stream,
@@ -179,6 +200,7 @@ def _ingest(
         for t in tasks:
             os.makedirs(t.spool_dir, exist_ok=True)
         for outcome in _outcomes(setup, tasks, workers):
+            outcome.listing_version = versions.get(outcome.source_file)
             report.bytes_read += outcome.size
             if (
                 stream.dedupe_content
@@ -190,7 +212,10 @@ def _ingest(
                 seen_digests.add(outcome.digest)
             if outcome.status == "already_ingested":
                 report.files_skipped += 1
-                continue
+                if outcome.listing_version is None or state.unchanged(
+                    outcome.source_file, outcome.listing_version
+                ):
+                    continue
             if outcome.status == "same_content_as_ingested":
                 report.files_skipped += 1
             pending.append(outcome)
@@ -237,6 +262,12 @@ def _flush(
 ) -> None:
     """Commit a group of outcomes as one batch; the run's last group also retires the contents
     no landing file holds any more."""
+    relisted = [
+        row
+        for row in (state.relisted(o) for o in outcomes if o.status == "already_ingested")
+        if row is not None
+    ]
+    outcomes = [o for o in outcomes if o.status != "already_ingested"]
     accepted = [o for o in outcomes if o.status == "ingested"]
     rejected = [o for o in outcomes if o.status == "rejected"]
     now = utcnow()
@@ -259,8 +290,8 @@ def _flush(
     superseded = [row for row in map(state.supersede, records) if row is not None]
     retired = state.retirement() if last else Retirement()
     # The last group drops every superseded row; earlier ones keep them for that end.
-    files = records if last else records + superseded
-    file_keys = [r["ingest_key"] for r in records + superseded]
+    files = (records if last else records + superseded) + relisted
+    file_keys = [r["ingest_key"] for r in records + superseded + relisted]
     if last:
         file_keys += state.drop_superseded()
     reject_rows = [
@@ -318,6 +349,7 @@ def report_metadata(report: IngestReport) -> dict[str, Any]:
         "files_seen": report.files_seen,
         "files_ingested": report.files_ingested,
         "files_skipped_already_ingested": report.files_skipped,
+        "files_skipped_unread": report.files_skipped_unread,
         "files_rejected": report.files_rejected,
         "rows_written": report.rows_written,
         "bytes_read": report.bytes_read,

@@ -43,6 +43,10 @@ class LandingObject:
     # "file" for a regular file; otherwise what it is ("symbolic link", "named pipe (FIFO)",
     # "folder that cannot be listed", ...): listed so that it can be rejected, never read.
     kind: str = REGULAR
+    # What the listing says about this version of the content, without reading it: locally
+    # size, mtime (ns) and inode; on Cloud Storage the generation and the stored hash. Equal
+    # versions of one path mean unchanged content; None when the listing cannot tell.
+    version: str | None = None
 
 
 class UnsafePathError(ValueError):
@@ -90,7 +94,10 @@ def _walk(root: Path, top: Path) -> Iterator[LandingObject]:
 
     def listed(path: str, st: os.stat_result | None, kind: str) -> LandingObject:
         rel = escape(os.fsencode(os.path.relpath(path, root)))
-        return LandingObject(rel, st.st_size if st else 0, st.st_mtime if st else 0.0, kind)
+        if st is None:
+            return LandingObject(rel, 0, 0.0, kind)
+        version = f"local:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        return LandingObject(rel, st.st_size, st.st_mtime, kind, version)
 
     folders = [top]  # a stack, not recursion: folders may nest deeper than Python recurses
     while folders:
@@ -113,6 +120,14 @@ def _walk(root: Path, top: Path) -> Iterator[LandingObject]:
                 folders.append(Path(entry.path))
             else:
                 yield listed(entry.path, st, _kind(st.st_mode))
+
+
+def _gcs_version(blob: Any) -> str | None:
+    # A generation is new for every write of the object; the hash guards against a bucket
+    # restored from a copy, where generations could repeat with other bytes.
+    if blob.generation is None:
+        return None
+    return f"gcs:{blob.generation}:{blob.md5_hash or blob.crc32c or ''}"
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -215,7 +230,14 @@ class LandingZone(dg.ConfigurableResource):
                     continue
                 rel = blob.name[len(root) + 1 :] if root else blob.name
                 updated = blob.updated.timestamp() if blob.updated else 0.0
-                found.append(LandingObject(escape(rel.encode()), int(blob.size or 0), updated))
+                found.append(
+                    LandingObject(
+                        escape(rel.encode()),
+                        int(blob.size or 0),
+                        updated,
+                        version=_gcs_version(blob),
+                    )
+                )
             yield from sorted(found, key=lambda o: o.path)
             return
         root = Path(self.uri).resolve()

@@ -77,6 +77,9 @@ class RunLocal:
 
 RUN_LOCAL_BY_TABLE: dict[str, RunLocal] = {
     "ingest_rejects": RunLocal(frozenset({"at"})),
+    # How the landing store listed the file (inode, generation): the same data from another copy
+    # of the zone lists otherwise.
+    "ingested_files": RunLocal(frozenset({"listing_version"})),
     # Positions and hashes follow the order of appends; cicl's own events (source `cicl`)
     # record a run's action: its time and its run id (in the event id too) belong to that run.
     "audit_events": RunLocal(

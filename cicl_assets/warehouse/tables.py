@@ -108,12 +108,15 @@ INGESTED_FILES = TableSpec(
             ("run_id", pa.string()),
             ("content_key", pa.string()),
             ("partitions", pa.list_(pa.string())),
+            ("listing_version", pa.string()),
         ]
     ),
     time_column="ingested_at",
     cluster_by=("stream",),
     column_docs={
         "content_key": "what the rows of this content carry in `carried_by`",
+        "listing_version": "what the landing listing said of the content read (local: size, "
+        "mtime, inode; gs://: generation and hash): an unchanged path is skipped unread",
         "partitions": "days (YYYY-MM-DD, or __NULL__) holding rows of this content",
     },
 )
