@@ -13,7 +13,8 @@ export CICL_CONFIG_DIR ?= config
 export DAGSTER_HOME ?= $(CURDIR)/.cicl/dagster_home
 KEYS ?= .cicl/keys
 # Test processes: the suite waits on emulators, subprocesses and the browser, so two workers
-# roughly halve it on a 2-core machine.
+# roughly halve it on a 2-core machine. Tests of one module stay on one worker, so a module's
+# expensive fixtures (a whole `cicl.py run`) are built once.
 TEST_WORKERS ?= 2
 
 # The demo's keys (`make demo` makes them under $(KEYS); nothing trusted ships in config/) reach
@@ -72,7 +73,7 @@ browser:
 
 ## test: the whole suite (starts the BigQuery and GCS emulators and a headless browser itself)
 test: venv emulators browser
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope
 
 ## soak: the kill loop's full form: `cicl.py run` killed at 20 seeded points and run again,
 ## then equal to a clean run (SOAK_ARGS="--form episodes" compares after each kill)

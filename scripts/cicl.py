@@ -21,6 +21,7 @@ import pwd
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -56,6 +57,26 @@ def summary(warehouse: Warehouse) -> str:
         if rejects > REJECTS_SHOWN:
             lines.append(f"  ... and {rejects - REJECTS_SHOWN} more in ingest_rejects")
     return "\n".join(lines)
+
+
+def landing_line(result: dg.ExecuteInProcessResult) -> str:
+    """What the ingest steps did with the landing files they listed."""
+    per_step: dict[str, Any] = {}
+    for event in result.all_events:
+        if event.is_step_materialization:
+            metadata = event.event_specific_data.materialization.metadata
+            if "files_seen" in metadata:  # one stream's report, on each asset it writes
+                per_step.setdefault(event.step_key, metadata)
+
+    def total(key: str) -> int:
+        return sum(int(m[key].value) for m in per_step.values() if key in m)
+
+    unread = total("files_skipped_unread")
+    return (
+        f"landing files: {total('files_seen'):,} listed, {total('files_seen') - unread:,} read "
+        f"({total('files_ingested'):,} ingested, {total('files_rejected'):,} rejected), "
+        f"{unread:,} unchanged and not read"
+    )
 
 
 def breach_line(run: LaunchedRun) -> str:
@@ -135,6 +156,7 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
     result = defs.resolve_job_def("landing_batch").execute_in_process(
         instance=instance, raise_on_error=False, run_config=INFO_LOGS
     )
+    print(landing_line(result))
     if not result.success:
         _report(warehouse, [], [])
         print(f"\nlanding_batch failed in: {', '.join(_failed([result]))}", file=sys.stderr)

@@ -17,7 +17,11 @@ import pytest
 
 import definitions
 from cicl_assets.resources import build_resources
-from cicl_assets.warehouse.fingerprint import warehouse_differences, warehouse_fingerprint
+from cicl_assets.warehouse.fingerprint import (
+    differences,
+    warehouse_differences,
+    warehouse_fingerprint,
+)
 from sensors.in_process import evaluate_sensor
 from sensors.slo_partitions import touched_days, uncounted_days
 from tests.cicl_runs import Run, cicl_run, environment, key_settings, succeeded
@@ -179,3 +183,19 @@ def test_after_the_run_its_own_daemon_counts_no_day_again(runs):
         touched, _ = touched_days(instance, None)
         left, _ = uncounted_days(instance, None)
     assert (len(touched) > 0, left) == (True, [])
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "bigquery"])
+def test_a_second_run_reads_no_landing_file_and_changes_no_table(runs, engine):
+    """Last in this module: it runs `cicl.py run` again on each engine's warehouse."""
+    first = runs[engine]
+    succeeded(first)
+    before = warehouse_fingerprint(first.warehouse)
+    again = cicl_run(first.env)
+    succeeded(again)
+    assert (
+        "landing files: 53 listed, 0 read (0 ingested, 0 rejected), 53 unchanged and not read"
+        in again.stdout.splitlines()
+    )
+    assert "slo_status days evaluated: none" in again.stdout.splitlines()
+    assert differences(before, warehouse_fingerprint(again.warehouse)) == []
