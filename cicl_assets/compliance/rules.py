@@ -226,7 +226,14 @@ def audit_reasons(
         ]
         if missing:
             reasons.append(f"run {run_id} has no audit event for stage(s) {', '.join(missing)}")
-    events = _events_of(str(deployment.get("deployment_id")), audit)
+    # A provider may name the deployment its own way (GitHub's numeric id): a deploy step of
+    # a building run in the same environment is then the deployment's event.
+    events = _events_of(str(deployment.get("deployment_id")), audit) or [
+        e
+        for e in audit
+        if e.get("pipeline_run_id") in {r.get("pipeline_run_id") for r in runs}
+        and e.get("environment") == deployment.get("environment")
+    ]
     if not any(e.get("action") in DEPLOY_STEPS for e in events):
         reasons.append("the deployment itself has no audit event")
     return reasons

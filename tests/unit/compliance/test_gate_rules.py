@@ -481,3 +481,13 @@ def test_window_policy_errors(doc, message):
     with pytest.raises(PolicyError) as caught:
         parse_windows(doc, "x")
     assert str(caught.value) == message
+
+
+def test_a_deployment_named_by_its_provider_is_matched_by_its_run_and_environment():
+    runs = [run("r1", unit="success")]
+    deploy_step = {**step("deploy", deployment_id="dep-dev-7"), "environment": "dev"}
+    github = {"deployment_id": "github:1800000005", "environment": "dev"}
+    audit = [step("unit", deployment_id=None), deploy_step]
+    assert rules.audit_reasons(github, runs, audit) == []
+    staging = {"deployment_id": "github:1800000006", "environment": "staging"}
+    assert rules.audit_reasons(staging, runs, audit) == ["the deployment itself has no audit event"]
