@@ -10,6 +10,11 @@ import pyarrow as pa
 
 from cicl_assets.audit.chain import record_action
 from cicl_assets.audit.notary import ChainError
+from cicl_assets.compliance.bundle_assets import (
+    BUNDLES_DESCRIPTION,
+    EVIDENCE_BUNDLES,
+    cut_bundles,
+)
 from cicl_assets.compliance.evidence import evidence_row, gather, read_deployments
 from cicl_assets.compliance.policy import load_gates, load_windows
 from cicl_assets.compliance.rollback import check_rollbacks
@@ -94,6 +99,14 @@ def _spec(table, deps: list[str]) -> dg.AssetSpec:
         _spec(DEPLOYMENT_EVIDENCE, _DEPS),
         _spec(ROLLBACK_TARGETS, [DEPLOYMENT_EVIDENCE.name]),
         _spec(ROLLBACK_CHECKS, [DEPLOYMENT_EVIDENCE.name]),
+        dg.AssetSpec(
+            EVIDENCE_BUNDLES,
+            group_name="compliance",
+            kinds={"python"},
+            owners=OWNERS,
+            deps=[DEPLOYMENT_EVIDENCE.name],
+            description=BUNDLES_DESCRIPTION,
+        ),
     ],
     check_specs=[
         dg.AssetCheckSpec(
@@ -115,8 +128,8 @@ def _spec(table, deps: list[str]) -> dg.AssetSpec:
     can_subset=False,
 )
 def compliance_evidence(warehouse: Warehouse, cicl_config: CiclConfig):
-    """Each deployment's evidence and verdict; from them, the rollback targets and the check
-    of every rollback (each appended to the audit chain)."""
+    """Each deployment's evidence and verdict; from them, the rollback targets, the check of
+    every rollback (each appended to the audit chain) and the production evidence bundles."""
     policy, windows = load_gates(cicl_config.path), load_windows(cicl_config.path)
     now = utcnow()
     facts = gather(warehouse, read_deployments(warehouse))
@@ -156,6 +169,7 @@ def compliance_evidence(warehouse: Warehouse, cicl_config: CiclConfig):
             "rollbacks_not_to_known_good": len(bad),
         },
     )
+    yield cut_bundles(warehouse, cicl_config)
     yield dg.AssetCheckResult(
         asset_key=ROLLBACK_TARGETS.name,
         check_name=ROLLBACK_CHECK,

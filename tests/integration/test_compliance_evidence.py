@@ -2,6 +2,8 @@
 one good production release, one outside its change window, one with a CRITICAL finding under an
 expired waiver, a rollback to a known-good digest and one to a digest that was not."""
 
+import base64
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +15,10 @@ from cicl_assets.ci.junit.reports import CI_TEST_CASES
 from cicl_assets.ci.runs.records import CI_RUNS
 from cicl_assets.ci.sbom.formats import CI_SBOM_COMPONENTS
 from cicl_assets.compliance.assets import GATE_CHECK, ROLLBACK_CHECK, compliance_evidence
+from cicl_assets.compliance.bundle_assets import bundle_folder
+from cicl_assets.compliance.verify import verify_bundle
 from cicl_assets.deployments.tables import DEPLOYMENTS
+from cicl_assets.signer import Ed25519Signer
 
 STAGES = ("lint", "unit", "integration", "sast", "dependency-audit", "build", "container-scan")
 ALL_STAGES = (*STAGES, "sign", "promote")
@@ -122,10 +127,11 @@ def seed(warehouse) -> None:
 
 
 def test_evidence_verdicts_the_gate_and_the_rollbacks(any_warehouse, tmp_path):
-    from tests.signing_keys import unsigned_config
+    from tests.signing_keys import signed_config
 
     seed(any_warehouse)
-    config = unsigned_config(tmp_path)
+    signer = Ed25519Signer.generate()
+    config = signed_config(tmp_path, signer)
     result = dg.materialize(
         [compliance_evidence],
         resources={"warehouse": any_warehouse, "cicl_config": config},
@@ -175,7 +181,7 @@ def test_evidence_verdicts_the_gate_and_the_rollbacks(any_warehouse, tmp_path):
     chained = [
         (r["resource"], r["outcome"], json.loads(r["details"]))
         for r in read_chain(any_warehouse)
-        if r["source"] == "cicl"
+        if r["source"] == "cicl" and r["action"] == "rollback"
     ]
     assert [(res, out, d["from_digest"], d["to_digest"]) for res, out, d in chained] == [
         ("deployment/d4", "success", digest(3), digest(1)),
@@ -188,4 +194,45 @@ def test_evidence_verdicts_the_gate_and_the_rollbacks(any_warehouse, tmp_path):
         resources={"warehouse": any_warehouse, "cicl_config": config},
         raise_on_error=False,
     )
-    assert sum(1 for r in read_chain(any_warehouse) if r["source"] == "cicl") == 2
+    assert sum(1 for r in read_chain(any_warehouse) if r["source"] == "cicl") == 7
+
+    # One verifying bundle per production deployment; d1 and d4 share a digest: bundles 1 and 2.
+    outbox = tmp_path / "outbox" / "evidence" / "tool-worker"
+    names = sorted(p.relative_to(outbox).as_posix() for p in outbox.rglob("*.jsonl"))
+    folders = [bundle_folder("tool-worker", digest(n)).rsplit("/", 1)[1] for n in (1, 2, 3)]
+    assert names == [
+        f"{folders[0]}/1.intoto.jsonl",
+        f"{folders[0]}/2.intoto.jsonl",
+        f"{folders[1]}/1.intoto.jsonl",
+        f"{folders[2]}/1.intoto.jsonl",
+        f"{folders[2]}/2.intoto.jsonl",
+    ]
+    verdicts = {
+        r["deployment_id"]: r
+        for r in any_warehouse.query("SELECT * FROM deployment_evidence").to_pylist()
+    }
+    for name in names:
+        data = (outbox / name).read_bytes()
+        assert verify_bundle(data, signer.public_key(), verdicts.get) == []
+    recorded = {
+        r["resource"]: json.loads(r["details"])["sha256"]
+        for r in read_chain(any_warehouse)
+        if r["action"] == "evidence_bundle"
+    }
+    assert sorted(recorded) == [f"evidence/tool-worker/{n}" for n in names]
+    # Evidence that changes later gets a new numbered bundle naming the one it supersedes.
+    first = (outbox / names[0]).read_bytes()
+    any_warehouse.execute("UPDATE deployments SET approver = NULL WHERE deployment_id = 'd1'")
+    dg.materialize(
+        [compliance_evidence],
+        resources={"warehouse": any_warehouse, "cicl_config": config},
+        raise_on_error=False,
+    )
+    newest = outbox / folders[0] / "3.intoto.jsonl"
+    predicate = json.loads(
+        base64.b64decode(json.loads(newest.read_bytes().splitlines()[0])["payload"])
+    )["predicate"]
+    assert predicate["deployment"]["deployment_id"] == "d1"
+    assert predicate["verdict"] == "fail"
+    assert predicate["bundle"]["supersedes"] == hashlib.sha256(first).hexdigest()
+    assert (outbox / names[0]).read_bytes() == first
