@@ -71,9 +71,9 @@ def _tests(warehouse: Warehouse, run_ids: list[str]) -> dict[str, dict[str, int]
 
 EVIDENCE_BUNDLES = "evidence_bundles"
 BUNDLES_DESCRIPTION = (
-    "One signed in-toto bundle per production deployment and change of its evidence, in the "
-    "outbox under evidence/<service>/<digest>/<n>.intoto.jsonl; each bundle's sha256 is in the "
-    "audit chain."
+    "One row per bundle (a file, not a table): a signed in-toto bundle per production "
+    "deployment and change of its evidence, in the outbox under "
+    "evidence/<service>/<digest>/<n>.intoto.jsonl; each bundle's sha256 is in the audit chain."
 )
 
 
