@@ -4,6 +4,7 @@ import dagster as dg
 
 from cicl_assets.audit import assets as audit
 from cicl_assets.ci import assets as ci
+from cicl_assets.compliance import assets as compliance
 from cicl_assets.delivery import assets as delivery
 from cicl_assets.deployments import assets as deployments
 from cicl_assets.feedback import assets as feedback
@@ -24,6 +25,7 @@ DOMAINS = (
     deployments,
     delivery,
     audit,
+    compliance,
     slo,
     feedback,
     learning,

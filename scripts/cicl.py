@@ -8,6 +8,8 @@ python scripts/cicl.py audit-reset --reason "..." [--actor NAME]
                                  # start a new audit chain from audit_events as it is now
 python scripts/cicl.py keygen --out DIR [--valid-from TIME]
                                  # a new signing key and the trust file entry for it
+python scripts/cicl.py verify-evidence BUNDLE --key PUB [--warehouse]
+                                 # verify an evidence bundle offline (and against the warehouse)
 
 Runs log at INFO (Dagster's engine events are DEBUG and stay out); each breach reviewed gets one
 line naming its cause.
@@ -237,6 +239,37 @@ def keygen(out: Path, valid_from: datetime) -> int:
     return 0
 
 
+def verify_evidence(bundle: Path, key_path: Path, with_warehouse: bool) -> int:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from cicl_assets.compliance.verify import verify_bundle
+
+    key = serialization.load_pem_public_key(key_path.read_bytes())
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        print(f"{key_path}: not an ed25519 public key in PEM", file=sys.stderr)
+        return 2
+    lookup = None
+    if with_warehouse:
+        import definitions
+
+        warehouse = definitions.defs.resources["warehouse"]
+
+        def lookup(deployment_id: str) -> dict | None:
+            rows = warehouse.query(
+                "SELECT image_digest, verdict FROM deployment_evidence WHERE deployment_id = @id",
+                {"id": deployment_id},
+            ).to_pylist()
+            return rows[0] if rows else None
+
+    problems = verify_bundle(bundle.read_bytes(), key, lookup)
+    for problem in problems:
+        print(f"{bundle}: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"{bundle}: verified")
+    return 1 if problems else 0
+
+
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
@@ -259,7 +292,15 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument(
         "--valid-from", type=_time, default=None, help="when the key starts signing (default now)"
     )
+    check = commands.add_parser("verify-evidence", help="verify an evidence bundle offline")
+    check.add_argument("bundle", type=Path)
+    check.add_argument("--key", type=Path, required=True, help="cicl's public key (PEM)")
+    check.add_argument(
+        "--warehouse", action="store_true", help="also check it against deployment_evidence"
+    )
     args = parser.parse_args(argv)
+    if args.command == "verify-evidence":
+        return verify_evidence(args.bundle, args.key, args.warehouse)
     if args.command == "run":
         return run()
     if args.command == "backfill":

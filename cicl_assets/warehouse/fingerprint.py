@@ -87,6 +87,9 @@ RUN_LOCAL_BY_TABLE: dict[str, RunLocal] = {
         rows_of_runs=(RowsOfRuns("source", "cicl", frozenset({"event_time"})),),
     ),
     "evidence_retention": RunLocal(run_log=True),
+    # The wall clock of the evaluation that wrote them.
+    "deployment_evidence": RunLocal(frozenset({"evaluated_at"})),
+    "rollback_targets": RunLocal(frozenset({"evaluated_at"})),
 }
 
 

@@ -1,0 +1,1 @@
+"""Compliance evidence: deployment gates, rollback targets, signed evidence bundles."""

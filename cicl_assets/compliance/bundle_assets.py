@@ -1,0 +1,142 @@
+"""The evidence_bundles asset: a signed in-toto bundle per production deployment in the outbox,
+a new numbered one whenever its evidence changes, each recorded in the audit chain."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+
+from cicl_assets.audit.chain import record_action
+from cicl_assets.compliance.bundles import BundleInput, bundle_bytes, content_digest, statements
+from cicl_assets.compliance.policy import GATES_FILE
+from cicl_assets.compliance.tables import DEPLOYMENT_EVIDENCE
+from cicl_assets.deployments.summary import FINISHED
+from cicl_assets.outbox import CreateOnlyStore, open_outbox
+from cicl_assets.resources import CiclConfig
+from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
+from cicl_assets.warehouse.tables import utcnow
+
+EVIDENCE_BRANCH = "cicl-evidence"
+FOLDER = "evidence"
+# Evidence that is still arriving (post-deploy checks, late scans) waits this long after the
+# deployment finished before its first bundle is cut; later changes make new bundles anyway.
+GRACE = timedelta(hours=1)
+
+
+def bundle_folder(service: str, digest: str) -> str:
+    return f"{FOLDER}/{service}/{digest.replace(':', '-')}"
+
+
+def _first_predicate(data: bytes) -> dict[str, Any]:
+    line = data.split(b"\n", 1)[0]
+    return json.loads(base64.b64decode(json.loads(line)["payload"]))["predicate"]
+
+
+def published(store: CreateOnlyStore, folder: str) -> tuple[int, dict[str, tuple[str, str]]]:
+    """(highest bundle number, deployment_id -> (its newest content digest, that bundle's
+    sha256)) of the bundles in ``folder``."""
+    numbered = []
+    for name in store.list(folder):
+        stem = name.rsplit("/", 1)[-1].removesuffix(".intoto.jsonl")
+        if stem.isdigit():
+            numbered.append((int(stem), name))
+    latest: dict[str, tuple[str, str]] = {}
+    for _, name in sorted(numbered):
+        data = store.read(name)
+        predicate = _first_predicate(data)
+        latest[predicate["deployment"]["deployment_id"]] = (
+            predicate["bundle"]["contentDigest"],
+            hashlib.sha256(data).hexdigest(),
+        )
+    return max((n for n, _ in numbered), default=0), latest
+
+
+def _tests(warehouse: Warehouse, run_ids: list[str]) -> dict[str, dict[str, int]]:
+    if not run_ids or not warehouse.table_exists("ci_test_cases"):
+        return {}
+    out: dict[str, dict[str, int]] = {}
+    for r in warehouse.query(
+        "SELECT pipeline_run_id, status, COUNT(*) AS n FROM ci_test_cases WHERE pipeline_run_id "
+        f"IN {IN_ARRAY.format(param='ids')} GROUP BY pipeline_run_id, status",
+        {"ids": sorted(set(run_ids))},
+    ).to_pylist():
+        out.setdefault(r["pipeline_run_id"], {})[r["status"]] = int(r["n"])
+    return out
+
+
+EVIDENCE_BUNDLES = "evidence_bundles"
+BUNDLES_DESCRIPTION = (
+    "One row per bundle (a file, not a table): a signed in-toto bundle per production "
+    "deployment and change of its evidence, in the outbox under "
+    "evidence/<service>/<digest>/<n>.intoto.jsonl; each bundle's sha256 is in the audit chain."
+)
+
+
+def cut_bundles(warehouse: Warehouse, cicl_config: CiclConfig) -> dg.MaterializeResult:
+    """Cut the bundles whose evidence is new or changed."""
+    signer = cicl_config.signer()
+    if signer is None:
+        return dg.MaterializeResult(
+            asset_key=EVIDENCE_BUNDLES,
+            metadata={"bundles_cut": 0, "not_cut": "no signing key (CICL_SIGNING_KEY)"},
+        )
+    warehouse.ensure_table(DEPLOYMENT_EVIDENCE)
+    now = utcnow()
+    rows = [
+        r
+        for r in warehouse.query(
+            "SELECT * FROM deployment_evidence WHERE environment = 'production' "
+            "ORDER BY started_at, deployment_id"
+        ).to_pylist()
+        if r["image_digest"]
+        and r["status"] in FINISHED
+        and r["finished_at"] is not None
+        and r["finished_at"] + GRACE <= now
+    ]
+    policy_digest = hashlib.sha256((cicl_config.path / GATES_FILE).read_bytes()).hexdigest()
+    tests = _tests(warehouse, [i for r in rows for i in json.loads(r["ci_runs"] or "[]")])
+    store = open_outbox(cicl_config.outbox_uri, git_branch=EVIDENCE_BRANCH)
+    notary = cicl_config.chain_notary(warehouse)
+    cut = []
+    for row in rows:
+        folder = bundle_folder(row["service"], row["image_digest"])
+        highest, latest = published(store, folder)
+        docs = statements(BundleInput(row, tests, policy_digest))
+        previous = latest.get(row["deployment_id"])
+        if previous is not None and previous[0] == content_digest(docs):
+            continue
+        number = highest + 1
+        data = bundle_bytes(docs, signer, number, previous[1] if previous else None)
+        name = f"{folder}/{number}.intoto.jsonl"
+        store.create(name, data)
+        sha = hashlib.sha256(data).hexdigest()
+        record_action(
+            warehouse,
+            action="evidence_bundle",
+            actor="cicl",
+            resource=name,
+            environment="production",
+            image_digest=row["image_digest"],
+            details={
+                "deployment_id": row["deployment_id"],
+                "sha256": sha,
+                "supersedes": previous[1] if previous else None,
+                "verdict": row["verdict"],
+            },
+            event_id=f"evidence_bundle:{name}",
+            notary=notary,
+        )
+        cut.append(name)
+    return dg.MaterializeResult(
+        asset_key=EVIDENCE_BUNDLES,
+        metadata={
+            "bundles_cut": len(cut),
+            "production_deployments_bundled": len(rows),
+            "cut": dg.MetadataValue.json(cut),
+        },
+    )
