@@ -118,7 +118,28 @@ def review_breaches(
 
 
 def _failed(results: list[dg.ExecuteInProcessResult]) -> list[str]:
-    return [e.step_key for r in results for e in r.all_events if e.is_step_failure]
+    """Steps that failed on an error; a step stopped by its own failing blocking check did its
+    work and reported a verdict (``failing_gates``), so it is not among them."""
+    return [
+        e.step_key
+        for r in results
+        for e in r.all_events
+        if e.is_step_failure
+        and e.step_failure_data.error.cls_name != "DagsterAssetCheckFailedError"
+    ]
+
+
+def failing_gates(result: dg.ExecuteInProcessResult) -> list[str]:
+    """One line per blocking check that failed: a verdict about the data (a production deploy
+    that went out failing its gate), not a fault of the run."""
+    lines = []
+    for event in result.all_events:
+        if event.event_type_value != "ASSET_CHECK_EVALUATION":
+            continue
+        check = event.event_specific_data
+        if check.blocking and not check.passed:
+            lines.append(f"  {check.check_name} FAILED: {check.description or 'see its metadata'}")
+    return lines
 
 
 def _report(warehouse: Warehouse, days: list[date], reviewed: list[LaunchedRun]) -> None:
@@ -159,7 +180,11 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
         instance=instance, raise_on_error=False, run_config=INFO_LOGS
     )
     print(landing_line(result))
-    if not result.success:
+    gates = failing_gates(result)
+    print(f"gates failing: {len(gates)}")
+    for line in gates:
+        print(line)
+    if _failed([result]):
         _report(warehouse, [], [])
         print(f"\nlanding_batch failed in: {', '.join(_failed([result]))}", file=sys.stderr)
         return 1
