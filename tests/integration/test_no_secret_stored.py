@@ -74,7 +74,7 @@ MARKED = (
     ("ci_findings", "raw", m(25, 1), 1),
     ("ci_attestations", "source_repo", m(29, 1), 1),
     ("infra_plan_changes", "address", m(31, 7), 1),
-    ("infra_apply_logs", "error", f"{PREFIX}601x", 1),
+    ("infra_apply_logs", "error", f"{PREFIX}601x-not-real", 1),
     ("audit_events", "details", f"{PREFIX}401x", 1),
     ("slo_reports", "metadata", m(34, 3), 1),
     ("ingest_rejects", "error", m(7, 7), 1),
