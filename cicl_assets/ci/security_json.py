@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from cicl_assets.ingest.content import Sniff
+from cicl_assets.ingest.redact import redact_text
 
 DESCRIPTION_CAP = 2000
 RAW_STRING_CAP = 300
@@ -129,7 +130,7 @@ def clip(value: Any, cap: int = DESCRIPTION_CAP) -> str | None:
     text = text_of(value)
     if text is None:
         return None
-    return text if len(text) <= cap else text[: cap - 1] + "…"
+    return text if len(text) <= cap else redact_text(text)[: cap - 1] + "…"
 
 
 def small(value: Any, depth: int = 0) -> Any:
@@ -147,7 +148,7 @@ def small(value: Any, depth: int = 0) -> Any:
             items.append(f"... {len(value) - RAW_LIST_CAP} more")
         return items
     if isinstance(value, str) and len(value) > RAW_STRING_CAP:
-        return value[:RAW_STRING_CAP] + f"... ({len(value)} chars)"
+        return redact_text(value)[:RAW_STRING_CAP] + f"... ({len(value)} chars)"
     return value
 
 

@@ -7,6 +7,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from cicl_assets.ingest.redact import redact_text
+
 DETAILS_CAP = 8 * 1024
 
 
@@ -29,6 +31,11 @@ def cap_text(text: str | None, limit: int = DETAILS_CAP) -> str | None:
     """Keep at most ``limit`` UTF-8 bytes, marking the cut."""
     if text is None:
         return None
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text
+    # redacted before the cut: a secret cut in half no longer matches its pattern
+    text = redact_text(text)
     raw = text.encode("utf-8")
     if len(raw) <= limit:
         return text

@@ -42,7 +42,7 @@ def first_line(message: object) -> str | None:
     if not isinstance(message, str) or not message.strip():
         return None
     line = message.strip().splitlines()[0].strip()
-    return redact_text(line[:MESSAGE_CAP])
+    return redact_text(line)[:MESSAGE_CAP]
 
 
 def _branch(ref: object) -> str | None:

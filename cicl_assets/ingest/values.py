@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.redact import redact_text
 
 SECONDS_BELOW = 10**11
 MILLISECONDS_BELOW = 10**14
@@ -77,6 +78,9 @@ _UNREADABLE = _Unreadable()
 def shown(value: Any) -> str:
     """A value quoted for an error message, shortened so a huge field cannot flood it."""
     text = value if isinstance(value, str) else str(value)
+    if len(text) > SHOWN_CHARS:
+        # before the cut: a secret cut in half no longer matches its pattern
+        text = redact_text(text)
     if len(text) > SHOWN_CHARS:
         text = text[: SHOWN_CHARS - 1] + "…"
     return repr(text)

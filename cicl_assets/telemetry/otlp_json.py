@@ -24,6 +24,7 @@ import pyarrow.json as pj
 
 from cicl_assets.ingest.content import ParseError
 from cicl_assets.ingest.json_documents import load_json
+from cicl_assets.ingest.redact import redact_text
 from cicl_assets.telemetry.attributes import (
     ARRAY,
     BOOL,
@@ -405,7 +406,7 @@ def _canonical_base64(s: pa.Array, mask: np.ndarray) -> pa.Array:
         try:
             out.append(b64(base64.b64decode(text, validate=True)))
         except (binascii.Error, ValueError):
-            raise ParseError(f"bytesValue {text[:40]!r} is not base64") from None
+            raise ParseError(f"bytesValue {redact_text(text)[:40]!r} is not base64") from None
     return pc.replace_with_mask(s, pa.array(mask), pa.array(out, pa.string()))
 
 

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.redact import redact_text
 from cicl_assets.telemetry.attributes import b64, natural_json
 
 SPAN_KIND_CODES = {
@@ -150,7 +151,7 @@ def _bytes(value: Any, path: str) -> str:
             return b64(base64.b64decode(value, validate=True))
         except (binascii.Error, ValueError):
             pass
-    raise _Bad(path, f"bytesValue {str(value)[:40]!r} is not base64")
+    raise _Bad(path, f"bytesValue {redact_text(str(value))[:40]!r} is not base64")
 
 
 def natural(value: Any, path: str) -> Any:

@@ -1,9 +1,11 @@
 """A landing zone full of secrets, each a unique marker string (``MKQ`` + digits + filler), in
-every place a producer puts one: OTLP span, resource, event and link attributes (protobuf,
-OTLP/JSON, gzipped JSON lines), status messages, URLs, SQL text, Kubernetes audit patches and
-list responses on Secrets, GCP and GitHub audit entries, JUnit reports, apply logs, and files
-that are rejected. Nothing in the warehouse, a spool, the outbox or Dagster's storage may hold
-``MKQ`` after ingestion."""
+every place a producer puts one, in every stream: OTLP span, resource, event and link attributes
+(protobuf, OTLP/JSON, gzipped JSON lines), status messages, URLs, SQL text, Kubernetes audit
+patches and list responses on Secrets, GCP and GitHub audit entries, apply logs here; OTLP logs
+and GenAI evaluations, feedback and deployments in ``secret_corpus_streams``; CI files in
+``secret_corpus_ci``; plans, drift, SLO reports and a rejected file of every stream in
+``secret_corpus_infra``. Nothing in the warehouse, a spool, the outbox or Dagster's storage may
+hold ``MKQ`` after ingestion."""
 
 from __future__ import annotations
 
@@ -15,6 +17,10 @@ from pathlib import Path
 
 from google.protobuf.json_format import ParseDict
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from tests.integration.secret_corpus_ci import write_ci
+from tests.integration.secret_corpus_infra import write_infra, write_rejects, write_slo
+from tests.integration.secret_corpus_streams import write_streams
 
 PREFIX = "MKQ"
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -177,3 +183,8 @@ def write_zone(root: Path) -> None:
     log = (FIXTURES / "tofu-plans" / "cicl-apply-staging-failed.log").read_text()
     assert "hunter2" in log
     (infra / "cicl-apply-staging-failed.log").write_text(log.replace("hunter2", f"{PREFIX}601x"))
+    write_streams(root)
+    write_ci(root)
+    write_infra(root)
+    write_slo(root)
+    write_rejects(root)

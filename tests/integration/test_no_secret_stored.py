@@ -12,13 +12,73 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from cicl_assets.ingest.redact import pseudonymise
+from cicl_assets.ingest.redaction_key import key_from_text
 from tests.cicl_runs import Run, cicl_run, environment
 from tests.conftest import EMULATOR_PROJECT
 from tests.integration.secret_corpus import PREFIX, write_zone
+from tests.integration.secret_corpus_streams import SAME_SECRET, USER_IDS, m
 
 pytestmark = [pytest.mark.bigquery]
 
 KEY = "no-secret-stored-test-key-0123456789"
+MARKER_KEY = key_from_text(KEY, "test")
+# every table the corpus feeds; each must have rows
+FED = (
+    "otel_spans",
+    "otel_logs",
+    "eval_scores",
+    "user_feedback",
+    "deployment_events",
+    "commit_pushes",
+    "ci_test_cases",
+    "ci_coverage",
+    "ci_sbom_components",
+    "ci_findings",
+    "ci_attestations",
+    "ci_runs",
+    "infra_plans",
+    "infra_plan_changes",
+    "infra_plan_artifacts",
+    "infra_drift_observations",
+    "infra_apply_logs",
+    "audit_events",
+    "slo_reports",
+    "ingest_rejects",
+)
+REJECTED = {
+    "audit/rejects/k8s.json",
+    "ci/rejects/run.json",
+    "ci/rejects/vuln.json",
+    "deployments/rejects/native.jsonl",
+    "feedback/rejects/native.jsonl",
+    "infra/rejects/drift.json",
+    "otel/rejects/logs-bytes.json",
+    "otel/rejects/logs.json",
+    "otel/rejects/trace.json",
+    "otel/secrets/broken.json",
+    "otel/secrets/unknown.txt",
+    "slo/rejects/reports.jsonl",
+}
+# redacted, not dropped: per stream, a column that holds a secret's keyed marker, and in how many
+# rows (the same secret in several rows or files shares one marker)
+MARKED = (
+    ("otel_spans", "span_attributes", f"{PREFIX}104x", 1),
+    ("otel_logs", "attributes", SAME_SECRET, 6),
+    ("otel_logs", "body_json", m(9, 6), 1),
+    ("eval_scores", "explanation", m(8, 9), 1),
+    ("user_feedback", "comment", m(11, 1), 1),
+    ("deployment_events", "url", m(13, 2), 1),
+    ("commit_pushes", "message", m(18, 2), 1),
+    ("ci_test_cases", "properties", m(20, 1), 2),
+    ("ci_findings", "raw", m(25, 1), 1),
+    ("ci_attestations", "source_repo", m(29, 1), 1),
+    ("infra_plan_changes", "address", m(31, 7), 1),
+    ("infra_apply_logs", "error", f"{PREFIX}601x-not-real", 1),
+    ("audit_events", "details", f"{PREFIX}401x", 1),
+    ("slo_reports", "metadata", m(34, 3), 1),
+    ("ingest_rejects", "error", m(7, 7), 1),
+)
 
 
 @pytest.fixture(scope="module")
@@ -74,38 +134,54 @@ def test_no_table_holds_a_secret(runs, engine):
     assert run.returncode == 0, f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     warehouse = run.warehouse
     counts = warehouse.table_row_counts()
-    # the corpus reached every stream it feeds, and its bad files were rejected
-    assert {
-        t: counts.get(t, 0) > 0
-        for t in (
-            "otel_spans",
-            "audit_events",
-            "ci_test_cases",
-            "infra_apply_logs",
-            "ingest_rejects",
-        )
-    } == dict.fromkeys(
-        ("otel_spans", "audit_events", "ci_test_cases", "infra_apply_logs", "ingest_rejects"), True
-    )
-    assert warehouse.row_count("otel_spans") == 3
+    # the corpus reached every table it feeds, and its bad files were rejected
+    assert {t: counts.get(t, 0) > 0 for t in FED} == dict.fromkeys(FED, True)
+    assert warehouse.row_count("otel_spans") == 4
+    rejected = warehouse.query("SELECT source_file FROM ingest_rejects").column(0).to_pylist()
+    assert set(rejected) == REJECTED
     found = []
     searched = 0
     for table in sorted(counts):
         schema = warehouse.table_schema(table)
         for column in _string_columns(schema):
             q = warehouse.quote(column)
+            # the secrets, and the raw user ids that must be stored only as pseudonyms
             hits = warehouse.query(
-                f"SELECT {q} AS v FROM {warehouse.quote(table)} WHERE {q} LIKE @pattern",
-                {"pattern": f"%{PREFIX}%"},
+                f"SELECT {q} AS v FROM {warehouse.quote(table)} "
+                f"WHERE {q} LIKE @pattern OR {q} LIKE @user",
+                {"pattern": f"%{PREFIX}%", "user": "%UIDQ%"},
             )
             searched += 1
             found += [f"{table}.{column}: {v[:200]}" for v in hits.column("v").to_pylist()]
-    assert searched > 50
+    assert searched > 200
     assert found == []
     # redacted, not dropped: the markers are there, and equal values share one
     spans = warehouse.query("SELECT span_attributes AS a FROM otel_spans").column("a").to_pylist()
-    assert all("[REDACTED:" in a for a in spans)
-    assert all('"token_id":"tok-7"' in a.replace(" ", "") for a in spans)
+    redacted = [a for a in spans if "[REDACTED:" in a]
+    assert len(redacted) == 3
+    assert all('"token_id":"tok-7"' in a.replace(" ", "") for a in redacted)
+    marked = {}
+    for table, column, secret, _ in MARKED:
+        q = warehouse.quote(column)
+        marked[table, column] = (
+            warehouse.query(
+                f"SELECT COUNT(*) AS n FROM {warehouse.quote(table)} WHERE {q} LIKE @marker",
+                {"marker": f"%{MARKER_KEY.marker(secret)}%"},
+            )
+            .column("n")[0]
+            .as_py()
+        )
+    assert marked == {(t, c): n for t, c, _, n in MARKED}
+    # users are pseudonyms under the redaction key: one person's two ratings share one
+    users = warehouse.query(
+        "SELECT user_pseudonym AS u, COUNT(*) AS n FROM user_feedback "
+        "WHERE user_pseudonym IS NOT NULL GROUP BY user_pseudonym"
+    ).to_pylist()
+    assert {(r["u"], r["n"]) for r in users} == {
+        (pseudonymise(USER_IDS[0], MARKER_KEY), 2),
+        (pseudonymise(USER_IDS[1], MARKER_KEY), 1),
+        (pseudonymise(USER_IDS[2], MARKER_KEY), 1),
+    }
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "bigquery"])
@@ -118,10 +194,11 @@ def test_no_file_or_log_line_holds_a_secret(runs, engine):
         for place in places
         if place.exists()
         for path in place.rglob("*")
-        if path.is_file() and PREFIX.encode() in path.read_bytes()
+        if path.is_file() and (PREFIX.encode() in (data := path.read_bytes()) or b"UIDQ" in data)
     ]
     assert leaks == []
     assert PREFIX not in run.stdout + run.stderr
+    assert "UIDQ" not in run.stdout + run.stderr
     # the spool folder is emptied when the run ends
     spool = Path(run.env["CICL_STATE_DIR"]) / "spool"
     assert not spool.exists() or list(spool.iterdir()) == []

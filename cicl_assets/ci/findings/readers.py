@@ -19,6 +19,7 @@ from cicl_assets.ci.findings.sarif import read_sarif
 from cicl_assets.ci.findings.source import read_bandit, read_gitleaks, read_semgrep
 from cicl_assets.ci.security_json import Shape, as_dict, doc_shape, text_of
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.ingest.redact import redact_text
 from cicl_assets.ingest.values import parse_time
 
 Reader = Callable[[Any, str, int], list[Scan]]
@@ -41,7 +42,7 @@ def read_cosign_vuln(doc: Any, source_file: str, index: int = 0) -> list[Scan]:
         tried = ", ".join(SCAN_READERS)
         raise ParseError(
             f"cosign vuln predicate: scanner.result is not a report in a known format "
-            f"(tried {tried}); starts {json.dumps(result)[:60]!r}"
+            f"(tried {tried}); starts {redact_text(json.dumps(result))[:60]!r}"
         )
     scans = inner(result, source_file, index) if inner else [Scan(source_file, "", None)]
     for scan in scans:
