@@ -19,6 +19,24 @@ EMULATOR_PROJECT = "cicl-test"
 WAREHOUSE_KINDS = ["duckdb", pytest.param("bigquery", marks=pytest.mark.bigquery)]
 
 
+@pytest.fixture(autouse=True)
+def _process_redaction():
+    """Each test starts with the process's redaction policy as the test before found it: a
+    policy or settings default one test installs (a key in Secret Manager, say) must not decide
+    how a later test on the same worker redacts."""
+    from cicl_assets.ingest import redact
+
+    policy, default = list(redact._POLICY), list(redact._DEFAULT)
+    yield
+    redact._DEFAULT[:] = default
+    if policy:
+        redact.configure(policy[0])
+    else:
+        redact._POLICY.clear()
+        redact._EXTRA_KEYS.clear()
+        redact.is_secret_key.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def bigquery_emulator(tmp_path_factory) -> Iterator[RunningEmulator]:
     """bqemulator on a free loopback port; the BigQuery client finds it through the env."""
