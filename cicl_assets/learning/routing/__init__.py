@@ -1,0 +1,1 @@
+"""Provider scorecards and the routing weights they suggest."""
