@@ -83,7 +83,9 @@ def _price(where: str, entry: Any) -> Price:
         raise PriceTableError(f"{where}: expected a mapping, not {entry!r}")
     unknown = set(entry) - ENTRY_KEYS
     if unknown:
-        raise PriceTableError(f"{where}: unknown keys {sorted(unknown)} (known: {sorted(ENTRY_KEYS)})")
+        raise PriceTableError(
+            f"{where}: unknown keys {sorted(unknown)} (known: {sorted(ENTRY_KEYS)})"
+        )
     for key in ("provider", "model"):
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             raise PriceTableError(f"{where}: {key} must be a non-empty string")

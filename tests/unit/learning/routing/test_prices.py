@@ -59,7 +59,9 @@ def test_the_shipped_table_prices_the_demo_models():
     assert table.at("openai", "gpt-4.1", when).cost(1000, 100) == pytest.approx(0.0028)
 
 
-ENTRY = "{provider: openai, model: m, effective_from: 2025-01-01, input_per_mtok: 2, output_per_mtok: 8"
+ENTRY = (
+    "{provider: openai, model: m, effective_from: 2025-01-01, input_per_mtok: 2, output_per_mtok: 8"
+)
 
 
 @pytest.mark.parametrize(
