@@ -173,7 +173,10 @@ def target_shares(
     current = group.shares
     target = {j.deployment.name: current[j.deployment.name] / j.factor for j in judged}
     freed = 1.0 - sum(target.values())
-    healthy = [j for j in judged if j.factor == 1.0]
+    # Only deployments seen doing well today take traffic over; one without calls stays put.
+    healthy = [
+        j for j in judged if j.factor == 1.0 and (j.today or {}).get("calls", 0) >= policy.min_calls
+    ]
     if healthy and freed > 0:
         values = [j.value(mix, prices, at) for j in healthy]
         if any(v is None for v in values):
