@@ -4,7 +4,9 @@ moved on the day after its baseline."""
 
 import base64
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 import dagster as dg
 import pytest
@@ -15,6 +17,7 @@ from cicl_assets.partitions import range_tags
 from cicl_assets.resources import CiclConfig
 from cicl_assets.telemetry.logs_table import EVAL_SCORES
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
+from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 
 
 def t(day: int, hour: int, second: float = 0.0) -> datetime:
@@ -119,7 +122,8 @@ def test_a_day_of_scorecards(any_warehouse):
 
 
 def picture(result: dg.ExecuteInProcessResult, key: str) -> tuple[str, bytes]:
-    [materialization] = result.asset_materializations_for_node("routing_proposals")
+    # A range run reports one materialization per day, each with the run's metadata.
+    materialization = result.asset_materializations_for_node("routing_proposals")[-1]
     sentence, image = materialization.metadata[key].value.split("\n\n![", 1)
     return sentence, base64.b64decode(image.split("base64,", 1)[1].rstrip(")"))
 
@@ -193,3 +197,42 @@ def test_a_slowed_deployment_loses_share(any_warehouse):
         "anthropic/claude-sonnet-4 to openai/gpt-4.1)."
     )
     assert png.startswith(b"\x89PNG")
+
+
+TIME_COLUMNS = {"otel_spans": "start_time", "eval_scores": "evaluated_at",
+                "user_feedback": "rated_at", "provider_scorecards": "day",
+                "routing_proposals": "as_of"}  # fmt: skip
+
+
+class RecordingDuckDB(DuckDBWarehouse):
+    statements: ClassVar[list[str]] = []
+
+    def query(self, sql: str, params: dict[str, Any] | None = None):
+        self.statements.append(" ".join(sql.split()))
+        return super().query(sql, params)
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        self.statements.append(" ".join(sql.split()))
+        super().execute(sql, params)
+
+
+def test_every_read_and_write_is_bounded_to_its_days(tmp_path):
+    warehouse = RecordingDuckDB(path=str(tmp_path / "w.duckdb"))
+    warehouse.append(OTEL_SPANS, OTEL_SPANS.from_records(slow_week() + SPANS))
+    warehouse.append(EVAL_SCORES, EVAL_SCORES.from_records(EVALS))
+    warehouse.append(USER_FEEDBACK, USER_FEEDBACK.from_records(FEEDBACK))
+    RecordingDuckDB.statements.clear()
+    assert dg.materialize(
+        [provider_scorecards, routing_proposals],
+        resources=resources(warehouse),
+        tags=range_tags(t(3, 0).date(), t(5, 0).date()),
+    ).success
+    seen, unbounded = set(), []
+    for sql in RecordingDuckDB.statements:
+        for table, column in TIME_COLUMNS.items():
+            if re.search(rf"\b(FROM|INTO)\s+{table}\b", sql) and "read_parquet" not in sql:
+                seen.add(table)
+                if not re.search(rf"\b{column}\s*(>=|<)\s*@", sql):
+                    unbounded.append(sql)
+    assert seen == set(TIME_COLUMNS)
+    assert unbounded == []

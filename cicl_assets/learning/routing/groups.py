@@ -63,6 +63,7 @@ class RoutingPolicy:
     min_calls: int = 30
     latency_ratio: float = 1.5
     error_ratio: float = 1.5
+    min_error_increase: float = 0.02
     max_error_rate: float = 0.10
     floor_share: float = 0.05
     max_step: float = 0.20

@@ -2,8 +2,8 @@
 
 The score (docs/routing.md): a deployment is judged against its own recent days. It violates
 a constraint when its p50 latency is ``latency_ratio`` times its baseline median, or its error
-rate is ``error_ratio`` times its baseline with the two Wilson 95% intervals apart, or the
-error rate's lower bound passes ``max_error_rate``. A violating deployment's share is divided
+rate is ``error_ratio`` times its baseline, ``min_error_increase`` above it and with the two
+Wilson 95% intervals apart, or the error rate's lower bound passes ``max_error_rate``. A violating deployment's share is divided
 by how far it is off (the ratio); what it gives up goes to the deployments that violate
 nothing, in proportion to share x cost-adjusted quality (quality per USD of a call at the
 group's token mix). Every share keeps ``floor_share``; no share moves more than ``max_step``
@@ -122,6 +122,7 @@ def _judge(d: Deployment, today: dict | None, history: list[dict], p: RoutingPol
         and j.baseline_error_high is not None
         and low > j.baseline_error_high
         and rate >= p.error_ratio * base_rate
+        and rate - base_rate >= p.min_error_increase
     ):
         ratio = rate / base_rate if base_rate > 0 else p.error_ratio
         j.factor *= ratio
