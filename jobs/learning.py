@@ -3,13 +3,14 @@
 import dagster as dg
 
 from cicl_assets.learning.breach import CL_EVALUATION_JOB
+from cicl_assets.learning.routing import DAY_RANGE_TAG
 
-# Learning assets that run per range of days (routing_by_day), not per breach.
-BY_DAY = ("provider_scorecards", "routing_proposals")
+# Learning assets that run per range of days (routing_by_day), not per breach, carry this tag.
+BY_DAY = dg.AssetSelection.tag(*DAY_RANGE_TAG)
 
 cl_evaluation_job = dg.define_asset_job(
     name=CL_EVALUATION_JOB,
-    selection=dg.AssetSelection.groups("learning") - dg.AssetSelection.assets(*BY_DAY),
+    selection=dg.AssetSelection.groups("learning") - BY_DAY,
     description=(
         "The CL evaluation an SLO breach launches (slo_breach_sensor, under the daemon or in "
         "`make run`): the breach report and the evaluations of the learning group. Run config "
@@ -21,7 +22,7 @@ cl_evaluation_job = dg.define_asset_job(
 
 routing_by_day_job = dg.define_asset_job(
     name="routing_by_day",
-    selection=dg.AssetSelection.assets(*BY_DAY),
+    selection=BY_DAY,
     description=(
         "Provider scorecards and routing proposals for a range of days (`make run` runs it for "
         "the days new spans touch and the days whose baselines reach them)."

@@ -144,7 +144,9 @@ def run() -> int:
     reviewed = review_breaches(defs, instance, status_before) if not _failed(derived) else []
     _report(warehouse, days, reviewed)
     if _failed(derived):
-        print(f"\nSLO day runs failed in: {', '.join(_failed(derived))}", file=sys.stderr)
+        print(
+            f"\nday runs (SLO, routing) failed in: {', '.join(_failed(derived))}", file=sys.stderr
+        )
         return 1
     return 0 if all(r.success for r in reviewed) else 1
 

@@ -1,5 +1,6 @@
 """The provider_scorecards and routing_proposals assets, one UTC day per partition."""
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -7,6 +8,7 @@ import dagster as dg
 import pyarrow as pa
 
 from cicl_assets.charts import chart_markdown
+from cicl_assets.learning.routing import DAY_RANGE_TAG
 from cicl_assets.learning.routing.figures import side_by_side_png, weights_png
 from cicl_assets.learning.routing.groups import ModelGroup, load_groups, load_policy
 from cicl_assets.learning.routing.prices import PriceTable, load_prices
@@ -41,6 +43,7 @@ def scorecards_of_day(warehouse: Warehouse, day: date, prices: PriceTable) -> tu
     group_name="learning",
     kinds={"python", "sql"},
     owners=["team:platform"],
+    tags=dict([DAY_RANGE_TAG]),
     deps=["otel_spans", "eval_scores", "user_feedback"],
     description=PROVIDER_SCORECARDS.description,
 )
@@ -123,8 +126,6 @@ def group_picture(group: ModelGroup, rows: list[dict], day: date) -> str:
 
 
 def weights_picture(group: ModelGroup, proposal: dict) -> str:
-    import json
-
     total = sum(d.weight for d in group.deployments)
     proposed = {
         e["litellm_params"]["model"]: e["litellm_params"]["weight"] / total
@@ -171,6 +172,7 @@ def proposals_of_day(
     group_name="learning",
     kinds={"python", "sql"},
     owners=["team:platform"],
+    tags=dict([DAY_RANGE_TAG]),
     deps=[
         dg.AssetDep(
             PROVIDER_SCORECARDS.name,
