@@ -12,6 +12,7 @@ from cicl_assets.infra import assets as infra
 from cicl_assets.learning import assets as learning
 from cicl_assets.learning.failure_modes import assets as failure_modes
 from cicl_assets.learning.flaky import assets as flaky
+from cicl_assets.learning.routing import assets as routing
 from cicl_assets.resources import build_resources
 from cicl_assets.slo import assets as slo
 from cicl_assets.telemetry import assets as telemetry
@@ -31,6 +32,7 @@ DOMAINS = (
     learning,
     flaky,
     failure_modes,
+    routing,
 )
 
 defs = dg.Definitions(

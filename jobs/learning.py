@@ -3,10 +3,14 @@
 import dagster as dg
 
 from cicl_assets.learning.breach import CL_EVALUATION_JOB
+from cicl_assets.learning.routing import DAY_RANGE_TAG
+
+# Learning assets that run per range of days (routing_by_day), not per breach, carry this tag.
+BY_DAY = dg.AssetSelection.tag(*DAY_RANGE_TAG)
 
 cl_evaluation_job = dg.define_asset_job(
     name=CL_EVALUATION_JOB,
-    selection=dg.AssetSelection.groups("learning"),
+    selection=dg.AssetSelection.groups("learning") - BY_DAY,
     description=(
         "The CL evaluation an SLO breach launches (slo_breach_sensor, under the daemon or in "
         "`make run`): the breach report and the evaluations of the learning group. Run config "
@@ -16,4 +20,13 @@ cl_evaluation_job = dg.define_asset_job(
     tags={"cicl/kind": "cl_evaluation"},
 )
 
-LEARNING_JOBS = [cl_evaluation_job]
+routing_by_day_job = dg.define_asset_job(
+    name="routing_by_day",
+    selection=BY_DAY,
+    description=(
+        "Provider scorecards and routing proposals for a range of days (`make run` runs it for "
+        "the days new spans touch and the days whose baselines reach them)."
+    ),
+)
+
+LEARNING_JOBS = [cl_evaluation_job, routing_by_day_job]

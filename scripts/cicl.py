@@ -1,8 +1,10 @@
 """Command line for the batch path: `run` materializes what the landing zone feeds, once.
 
-python scripts/cicl.py run       # the landing_batch job, the SLO day runs, the breach sensor's runs
+python scripts/cicl.py run       # the landing_batch job, the SLO and routing day runs, the
+                                 # breach sensor's runs
 python scripts/cicl.py backfill --from 2026-11-02 --to 2026-11-05
-                                 # recount and re-evaluate those days (one run per job)
+                                 # recount and re-evaluate those days (one run per job),
+                                 # their scorecards and routing proposals
 python scripts/cicl.py summary   # rows per table and rejects, from the warehouse
 python scripts/cicl.py audit-reset --reason "..." [--actor NAME]
                                  # start a new audit chain from audit_events as it is now
@@ -31,6 +33,7 @@ import dagster as dg
 
 from cicl_assets.audit.notary import ChainError, reset_chain
 from cicl_assets.learning.breach import BREACH_REPORT_ASSET
+from cicl_assets.learning.routing.groups import load_policy as load_routing_policy
 from cicl_assets.partitions import day_ranges
 from cicl_assets.signer import Ed25519Signer, trust_entry, trust_file_text
 from cicl_assets.slo.minute_counts import data_days, lookback_days
@@ -105,6 +108,17 @@ def refresh_slo_days(
     specs = load_spec_dir(resources["cicl_config"].path / "slos").slos
     days = status_days(touched, data_days(warehouse), lookback_days(specs))
     return runs + run_day_ranges(defs, instance, "slo_status_by_day", days, INFO_LOGS), days
+
+
+def refresh_routing_days(
+    defs: dg.Definitions, instance: dg.DagsterInstance, touched: list[date]
+) -> list[dg.ExecuteInProcessResult]:
+    """Scorecards and routing proposals of the touched days and of the later days whose
+    baselines reach them, up to the data's last day."""
+    warehouse = defs.resources["warehouse"]
+    baseline = load_routing_policy(defs.resources["cicl_config"].path).baseline_days
+    days = status_days(touched, data_days(warehouse) or sorted(touched), baseline)
+    return run_day_ranges(defs, instance, "routing_by_day", days, INFO_LOGS)
 
 
 def review_breaches(
@@ -190,10 +204,14 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
         return 1
     touched, _ = touched_days(instance, spans_before)
     derived, days = refresh_slo_days(defs, instance, touched)
+    if not _failed(derived):
+        derived += refresh_routing_days(defs, instance, touched)
     reviewed = review_breaches(defs, instance, status_before) if not _failed(derived) else []
     _report(warehouse, days, reviewed)
     if _failed(derived):
-        print(f"\nSLO day runs failed in: {', '.join(_failed(derived))}", file=sys.stderr)
+        print(
+            f"\nday runs (SLO, routing) failed in: {', '.join(_failed(derived))}", file=sys.stderr
+        )
         return 1
     return 0 if all(r.success for r in reviewed) else 1
 
@@ -215,6 +233,8 @@ def _backfill(defs, instance, warehouse, first: date, last: date) -> int:
     derived = run_day_ranges(defs, instance, "slo_counts_by_day", days, INFO_LOGS)
     if not _failed(derived):
         derived += run_day_ranges(defs, instance, "slo_status_by_day", days, INFO_LOGS)
+    if not _failed(derived):
+        derived += run_day_ranges(defs, instance, "routing_by_day", days, INFO_LOGS)
     reviewed = review_breaches(defs, instance, status_before) if not _failed(derived) else []
     _report(warehouse, [] if _failed(derived) else days, reviewed)
     if _failed(derived):

@@ -100,6 +100,7 @@ def test_the_bigquery_run_holds_what_the_duckdb_run_holds(runs):
         "slo_reports": rows["slo_reports"] > 0,
         "slo_status": rows["slo_status"] > 0,
         "slo_breach_reports": rows["slo_breach_reports"] > 0,
+        "provider_scorecards": rows["provider_scorecards"] > 0,
         "ingest_rejects": rows["ingest_rejects"],
         "ingested_files": rows["ingested_files"],
     } == {
@@ -113,6 +114,7 @@ def test_the_bigquery_run_holds_what_the_duckdb_run_holds(runs):
         "slo_reports": True,
         "slo_status": True,
         "slo_breach_reports": True,
+        "provider_scorecards": True,
         "ingest_rejects": 3,
         "ingested_files": 53,
     }

@@ -20,6 +20,7 @@ JOBS = {
     "delivery_daily",
     "slo_counts_by_day",
     "slo_status_by_day",
+    "routing_by_day",
 }
 SENSORS = {
     "landing_arrivals_sensor",
