@@ -3,10 +3,13 @@
 import dagster as dg
 
 from cicl_assets.learning.breach import CL_EVALUATION_JOB
+from jobs.regressions import REGRESSION_ASSETS
 
 cl_evaluation_job = dg.define_asset_job(
     name=CL_EVALUATION_JOB,
-    selection=dg.AssetSelection.groups("learning"),
+    # The day-partitioned regression assets run in their own job until the breach run covers
+    # the partitions of the breach window.
+    selection=dg.AssetSelection.groups("learning") - dg.AssetSelection.assets(*REGRESSION_ASSETS),
     description=(
         "The CL evaluation an SLO breach launches (slo_breach_sensor, under the daemon or in "
         "`make run`): the breach report and the evaluations of the learning group. Run config "

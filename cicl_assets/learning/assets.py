@@ -19,6 +19,7 @@ from cicl_assets.learning.breach_report import (
     summary_markdown,
     top_by_dimension,
 )
+from cicl_assets.learning.regressions import assets as regressions
 from cicl_assets.metadata import table_metadata
 from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.specs import SloSpec, load_spec_dir
@@ -94,5 +95,5 @@ def slo_breach_report(
     return dg.MaterializeResult(metadata=meta)
 
 
-ASSETS: list = [slo_breach_report]
+ASSETS: list = [slo_breach_report, *regressions.ASSETS]
 CHECKS: list = []

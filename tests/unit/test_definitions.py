@@ -17,6 +17,7 @@ JOBS = {
     "infra_ingest",
     "deployments_ingest",
     "cl_evaluation",
+    "cl_regression_days",
 }
 SENSORS = {"landing_arrivals_sensor", "slo_breach_sensor"}
 

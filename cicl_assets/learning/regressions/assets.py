@@ -1,8 +1,6 @@
 """The regression evaluation's assets (group learning, day-partitioned): the detectors, and
 `cl_findings` as analysts see it, open findings worst first."""
 
-from __future__ import annotations
-
 import base64
 from collections import Counter
 from datetime import UTC, datetime, timedelta

@@ -86,12 +86,25 @@ def _test(series: Series, start: float, split: float, end: float) -> Comparison 
 
 
 def per_deploy(
-    series: Series, deploy: Deploy, data_end: datetime, t: Thresholds
+    series: Series,
+    deploy: Deploy,
+    data_end: datetime,
+    t: Thresholds,
+    previous: datetime | None = None,
+    following: datetime | None = None,
 ) -> Result | None:
-    """Before vs after one deploy, with the data time it first passed and when it recovered."""
+    """Before vs after one deploy, with the data time it first passed and when it recovered.
+
+    The windows stop at the deploys before and after it (``previous``, ``following``) of the
+    services emitting the series, so each change is held against the deploy that shipped it.
+    """
     at = deploy.at.timestamp()
     end = min(at + t.after_hours * HOUR, data_end.timestamp())
+    if following is not None:
+        end = min(end, following.timestamp())
     start = at - t.before_hours * HOUR
+    if previous is not None:
+        start = max(start, previous.timestamp())
     c = _test(series, start, at, end)
     if c is None:
         return None
@@ -115,7 +128,7 @@ def _recovery(
 ) -> datetime | None:
     """The earliest hour from which the data to ``end`` (at least ``recovery_hours`` of it) no
     longer differs from the baseline; None while the regression lasts."""
-    recovered = None
+    back_since = None
     since = end - t.recovery_hours * HOUR
     while since >= first:
         before = series.between(start, at)
@@ -124,9 +137,9 @@ def _recovery(
             break
         if not recovered(series, compare(series, before, after), t):
             break
-        recovered = since
+        back_since = since
         since -= HOUR
-    return _ts(recovered) if recovered is not None else None
+    return _ts(back_since) if back_since is not None else None
 
 
 def hourly(series: Series, start: float, end: float, min_samples: int) -> list[tuple[float, float]]:

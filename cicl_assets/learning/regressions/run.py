@@ -56,10 +56,13 @@ def evaluate_day(
         out.series_count += len(series_map)
         for series in series_map.values():
             by_anchor: dict[str, Result] = {}
-            for deploy in compared:
-                if deploy.service not in series.services:
+            emitting = [d for d in deploys if d.service in series.services]
+            for i, deploy in enumerate(emitting):
+                if deploy not in compared:
                     continue
-                result = per_deploy(series, deploy, day_end, t)
+                previous = emitting[i - 1].at if i else None
+                following = emitting[i + 1].at if i + 1 < len(emitting) else None
+                result = per_deploy(series, deploy, day_end, t, previous, following)
                 if result is not None:
                     out.results.append(result)
                     if result.passed:
