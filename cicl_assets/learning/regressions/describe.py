@@ -78,7 +78,7 @@ def p_text(p: float) -> str:
 
 
 def ratio_text(ratio: float | None) -> str:
-    return "from zero" if ratio is None else f"{ratio:.1f}×"
+    return "from zero" if ratio is None else f"{ratio:.1f}×"  # noqa: RUF001 - the sign the sentence reads
 
 
 def sentence(
@@ -90,7 +90,7 @@ def sentence(
     p: float,
     since: str,
 ) -> str:
-    """'anthropic claude-sonnet-4 chat: p50 latency 2.2 s → 5.5 s (2.5×, p < 1e-12) since …'."""
+    """'anthropic claude-sonnet-4 chat: p50 latency 2.2 s → 5.5 s (2.5x, p < 1e-12) since ...'."""
     return (
         f"{series_label(dims)}: {metric_words(metric)} {value_text(metric, baseline)} → "
         f"{value_text(metric, current)} ({ratio_text(ratio)}, {p_text(p)}) {since}"

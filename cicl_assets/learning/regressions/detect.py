@@ -61,7 +61,9 @@ def passes(series: Series, c: Comparison, t: Thresholds, max_p: float | None = N
     if series.is_rate:
         events = round(c.current * c.n_current)
         grew = c.current >= t.rates.min_ratio * c.baseline
-        return events >= t.rates.min_events and grew and c.current - c.baseline >= t.rates.min_increase
+        return (
+            events >= t.rates.min_events and grew and c.current - c.baseline >= t.rates.min_increase
+        )
     if series.worse == "lower":
         return c.baseline > 0 and (c.baseline - c.current) / c.baseline >= t.min_score_drop
     return effect(c.ratio, series.worse) >= t.min_ratio
@@ -156,8 +158,8 @@ def hourly(series: Series, start: float, end: float, min_samples: int) -> list[t
 
 
 def attribute(at: datetime, deploys: Iterable[Deploy], hours: float) -> Deploy | None:
-    """The nearest deploy at or before ``at`` within ``hours``."""
-    earlier = [d for d in deploys if timedelta(0) <= at - d.at <= timedelta(hours=hours)]
+    """The nearest deploy before the end of the hour starting ``at``, within ``hours``."""
+    earlier = [d for d in deploys if -timedelta(hours=1) < at - d.at <= timedelta(hours=hours)]
     return max(earlier, key=lambda d: d.at) if earlier else None
 
 
@@ -171,6 +173,8 @@ def drift(
 ) -> list[Result]:
     """Change points for the worse on the series' hourly medians that begin at or after
     ``report_from``, each attributed to the nearest deploy before it within the window."""
+    if series.is_rate:
+        return []  # hourly rates of thin traffic are mostly zeros; bursts watch rates instead
     d = t.drift
     points = hourly(series, start.timestamp(), end.timestamp(), d.min_samples_per_hour)
     hours = [p[0] for p in points]
@@ -211,7 +215,9 @@ def drift(
                 break
         deploy = attribute(change, deploys, d.attribution_hours)
         found.append(
-            Result(series, c.method, c, change, end, True, deploy, first, None, {"hours": len(values)})
+            Result(
+                series, c.method, c, change, end, True, deploy, first, None, {"hours": len(values)}
+            )
         )
     return found
 
@@ -228,7 +234,9 @@ def bursts(
     hour = day_start.timestamp()
     last_sample = series.arrays()[0].max() if series.times else hour
     while hour < day_end.timestamp() and hour <= last_sample:
-        base_start = (current.change_at.timestamp() if current else hour) - t.burst.baseline_hours * HOUR
+        base_start = (
+            current.change_at.timestamp() if current else hour
+        ) - t.burst.baseline_hours * HOUR
         base_end = current.change_at.timestamp() if current else hour
         before, now = series.between(base_start, base_end), series.between(hour, hour + HOUR)
         hit = None
@@ -239,7 +247,9 @@ def bursts(
         if hit is not None and current is None:
             change = _ts(hour)
             deploy = attribute(change, deploys, t.drift.attribution_hours)
-            current = Result(series, "fisher_exact_hourly", hit, change, _ts(hour + HOUR), True, deploy)
+            current = Result(
+                series, "fisher_exact_hourly", hit, change, _ts(hour + HOUR), True, deploy
+            )
             current.first_detectable_at = _ts(hour + HOUR)
             found.append(current)
         elif hit is not None and current is not None:

@@ -39,7 +39,9 @@ def finding_png(result: Result, start: datetime, end: datetime, before_hours: fl
         before = series.between(change - before_hours * HOUR, change)
         after = series.between(change, result.data_through.timestamp())
         if series.is_rate:
-            dist.bar(["before", "after"], [before.mean(), after.mean()], color=["#7f7f7f", "#d62728"])
+            dist.bar(
+                ["before", "after"], [before.mean(), after.mean()], color=["#7f7f7f", "#d62728"]
+            )
             dist.set_title("rate", fontsize="small")
         else:
             dist.boxplot([before, after], showfliers=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import random
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -151,22 +152,30 @@ def main() -> None:
             path = f"{args.workdir}/scenario-{seed}-{regression}.duckdb"
             outcome = run(s, DuckDBWarehouse(path=path))
             rows.append((s, outcome))
+    sys.stdout.write("\n".join(figures(rows)) + "\n")
+
+
+def figures(rows: list[tuple[Scenario, Outcome]]) -> list[str]:
     regressions = [(s, o) for s, o in rows if s.factor is not None]
-    found = [(s, o) for s, o in regressions if o.found]
-    big = [(s, o) for s, o in regressions if (s.factor or 0) >= 1.3]
+    big = [o for s, o in regressions if (s.factor or 0) >= 1.3]
     free = [o for s, o in rows if s.factor is None]
-    print(f"recall {len(found)}/{len(regressions)}; >=1.3x: {sum(o.found for _, o in big)}/{len(big)}")
-    print(
-        "false findings per 100 series-days (regression-free): "
-        f"{100 * sum(o.false_findings for o in free) / max(1, sum(o.series_days for o in free)):.3f}"
-        f" ({sum(o.false_findings for o in free)} in {sum(o.series_days for o in free)})"
-    )
-    print(
-        "false findings per 100 series-days (regression runs, besides the planted one): "
-        f"{100 * sum(o.false_findings for _, o in regressions) / max(1, sum(o.series_days for _, o in regressions)):.3f}"
-    )
+    false_free = sum(o.false_findings for o in free)
+    days_free = max(1, sum(o.series_days for o in free))
+    false_reg = sum(o.false_findings for _, o in regressions)
+    days_reg = max(1, sum(o.series_days for _, o in regressions))
+    lines = [
+        f"recall {sum(o.found for _, o in regressions)}/{len(regressions)}; "
+        f">=1.3x: {sum(o.found for o in big)}/{len(big)}",
+        f"false findings per 100 series-days, regression-free: {100 * false_free / days_free:.3f}"
+        f" ({false_free} in {days_free})",
+        f"false findings per 100 series-days, regression runs: {100 * false_reg / days_reg:.3f}",
+    ]
     for s, o in sorted(regressions, key=lambda r: r[0].factor or 0):
-        print(f"  factor {s.factor:.2f} {s.regressed_provider:11s} found={o.found} hours={o.hours_to_detect}")
+        lines.append(
+            f"  factor {s.factor:.2f} {s.regressed_provider:11s} found={o.found} "
+            f"hours of post-deploy data={o.hours_to_detect}"
+        )
+    return lines
 
 
 if __name__ == "__main__":
