@@ -26,7 +26,7 @@ from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 from demo.otel_sdk import CollectingSpanExporter, SeededIdGenerator, encode_request, service_tracer
 
-START = datetime(2027, 3, 1, tzinfo=UTC)
+START = datetime(2026, 3, 1, tzinfo=UTC)
 DAYS = 3
 SERVICE = "llm-router"
 MODELS = {"openai": ("gpt-4.1", 1800.0), "anthropic": ("claude-sonnet-4", 2200.0)}
