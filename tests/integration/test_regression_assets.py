@@ -26,7 +26,9 @@ def test_findings_with_pictures_per_partition(tmp_path):
     write(plan(1, 30, regression=True), warehouse)
     for day in ("2026-03-02", "2026-03-03"):
         assert _materialize(warehouse, day).success
-    sql = "SELECT finding_id, metric, status, deployment_id, service_version, title FROM cl_findings"
+    sql = (
+        "SELECT finding_id, metric, status, deployment_id, service_version, title FROM cl_findings"
+    )
     first = sorted(warehouse.query(sql).to_pylist(), key=lambda r: r["metric"])
     assert [(r["metric"], r["status"], r["service_version"]) for r in first] == [
         ("latency_ms", "open", "3.2.0"),
@@ -36,7 +38,7 @@ def test_findings_with_pictures_per_partition(tmp_path):
     result = _materialize(warehouse, "2026-03-03")
     assert sorted(warehouse.query(sql).to_pylist(), key=lambda r: r["metric"]) == first
     meta = result.asset_materializations_for_node("cl_findings")[0].metadata
-    assert list(meta)[0] == "open_findings"
+    assert next(iter(meta)) == "open_findings"
     assert meta["open_findings"].value.startswith("- **")
     assert meta["pictures"].value.count("data:image/png;base64,") == 2
     assert warehouse.row_count("cl_finding_pictures") == 2
