@@ -163,6 +163,26 @@ def attribute(at: datetime, deploys: Iterable[Deploy], hours: float) -> Deploy |
     return max(earlier, key=lambda d: d.at) if earlier else None
 
 
+def _confirmed(
+    series: Series, start: float, change: float, end: float, t: Thresholds
+) -> Comparison | None:
+    """The change point's segments compared on their exact samples, as a deploy's would be:
+    hourly medians of a few samples each move by chance, the samples behind them less so."""
+    c = _test(series, start, change, end)
+    return c if c is not None and passes(series, c, t) else None
+
+
+def _changes(values: list[float], t: Thresholds) -> list:
+    d = t.drift
+    return e_divisive(
+        values,
+        max_p_value=d.max_p_value,
+        window=d.window,
+        min_segment=d.min_segment_hours,
+        min_magnitude=d.min_magnitude,
+    )
+
+
 def drift(
     series: Series,
     start: datetime,
@@ -172,52 +192,36 @@ def drift(
     t: Thresholds,
 ) -> list[Result]:
     """Change points for the worse on the series' hourly medians that begin at or after
-    ``report_from``, each attributed to the nearest deploy before it within the window."""
+    ``report_from`` and that the exact samples either side confirm, each attributed to the
+    nearest deploy before it within the window."""
     if series.is_rate:
         return []  # hourly rates of thin traffic are mostly zeros; bursts watch rates instead
     d = t.drift
     points = hourly(series, start.timestamp(), end.timestamp(), d.min_samples_per_hour)
     hours = [p[0] for p in points]
     values = [p[1] for p in points]
+    changes = _changes(values, t)
     found = []
-    for cp in e_divisive(
-        values,
-        max_p_value=d.max_p_value,
-        window=d.window,
-        min_segment=d.min_segment_hours,
-        min_magnitude=d.min_magnitude,
-    ):
+    for n, cp in enumerate(changes):
         change = _ts(hours[cp.index])
-        c = Comparison(
-            "e_divisive_means",
-            0.0,
-            cp.p_value,
-            cp.mean_before,
-            cp.mean_after,
-            min(cp.index, d.window),
-            min(len(values) - cp.index, d.window),
-        )
-        if change < report_from or effect(c.ratio, series.worse) < 1 + d.min_magnitude:
+        if change < report_from or effect(cp.ratio, series.worse) < 1 + d.min_magnitude:
+            continue
+        lo = max(cp.index - d.window, changes[n - 1].index if n else 0)
+        hi = min(cp.index + d.window, changes[n + 1].index if n + 1 < len(changes) else len(hours))
+        c = _confirmed(series, hours[lo], hours[cp.index], hours[hi - 1] + HOUR, t)
+        if c is None:
             continue
         first = None
-        for k in range(cp.index + d.min_segment_hours, len(values) + 1):
-            if any(
-                p.index == cp.index
-                for p in e_divisive(
-                    values[:k],
-                    max_p_value=d.max_p_value,
-                    window=d.window,
-                    min_segment=d.min_segment_hours,
-                    min_magnitude=d.min_magnitude,
-                )
+        for k in range(cp.index + d.min_segment_hours, hi + 1):
+            if any(p.index == cp.index for p in _changes(values[:k], t)) and _confirmed(
+                series, hours[lo], hours[cp.index], hours[k - 1] + HOUR, t
             ):
                 first = _ts(hours[k - 1] + HOUR)
                 break
         deploy = attribute(change, deploys, d.attribution_hours)
+        extra = {"hours": len(values), "change_point_p_value": cp.p_value}
         found.append(
-            Result(
-                series, c.method, c, change, end, True, deploy, first, None, {"hours": len(values)}
-            )
+            Result(series, "e_divisive_means", c, change, end, True, deploy, first, None, extra)
         )
     return found
 
