@@ -78,9 +78,11 @@ lint: venv
 ui: venv $(DAGSTER_HOME)/dagster.yaml
 	$(WITH_KEYS) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
-## bench: ingestion benchmarks against a naive baseline in the same process
+## bench: ingestion benchmarks against a naive baseline in the same process; the regression
+## detectors over a large span table
 bench: venv
 	$(PY) benchmarks/otlp_ingest.py
+	$(PY) benchmarks/regressions.py
 
 clean:
 	rm -rf .cicl

@@ -146,11 +146,10 @@ def _recovery(
 
 def hourly(series: Series, start: float, end: float, min_samples: int) -> list[tuple[float, float]]:
     """(hour start, median or rate) of every hour in [start, end) with enough samples."""
-    times, values = series.arrays()
     points = []
     hour = start
     while hour < end:
-        chunk = values[(times >= hour) & (times < hour + HOUR)]
+        chunk = series.between(hour, hour + HOUR)
         if chunk.size >= min_samples:
             points.append((hour, float(chunk.mean() if series.is_rate else np.median(chunk))))
         hour += HOUR

@@ -53,12 +53,19 @@ class Series:
         return "lower" if self.metric.startswith(LOWER_IS_WORSE_PREFIX) else "higher"
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        order = np.argsort(np.asarray(self.times), kind="stable")
-        return np.asarray(self.times)[order], np.asarray(self.values, dtype=float)[order]
+        """Times and values in time order; sorted once, again only when samples were added."""
+        cached = self.__dict__.get("_sorted")
+        if cached is None or cached[0] != len(self.times):
+            order = np.argsort(np.asarray(self.times), kind="stable")
+            times = np.asarray(self.times)[order]
+            cached = (len(self.times), times, np.asarray(self.values, dtype=float)[order])
+            self.__dict__["_sorted"] = cached
+        return cached[1], cached[2]
 
     def between(self, start: float, end: float) -> np.ndarray:
         times, values = self.arrays()
-        return values[(times >= start) & (times < end)]
+        lo, hi = np.searchsorted(times, [start, end], side="left")
+        return values[lo:hi]
 
 
 SPANS_SQL = """
