@@ -21,7 +21,7 @@ WITH_KEYS = \
   CICL_REDACTION_KEY="$${CICL_REDACTION_KEY:-$$(cat $(KEYS)/cicl-redaction.key 2>/dev/null)}" \
   CICL_TRUST_FILE="$${CICL_TRUST_FILE:-$$(test -f $(KEYS)/trust.yaml && echo $(KEYS)/trust.yaml)}"
 
-.PHONY: venv demo demo-data run test emulators emulators-up emulators-down browser lint ui bench clean
+.PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser lint ui bench clean
 
 venv: $(STAMP)
 
@@ -70,6 +70,11 @@ browser:
 ## test: the whole suite (starts the BigQuery and GCS emulators and a headless browser itself)
 test: venv emulators browser
 	$(PY) -m pytest -q -p no:cacheprovider
+
+## soak: the kill loop's full form: `cicl.py run` killed at 20 seeded points and run again,
+## then equal to a clean run (SOAK_ARGS="--form episodes" compares after each kill)
+soak: venv
+	$(PY) -m tests.soak --kills 20 $(SOAK_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -4,17 +4,32 @@ import dagster as dg
 
 from cicl_assets.audit import assets as audit
 from cicl_assets.ci import assets as ci
+from cicl_assets.delivery import assets as delivery
 from cicl_assets.deployments import assets as deployments
 from cicl_assets.feedback import assets as feedback
 from cicl_assets.infra import assets as infra
 from cicl_assets.learning import assets as learning
+from cicl_assets.learning.failure_modes import assets as failure_modes
+from cicl_assets.learning.flaky import assets as flaky
 from cicl_assets.resources import build_resources
 from cicl_assets.slo import assets as slo
 from cicl_assets.telemetry import assets as telemetry
 from jobs import ALL_JOBS, ALL_SCHEDULES
 from sensors import ALL_SENSORS
 
-DOMAINS = (telemetry, ci, infra, deployments, audit, slo, feedback, learning)
+DOMAINS = (
+    telemetry,
+    ci,
+    infra,
+    deployments,
+    delivery,
+    audit,
+    slo,
+    feedback,
+    learning,
+    flaky,
+    failure_modes,
+)
 
 defs = dg.Definitions(
     assets=[a for d in DOMAINS for a in d.ASSETS],

@@ -17,10 +17,11 @@ from demo.deployment_files import write_deployments
 from demo.history_plan import plan_history
 from demo.infra_files import write_infra
 from demo.otel_files import write_broken, write_traffic
+from demo.push_files import write_pushes
 from demo.slo_files import write_slo_reports
 from demo.traffic_plan import DEFAULT_SPANS, plan_traffic
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 
 @dataclass
@@ -68,6 +69,7 @@ def generate(
     history = plan_history(seed)
     files += write_ci(out, history.runs, seed, attestation_key)
     files += write_deployments(out, history.deployments)
+    files += write_pushes(out, history.runs)
     files += write_infra(out)
     files += write_audit(out, history, seed)
     files += write_slo_reports(out, seed)

@@ -2,7 +2,8 @@
 
 From the hour's spans: one OTLP log record per workflow run (its session log line), a
 ``gen_ai.evaluation.result`` log record for a share of successful LLM calls (the evaluator
-service scores relevance), and a cicl-native feedback record for a share of runs. After the
+service scores relevance), an ERROR record for the runs whose draft dropped a citation after the
+template change, and a cicl-native feedback record for a share of runs. After the
 template change (``story.TEMPLATE_CHANGE_AT``) the changed workflow scores and rates lower.
 Drawn from a generator of their own, so the spans stay exactly as they were.
 """
@@ -32,6 +33,18 @@ def quality(workflow: str, at_ns: int) -> float:
     if changed and workflow == story.TEMPLATE_CHANGE_WORKFLOW:
         return story.QUALITY_AFTER_TEMPLATE_CHANGE
     return story.QUALITY_BEFORE
+
+
+def drops_citation(workflow: str, run: ReadableSpan) -> bool:
+    """After the template change, a third of the changed workflow's runs log that the draft
+    dropped a retrieved document's citation: a failure mode that starts with the deploy. Chosen
+    by trace id, not drawn, so the other records stay as they were."""
+    changed = (run.end_time or 0) >= int(story.TEMPLATE_CHANGE_AT.timestamp()) * S
+    return (
+        changed
+        and workflow == story.TEMPLATE_CHANGE_WORKFLOW
+        and run.get_span_context().trace_id % 3 == 0
+    )
 
 
 def _value(value: Any) -> dict[str, Any]:
@@ -122,6 +135,18 @@ def write_sessions(root: Path, plan: HourPlan, spans: Sequence[ReadableSpan]) ->
                 body={"stringValue": f"workflow {workflow} run finished"},
             )
         )
+        if drops_citation(workflow, run):
+            doc = run.get_span_context().trace_id % 10_000
+            sessions.append(
+                _record(
+                    end,
+                    run,
+                    {"session.id": session, "workflow.name": workflow},
+                    severityNumber=17,
+                    severityText="ERROR",
+                    body={"stringValue": f"{story.TEMPLATE_ERROR} doc-{doc:04d}"},
+                )
+            )
         if rng.random() >= story.RATED_SHARE:
             continue
         mean = quality(workflow, end)

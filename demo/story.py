@@ -68,6 +68,9 @@ TEMPLATE_CHANGE = (
     "workflows/support-reply.yaml: draft-reply prompt template v7 -> v8 "
     "(shorter system prompt, drops the retrieved-context citation rule)"
 )
+# ... and a third of its runs log this ERROR from then on (a failure mode the deploy starts).
+TEMPLATE_ERROR = "draft-reply template v8: no citation for retrieved context"
+TEMPLATE_ERROR_SIGNATURE = "ERROR: draft-reply template v8: no citation for retrieved context <id>"
 EVALUATION_NAME = "relevance"
 EVALUATED_SHARE = 0.3  # of successful LLM calls, scored by the evaluator service
 RATED_SHARE = 0.08  # of workflow runs, rated by the person who ran them

@@ -1,6 +1,8 @@
 """Command line for the batch path: `run` materializes what the landing zone feeds, once.
 
-python scripts/cicl.py run       # the landing_batch job, the SLO breach sensor's runs, a summary
+python scripts/cicl.py run       # the landing_batch job, the SLO day runs, the breach sensor's runs
+python scripts/cicl.py backfill --from 2026-11-02 --to 2026-11-05
+                                 # recount and re-evaluate those days (one run per job)
 python scripts/cicl.py summary   # rows per table and rejects, from the warehouse
 python scripts/cicl.py audit-reset --reason "..." [--actor NAME]
                                  # start a new audit chain from audit_events as it is now
@@ -17,7 +19,7 @@ import argparse
 import os
 import pwd
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,10 +28,14 @@ import dagster as dg
 
 from cicl_assets.audit.notary import ChainError, reset_chain
 from cicl_assets.learning.breach import BREACH_REPORT_ASSET
+from cicl_assets.partitions import day_ranges
 from cicl_assets.signer import Ed25519Signer, trust_entry, trust_file_text
+from cicl_assets.slo.minute_counts import data_days, lookback_days
+from cicl_assets.slo.specs import load_spec_dir
 from cicl_assets.warehouse.base import Warehouse
 from sensors.in_process import LaunchedRun, run_sensor_once
-from sensors.slo_breach import SLO_BREACH_SENSOR
+from sensors.slo_breach import SLO_BREACH_SENSOR, start_cursor
+from sensors.slo_partitions import latest_storage_id, run_day_ranges, status_days, touched_days
 
 INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 REJECTS_SHOWN = 20
@@ -62,26 +68,87 @@ def breach_line(run: LaunchedRun) -> str:
     return f"{head}: {materialization.metadata['cause'].value}"
 
 
+def refresh_slo_days(
+    defs: dg.Definitions, instance: dg.DagsterInstance, touched: list[date]
+) -> tuple[list[dg.ExecuteInProcessResult], list[date]]:
+    """Recount the touched days, then evaluate them and the days whose windows reach them;
+    returns the runs and the slo_status days evaluated."""
+    runs = run_day_ranges(defs, instance, "slo_counts_by_day", touched, INFO_LOGS)
+    if not all(r.success for r in runs):
+        return runs, []
+    resources = defs.resources
+    warehouse = resources["warehouse"]
+    specs = load_spec_dir(resources["cicl_config"].path / "slos").slos
+    days = status_days(touched, data_days(warehouse), lookback_days(specs))
+    return runs + run_day_ranges(defs, instance, "slo_status_by_day", days, INFO_LOGS), days
+
+
+def review_breaches(
+    defs: dg.Definitions, instance: dg.DagsterInstance, status_before: int | None
+) -> list[LaunchedRun]:
+    """The daemon's own breach sensor decides on the slo_status days materialized since
+    ``status_before``; its runs execute here."""
+    return run_sensor_once(
+        defs, instance, SLO_BREACH_SENSOR, INFO_LOGS, start_cursor(status_before)
+    )
+
+
+def _failed(results: list[dg.ExecuteInProcessResult]) -> list[str]:
+    return [e.step_key for r in results for e in r.all_events if e.is_step_failure]
+
+
+def _report(warehouse: Warehouse, days: list[date], reviewed: list[LaunchedRun]) -> None:
+    print(summary(warehouse))
+    ranges = ", ".join(f"{a}..{b}" if a != b else str(a) for a, b in day_ranges(days))
+    print(f"\nslo_status days evaluated: {ranges or 'none'}")
+    print(f"\nSLO breaches reviewed ({SLO_BREACH_SENSOR}): {len(reviewed)}")
+    for launched in reviewed:
+        print(f"  {breach_line(launched)}")
+
+
 def run() -> int:
+    """The ingest job; one run per range of days its new spans touch (minute counts, then
+    slo_status for those days and the days whose windows reach them); the breach sensor."""
     import definitions
 
     instance = dg.DagsterInstance.get()
     defs = definitions.defs
+    spans_before = latest_storage_id(instance, "otel_spans")
+    status_before = latest_storage_id(instance, "slo_status")
     result = defs.resolve_job_def("landing_batch").execute_in_process(
         instance=instance, raise_on_error=False, run_config=INFO_LOGS
     )
     warehouse = defs.resources["warehouse"]
-    reviewed: list[LaunchedRun] = []
-    if result.success:
-        # The daemon's own sensor decides which breaches to review; its runs execute here.
-        reviewed = run_sensor_once(defs, instance, SLO_BREACH_SENSOR, INFO_LOGS)
-    print(summary(warehouse))
-    print(f"\nSLO breaches reviewed ({SLO_BREACH_SENSOR}): {len(reviewed)}")
-    for launched in reviewed:
-        print(f"  {breach_line(launched)}")
     if not result.success:
-        failed = [e.step_key for e in result.all_events if e.is_step_failure]
-        print(f"\nlanding_batch failed in: {', '.join(failed)}", file=sys.stderr)
+        _report(warehouse, [], [])
+        print(f"\nlanding_batch failed in: {', '.join(_failed([result]))}", file=sys.stderr)
+        return 1
+    touched, _ = touched_days(instance, spans_before)
+    derived, days = refresh_slo_days(defs, instance, touched)
+    reviewed = review_breaches(defs, instance, status_before) if not _failed(derived) else []
+    _report(warehouse, days, reviewed)
+    if _failed(derived):
+        print(f"\nSLO day runs failed in: {', '.join(_failed(derived))}", file=sys.stderr)
+        return 1
+    return 0 if all(r.success for r in reviewed) else 1
+
+
+def backfill(first: date, last: date) -> int:
+    """Recount and re-evaluate the days first..last (one run per job for the whole range),
+    then review the breaches they show."""
+    import definitions
+
+    instance = dg.DagsterInstance.get()
+    defs = definitions.defs
+    status_before = latest_storage_id(instance, "slo_status")
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    derived = run_day_ranges(defs, instance, "slo_counts_by_day", days, INFO_LOGS)
+    if not _failed(derived):
+        derived += run_day_ranges(defs, instance, "slo_status_by_day", days, INFO_LOGS)
+    reviewed = review_breaches(defs, instance, status_before) if not _failed(derived) else []
+    _report(defs.resources["warehouse"], [] if _failed(derived) else days, reviewed)
+    if _failed(derived):
+        print(f"\nbackfill failed in: {', '.join(_failed(derived))}", file=sys.stderr)
         return 1
     return 0 if all(r.success for r in reviewed) else 1
 
@@ -136,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="materialize what the landing zone feeds, then a summary")
     commands.add_parser("summary", help="rows per table and rejects")
+    back = commands.add_parser("backfill", help="recount and re-evaluate a range of data days")
+    back.add_argument("--from", dest="first", type=date.fromisoformat, required=True)
+    back.add_argument("--to", dest="last", type=date.fromisoformat, required=True)
     reset = commands.add_parser("audit-reset", help="start a new audit chain (signed, published)")
     reset.add_argument("--reason", required=True, help="why the chain restarts (recorded)")
     reset.add_argument(
@@ -149,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return run()
+    if args.command == "backfill":
+        if args.last < args.first:
+            parser.error("--to is before --from")
+        return backfill(args.first, args.last)
     if args.command == "audit-reset":
         return audit_reset(args.reason, args.actor)
     if args.command == "keygen":

@@ -1,8 +1,9 @@
 """A sensor's batch path: evaluate it once, as the daemon would, and run its requests here.
 
 `make run` uses it for slo_breach_sensor, so the batch path takes the daemon's decision with
-the daemon's code instead of a copy of it. The evaluation starts from an empty cursor: what the
-sensor must not ask for again is read from the warehouse, not from a cursor only the daemon keeps.
+the daemon's code instead of a copy of it. The evaluation starts from a cursor the caller gives (or none): what
+the sensor must not ask for again is read from the warehouse, not from a cursor only the daemon
+keeps.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ def _requests(evaluated: Any) -> list[dg.RunRequest]:
 
 
 def evaluate_sensor(
-    defs: dg.Definitions, instance: dg.DagsterInstance, name: str
+    defs: dg.Definitions, instance: dg.DagsterInstance, name: str, cursor: str | None = None
 ) -> list[dg.RunRequest]:
-    """The run requests one tick of sensor ``name`` makes, from an empty cursor."""
+    """The run requests one tick of sensor ``name`` makes, from ``cursor`` (default empty)."""
     sensor = defs.resolve_sensor_def(name)
-    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=defs.resources)
+    context = dg.build_sensor_context(
+        instance=instance, definitions=defs, resources=defs.resources, cursor=cursor
+    )
     return _requests(sensor(context))
 
 
@@ -54,12 +57,13 @@ def run_sensor_once(
     instance: dg.DagsterInstance,
     name: str,
     run_config: dict[str, Any] | None = None,
+    cursor: str | None = None,
 ) -> list[LaunchedRun]:
     """Evaluate sensor ``name`` once and execute each run it requests in this process, in order,
     with ``run_config`` added to each request's (loggers, for instance)."""
     job = defs.resolve_job_def(defs.resolve_sensor_def(name).job_name)
     launched = []
-    for request in evaluate_sensor(defs, instance, name):
+    for request in evaluate_sensor(defs, instance, name, cursor):
         tags = dict(request.tags)
         if request.run_key:
             tags["dagster/run_key"] = request.run_key
@@ -67,6 +71,7 @@ def run_sensor_once(
             instance=instance,
             run_config={**(request.run_config or {}), **(run_config or {})},
             tags=tags,
+            partition_key=request.partition_key,
             raise_on_error=False,
         )
         launched.append(LaunchedRun(request.run_key, result))

@@ -140,7 +140,12 @@ def landing_arrivals_sensor(
     graph = context.repository_def.asset_graph
     requests = []
     for arrival in found:
-        keys = sorted(assets_fed_by(arrival.folder).resolve(graph))
+        # Day-partitioned assets run for the days the new data falls on (slo_partitions_sensor).
+        keys = sorted(
+            k
+            for k in assets_fed_by(arrival.folder).resolve(graph)
+            if not graph.get(k).is_partitioned
+        )
         if not keys:
             continue
         requests.append(

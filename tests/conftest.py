@@ -83,6 +83,21 @@ def any_warehouse(request, tmp_path):
     raise AssertionError(f"unknown warehouse kind {request.param}")
 
 
+@pytest.fixture(scope="session")
+def demo_keys(tmp_path_factory):
+    from demo.keys import ensure_keys
+
+    return ensure_keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="session")
+def small_demo_zone(tmp_path_factory, demo_keys):
+    """The seeded slice of the demo's landing zone that `cicl.py run` tests run on."""
+    from tests.cicl_runs import small_demo_zone
+
+    return small_demo_zone(tmp_path_factory.mktemp("zone"), demo_keys)
+
+
 @pytest.fixture
 def cicl_config(tmp_path):
     """Publishes the audit chain's heads under tmp_path/chain/outbox, signed by a key made for

@@ -5,6 +5,7 @@ from collections import Counter
 import dagster as dg
 import pyarrow as pa
 
+from cicl_assets.delivery.tables import COMMIT_PUSHES
 from cicl_assets.deployments.stream import DEPLOYMENTS_STREAM
 from cicl_assets.deployments.summary import (
     approval_findings,
@@ -31,9 +32,13 @@ DEPLOYMENT_EVENTS_STREAM = DeclaredStream(
     group="deployments",
     owners=tuple(OWNERS),
     kinds=frozenset({"python", "json"}),
-    views=(AssetView(DEPLOYMENT_EVENTS, (*_PREVIEW, "event_at"), (events_by_provider,)),),
-    reads="cicl.deployment/v1 records, GitHub deployment and deployment_status webhooks, GitLab "
-    "deployment hooks and Cloud Build messages, recognised by content",
+    views=(
+        AssetView(DEPLOYMENT_EVENTS, (*_PREVIEW, "event_at"), (events_by_provider,)),
+        AssetView(COMMIT_PUSHES, ("sha", "repo", "branch", "author", "committed_at", "message")),
+    ),
+    op_name="deployments_landing",
+    reads="cicl.deployment/v1 records, GitHub deployment, deployment_status and push webhooks, "
+    "GitLab deployment and push hooks and Cloud Build messages, recognised by content",
 )
 
 deployment_events = build_stream_asset(DEPLOYMENT_EVENTS_STREAM)

@@ -41,7 +41,7 @@ _GH_STATUS = re.compile(rb'"deployment_status"\s*:\s*\{')
 _GH_DEPLOYMENT = re.compile(rb'"deployment"\s*:\s*\{')
 _GL_DEPLOYMENT = re.compile(rb'"object_kind"\s*:\s*"deployment"')
 _GH_WORKFLOW_RUN = re.compile(rb'"workflow_run"\s*:\s*\{')
-_GL_PIPELINE = re.compile(rb'"object_kind"\s*:\s*"(pipeline|build|push)"')
+_GL_PIPELINE = re.compile(rb'"object_kind"\s*:\s*"(pipeline|build)"')
 _COMMIT_IN_URL = re.compile(r"/commit/([0-9a-f]{40})\b")
 
 
@@ -63,7 +63,7 @@ def detect_gitlab_deployment(sniff: Sniff) -> bool:
 
 
 def detect_ci_webhook_without_deployment(sniff: Sniff) -> bool:
-    """workflow_run / GitLab pipeline, job or push hooks: no deployment in them."""
+    """workflow_run / GitLab pipeline or job hooks: no deployment in them."""
     if not sniff.looks_json or _GH_DEPLOYMENT.search(sniff.head):
         return False
     return bool(_GH_WORKFLOW_RUN.search(sniff.head) or _GL_PIPELINE.search(sniff.head))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cicl_assets.gcs import use_cloud_clients
 from cicl_assets.ingest.spool import Reject, parse_to_spool
 from cicl_assets.ingest.workers import Lost
 from cicl_assets.landing.zone import (
@@ -23,6 +24,7 @@ from cicl_assets.landing.zone import (
     LandingZone,
     UnsafePathError,
 )
+from cicl_assets.settings import CloudClients, cloud_clients
 
 if TYPE_CHECKING:
     from cicl_assets.ingest.runner import StreamSpec
@@ -55,6 +57,8 @@ class RunSetup:
     landing: LandingZone
     known_keys: frozenset[str]
     read_timeout_s: float
+    # Taken in the parent: workers must not build cloud clients from their own, older environment.
+    cloud: CloudClients = field(default_factory=cloud_clients)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class FileTask:
 
 
 def process_file(setup: RunSetup, task: FileTask, progress: Callable[[Any], None]) -> FileOutcome:
+    use_cloud_clients(setup.cloud)
     try:
         return _read_and_parse(setup, task, progress)
     except Exception as exc:  # a fault of the runner itself still costs one file, not the run

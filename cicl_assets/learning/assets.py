@@ -20,7 +20,15 @@ from cicl_assets.learning.breach_report import (
     top_by_dimension,
 )
 from cicl_assets.learning.regressions import assets as regressions
-from cicl_assets.metadata import table_metadata
+from cicl_assets.metadata import column_schema
+from cicl_assets.partitions import (
+    DAILY,
+    DAY,
+    day_of,
+    day_start,
+    partition_key,
+    replace_keys_in_range,
+)
 from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.specs import SloSpec, load_spec_dir
 from cicl_assets.warehouse.base import Warehouse
@@ -48,7 +56,8 @@ def breach_slo(breach: Breach, cicl_config: CiclConfig) -> SloSpec:
     group_name="learning",
     kinds={"python", "sql"},
     owners=["team:sre"],
-    deps=["slo_status", "otel_spans"],
+    deps=["slo_status", "slo_minute_counts", "otel_spans"],
+    partitions_def=DAILY,
     description=SLO_BREACH_REPORTS.description,
 )
 def slo_breach_report(
@@ -60,14 +69,27 @@ def slo_breach_report(
     """One row per SLO breach x dimension x value: who contributed the breach's bad events.
 
     Run config names the breach (slo_breach_sensor fills it, under the daemon and in `make
-    run`); there is no default, so a run cannot report a breach nobody decided on. Once the
+    run`); there is no default, so a run cannot report a breach nobody decided on. The
+    partition is the breach's day (its evaluation time's). Once the
     rows are written the run chains its ``cl_review_triggered`` event: the breach is reviewed.
     """
     slo = breach_slo(config, cicl_config)
+    day = day_of(config.at)
+    if context.partition_key != partition_key(day):
+        raise dg.Failure(
+            f"the breach at {config.evaluation_time} belongs to partition {partition_key(day)}, "
+            f"not {context.partition_key}"
+        )
     run_id = context.run.run_id
     rows = breach_rows(warehouse, config, slo, run_id=run_id)
-    warehouse.replace_where_in(
-        SLO_BREACH_REPORTS, "breach_id", [config.breach_id], SLO_BREACH_REPORTS.from_records(rows)
+    replace_keys_in_range(
+        warehouse,
+        SLO_BREACH_REPORTS,
+        "breach_id",
+        [config.breach_id],
+        day_start(day),
+        day_start(day) + DAY,
+        SLO_BREACH_REPORTS.from_records(rows),
     )
     record_review(
         warehouse,
@@ -76,7 +98,10 @@ def slo_breach_report(
         context.run.tags.get(DECIDED_BY_TAG, "launched by hand"),
         notary=cicl_config.chain_notary(warehouse),
     )
-    meta: dict[str, Any] = table_metadata(SLO_BREACH_REPORTS, warehouse)
+    meta: dict[str, Any] = {
+        "dagster/row_count": len(rows),
+        "dagster/column_schema": column_schema(SLO_BREACH_REPORTS),
+    }
     meta["summary"] = dg.MetadataValue.md(summary_markdown(config, rows))
     meta["cause"] = cause(rows)
     meta["slo"] = config.slo_name

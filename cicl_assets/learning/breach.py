@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -96,6 +96,11 @@ class Breach(dg.Config):
     @property
     def window_start(self) -> datetime:
         return self.at - self.long_window
+
+    @property
+    def partition_key(self) -> str:
+        """The day partition of slo_status (and of its report) the breach's evaluation is in."""
+        return self.at.astimezone(UTC).date().isoformat()
 
     def run_config(self) -> dict[str, Any]:
         return {"ops": {BREACH_REPORT_ASSET: {"config": self.model_dump()}}}
@@ -188,23 +193,32 @@ def decide_breaches(
     return decided, json.dumps(new_cursor, sort_keys=True)
 
 
-def read_status_rows(warehouse: Any, after: datetime | None = None) -> list[dict[str, Any]]:
-    """The slo_status rows a decision needs (only those after ``after`` when given)."""
+def read_status_rows(warehouse: Any, days: Iterable[date]) -> list[dict[str, Any]]:
+    """The slo_status rows a decision needs: those of ``days`` (partitions just materialized)."""
+    from cicl_assets.partitions import day_ranges, day_start
+
     if not warehouse.table_exists("slo_status"):
         return []
-    sql = f"SELECT {', '.join(STATUS_COLUMNS)} FROM slo_status"
-    if after is None:
-        return warehouse.query(sql).to_pylist()
-    return warehouse.query(sql + " WHERE evaluation_time > @after", {"after": after}).to_pylist()
+    rows: list[dict[str, Any]] = []
+    for first, last in day_ranges(days):
+        rows += warehouse.query(
+            f"SELECT {', '.join(STATUS_COLUMNS)} FROM slo_status "
+            "WHERE evaluation_time >= @since AND evaluation_time < @until",
+            {"since": day_start(first), "until": day_start(last) + timedelta(days=1)},
+        ).to_pylist()
+    return rows
 
 
-def read_reviewed(warehouse: Any) -> list[Breach]:
-    """The breaches whose evaluation wrote its report: the chain's review events."""
+def read_reviewed(warehouse: Any, since: datetime) -> list[Breach]:
+    """The breaches whose evaluation wrote its report: the chain's review events recorded
+    since ``since``. A review is recorded after the data that shows its breach, so reviews of
+    breaches at or after ``since`` are all among them."""
     if not warehouse.table_exists("audit_events"):
         return []
     rows = warehouse.query(
-        "SELECT details FROM audit_events WHERE source = 'cicl' AND action = @action",
-        {"action": REVIEW_ACTION},
+        "SELECT details FROM audit_events WHERE event_time >= @since "
+        "AND source = 'cicl' AND action = @action",
+        {"action": REVIEW_ACTION, "since": since},
     ).to_pylist()
     fields = set(Breach.model_fields)
     reviewed = []
@@ -214,6 +228,15 @@ def read_reviewed(warehouse: Any) -> list[Breach]:
             Breach(**{k: v for k, v in details.get("breach", {}).items() if k in fields})
         )
     return reviewed
+
+
+def reviews_since(status_rows: list[dict[str, Any]], cooldown: timedelta) -> datetime | None:
+    """The earliest review a decision over ``status_rows`` can depend on: one in the cooldown
+    before the first row, or in the same hour (the breach key's)."""
+    if not status_rows:
+        return None
+    first = min(r["evaluation_time"] for r in status_rows)
+    return first.replace(minute=0, second=0, microsecond=0) - cooldown
 
 
 def record_review(

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from cicl_assets.learning.breach import Breach
+from cicl_assets.slo.minute_counts import SLO_MINUTE_COUNTS
 from cicl_assets.slo.specs import SPAN_SOURCE, SloSpec
 from cicl_assets.slo.status import span_filter_sql
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
@@ -60,6 +61,7 @@ SLO_BREACH_REPORTS = TableSpec(
     ),
     time_column="evaluation_time",
     cluster_by=("slo_name", "dimension"),
+    require_partition_filter=True,
     column_docs={
         "events": "SLO events in the window whose trace carries the value (any status)",
         "bad_rate": "bad_events / events",
@@ -78,19 +80,18 @@ def _bad_expr(slo: SloSpec, params: dict[str, Any]) -> str:
 
 
 def baseline(warehouse: Warehouse, breach: Breach, slo: SloSpec) -> tuple[int, int]:
-    """(events, bad events) of the SLO over its budget window before the breach window."""
-    condition, params = span_filter_sql(slo.span_filter)
-    params.update(
+    """(events, bad events) of the SLO over its budget window before the breach window, from
+    the minute counts (the window's start is a whole minute: evaluations are)."""
+    if not warehouse.table_exists(SLO_MINUTE_COUNTS.name):
+        return 0, 0
+    row = warehouse.query(
+        f"SELECT SUM(total) AS n, SUM(total - good) AS bad FROM {SLO_MINUTE_COUNTS.name} "
+        "WHERE slo_name = @slo AND minute >= @since AND minute < @until",
         {
+            "slo": slo.name,
             "since": breach.window_start - timedelta(minutes=slo.window_minutes),
             "until": breach.window_start,
-        }
-    )
-    bad = _bad_expr(slo, params)
-    row = warehouse.query(
-        f"SELECT COUNT(*) AS n, SUM(CASE WHEN {bad} THEN 1 ELSE 0 END) AS bad "
-        f"FROM {SPAN_SOURCE} WHERE {condition} AND start_time >= @since AND start_time < @until",
-        params,
+        },
     ).to_pylist()[0]
     return int(row["n"] or 0), int(row["bad"] or 0)
 

@@ -1,22 +1,26 @@
 """Assets of the slo group: external SLO reports and the multi-window burn-rate status."""
 
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
 import pyarrow as pa
 from pydantic import Field
 
-from cicl_assets.metadata import markdown_table, table_metadata
+from cicl_assets.metadata import column_schema, markdown_table
+from cicl_assets.partitions import day_range_asset, partition_days
 from cicl_assets.resources import CiclConfig
+from cicl_assets.slo.minute_counts import (
+    SLO_MINUTE_COUNTS,
+    data_clock,
+    day_minute_counts,
+    day_status_records,
+    write_day_counts,
+    write_day_status,
+)
 from cicl_assets.slo.reports import SLO_REPORTS, SLO_STREAM
 from cicl_assets.slo.specs import SpecSet, load_spec_dir
-from cicl_assets.slo.status import (
-    SLO_STATUS,
-    alert_episodes,
-    latest_by_slo,
-    load_slo_counts,
-    status_records,
-)
+from cicl_assets.slo.status import SLO_STATUS, alert_episodes, latest_by_slo
 from cicl_assets.stream_assets import AssetView, DeclaredStream, build_stream_asset
 from cicl_assets.warehouse.base import Warehouse
 
@@ -42,9 +46,46 @@ slo_reports = build_stream_asset(SLO_REPORTS_STREAM)
 
 class SloStatusConfig(dg.Config):
     step_minutes: int = Field(default=5, description="minutes between evaluation times")
-    lookback_hours: float | None = Field(
-        default=None,
-        description="evaluate only the last N hours of span data; default: its whole range",
+
+
+# Days back a day of slo_status reads minute counts from: the SLOs' 30-day budget window
+# (config/slos). The dependency below declares it so the UI's lineage shows what a day reads.
+BUDGET_DAYS = 30
+# A day's minute counts changed: its own day and every day whose windows reach back to it are
+# stale. Upstream days missing (before the data began) do not hold a day back, as eager would.
+STATUS_AUTOMATION = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("when the minute counts of the days its windows span change")
+
+
+@day_range_asset(
+    name=SLO_MINUTE_COUNTS.name,
+    group_name="slo",
+    kinds={"python", "sql"},
+    owners=OWNERS,
+    deps=["otel_spans"],
+    description=SLO_MINUTE_COUNTS.description,
+)
+def slo_minute_counts(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, cicl_config: CiclConfig
+) -> dg.MaterializeResult:
+    """Counted from the spans of the run's days only; slo_partitions_sensor (or `make run`)
+    asks for the days an ingest's spans fall on."""
+    specs = load_spec_dir(cicl_config.path / "slos")
+    written: dict[str, int] = {}
+    for day in partition_days(context):
+        rows = day_minute_counts(warehouse, specs.slos, day)
+        written[day.isoformat()] = write_day_counts(warehouse, day, rows)
+    context.log.info(f"minute counts per day: {written}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(written.values()),
+            "dagster/column_schema": column_schema(SLO_MINUTE_COUNTS),
+            "days": len(written),
+            "rows_by_day": dg.MetadataValue.json(written),
+        }
     )
 
 
@@ -94,12 +135,18 @@ def _episodes_markdown(records: list[dict[str, Any]]) -> str:
     return markdown_table(table, max_rows=50)
 
 
-@dg.asset(
+@day_range_asset(
     name=SLO_STATUS.name,
     group_name="slo",
     kinds={"python", "sql"},
     owners=OWNERS,
-    deps=["otel_spans"],
+    deps=[
+        dg.AssetDep(
+            SLO_MINUTE_COUNTS.name,
+            partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-BUDGET_DAYS),
+        )
+    ],
+    automation_condition=STATUS_AUTOMATION,
     description=SLO_STATUS.description,
     check_specs=[
         dg.AssetCheckSpec(
@@ -115,34 +162,36 @@ def slo_status(
     warehouse: Warehouse,
     cicl_config: CiclConfig,
 ):
-    """One row per SLO and evaluation time: SLI, error budget, burn rates over 5m..3d and the alert.
-
-    Evaluation times step every ``step_minutes`` across the span data's own time range (its
-    max(start_time), not the wall clock), so past breaches stay visible as a history.
+    """Each day holds the evaluations on it, every ``step_minutes`` across the span data's own
+    time range (its first to last minute of SLO events, not the wall clock), computed from the
+    minute counts of the days its windows span; past breaches stay visible as a history.
     """
     specs = load_spec_dir(cicl_config.path / "slos")
-    counts = load_slo_counts(warehouse, specs.slos)
-    records = (
-        status_records(counts, specs.slos, config.step_minutes, config.lookback_hours)
-        if counts
-        else []
-    )
-    warehouse.replace_table(SLO_STATUS, SLO_STATUS.from_records(records))
+    clock = data_clock(warehouse)
+    records: list[dict[str, Any]] = []
+    for day in partition_days(context):
+        rows = day_status_records(warehouse, specs.slos, day, clock, config.step_minutes)
+        write_day_status(warehouse, day, rows)
+        records += rows
     context.log.info(
-        f"{len(specs.slos)} SLOs, {len(records)} evaluations"
-        + (f" from {counts.start} to {counts.end}" if counts else " (no spans)")
+        f"{len(specs.slos)} SLOs, {len(records)} evaluations on "
+        f"{context.partition_key_range.start}..{context.partition_key_range.end}"
+        + (f" (data from {clock[0]} to {clock[1]})" if clock else " (no SLO events)")
     )
 
     latest = latest_by_slo(records)
-    meta: dict[str, Any] = table_metadata(SLO_STATUS, warehouse)
+    meta: dict[str, Any] = {
+        "dagster/row_count": len(records),
+        "dagster/column_schema": column_schema(SLO_STATUS),
+    }
     meta["slos"] = len(specs.slos)
     meta["spec_rejects"] = dg.MetadataValue.md(_spec_rejects_markdown(specs))
     meta["alerting_now"] = dg.MetadataValue.md(_alerting_markdown(latest))
     meta["alert_history"] = dg.MetadataValue.md(_episodes_markdown(records))
     meta["evaluations_paging"] = sum(r["alert"] == "page" for r in records)
     meta["evaluations_ticketing"] = sum(r["alert"] == "ticket" for r in records)
-    if counts:
-        meta["data_clock"] = dg.MetadataValue.timestamp(counts.end)
+    if clock:
+        meta["data_clock"] = dg.MetadataValue.timestamp(clock[1] + timedelta(minutes=1))
     for name, rec in sorted(latest.items()):
         if rec["error_budget_remaining"] is not None:
             meta[f"error_budget_remaining/{name}"] = float(rec["error_budget_remaining"])
@@ -160,5 +209,5 @@ def slo_status(
     )
 
 
-ASSETS: list = [slo_reports, slo_status]
+ASSETS: list = [slo_reports, slo_minute_counts, slo_status]
 CHECKS: list = []

@@ -149,10 +149,14 @@ def evaluate(
     target: float,
     policy: AlertPolicy,
     budget_window_minutes: int = 30 * 1440,
+    data_start: datetime | None = None,
 ) -> list[dict]:
     """One record per evaluation time: budget-window SLI and error budget, burn rate and events
     per window, and the alert the policy raises. An evaluation time is an exclusive end: the
-    minute starting at ``t`` is not in windows evaluated at ``t``."""
+    minute starting at ``t`` is not in windows evaluated at ``t``.
+
+    ``data_start`` is the first minute of data when ``counts`` begin later (a slice of a longer
+    history): a window is only judged once it does not reach back before it."""
     if not 0 < target < 1:
         raise ValueError(f"target {target} must be between 0 and 1 (exclusive)")
     budget_share = 1.0 - target
@@ -166,6 +170,11 @@ def evaluate(
         ],
         dtype=np.int64,
     )
+    since_data = ends
+    if data_start is not None:
+        since_data = np.array(
+            [int((t - data_start).total_seconds() // 60) for t in evaluation_times], dtype=np.int64
+        )
     windows = policy.windows
     per_window: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name in windows:
@@ -201,7 +210,7 @@ def evaluate(
             # Rounded so a rate equal to a threshold on paper compares equal in floats too.
             rates[name] = round((int(bad[i]) / n) / budget_share, 9) if n else None
             # A window reaching back before the first minute of data is not yet that window.
-            covered = ends[i] >= parse_duration_minutes(name)
+            covered = since_data[i] >= parse_duration_minutes(name)
             sufficient[name] = covered and n > 0 and n >= policy.min_for(name)
             record[f"events_{name}"] = n
             record[f"bad_{name}"] = int(bad[i])

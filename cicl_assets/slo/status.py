@@ -62,6 +62,7 @@ SLO_STATUS = TableSpec(
     ),
     time_column="evaluation_time",
     cluster_by=("slo_name",),
+    require_partition_filter=True,
     column_docs={
         "evaluation_time": "end (exclusive) of every window of this row, on the span data's clock",
         "sli": "good / total events over the budget window (clipped to the data available)",
@@ -99,9 +100,15 @@ class CountsQuery:
     thresholds: tuple[float, ...]
 
 
-def minute_counts_query(slos: list[SloSpec], dialect: str) -> CountsQuery:
+def minute_counts_query(
+    slos: list[SloSpec],
+    dialect: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> CountsQuery:
     """Spans per minute grouped by every column an SLO filters on, with errors and one count
-    of spans at or under each latency threshold. The WHERE keeps only spans some SLO counts."""
+    of spans at or under each latency threshold. The WHERE keeps only spans some SLO counts,
+    started in [since, until) when given (a predicate on otel_spans' partitioning column)."""
     dims: set[str] = set()
     for slo in slos:
         dims.update(c for c, _ in slo.span_filter.equals)
@@ -124,9 +131,13 @@ def minute_counts_query(slos: list[SloSpec], dialect: str) -> CountsQuery:
     select.append("SUM(CASE WHEN status_code = 'ERROR' THEN 1 ELSE 0 END) AS errors")
     select += under
     group = [*ordered_dims, minute]
+    when = "start_time IS NOT NULL"
+    if since is not None and until is not None:
+        params.update({"since": since, "until": until})
+        when = "start_time >= @since AND start_time < @until"
     sql = (
         f"SELECT {', '.join(select)} FROM {SPAN_SOURCE} "
-        f"WHERE start_time IS NOT NULL AND ({' OR '.join(ors) or 'FALSE'}) "
+        f"WHERE {when} AND ({' OR '.join(ors) or 'FALSE'}) "
         f"GROUP BY {', '.join(group)}"
     )
     return CountsQuery(sql, params, ordered_dims, thresholds)
@@ -216,28 +227,35 @@ def status_records(
         records = evaluate(
             counts.by_slo[slo.name], times, slo.target, slo.policy, slo.window_minutes
         )
-        rule_by_label = {r.label: r for r in slo.policy.rules}
-        for rec in records:
-            rates = rec.pop("burn_rates")
-            insufficient = rec.pop("insufficient_windows")
-            fired = rule_by_label.get(rec["alert_window"] or "")
-            row = {
-                "slo_name": slo.name,
-                "service": slo.service,
-                "sli_kind": slo.sli_kind,
-                "target": slo.target,
-                "threshold_ms": slo.threshold_ms,
-                "budget_window": slo.window,
-                "alert_burn_rate": rates.get(fired.long_window) if fired else None,
-                "insufficient_windows": ",".join(insufficient),
-                "alert_policy": slo.policy.name,
-                "span_filter": slo.span_filter.describe(),
-                "spec_source": slo.source_file,
-                **{k: v for k, v in rec.items() if k in SLO_STATUS.schema.names},
-            }
-            for w in WINDOW_NAMES:
-                row[f"burn_rate_{w}"] = rates.get(w)
-            out.append(row)
+        out += slo_status_rows(slo, records)
+    return out
+
+
+def slo_status_rows(slo: SloSpec, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """slo_status rows of one SLO from its ``evaluate`` records."""
+    out = []
+    rule_by_label = {r.label: r for r in slo.policy.rules}
+    for rec in records:
+        rates = rec.pop("burn_rates")
+        insufficient = rec.pop("insufficient_windows")
+        fired = rule_by_label.get(rec["alert_window"] or "")
+        row = {
+            "slo_name": slo.name,
+            "service": slo.service,
+            "sli_kind": slo.sli_kind,
+            "target": slo.target,
+            "threshold_ms": slo.threshold_ms,
+            "budget_window": slo.window,
+            "alert_burn_rate": rates.get(fired.long_window) if fired else None,
+            "insufficient_windows": ",".join(insufficient),
+            "alert_policy": slo.policy.name,
+            "span_filter": slo.span_filter.describe(),
+            "spec_source": slo.source_file,
+            **{k: v for k, v in rec.items() if k in SLO_STATUS.schema.names},
+        }
+        for w in WINDOW_NAMES:
+            row[f"burn_rate_{w}"] = rates.get(w)
+        out.append(row)
     return out
 
 

@@ -48,6 +48,7 @@ EVAL_PREVIEW_COLUMNS = (
 )
 MAX_SERVICES_IN_METADATA = 20
 TIME_ORDER_CHECK = "spans_end_after_they_start"
+DATA_DAYS = "data_days"
 
 
 def run_figures(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
@@ -79,6 +80,10 @@ def run_figures(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
         figures["error_span_share"] = float(summary["errors"]) / spans
         figures["duration_ms_p50"] = float(summary["p50"])
         figures["duration_ms_p95"] = float(summary["p95"])
+    day = "DATE(start_time)" if warehouse.dialect == "bigquery" else "CAST(start_time AS DATE)"
+    days = warehouse.query(f"SELECT DISTINCT {day} AS day {this_run} ORDER BY day", params)
+    # The data days this run's spans fall on: the partitions of what derives from spans.
+    figures[DATA_DAYS] = ",".join(str(d) for d in days.column("day").to_pylist() if d)
     by_service = warehouse.query(
         f"SELECT service_name, COUNT(*) AS n {this_run} GROUP BY service_name", params
     ).to_pylist()

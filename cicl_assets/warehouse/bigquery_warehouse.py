@@ -308,6 +308,7 @@ class BigQueryWarehouse(Warehouse):
             table.time_partitioning = bigquery.TimePartitioning(
                 type_=bigquery.TimePartitioningType.DAY, field=spec.time_column
             )
+            table.require_partition_filter = spec.require_partition_filter
         if spec.cluster_by:
             table.clustering_fields = list(spec.cluster_by[:MAX_CLUSTER_COLUMNS])
         return table

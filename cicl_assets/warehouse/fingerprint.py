@@ -1,5 +1,7 @@
 """When two warehouses hold the same data: a per-table fingerprint that any engine gives alike.
 
+docs/ingestion.md ("When two warehouses are equal") states the definition; this is its code.
+
 A table's fingerprint is its row count and the SHA-256 of its rows' canonical JSON lines, sorted.
 Sorting the whole canonical row is a total order, so the checksum depends neither on the
 engine's row order nor on a declared key. What a run contributes by itself - its id, the wall
@@ -23,6 +25,7 @@ import hashlib
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +57,9 @@ class RunLocal:
 
     columns: frozenset[str] = frozenset()
     rows_of_runs: tuple[RowsOfRuns, ...] = ()
+    # A log of runs (a row per run and table, nothing else): a second run recording the same
+    # thing adds no data, so its rows are compared as a set, each distinct row once.
+    run_log: bool = False
 
     def row(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """The row without its run-local values."""
@@ -77,6 +83,7 @@ RUN_LOCAL_BY_TABLE: dict[str, RunLocal] = {
         frozenset({"seq", "prev_hash", "hash"}),
         rows_of_runs=(RowsOfRuns("source", "cicl", frozenset({"event_time"})),),
     ),
+    "evidence_retention": RunLocal(run_log=True),
 }
 
 
@@ -136,7 +143,7 @@ def canonical_rows(table: pa.Table, run_local: RunLocal = RunLocal()) -> list[st
     for row in table.to_pylist():
         kept = run_local.row(row)
         lines.append(canonical_json({k: canonical_value(v, types[k]) for k, v in kept.items()}))
-    return sorted(lines)
+    return sorted(set(lines) if run_local.run_log else lines)
 
 
 def fingerprint_rows(lines: list[str]) -> TableFingerprint:
@@ -184,3 +191,33 @@ def row_differences(left: list[str], right: list[str], limit: int = 3) -> list[s
     only_left = sorted(set(left) - set(right))[:limit]
     only_right = sorted(set(right) - set(left))[:limit]
     return [f"- {line}" for line in only_left] + [f"+ {line}" for line in only_right]
+
+
+def row_delta(left: list[str], right: list[str]) -> str:
+    """How ``right``'s rows differ from ``left``'s, counted as multisets of canonical rows:
+    rows missing, extra copies of rows ``left`` holds too (duplicates), and rows it lacks."""
+    have, got = Counter(left), Counter(right)
+    missing, extra = have - got, got - have
+    copies = sum(n for line, n in extra.items() if line in have)
+    parts = [
+        f"{missing.total()} missing" if missing else "",
+        f"{copies} duplicated" if copies else "",
+        f"{extra.total() - copies} not in the left one" if extra.total() > copies else "",
+    ]
+    return ", ".join(p for p in parts if p)
+
+
+def warehouse_differences(left: Warehouse, right: Warehouse, limit: int = 3) -> list[str]:
+    """Empty when the two warehouses are equal; else per differing table its counts, how the
+    right one's rows differ (``row_delta``) and up to ``limit`` rows only one side holds."""
+    report = []
+    ours, theirs = warehouse_fingerprint(left), warehouse_fingerprint(right)
+    for line in differences(ours, theirs):
+        name = line.split(":")[0]
+        if name in ours and name in theirs:
+            a, b = table_lines(left, name), table_lines(right, name)
+            report.append(f"{line} ({row_delta(a, b)})")
+            report += row_differences(a, b, limit)
+        else:
+            report.append(line)
+    return report

@@ -17,7 +17,8 @@ class TableSpec:
     """A warehouse table: name, Arrow schema, description stating the grain, physical layout.
 
     ``time_column`` day-partitions the table in BigQuery; ``cluster_by`` clusters it.
-    ``json_columns`` hold JSON text.
+    ``require_partition_filter`` makes BigQuery refuse a query of the table without a predicate
+    on ``time_column``. ``json_columns`` hold JSON text.
     """
 
     name: str
@@ -25,6 +26,7 @@ class TableSpec:
     description: str
     time_column: str | None = None
     cluster_by: tuple[str, ...] = ()
+    require_partition_filter: bool = False
     json_columns: tuple[str, ...] = ()
     # Columns whose values usually repeat from row to row (a resource's attributes on each of its
     # spans): a hint for the backend's compression.

@@ -120,7 +120,7 @@ def _materialize(landing: LandingZone, warehouse: DuckDBWarehouse):
     metadata = {
         m.asset_key.to_user_string(): {k: v.value for k, v in m.metadata.items()}
         for node in ("infra_landing_ingest", "infra_drift_derive", "evidence_retention",
-                     "deployment_events", "deployments")
+                     "deployments_landing", "deployments")
         for m in result.asset_materializations_for_node(node)
     }  # fmt: skip
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
@@ -200,7 +200,7 @@ def test_materialize_twice_gives_the_same_tables(tmp_path):
     assert rejects["deployments/unknown.json"] == (
         "deployments/unknown.json: unknown: unrecognised format (expected one of: "
         "cicl.deployment/v1, github-deployment_status, github-deployment, gitlab-deployment, "
-        'cloudbuild-build); starts \'{"hello": "world"}\''
+        'cloudbuild-build, github-push, gitlab-push); starts \'{"hello": "world"}\''
     )
 
     linked = (

@@ -2,7 +2,7 @@
 slo_breach_report naming the breach provider and error."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -10,8 +10,9 @@ import pytest
 
 from cicl_assets.learning.assets import slo_breach_report
 from cicl_assets.learning.breach import read_status_rows
+from cicl_assets.partitions import range_tags
 from cicl_assets.resources import CiclConfig
-from cicl_assets.slo.assets import slo_status
+from cicl_assets.slo.assets import slo_minute_counts, slo_status
 from demo import story
 from jobs.learning import cl_evaluation_job
 from sensors.in_process import evaluate_sensor, run_sensor_once
@@ -20,6 +21,7 @@ from tests.unit.slo.spans import story_spans, write_spans
 
 CONFIG_DIR = str(Path(__file__).parents[2] / "config")
 INVOICE = f"workflow-{story.BREACH_WORKFLOW}-availability"
+BREACH_DAY = story.BREACH_START.date().isoformat()
 START = story.BREACH_START - timedelta(hours=28)
 END = story.BREACH_END + timedelta(hours=1)
 
@@ -31,10 +33,20 @@ def repo_config(cicl_config) -> CiclConfig:
 
 
 @pytest.fixture
-def breached(any_warehouse, repo_config):
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def breached(any_warehouse, repo_config, instance):
+    """The story's spans, their minute counts and slo_status, one run for the range of days."""
     write_spans(any_warehouse, story_spans(START, END, runs_per_minute=2))
     result = dg.materialize(
-        [slo_status], resources={"warehouse": any_warehouse, "cicl_config": repo_config}
+        [slo_minute_counts, slo_status],
+        resources={"warehouse": any_warehouse, "cicl_config": repo_config},
+        instance=instance,
+        tags=range_tags(START.date(), END.date()),
     )
     assert result.success
     return any_warehouse
@@ -67,7 +79,10 @@ def test_breach_report_points_at_the_breach_provider_and_rate_limits(breached, r
     result = (
         _defs(breached, repo_config)
         .resolve_job_def("cl_evaluation")
-        .execute_in_process(run_config={"ops": {"slo_breach_report": {"config": config}}})
+        .execute_in_process(
+            run_config={"ops": {"slo_breach_report": {"config": config}}},
+            partition_key=BREACH_DAY,
+        )
     )
     assert result.success
     rows = breached.query(
@@ -123,22 +138,27 @@ def test_breach_report_points_at_the_breach_provider_and_rate_limits(breached, r
     )
 
 
-def test_the_batch_path_runs_the_sensors_requests_and_nothing_twice(breached, repo_config):
+def test_the_batch_path_runs_the_sensors_requests_and_nothing_twice(
+    breached, repo_config, instance
+):
     defs = _defs(breached, repo_config)
-    with dg.instance_for_test() as instance:
-        launched = run_sensor_once(defs, instance, "slo_breach_sensor")
-        runs = [instance.get_run_by_id(run.run_id) for run in launched]
-        assert all(r.is_success for r in runs)
-        keys = sorted(r.tags["dagster/run_key"] for r in runs)
-        # The breach pages the workflow's SLO and, through its 502s, the gateway's; nothing else.
-        assert keys == [
-            "slo-breach:gateway-availability:page:2026-11-05T14",
-            f"slo-breach:{INVOICE}:page:2026-11-05T14",
-        ]
-        assert {r.tags["cicl/decided_by"] for r in runs} == {"slo_breach_sensor"}
-        assert run_sensor_once(defs, instance, "slo_breach_sensor") == []
-    # A fresh instance (a daemon started on this warehouse) asks for nothing either.
+    launched = run_sensor_once(defs, instance, "slo_breach_sensor")
+    runs = [instance.get_run_by_id(run.run_id) for run in launched]
+    assert all(r.is_success for r in runs)
+    keys = sorted(r.tags["dagster/run_key"] for r in runs)
+    # The breach pages the workflow's SLO and, through its 502s, the gateway's; nothing else.
+    assert keys == [
+        "slo-breach:gateway-availability:page:2026-11-05T14",
+        f"slo-breach:{INVOICE}:page:2026-11-05T14",
+    ]
+    assert {r.tags["cicl/decided_by"] for r in runs} == {"slo_breach_sensor"}
+    assert run_sensor_once(defs, instance, "slo_breach_sensor") == []
+    # A fresh instance (a daemon started on this warehouse) that sees the day materialized again
+    # asks for nothing either: the warehouse records the reviews.
     with dg.instance_for_test() as fresh:
+        fresh.report_runless_asset_event(
+            dg.AssetMaterialization("slo_status", partition=BREACH_DAY)
+        )
         assert evaluate_sensor(defs, fresh, "slo_breach_sensor") == []
     reported = breached.query(
         "SELECT DISTINCT slo_name FROM slo_breach_reports ORDER BY slo_name"
@@ -162,11 +182,12 @@ def test_the_batch_path_runs_the_sensors_requests_and_nothing_twice(breached, re
     assert sorted(r["run_id"] for r in reported) == sorted(run.run_id for run in launched)
 
 
-def test_status_rows_after_a_time(breached):
-    later = read_status_rows(breached, after=story.BREACH_END)
-    # 8 SLOs, evaluated every 5 minutes from 15:05 to 16:00.
-    assert len(later) == 8 * 12
-    assert min(r["evaluation_time"] for r in later) == story.BREACH_END + timedelta(minutes=5)
+def test_status_rows_of_the_days_asked_for(breached):
+    day = read_status_rows(breached, [story.BREACH_START.date()])
+    # 8 SLOs, evaluated every 5 minutes from midnight to 16:00.
+    assert len(day) == 8 * (16 * 12 + 1)
+    assert min(r["evaluation_time"] for r in day) == datetime(2026, 11, 5, tzinfo=UTC)
+    assert max(r["evaluation_time"] for r in day) == END
 
 
 def test_without_run_config_no_breach_is_picked_and_the_run_is_refused(breached, repo_config):
@@ -187,7 +208,9 @@ def test_an_unknown_slo_fails_with_the_known_ones(breached, repo_config):
         _defs(breached, repo_config)
         .resolve_job_def("cl_evaluation")
         .execute_in_process(
-            run_config={"ops": {"slo_breach_report": {"config": config}}}, raise_on_error=False
+            run_config={"ops": {"slo_breach_report": {"config": config}}},
+            partition_key=BREACH_DAY,
+            raise_on_error=False,
         )
     )
     assert not result.success

@@ -6,8 +6,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from cicl_assets.partitions import range_tags
 from cicl_assets.resources import CiclConfig
-from cicl_assets.slo.assets import slo_status
+from cicl_assets.slo.assets import slo_minute_counts, slo_status
 from cicl_assets.slo.specs import load_spec_dir
 from cicl_assets.slo.status import load_slo_counts, minute_counts_query
 from demo import story
@@ -25,11 +26,16 @@ def spans_warehouse(any_warehouse):
     return any_warehouse
 
 
-def _materialize(warehouse, **config):
+FIRST_DAY, LAST_DAY = START.date(), END.date()
+
+
+def _materialize(warehouse, first=FIRST_DAY, last=LAST_DAY, **config):
+    """The minute counts and slo_status of the days first..last, one run for the range."""
     return dg.materialize(
-        [slo_status],
+        [slo_minute_counts, slo_status],
         resources={"warehouse": warehouse, "cicl_config": CiclConfig(config_dir=str(CONFIG_DIR))},
         run_config={"ops": {"slo_status": {"config": config}}} if config else None,
+        tags=range_tags(first, last),
     )
 
 
@@ -79,7 +85,10 @@ def test_breach_hour_pages_on_the_breached_workflow_and_the_day_before_is_clean(
     assert len(day_before) == 8 * 12
     assert {r["alert"] for r in day_before} == {"none"}
 
-    materialization = result.asset_materializations_for_node("slo_status")[0]
+    # One run for the range: each day's materialization carries the run's metadata.
+    materializations = result.asset_materializations_for_node("slo_status")
+    assert [m.partition for m in materializations] == ["2026-11-03", "2026-11-04", "2026-11-05"]
+    materialization = materializations[-1]
     meta = materialization.metadata
     assert meta["dagster/row_count"].value == len(rows)
     # 62 of the 6840 runs of the 57 hours failed: a budget of 68.4 bad runs, 6.4 of it left.
@@ -121,10 +130,26 @@ def test_counts_query_matches_a_direct_count(spans_warehouse):
     assert (int(latency.total.sum()), int(latency.good.sum())) == (slow["n"], slow["fast"])
 
 
-def test_lookback_limits_the_evaluations(spans_warehouse):
-    assert _materialize(spans_warehouse, lookback_hours=1.0, step_minutes=10).success
-    n = spans_warehouse.row_count("slo_status")
-    assert n == 8 * 6
+def _rows_by_day(warehouse) -> dict[str, int]:
+    rows = warehouse.query(
+        "SELECT evaluation_time FROM slo_status WHERE evaluation_time >= @since",
+        {"since": START - timedelta(days=1)},
+    ).to_pylist()
+    days: dict[str, int] = {}
+    for row in rows:
+        day = row["evaluation_time"].date().isoformat()
+        days[day] = days.get(day, 0) + 1
+    return days
+
+
+def test_a_day_rematerialized_replaces_only_its_own_rows(spans_warehouse):
+    assert _materialize(spans_warehouse).success
+    # START is 08:00 on the 3rd; END 17:00 on the 5th: 5-minute steps after the first minute.
+    whole = {"2026-11-03": 8 * 191, "2026-11-04": 8 * 288, "2026-11-05": 8 * 205}
+    assert _rows_by_day(spans_warehouse) == whole
+    day = story.BREACH_START.date() - timedelta(days=1)
+    assert _materialize(spans_warehouse, day, day, step_minutes=10).success
+    assert _rows_by_day(spans_warehouse) == {**whole, "2026-11-04": 8 * 144}
 
 
 def test_no_spans_gives_an_empty_status(any_warehouse):

@@ -18,8 +18,16 @@ JOBS = {
     "deployments_ingest",
     "cl_evaluation",
     "cl_regression_days",
+    "delivery_daily",
+    "slo_counts_by_day",
+    "slo_status_by_day",
 }
-SENSORS = {"landing_arrivals_sensor", "slo_breach_sensor"}
+SENSORS = {
+    "landing_arrivals_sensor",
+    "slo_breach_sensor",
+    "slo_partitions_sensor",
+    "default_automation_condition_sensor",
+}
 
 
 def _first_line(text: str | None) -> str:
@@ -41,6 +49,9 @@ def _asset_facts() -> dict[str, dict]:
             "owners": sorted(node.owners),
             "kinds": sorted(node.kinds),
             "partitions": _partitions(node),
+            "automation": node.automation_condition.get_label()
+            if node.automation_condition
+            else None,
             "deps": sorted(k.to_user_string() for k in node.parent_keys),
             "description": _first_line(node.description),
         }

@@ -139,3 +139,19 @@ def test_differences_name_each_table_that_differs():
 
 def test_row_differences_show_what_each_side_holds_alone():
     assert row_differences(["a", "b", "c"], ["b", "c", "d", "e"], limit=1) == ["- a", "+ d"]
+
+
+def test_a_log_of_runs_counts_each_distinct_row_once():
+    retention = pa.table(
+        {
+            "run_id": ["r1", "r2", "r2"],
+            "table_name": ["infra_plans", "infra_plans", "infra_apply_logs"],
+            "rows_deleted": [0, 0, 0],
+        }
+    )
+    log = RUN_LOCAL_BY_TABLE["evidence_retention"]
+    assert canonical_rows(retention, log) == [
+        '{"rows_deleted":0,"table_name":"infra_apply_logs"}',
+        '{"rows_deleted":0,"table_name":"infra_plans"}',
+    ]
+    assert len(canonical_rows(retention)) == 3

@@ -98,7 +98,8 @@ def flatten(request: ExportTraceServiceRequest, path: str) -> list[FlatSpan]:
 def read_spans(root: Path) -> list[FlatSpan]:
     spans = []
     for path in sorted((root / "otel").rglob("*")):
-        if path.is_file() and "broken" not in path.parts:
+        # Session logs and evaluation results sit beside the traces; they carry no spans.
+        if path.is_file() and "broken" not in path.parts and ".logs." not in path.name:
             rel = path.relative_to(root).as_posix()
             for request in read_requests(path):
                 spans.extend(flatten(request, rel))

@@ -18,13 +18,14 @@ def test_cli_writes_a_local_landing_zone_and_skips_when_current(
     keys = ["--keys", str(tmp_path / "keys")]
     assert main(["--out", str(out), "--spans", "2000", "--workers", "1", *keys]) == 0
     summary, *folders = capsys.readouterr().out.splitlines()
-    assert summary.startswith(f"{out}: 1946 spans, 1549 files in ")  # then the seconds it took
+    assert summary.startswith(f"{out}: 1946 spans, 1756 files in ")  # then the seconds it took
     assert folders == [
         "  audit/            31 files       0.5 MB",
         "  ci/              991 files       2.9 MB",
-        "  deployments/     121 files       0.1 MB",
+        "  deployments/     153 files       0.2 MB",
+        "  feedback/         13 files       0.0 MB",
         "  infra/           111 files       0.2 MB",
-        "  otel/            291 files       1.3 MB",
+        "  otel/            453 files       1.5 MB",
         "  slo/               4 files       0.6 MB",
     ]
     manifest = read_manifest(out)

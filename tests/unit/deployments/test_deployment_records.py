@@ -95,6 +95,10 @@ FIXTURE_FILES = {
     ),
     "gogitlab__pipeline.json": ("ci-webhook-without-deployment", 0, None),
     "octokit-workflow_run__completed.payload.json": ("ci-webhook-without-deployment", 0, None),
+    # Push hooks feed commit_pushes (rows checked in tests/unit/delivery/test_pushes.py).
+    "gogitlab__push.json": ("gitlab-push", 2, None),
+    "octokit-push__with-new-branch.payload.json": ("github-push", 1, None),
+    "cicl-github-push-two-commits.json": ("github-push", 2, None),
 }
 
 

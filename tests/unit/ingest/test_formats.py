@@ -45,7 +45,7 @@ EXPECTED = [
     (
         DEPLOYMENTS_STREAM,
         "cicl.deployment/v1, github-deployment_status, github-deployment, gitlab-deployment, "
-        "cloudbuild-build",
+        "cloudbuild-build, github-push, gitlab-push",
     ),
 ]
 
@@ -68,6 +68,8 @@ LOOK_ALIKES = [
     (OTEL_STREAM, b'{"resourceMetrics": []}', "not-otlp-traces"),
     (OTEL_STREAM, b'{"data": [{"spans": [{"operationName": "x"}]}]}', "not-otlp-traces"),
     (DEPLOYMENTS_STREAM, b'{"action": "completed", "workflow_run": {"id": 1}}',
+     "ci-webhook-without-deployment"),
+    (DEPLOYMENTS_STREAM, b'{"object_kind": "pipeline", "object_attributes": {}}',
      "ci-webhook-without-deployment"),
 ]  # fmt: skip
 

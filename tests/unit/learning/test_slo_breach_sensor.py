@@ -30,7 +30,20 @@ def status(minutes: int, alert: str, slo: str = INVOICE) -> dict:
     }
 
 
-def tick(warehouse, cursor=None, cooldown_minutes=720):
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def append_status(warehouse, instance, rows):
+    """Rows written to slo_status by a materialization of their days, as the asset does."""
+    warehouse.append(SLO_STATUS, SLO_STATUS.from_records(rows))
+    for day in sorted({r["evaluation_time"].date().isoformat() for r in rows}):
+        instance.report_runless_asset_event(dg.AssetMaterialization("slo_status", partition=day))
+
+
+def tick(warehouse, instance, cursor=None, cooldown_minutes=720):
     config = CiclConfig(
         config_dir=CONFIG_DIR,
         slo_breach_cooldown_minutes=cooldown_minutes,
@@ -42,11 +55,10 @@ def tick(warehouse, cursor=None, cooldown_minutes=720):
         sensors=[slo_breach_sensor],
         resources={"warehouse": warehouse, "cicl_config": config},
     )
-    with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(
-            instance=instance, cursor=cursor, definitions=defs, resources=defs.resources
-        )
-        return slo_breach_sensor(context)
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, definitions=defs, resources=defs.resources
+    )
+    return slo_breach_sensor(context)
 
 
 def audit_rows(warehouse):
@@ -58,47 +70,48 @@ def audit_rows(warehouse):
     ).to_pylist()
 
 
-def test_a_page_fires_once_with_run_config_and_cursor(duckdb_warehouse):
-    duckdb_warehouse.append(
-        SLO_STATUS,
-        SLO_STATUS.from_records([status(-5, "none"), status(0, "page"), status(5, "page")]),
+def test_a_page_fires_once_with_run_config_and_cursor(duckdb_warehouse, instance):
+    append_status(
+        duckdb_warehouse, instance, [status(-5, "none"), status(0, "page"), status(5, "page")]
     )
-    first = tick(duckdb_warehouse, cooldown_minutes=60)
+    first = tick(duckdb_warehouse, instance, cooldown_minutes=60)
     [request] = first.run_requests
     assert request.run_key == f"slo-breach:{INVOICE}:page:2026-11-05T14"
     assert slo_breach_sensor.job_name == "cl_evaluation"
     assert request.run_config["ops"]["slo_breach_report"]["config"]["slo_name"] == INVOICE
     assert request.tags["cicl/alert_window"] == "1h/5m"
     assert request.tags["cicl/decided_by"] == "slo_breach_sensor"
+    assert request.partition_key == "2026-11-05"
     assert json.loads(first.cursor)["last_evaluation_time"] == "2026-11-05T14:30:00+00:00"
     # The review's run chains the audit event once its report is written; the sensor writes none.
     assert audit_rows(duckdb_warehouse) == []
 
     # Next tick with the cursor: nothing new, nothing launched.
-    second = tick(duckdb_warehouse, first.cursor, cooldown_minutes=60)
-    assert second.run_requests == []
+    second = tick(duckdb_warehouse, instance, first.cursor, cooldown_minutes=60)
+    assert not second.run_requests
+    assert second.skip_reason
 
-    # New rows 30 minutes on: within the cooldown.
-    duckdb_warehouse.append(SLO_STATUS, SLO_STATUS.from_records([status(30, "page")]))
-    third = tick(duckdb_warehouse, second.cursor, cooldown_minutes=60)
+    # New rows 30 minutes on (the day re-materialized): within the cooldown.
+    append_status(duckdb_warehouse, instance, [status(30, "page")])
+    third = tick(duckdb_warehouse, instance, first.cursor, cooldown_minutes=60)
     assert third.run_requests == []
     # 65 minutes after the first run, the still-burning SLO gets a new run (next hour's key).
-    duckdb_warehouse.append(SLO_STATUS, SLO_STATUS.from_records([status(65, "page")]))
-    fourth = tick(duckdb_warehouse, third.cursor, cooldown_minutes=60)
+    append_status(duckdb_warehouse, instance, [status(65, "page")])
+    fourth = tick(duckdb_warehouse, instance, third.cursor, cooldown_minutes=60)
     assert [r.run_key for r in fourth.run_requests] == [f"slo-breach:{INVOICE}:page:2026-11-05T15"]
 
 
-def test_without_a_cursor_the_warehouse_says_what_was_reviewed(duckdb_warehouse):
-    duckdb_warehouse.append(SLO_STATUS, SLO_STATUS.from_records([status(0, "page")]))
-    a = tick(duckdb_warehouse)
-    b = tick(duckdb_warehouse)
+def test_without_a_cursor_the_warehouse_says_what_was_reviewed(duckdb_warehouse, instance):
+    append_status(duckdb_warehouse, instance, [status(0, "page")])
+    a = tick(duckdb_warehouse, instance)
+    b = tick(duckdb_warehouse, instance)
     assert [r.run_key for r in a.run_requests] == [r.run_key for r in b.run_requests]
     # Once the run that reviewed it chained its event, a fresh sensor (a new daemon, `make run`)
     # asks for nothing.
     [request] = a.run_requests
     breach = Breach(**request.run_config["ops"]["slo_breach_report"]["config"])
     record_review(duckdb_warehouse, breach, "run-1", "slo_breach_sensor")
-    assert tick(duckdb_warehouse).run_requests == []
+    assert tick(duckdb_warehouse, instance).run_requests == []
     [event] = audit_rows(duckdb_warehouse)
     assert event["event_id"] == f"cl_review_triggered:{request.run_key}:run-1"
     assert (event["actor"], event["resource"]) == ("slo_breach_sensor", f"slo/{INVOICE}")
@@ -110,20 +123,39 @@ def test_without_a_cursor_the_warehouse_says_what_was_reviewed(duckdb_warehouse)
     }
 
 
-def test_insufficient_data_never_fires(duckdb_warehouse):
-    duckdb_warehouse.append(
-        SLO_STATUS,
-        SLO_STATUS.from_records([status(0, "insufficient_data"), status(5, "insufficient_data")]),
+def test_insufficient_data_never_fires(duckdb_warehouse, instance):
+    append_status(
+        duckdb_warehouse,
+        instance,
+        [status(0, "insufficient_data"), status(5, "insufficient_data")],
     )
-    result = tick(duckdb_warehouse)
+    result = tick(duckdb_warehouse, instance)
     assert result.run_requests == []
     assert audit_rows(duckdb_warehouse) == []
 
 
-def test_no_status_table_yet_is_quiet(duckdb_warehouse):
-    result = tick(duckdb_warehouse)
-    assert result.run_requests == []
-    assert json.loads(result.cursor)["last_evaluation_time"] is None
+def test_no_status_materialized_yet_is_quiet(duckdb_warehouse, instance):
+    result = tick(duckdb_warehouse, instance)
+    assert not result.run_requests
+    assert result.skip_reason
+
+
+def test_a_tick_reads_only_the_days_materialized_since_its_cursor(duckdb_warehouse, instance):
+    # A page on the 4th that no materialization announces is not read: only announced days are.
+    duckdb_warehouse.append(
+        SLO_STATUS, SLO_STATUS.from_records([status(-1440, "page", "gateway-availability")])
+    )
+    append_status(duckdb_warehouse, instance, [status(0, "page")])
+    first = tick(duckdb_warehouse, instance)
+    assert [r.run_key for r in first.run_requests] == [f"slo-breach:{INVOICE}:page:2026-11-05T14"]
+    # Late data re-materializes the 4th: its page is decided now.
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("slo_status", partition="2026-11-04")
+    )
+    second = tick(duckdb_warehouse, instance, first.cursor)
+    assert [(r.run_key, r.partition_key) for r in second.run_requests] == [
+        ("slo-breach:gateway-availability:page:2026-11-04T14", "2026-11-04")
+    ]
 
 
 def cooldown(env: dict[str, str]) -> timedelta:

@@ -1,0 +1,1 @@
+"""delivery domain: commits and the DORA figures of the deployment pipeline."""

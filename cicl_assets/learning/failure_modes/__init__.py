@@ -1,0 +1,1 @@
+"""Failure modes: failures grouped by a signature with their variable parts masked."""

@@ -1,0 +1,135 @@
+"""Every statement the SLO path sends over a time-series table it reads carries a predicate on
+the table's partitioning column: minute counts, slo_status by day, the breach sensor and the
+CL evaluation it launches, on DuckDB and on the BigQuery emulator. BigQuery tables are created
+with require_partition_filter (the emulator neither keeps nor enforces it: the test reads
+the table resource cicl sends)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from cicl_assets.learning.assets import slo_breach_report
+from cicl_assets.learning.breach_report import SLO_BREACH_REPORTS
+from cicl_assets.partitions import range_tags
+from cicl_assets.slo.assets import slo_minute_counts, slo_status
+from cicl_assets.slo.minute_counts import SLO_MINUTE_COUNTS
+from cicl_assets.slo.status import SLO_STATUS
+from cicl_assets.telemetry.spans_table import OTEL_SPANS
+from cicl_assets.warehouse.bigquery_warehouse import BigQueryWarehouse
+from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
+from demo import story
+from jobs.learning import cl_evaluation_job
+from sensors.in_process import run_sensor_once
+from sensors.slo_breach import slo_breach_sensor
+from tests.unit.slo.spans import story_spans, write_spans
+
+CONFIG_DIR = str(Path(__file__).parents[2] / "config")
+TIME_SERIES = {t.name: t.time_column for t in (OTEL_SPANS, SLO_MINUTE_COUNTS, SLO_STATUS)}
+TIME_SERIES[SLO_BREACH_REPORTS.name] = SLO_BREACH_REPORTS.time_column
+STATEMENTS: list[str] = []
+
+
+def _record(sql: str) -> None:
+    STATEMENTS.append(" ".join(sql.split()))
+
+
+class RecordingDuckDB(DuckDBWarehouse):
+    def query(self, sql: str, params: dict[str, Any] | None = None):
+        _record(sql)
+        return super().query(sql, params)
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        _record(sql)
+        super().execute(sql, params)
+
+
+class RecordingBigQuery(BigQueryWarehouse):
+    def query(self, sql: str, params: dict[str, Any] | None = None):
+        _record(sql)
+        return super().query(sql, params)
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        _record(sql)
+        super().execute(sql, params)
+
+
+def full_reads(statements: list[str]) -> list[str]:
+    """Statements naming a time-series table without a range predicate on its time column."""
+    bad = []
+    for sql in statements:
+        for table, column in TIME_SERIES.items():
+            if not re.search(rf"\b(FROM|INTO|UPDATE)\s+{table}\b", sql, re.I):
+                continue
+            if re.match(r"\s*INSERT\b", sql, re.I) and " FROM read_parquet" in sql:
+                continue
+            if not re.search(rf"\b{column}\s*(>=|>|<|<=|BETWEEN)\s*@", sql):
+                bad.append(sql)
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("sql", "flagged"),
+    [
+        ("SELECT COUNT(*) FROM slo_status", True),
+        (
+            "SELECT * FROM slo_status WHERE evaluation_time >= @since AND evaluation_time < @u",
+            False,
+        ),
+        ("DELETE FROM slo_minute_counts WHERE TRUE", True),
+        ("SELECT n FROM otel_spans WHERE source_file IN (SELECT v FROM UNNEST(@f) AS v)", True),
+        ("SELECT day FROM slo_count_days", False),
+    ],
+)
+def test_the_check_flags_full_reads(sql, flagged):
+    assert bool(full_reads([sql])) is flagged
+
+
+@pytest.fixture(params=["duckdb", "bigquery"])
+def recording_warehouse(request, tmp_path):
+    if request.param == "duckdb":
+        return RecordingDuckDB(path=str(tmp_path / "w.duckdb"))
+    plain = request.getfixturevalue("bigquery_warehouse")
+    return RecordingBigQuery(**{k: getattr(plain, k) for k in ("project", "dataset", "location")})
+
+
+def test_the_slo_path_reads_only_the_partitions_it_needs(recording_warehouse, cicl_config):
+    warehouse = recording_warehouse
+    start = story.BREACH_START - timedelta(hours=6)
+    write_spans(warehouse, story_spans(start, story.BREACH_END, runs_per_minute=1))
+    config = cicl_config.model_copy(update={"config_dir": CONFIG_DIR})
+    resources = {"warehouse": warehouse, "cicl_config": config}
+    STATEMENTS.clear()
+    defs = dg.Definitions(
+        assets=[slo_minute_counts, slo_status, slo_breach_report],
+        jobs=[cl_evaluation_job],
+        sensors=[slo_breach_sensor],
+        resources=resources,
+    )
+    with dg.instance_for_test() as instance:
+        day = story.BREACH_START.date()
+        assert dg.materialize(
+            [slo_minute_counts, slo_status],
+            resources=resources,
+            instance=instance,
+            tags=range_tags(day, day),
+        ).success
+        launched = run_sensor_once(defs, instance, "slo_breach_sensor")
+    assert launched and all(run.success for run in launched)
+    assert any("FROM otel_spans" in s for s in STATEMENTS)
+    assert any("FROM slo_minute_counts" in s for s in STATEMENTS)
+    assert any("FROM slo_status" in s for s in STATEMENTS)
+    assert full_reads(STATEMENTS) == []
+    if isinstance(warehouse, BigQueryWarehouse):
+        # What cicl asks BigQuery to create (the emulator keeps no require_partition_filter).
+        for spec in (SLO_MINUTE_COUNTS, SLO_STATUS, SLO_BREACH_REPORTS):
+            sent = warehouse._new_table(spec).to_api_repr()
+            assert sent["requirePartitionFilter"] is True, spec.name
+            assert sent["timePartitioning"] == {"type": "DAY", "field": spec.time_column}
+            created = warehouse.client.get_table(f"{warehouse.target}.{spec.name}")
+            assert created.time_partitioning.field == spec.time_column
