@@ -15,18 +15,19 @@ from cicl_assets.learning.findings import (
     merge_findings,
     open_findings_markdown,
 )
-from cicl_assets.learning.regressions.partitions import REGRESSION_DAYS
 from cicl_assets.learning.regressions.pictures import finding_png
 from cicl_assets.learning.regressions.run import (
     EVALUATION,
+    DayEvaluation,
     detail_row,
     evaluate_day,
     finding_row,
     hours_to_detect,
 )
 from cicl_assets.learning.regressions.tables import CL_FINDING_PICTURES, CL_REGRESSIONS
-from cicl_assets.learning.regressions.thresholds import load_thresholds
+from cicl_assets.learning.regressions.thresholds import Thresholds, load_thresholds
 from cicl_assets.metadata import column_schema
+from cicl_assets.partitions import DAY, day_range_asset, day_start, partition_days
 from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import utcnow
@@ -42,12 +43,11 @@ def partition_window(context: dg.AssetExecutionContext) -> tuple[datetime, datet
     return window.start.astimezone(UTC), window.end.astimezone(UTC)
 
 
-@dg.asset(
+@day_range_asset(
     name=CL_REGRESSIONS.name,
     group_name="learning",
     kinds={"python", "sql"},
     owners=OWNERS,
-    partitions_def=REGRESSION_DAYS,
     deps=["otel_spans", "eval_scores", "user_feedback", "deployments"],
     description=CL_REGRESSIONS.description,
 )
@@ -55,11 +55,45 @@ def cl_regressions(
     context: dg.AssetExecutionContext, warehouse: Warehouse, cicl_config: CiclConfig
 ) -> dg.MaterializeResult:
     """Compares every series around each deploy of a service that emits it, finds drift and
-    error bursts without one, writes the comparisons of the day and merges the findings into
+    error bursts without one, writes the comparisons of each day of the run's range (oldest
+    first, so a later day's findings update an earlier one's) and merges the findings into
     cl_findings with a picture each."""
-    start, end = partition_window(context)
-    day = start.strftime("%Y-%m-%d")
     thresholds = load_thresholds(cicl_config.path)
+    totals: Counter[str] = Counter()
+    written: list[dict[str, Any]] = []
+    hours: list[float] = []
+    for day in partition_days(context):
+        start = day_start(day)
+        evaluation, day_written = evaluate_partition(warehouse, start, start + DAY, thresholds)
+        totals.update(
+            series=evaluation.series_count,
+            deploys=len(evaluation.deploys),
+            comparisons=len(evaluation.results),
+            findings=len(evaluation.findings),
+        )
+        written = [
+            w for w in written if w["finding_id"] not in {d["finding_id"] for d in day_written}
+        ]
+        written += day_written
+        hours += [h for h in map(hours_to_detect, evaluation.findings) if h is not None]
+    meta: dict[str, Any] = {
+        "dagster/row_count": totals["comparisons"],
+        "dagster/column_schema": column_schema(CL_REGRESSIONS),
+        **{name: totals[name] for name in ("series", "deploys", "comparisons", "findings")},
+        "findings_written": len(written),
+        "findings_of_the_run": dg.MetadataValue.md(open_findings_markdown(written)),
+    }
+    if hours:
+        meta["max_hours_to_detect"] = max(hours)
+    return dg.MaterializeResult(metadata=meta)
+
+
+def evaluate_partition(
+    warehouse: Warehouse, start: datetime, end: datetime, thresholds: Thresholds
+) -> tuple[DayEvaluation, list[dict[str, Any]]]:
+    """One day: its comparisons replace the day's in cl_regressions, its findings merge into
+    cl_findings, each written finding's picture replaces the stored one."""
+    day = start.strftime("%Y-%m-%d")
     evaluation = evaluate_day(warehouse, start, thresholds, end)
     warehouse.replace_where_in(
         CL_REGRESSIONS,
@@ -91,28 +125,14 @@ def cl_regressions(
         [p["finding_id"] for p in pictures],
         CL_FINDING_PICTURES.from_records(pictures),
     )
-    meta: dict[str, Any] = {
-        "dagster/row_count": len(evaluation.results),
-        "dagster/column_schema": column_schema(CL_REGRESSIONS),
-        "series": evaluation.series_count,
-        "deploys": len(evaluation.deploys),
-        "comparisons": len(evaluation.results),
-        "findings": len(evaluation.findings),
-        "findings_written": len(written),
-        "findings_of_the_day": dg.MetadataValue.md(open_findings_markdown(written)),
-    }
-    hours = [h for h in map(hours_to_detect, evaluation.findings) if h is not None]
-    if hours:
-        meta["max_hours_to_detect"] = max(hours)
-    return dg.MaterializeResult(metadata=meta)
+    return evaluation, written
 
 
-@dg.asset(
+@day_range_asset(
     name=CL_FINDINGS.name,
     group_name="learning",
     kinds={"python", "sql"},
     owners=OWNERS,
-    partitions_def=REGRESSION_DAYS,
     deps=[CL_REGRESSIONS.name],
     description=CL_FINDINGS.description,
 )
