@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -94,8 +95,31 @@ def finding_id(kind: str, series_key: str, metric: str, anchor: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def deploy_anchor(deployment_id: str) -> str:
+    """The anchor of findings attributed to a deployment record, whichever evaluation found
+    them: a latency regression and a failure mode after the same deploy share a group."""
+    return f"deploy:{deployment_id}"
+
+
+def hour_anchor(at: datetime) -> str:
+    """The anchor of a change no deploy explains: the hour it began."""
+    return f"hour:{at:%Y-%m-%dT%H}"
+
+
 def group_key(anchor: str) -> str:
     return hashlib.sha256(f"group\x1f{anchor}".encode()).hexdigest()[:16]
+
+
+def finding_row(**values: Any) -> dict[str, Any]:
+    """A cl_findings row: every column present, those not given None, evidence as JSON text.
+    A name that is not a column is refused, so a typo cannot silently drop a value."""
+    unknown = set(values) - set(CL_FINDINGS.schema.names)
+    if unknown:
+        raise KeyError(f"not cl_findings columns: {sorted(unknown)}")
+    row = {**dict.fromkeys(CL_FINDINGS.schema.names), **values}
+    if isinstance(row["evidence"], dict):
+        row["evidence"] = evidence_json(row["evidence"])
+    return row
 
 
 def evidence_json(evidence: dict[str, Any]) -> str:
@@ -105,9 +129,11 @@ def evidence_json(evidence: dict[str, Any]) -> str:
 def merge_findings(
     warehouse: Warehouse, evaluation: str, rows: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Write ``rows`` into cl_findings: a finding already there keeps its ``detected_at`` and the
-    earliest ``first_detectable_at``; a row computed from older data than the stored one (an
-    older partition re-run) leaves the stored row as it is. Returns the rows written."""
+    """Write ``rows`` into cl_findings, the one merge every evaluation goes through: a finding
+    already there keeps its ``detected_at`` and the earliest ``first_detectable_at``; a row
+    computed from older data than the stored one (an older partition re-run) leaves the stored
+    row as it is. ``evaluation`` names the writer (regressions, failure_modes, flaky_tests).
+    Returns the rows written."""
     warehouse.ensure_table(CL_FINDINGS)
     ids = [r["finding_id"] for r in rows]
     if not ids:

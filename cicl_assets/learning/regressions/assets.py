@@ -133,7 +133,8 @@ def evaluate_partition(
     group_name="learning",
     kinds={"python", "sql"},
     owners=OWNERS,
-    deps=[CL_REGRESSIONS.name],
+    # Every evaluation merges its findings into the table; this asset reports it.
+    deps=[CL_REGRESSIONS.name, "failure_modes", "flaky_tests"],
     description=CL_FINDINGS.description,
 )
 def cl_findings(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from cicl_assets.learning.findings import deploy_anchor
 from cicl_assets.warehouse.base import Warehouse
 
 # A deployment record explains a version first seen in spans up to this long after it started.
@@ -25,7 +26,7 @@ class Deploy:
     def anchor(self) -> str:
         """What findings attributed to it are keyed by."""
         if self.deployment_id:
-            return f"deploy:{self.deployment_id}"
+            return deploy_anchor(self.deployment_id)
         return f"version:{self.environment}:{self.service}:{self.version}:{self.at:%Y-%m-%dT%H:%M}"
 
     @property

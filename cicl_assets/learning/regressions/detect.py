@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from cicl_assets.learning.findings import hour_anchor
 from cicl_assets.learning.regressions.changepoints import e_divisive
 from cicl_assets.learning.regressions.deploys import Deploy
 from cicl_assets.learning.regressions.describe import effect
@@ -39,7 +40,7 @@ class Result:
     def anchor(self) -> str:
         if self.deploy is not None:
             return self.deploy.anchor
-        return f"hour:{self.change_at:%Y-%m-%dT%H}"
+        return hour_anchor(self.change_at)
 
 
 def _ts(seconds: float) -> datetime:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from cicl_assets.learning.findings import evidence_json, finding_id, group_key
+from cicl_assets.learning.findings import finding_row as cl_findings_row
 from cicl_assets.learning.regressions.deploys import Deploy, deploys_between
 from cicl_assets.learning.regressions.describe import (
     effect,
@@ -96,49 +97,53 @@ def finding_row(result: Result, t: Thresholds, detected_at: datetime, day: str) 
     order = np.argsort(-after if series.worse == "higher" else after, kind="stable")
     examples = sorted({str(traces[i]) for i in order[: EXAMPLE_TRACES * 3] if traces[i]})
     anchor = result.anchor
-    return {
-        "finding_id": finding_id(kind, series.key, series.metric, anchor),
-        "group_key": group_key(anchor),
-        "kind": kind,
-        "status": "resolved" if result.resolved_at else "open",
-        "severity": severity(effect(c.ratio, series.worse)),
-        "title": sentence(dims, series.metric, c.baseline, c.current, c.ratio, c.p_value, since),
-        "series_key": series.key,
-        "service_name": dims.get("service_name"),
-        "span_name": dims.get("span_name"),
-        "operation": dims.get("operation"),
-        "workflow": dims.get("workflow"),
-        "gen_ai_provider": dims.get("gen_ai_provider"),
-        "gen_ai_model": dims.get("gen_ai_model"),
-        "metric": series.metric,
-        "baseline_value": c.baseline,
-        "current_value": c.current,
-        "effect_ratio": c.ratio,
-        "p_value": c.p_value,
-        "n_baseline": c.n_baseline,
-        "n_current": c.n_current,
-        "method": result.method,
-        "change_at": result.change_at,
-        "deployment_id": deploy.deployment_id if deploy else None,
-        "service_version": deploy.version if deploy else None,
-        "commit_sha": deploy.commit_sha if deploy else None,
-        "deployed_service": deploy.service if deploy else None,
-        "first_detectable_at": result.first_detectable_at,
-        "data_through": result.data_through,
-        "detected_at": detected_at,
-        "resolved_at": result.resolved_at,
-        "evidence": evidence_json(
-            {
-                "example_trace_ids": examples[:EXAMPLE_TRACES],
-                "anchor": anchor,
-                "services": sorted(series.services),
-                "statistic": c.statistic,
-                **result.extra,
-            }
-        ),
-        "source_file": None,
-        "partition_day": day,
-    }
+    return cl_findings_row(
+        **{
+            "finding_id": finding_id(kind, series.key, series.metric, anchor),
+            "group_key": group_key(anchor),
+            "kind": kind,
+            "status": "resolved" if result.resolved_at else "open",
+            "severity": severity(effect(c.ratio, series.worse)),
+            "title": sentence(
+                dims, series.metric, c.baseline, c.current, c.ratio, c.p_value, since
+            ),
+            "series_key": series.key,
+            "service_name": dims.get("service_name"),
+            "span_name": dims.get("span_name"),
+            "operation": dims.get("operation"),
+            "workflow": dims.get("workflow"),
+            "gen_ai_provider": dims.get("gen_ai_provider"),
+            "gen_ai_model": dims.get("gen_ai_model"),
+            "metric": series.metric,
+            "baseline_value": c.baseline,
+            "current_value": c.current,
+            "effect_ratio": c.ratio,
+            "p_value": c.p_value,
+            "n_baseline": c.n_baseline,
+            "n_current": c.n_current,
+            "method": result.method,
+            "change_at": result.change_at,
+            "deployment_id": deploy.deployment_id if deploy else None,
+            "service_version": deploy.version if deploy else None,
+            "commit_sha": deploy.commit_sha if deploy else None,
+            "deployed_service": deploy.service if deploy else None,
+            "first_detectable_at": result.first_detectable_at,
+            "data_through": result.data_through,
+            "detected_at": detected_at,
+            "resolved_at": result.resolved_at,
+            "evidence": evidence_json(
+                {
+                    "example_trace_ids": examples[:EXAMPLE_TRACES],
+                    "anchor": anchor,
+                    "services": sorted(series.services),
+                    "statistic": c.statistic,
+                    **result.extra,
+                }
+            ),
+            "source_file": None,
+            "partition_day": day,
+        }
+    )
 
 
 def detail_row(result: Result, day: str) -> dict[str, Any]:
