@@ -179,3 +179,15 @@ def test_after_the_run_its_own_daemon_counts_no_day_again(runs):
         touched, _ = touched_days(instance, None)
         left, _ = uncounted_days(instance, None)
     assert (len(touched) > 0, left) == (True, [])
+
+
+def test_after_the_run_its_own_daemon_evaluates_no_regression_day_again(runs):
+    """The run evaluated the regressions of every day its spans touched: the daemon's
+    regression_partitions_sensor on the run's DAGSTER_HOME launches nothing."""
+    run = runs["duckdb"]
+    succeeded(run)
+    assert re.search(r"^regression days evaluated: \d{4}-\d\d-\d\d", run.stdout, re.M)
+    with dg.DagsterInstance.from_config(run.env["DAGSTER_HOME"]) as instance:
+        left, _ = uncounted_days(instance, None, "cl_regressions")
+        asked = evaluate_sensor(_defs_for(run), instance, "regression_partitions_sensor")
+    assert (left, asked) == ([], [])

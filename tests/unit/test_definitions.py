@@ -26,6 +26,7 @@ SENSORS = {
     "landing_arrivals_sensor",
     "slo_breach_sensor",
     "slo_partitions_sensor",
+    "regression_partitions_sensor",
     "default_automation_condition_sensor",
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -23,8 +24,13 @@ from cicl_assets.feedback.stream import FEEDBACK_STREAM
 from cicl_assets.ingest.redact import set_pseudonym_key
 from cicl_assets.ingest.runner import ingest_stream
 from cicl_assets.landing import LandingZone
+from cicl_assets.learning.assets import slo_breach_report
+from cicl_assets.learning.breach import Breach
+from cicl_assets.learning.findings import finding_id
 from cicl_assets.learning.regressions.assets import cl_findings, cl_regressions
+from cicl_assets.partitions import range_tags
 from cicl_assets.resources import CiclConfig
+from cicl_assets.slo.assets import slo_minute_counts, slo_status
 from cicl_assets.telemetry.evaluation_join import join_evaluated_spans
 from cicl_assets.telemetry.formats import OTEL_STREAM
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
@@ -167,3 +173,47 @@ def test_ratings_are_too_few_at_this_scale_to_be_a_finding(demo_findings):
         )
         for r in rows
     ] == [("2026-11-04", 1, 16, 6, 11, False), ("2026-11-05", 1, 16, 8, 16, False)]
+
+
+@pytest.mark.parametrize("slo", ["gateway-availability", "workflow-invoice-triage-availability"])
+def test_the_rate_limited_hour_breach_links_the_finding_that_explains_it(
+    demo_findings, cicl_config, slo
+):
+    """The page of the rate-limited hour, as slo_breach_sensor launches it: one cl_evaluation
+    run over its window's days (the regressions, then the report), and the report links the
+    gcp.gemini error burst, the only finding about what its bad events have in common."""
+    resources = {
+        "warehouse": demo_findings,
+        "cicl_config": cicl_config.model_copy(update={"config_dir": CONFIG}),
+    }
+    breach = Breach(
+        slo_name=slo,
+        alert="page",
+        evaluation_time=story.BREACH_END.isoformat(),
+        alert_window="1h/5m",
+    )
+    with dg.instance_for_test() as instance:
+        first, last = story.BREACH_END.date() - timedelta(days=1), story.BREACH_END.date()
+        assert dg.materialize(
+            [slo_minute_counts, slo_status],
+            resources=resources,
+            instance=instance,
+            tags=range_tags(first, last),
+        ).success
+        result = dg.materialize(
+            [cl_regressions, cl_findings, slo_breach_report],
+            resources=resources,
+            instance=instance,
+            run_config=breach.run_config(),
+            tags=breach.tags("test"),
+        )
+    assert result.success
+    [report] = result.asset_materializations_for_node("slo_breach_report")
+    burst = finding_id(ERR, GEMINI, "error_rate", f"hour:{story.BREACH_START:%Y-%m-%dT%H}")
+    assert (report.metadata["explained_by"].value, report.metadata["finding_ids"].value) == (
+        1,
+        burst,
+    )
+    assert f"`{burst}` (error_regression, resolved): gcp.gemini" in (
+        report.metadata["findings"].value
+    )
