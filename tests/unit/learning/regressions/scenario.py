@@ -13,8 +13,10 @@ import argparse
 import math
 import random
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -142,16 +144,21 @@ def run(s: Scenario, warehouse: Warehouse, t: Thresholds | None = None) -> Outco
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0, help="to split runs over processes")
     parser.add_argument("--calls-per-hour", type=int, default=30)
-    parser.add_argument("--workdir", default="/tmp")
+    parser.add_argument("--workdir", default=tempfile.gettempdir())
     args = parser.parse_args()
     rows = []
-    for regression in (True, False):
-        for seed in range(args.runs):
+    for seed in range(args.first_seed, args.first_seed + args.runs):
+        for regression in (True, False):
             s = plan(seed, args.calls_per_hour, regression)
-            path = f"{args.workdir}/scenario-{seed}-{regression}.duckdb"
-            outcome = run(s, DuckDBWarehouse(path=path))
+            path = Path(args.workdir) / f"scenario-{seed}-{regression}.duckdb"
+            # A file left by an earlier run would add its spans to this one's.
+            path.unlink(missing_ok=True)
+            outcome = run(s, DuckDBWarehouse(path=str(path)))
+            path.unlink(missing_ok=True)
             rows.append((s, outcome))
+            sys.stderr.write(f"{seed} {s.factor} {outcome}\n")
     sys.stdout.write("\n".join(figures(rows)) + "\n")
 
 
@@ -170,6 +177,12 @@ def figures(rows: list[tuple[Scenario, Outcome]]) -> list[str]:
         f" ({false_free} in {days_free})",
         f"false findings per 100 series-days, regression runs: {100 * false_reg / days_reg:.3f}",
     ]
+    hours = sorted(o.hours_to_detect for _, o in regressions if o.hours_to_detect is not None)
+    if hours:
+        lines.append(
+            f"hours of post-deploy data per detection: median {hours[len(hours) // 2]:g}, "
+            f"max {hours[-1]:g}; within 1 h: {sum(h <= 1 for h in hours)}/{len(hours)}"
+        )
     for s, o in sorted(regressions, key=lambda r: r[0].factor or 0):
         lines.append(
             f"  factor {s.factor:.2f} {s.regressed_provider:11s} found={o.found} "
