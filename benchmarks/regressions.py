@@ -76,7 +76,7 @@ def fill(warehouse: DuckDBWarehouse, spans: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--spans", type=int, default=2_000_000)
+    parser.add_argument("--spans", type=int, default=10_000_000)
     parser.add_argument("--workdir", default=tempfile.gettempdir())
     args = parser.parse_args()
     path = Path(args.workdir) / f"cicl-bench-regressions-{args.spans}.duckdb"

@@ -236,7 +236,7 @@ def bursts(
     found: list[Result] = []
     current: Result | None = None
     hour = day_start.timestamp()
-    last_sample = series.arrays()[0].max() if series.times else hour
+    last_sample = series.arrays()[0].max() if series.size else hour
     while hour < day_end.timestamp() and hour <= last_sample:
         base_start = (
             current.change_at.timestamp() if current else hour

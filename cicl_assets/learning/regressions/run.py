@@ -88,12 +88,8 @@ def finding_row(result: Result, t: Thresholds, detected_at: datetime, day: str) 
         since = since_hour(result.change_at, t.drift.attribution_hours)
     if result.resolved_at is not None:
         since += f"; recovered {result.resolved_at:%Y-%m-%d %H:%M}"
-    after = series.between(result.change_at.timestamp(), result.data_through.timestamp())
-    raw_times = np.asarray(series.times)
-    order = np.argsort(raw_times, kind="stable")
-    times = raw_times[order]
-    window = (times >= result.change_at.timestamp()) & (times < result.data_through.timestamp())
-    traces = np.asarray(series.traces)[order][window]
+    window = (result.change_at.timestamp(), result.data_through.timestamp())
+    after, traces = series.between(*window), series.traces_between(*window)
     order = np.argsort(-after if series.worse == "higher" else after, kind="stable")
     examples = sorted({str(traces[i]) for i in order[: EXAMPLE_TRACES * 3] if traces[i]})
     anchor = result.anchor
