@@ -19,6 +19,7 @@ import definitions
 from cicl_assets.resources import build_resources
 from cicl_assets.warehouse.fingerprint import warehouse_differences, warehouse_fingerprint
 from sensors.in_process import evaluate_sensor
+from sensors.regression_partitions import regression_partitions_sensor
 from sensors.slo_partitions import touched_days, uncounted_days
 from tests.cicl_runs import Run, cicl_run, environment, key_settings, succeeded
 from tests.conftest import EMULATOR_PROJECT
@@ -189,5 +190,5 @@ def test_after_the_run_its_own_daemon_evaluates_no_regression_day_again(runs):
     assert re.search(r"^regression days evaluated: \d{4}-\d\d-\d\d", run.stdout, re.M)
     with dg.DagsterInstance.from_config(run.env["DAGSTER_HOME"]) as instance:
         left, _ = uncounted_days(instance, None, "cl_regressions")
-        asked = evaluate_sensor(_defs_for(run), instance, "regression_partitions_sensor")
-    assert (left, asked) == ([], [])
+        asked = regression_partitions_sensor(dg.build_sensor_context(instance=instance))
+    assert (left, list(asked.run_requests)) == ([], [])
