@@ -87,9 +87,12 @@ lint: venv
 ui: venv $(DAGSTER_HOME)/dagster.yaml
 	$(WITH_KEYS) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
-## bench: ingestion benchmarks against a naive baseline in the same process
+## bench: ingestion benchmarks against a naive baseline in the same process; the regression
+## detectors over a large span table, and their efficacy over 50 seeded scenarios of each kind
 bench: venv
 	$(PY) benchmarks/otlp_ingest.py
+	$(PY) benchmarks/regressions.py
+	$(PY) -m tests.unit.learning.regressions.scenario --runs 50
 
 clean:
 	rm -rf .cicl

@@ -13,9 +13,10 @@ cl_evaluation_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("learning") - BY_DAY,
     description=(
         "The CL evaluation an SLO breach launches (slo_breach_sensor, under the daemon or in "
-        "`make run`): the breach report and the evaluations of the learning group. Run config "
-        "must name the breach (ops.slo_breach_report.config: slo_name, alert, evaluation_time, "
-        "alert_window)."
+        "`make run`), one run over the days of the breach window: the regressions of those "
+        "days, then the breach report, which links the findings that explain the breach. Run "
+        "config must name the breach (ops.slo_breach_report.config: slo_name, alert, "
+        "evaluation_time, alert_window)."
     ),
     tags={"cicl/kind": "cl_evaluation"},
 )

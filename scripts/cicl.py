@@ -1,10 +1,10 @@
 """Command line for the batch path: `run` materializes what the landing zone feeds, once.
 
-python scripts/cicl.py run       # the landing_batch job, the SLO and routing day runs, the
-                                 # breach sensor's runs
+python scripts/cicl.py run       # the landing_batch job, the SLO, routing and regression day
+                                 # runs, the breach sensor's runs
 python scripts/cicl.py backfill --from 2026-11-02 --to 2026-11-05
-                                 # recount and re-evaluate those days (one run per job),
-                                 # their scorecards and routing proposals
+                                 # recount, re-evaluate, score providers and look for
+                                 # regressions on those days (one run per job)
 python scripts/cicl.py summary   # rows per table and rejects, from the warehouse
 python scripts/cicl.py audit-reset --reason "..." [--actor NAME]
                                  # start a new audit chain from audit_events as it is now
@@ -44,6 +44,7 @@ from sensors.in_process import LaunchedRun, run_sensor_once
 from sensors.slo_breach import SLO_BREACH_SENSOR, start_cursor
 from sensors.slo_partitions import latest_storage_id, run_day_ranges, status_days, touched_days
 
+REGRESSION_JOB = "cl_regression_days"
 INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 REJECTS_SHOWN = 20
 
@@ -156,10 +157,19 @@ def failing_gates(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines
 
 
-def _report(warehouse: Warehouse, days: list[date], reviewed: list[LaunchedRun]) -> None:
+def _ranges(days: list[date]) -> str:
+    return ", ".join(f"{a}..{b}" if a != b else str(a) for a, b in day_ranges(days)) or "none"
+
+
+def _report(
+    warehouse: Warehouse,
+    days: list[date],
+    reviewed: list[LaunchedRun],
+    regression_days: list[date] | None = None,
+) -> None:
     print(summary(warehouse))
-    ranges = ", ".join(f"{a}..{b}" if a != b else str(a) for a, b in day_ranges(days))
-    print(f"\nslo_status days evaluated: {ranges or 'none'}")
+    print(f"\nslo_status days evaluated: {_ranges(days)}")
+    print(f"regression days evaluated: {_ranges(regression_days or [])}")
     print(f"\nSLO breaches reviewed ({SLO_BREACH_SENSOR}): {len(reviewed)}")
     for launched in reviewed:
         print(f"  {breach_line(launched)}")
@@ -167,7 +177,8 @@ def _report(warehouse: Warehouse, days: list[date], reviewed: list[LaunchedRun])
 
 def run() -> int:
     """The ingest job; one run per range of days its new spans touch (minute counts, then
-    slo_status for those days and the days whose windows reach them); the breach sensor."""
+    slo_status for those days and the days whose windows reach them, then the regressions of
+    those days); the breach sensor."""
     import definitions
 
     instance = dg.DagsterInstance.get()
@@ -206,19 +217,19 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
     derived, days = refresh_slo_days(defs, instance, touched)
     if not _failed(derived):
         derived += refresh_routing_days(defs, instance, touched)
+    if not _failed(derived):
+        derived += run_day_ranges(defs, instance, REGRESSION_JOB, touched, INFO_LOGS)
     reviewed = review_breaches(defs, instance, status_before) if not _failed(derived) else []
-    _report(warehouse, days, reviewed)
+    _report(warehouse, days, reviewed, [] if _failed(derived) else touched)
     if _failed(derived):
-        print(
-            f"\nday runs (SLO, routing) failed in: {', '.join(_failed(derived))}", file=sys.stderr
-        )
+        print(f"\nday runs failed in: {', '.join(_failed(derived))}", file=sys.stderr)
         return 1
     return 0 if all(r.success for r in reviewed) else 1
 
 
 def backfill(first: date, last: date) -> int:
-    """Recount and re-evaluate the days first..last (one run per job for the whole range),
-    then review the breaches they show."""
+    """Recount and re-evaluate the days first..last and look for their regressions (one run
+    per job for the whole range), then review the breaches they show."""
     import definitions
 
     instance = dg.DagsterInstance.get()
@@ -235,8 +246,11 @@ def _backfill(defs, instance, warehouse, first: date, last: date) -> int:
         derived += run_day_ranges(defs, instance, "slo_status_by_day", days, INFO_LOGS)
     if not _failed(derived):
         derived += run_day_ranges(defs, instance, "routing_by_day", days, INFO_LOGS)
+    if not _failed(derived):
+        derived += run_day_ranges(defs, instance, REGRESSION_JOB, days, INFO_LOGS)
     reviewed = review_breaches(defs, instance, status_before) if not _failed(derived) else []
-    _report(warehouse, [] if _failed(derived) else days, reviewed)
+    done = [] if _failed(derived) else days
+    _report(warehouse, done, reviewed, done)
     if _failed(derived):
         print(f"\nbackfill failed in: {', '.join(_failed(derived))}", file=sys.stderr)
         return 1

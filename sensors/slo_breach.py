@@ -60,8 +60,8 @@ def start_cursor(after_storage_id: int | None) -> str | None:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Reacts to slo_status materializations: reads the days just materialized and, for each "
-        "page or ticket alert not reviewed yet, launches a cl_evaluation run of the breach's "
-        "day with the breach in its run config: at most one per (SLO, alert, hour), none within "
+        "page or ticket alert not reviewed yet, launches a cl_evaluation run over the days of "
+        "the breach window with the breach in its run config: at most one per (SLO, alert, hour), none within "
         "the cooldown (CICL_SLO_BREACH_COOLDOWN_MINUTES, default 720) of the SLO's previous "
         "run, none on thin data. `make run` evaluates this sensor too."
     ),
@@ -90,7 +90,6 @@ def slo_breach_sensor(
                 run_key=breach.key,
                 run_config=breach.run_config(),
                 tags=breach.tags(SLO_BREACH_SENSOR),
-                partition_key=breach.partition_key,
             )
             for breach in breaches
         ],

@@ -57,18 +57,17 @@ def touched_days(
 
 
 def uncounted_days(
-    instance: dg.DagsterInstance, after_storage_id: int | None
+    instance: dg.DagsterInstance, after_storage_id: int | None, asset: str = SLO_MINUTE_COUNTS.name
 ) -> tuple[list[date], int | None]:
-    """Days touched by otel_spans materializations after the storage id whose minute counts
-    were not materialized since (`make run` counts the days it ingests in process, so a daemon
-    started afterwards has nothing to do), and the newest otel_spans storage id seen."""
+    """Days touched by otel_spans materializations after the storage id whose partition of
+    ``asset`` (the minute counts unless told) was not materialized since (`make run` counts the
+    days it ingests in process, so a daemon started afterwards has nothing to do), and the
+    newest otel_spans storage id seen."""
     touched_at, newest = _touched_at(instance, after_storage_id)
     if not touched_at:
         return [], newest
     counted: dict[date, int] = {}
-    for record in materializations_after(
-        instance, SLO_MINUTE_COUNTS.name, min(touched_at.values())
-    ):
+    for record in materializations_after(instance, asset, min(touched_at.values())):
         if record.partition_key:
             counted[date.fromisoformat(record.partition_key)] = record.storage_id
     return sorted(d for d, at in touched_at.items() if counted.get(d, -1) < at), newest

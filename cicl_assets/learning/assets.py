@@ -12,6 +12,11 @@ from cicl_assets.learning.breach import (
     Breach,
     record_review,
 )
+from cicl_assets.learning.breach_findings import (
+    explaining_findings,
+    findings_markdown,
+    read_findings,
+)
 from cicl_assets.learning.breach_report import (
     SLO_BREACH_REPORTS,
     breach_rows,
@@ -19,12 +24,14 @@ from cicl_assets.learning.breach_report import (
     summary_markdown,
     top_by_dimension,
 )
+from cicl_assets.learning.regressions import assets as regressions
 from cicl_assets.metadata import column_schema
 from cicl_assets.partitions import (
-    DAILY,
     DAY,
     day_of,
+    day_range_asset,
     day_start,
+    partition_days,
     partition_key,
     replace_keys_in_range,
 )
@@ -50,13 +57,13 @@ def breach_slo(breach: Breach, cicl_config: CiclConfig) -> SloSpec:
     return specs[breach.slo_name]
 
 
-@dg.asset(
+@day_range_asset(
     name=BREACH_REPORT_ASSET,
     group_name="learning",
     kinds={"python", "sql"},
     owners=["team:sre"],
-    deps=["slo_status", "slo_minute_counts", "otel_spans"],
-    partitions_def=DAILY,
+    # After the findings: the report links those that explain the breach.
+    deps=["slo_status", "slo_minute_counts", "otel_spans", "cl_findings"],
     description=SLO_BREACH_REPORTS.description,
 )
 def slo_breach_report(
@@ -68,16 +75,19 @@ def slo_breach_report(
     """One row per SLO breach x dimension x value: who contributed the breach's bad events.
 
     Run config names the breach (slo_breach_sensor fills it, under the daemon and in `make
-    run`); there is no default, so a run cannot report a breach nobody decided on. The
-    partition is the breach's day (its evaluation time's). Once the
-    rows are written the run chains its ``cl_review_triggered`` event: the breach is reviewed.
+    run`); there is no default, so a run cannot report a breach nobody decided on. The run
+    covers the days of the breach window (their regressions run first in cl_evaluation); the
+    report belongs to the last, the breach's day. Once the rows are written the run chains its
+    ``cl_review_triggered`` event: the breach is reviewed.
     """
     slo = breach_slo(config, cicl_config)
     day = day_of(config.at)
-    if context.partition_key != partition_key(day):
+    days = partition_days(context)
+    if days[-1] != day:
+        covered = ", ".join(partition_key(d) for d in (days[0], days[-1]))
         raise dg.Failure(
             f"the breach at {config.evaluation_time} belongs to partition {partition_key(day)}, "
-            f"not {context.partition_key}"
+            f"which must be the last of the run's ({covered})"
         )
     run_id = context.run.run_id
     rows = breach_rows(warehouse, config, slo, run_id=run_id)
@@ -101,7 +111,11 @@ def slo_breach_report(
         "dagster/row_count": len(rows),
         "dagster/column_schema": column_schema(SLO_BREACH_REPORTS),
     }
+    explaining = explaining_findings(rows, read_findings(warehouse, config), config)
     meta["summary"] = dg.MetadataValue.md(summary_markdown(config, rows))
+    meta["findings"] = dg.MetadataValue.md(findings_markdown(explaining))
+    meta["explained_by"] = len(explaining)
+    meta["finding_ids"] = ",".join(f["finding_id"] for f in explaining)
     meta["cause"] = cause(rows)
     meta["slo"] = config.slo_name
     meta["breach_id"] = config.breach_id
@@ -119,5 +133,5 @@ def slo_breach_report(
     return dg.MaterializeResult(metadata=meta)
 
 
-ASSETS: list = [slo_breach_report]
+ASSETS: list = [slo_breach_report, *regressions.ASSETS]
 CHECKS: list = []

@@ -26,6 +26,7 @@ import dagster as dg
 from pydantic import Field
 
 from cicl_assets.ingest.values import checked_time, require_time
+from cicl_assets.partitions import range_tags
 from cicl_assets.settings import DEFAULT_SLO_BREACH_COOLDOWN_MINUTES
 from cicl_assets.slo.burn import ALERT_PAGE, ALERT_TICKET, parse_duration_minutes
 
@@ -102,6 +103,12 @@ class Breach(dg.Config):
         """The day partition of slo_status (and of its report) the breach's evaluation is in."""
         return self.at.astimezone(UTC).date().isoformat()
 
+    @property
+    def window_days(self) -> tuple[date, date]:
+        """The first and last day of the breach window: the partitions its cl_evaluation run
+        covers (the regressions of those days, the report on the last)."""
+        return self.window_start.astimezone(UTC).date(), self.at.astimezone(UTC).date()
+
     def run_config(self) -> dict[str, Any]:
         return {"ops": {BREACH_REPORT_ASSET: {"config": self.model_dump()}}}
 
@@ -113,6 +120,7 @@ class Breach(dg.Config):
             "cicl/evaluation_time": self.at.isoformat(),
             "cicl/breach_key": self.key,
             DECIDED_BY_TAG: decided_by,
+            **range_tags(*self.window_days),
         }
 
     def describe(self) -> str:

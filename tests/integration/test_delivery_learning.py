@@ -13,8 +13,7 @@ from cicl_assets.ci.runs.records import CI_RUNS
 from cicl_assets.deployments.tables import DEPLOYMENTS
 from cicl_assets.infra.tables import INFRA_APPLY_LOGS
 from cicl_assets.learning.failure_modes.assets import failure_modes
-from cicl_assets.learning.failure_modes.modes import findings_rows as mode_findings
-from cicl_assets.learning.flaky.assets import findings_rows as flaky_findings
+from cicl_assets.learning.findings import finding_id, group_key
 from cicl_assets.learning.flaky.assets import flaky_tests_asset
 from cicl_assets.resources import CiclConfig
 from cicl_assets.telemetry.logs_table import OTEL_LOGS
@@ -108,14 +107,20 @@ def test_flaky_tests_of_a_day(any_warehouse):
     ).success
     assert warehouse.row_count("flaky_tests") == 2
 
-    for row in rows:
-        row["evidence"] = json.dumps(json.loads(row["evidence"]))
-    findings = flaky_findings(rows, t(6, 0))
-    assert [(f["kind"], f["status"], f["severity"], f["title"]) for f in findings] == [
-        ("flaky_test", "open", "medium",
-         f"{CONFLICT} is flaky: 0 passes on retry, 1 failed runs in 30 days"),
-        ("flaky_test", "open", "medium",
-         f"{RETRY} is flaky: 1 passes on retry, 0 failed runs in 30 days"),
+    # The run merged one finding per flaky test into cl_findings, keyed like every finding.
+    findings = warehouse.query(
+        "SELECT finding_id, group_key, kind, status, severity, title, evaluation, partition_day, "
+        "data_through FROM cl_findings ORDER BY title"
+    ).to_pylist()
+    assert [tuple(f.values()) for f in findings] == [
+        (finding_id("flaky_test", f"test={RETRY}", "flip_rate", f"test:{RETRY}"),
+         group_key(f"test:{RETRY}"), "flaky_test", "open", "medium",
+         f"{RETRY} is flaky: 1 passes on retry, 0 failed runs in 30 days", "flaky_tests",
+         "2026-11-05", t(6, 0)),
+        (finding_id("flaky_test", f"test={CONFLICT}", "flip_rate", f"test:{CONFLICT}"),
+         group_key(f"test:{CONFLICT}"), "flaky_test", "open", "medium",
+         f"{CONFLICT} is flaky: 0 passes on retry, 1 failed runs in 30 days", "flaky_tests",
+         "2026-11-05", t(6, 0)),
     ]  # fmt: skip
 
 
@@ -244,13 +249,15 @@ def test_failure_modes_of_a_day(duckdb_warehouse):
          "[]", "[]", "[]", "[]", "[]", True, False, None, None, "infra/production"),
     ]  # fmt: skip
 
-    findings = mode_findings(
-        warehouse.query("SELECT * FROM failure_modes ORDER BY signature").to_pylist(), t(5, 0)
-    )
-    # The four new modes are findings; the timeout, seen every other day, is not.
-    assert [(f["deployment_id"], f["group_key"], f["method"]) for f in findings] == [
-        (None, None, "new signature"),
-        ("d1", "deploy:d1", "new signature"),
-        ("d1", "deploy:d1", "new signature"),
-        (None, None, "new signature"),
+    # The four new modes are findings merged into cl_findings; the timeout, seen every other
+    # day, is not. Those after deploy d1 share its group with d1's regressions.
+    findings = warehouse.query(
+        "SELECT deployment_id, group_key, method, evaluation, change_at FROM cl_findings "
+        "WHERE kind = 'failure_mode' ORDER BY title"
+    ).to_pylist()
+    assert [tuple(f.values()) for f in findings] == [
+        (None, group_key("hour:2026-11-04T11"), "new signature", "failure_modes", t(4, 11)),
+        (None, group_key("hour:2026-11-04T07"), "new signature", "failure_modes", t(4, 7)),
+        ("d1", group_key("deploy:d1"), "new signature", "failure_modes", t(4, 10)),
+        ("d1", group_key("deploy:d1"), "new signature", "failure_modes", t(4, 9, 30)),
     ]

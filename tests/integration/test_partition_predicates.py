@@ -1,6 +1,6 @@
 """Every statement the SLO path sends over a time-series table it reads carries a predicate on
 the table's partitioning column: minute counts, slo_status by day, the breach sensor and the
-CL evaluation it launches, on DuckDB and on the BigQuery emulator. BigQuery tables are created
+CL evaluation it launches (the regressions of the breach window, then the report), on DuckDB and on the BigQuery emulator. BigQuery tables are created
 with require_partition_filter (the emulator neither keeps nor enforces it: the test reads
 the table resource cicl sends)."""
 
@@ -16,6 +16,7 @@ import pytest
 
 from cicl_assets.learning.assets import slo_breach_report
 from cicl_assets.learning.breach_report import SLO_BREACH_REPORTS
+from cicl_assets.learning.regressions.assets import cl_findings, cl_regressions
 from cicl_assets.partitions import range_tags
 from cicl_assets.slo.assets import slo_minute_counts, slo_status
 from cicl_assets.slo.minute_counts import SLO_MINUTE_COUNTS
@@ -106,7 +107,7 @@ def test_the_slo_path_reads_only_the_partitions_it_needs(recording_warehouse, ci
     resources = {"warehouse": warehouse, "cicl_config": config}
     STATEMENTS.clear()
     defs = dg.Definitions(
-        assets=[slo_minute_counts, slo_status, slo_breach_report],
+        assets=[slo_minute_counts, slo_status, cl_regressions, cl_findings, slo_breach_report],
         jobs=[cl_evaluation_job],
         sensors=[slo_breach_sensor],
         resources=resources,
@@ -124,6 +125,8 @@ def test_the_slo_path_reads_only_the_partitions_it_needs(recording_warehouse, ci
     assert any("FROM otel_spans" in s for s in STATEMENTS)
     assert any("FROM slo_minute_counts" in s for s in STATEMENTS)
     assert any("FROM slo_status" in s for s in STATEMENTS)
+    # The breach's run ran the regressions of its window and read the findings it links.
+    assert any("FROM cl_findings WHERE change_at >= @since" in s for s in STATEMENTS)
     assert full_reads(STATEMENTS) == []
     if isinstance(warehouse, BigQueryWarehouse):
         # What cicl asks BigQuery to create (the emulator keeps no require_partition_filter).

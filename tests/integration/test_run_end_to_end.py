@@ -23,6 +23,7 @@ from cicl_assets.warehouse.fingerprint import (
     warehouse_fingerprint,
 )
 from sensors.in_process import evaluate_sensor
+from sensors.regression_partitions import regression_partitions_sensor
 from sensors.slo_partitions import touched_days, uncounted_days
 from tests.cicl_runs import Run, cicl_run, environment, key_settings, succeeded
 from tests.conftest import EMULATOR_PROJECT
@@ -185,6 +186,18 @@ def test_after_the_run_its_own_daemon_counts_no_day_again(runs):
         touched, _ = touched_days(instance, None)
         left, _ = uncounted_days(instance, None)
     assert (len(touched) > 0, left) == (True, [])
+
+
+def test_after_the_run_its_own_daemon_evaluates_no_regression_day_again(runs):
+    """The run evaluated the regressions of every day its spans touched: the daemon's
+    regression_partitions_sensor on the run's DAGSTER_HOME launches nothing."""
+    run = runs["duckdb"]
+    succeeded(run)
+    assert re.search(r"^regression days evaluated: \d{4}-\d\d-\d\d", run.stdout, re.M)
+    with dg.DagsterInstance.from_config(run.env["DAGSTER_HOME"]) as instance:
+        left, _ = uncounted_days(instance, None, "cl_regressions")
+        asked = regression_partitions_sensor(dg.build_sensor_context(instance=instance))
+    assert (left, list(asked.run_requests)) == ([], [])
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "bigquery"])

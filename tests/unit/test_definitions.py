@@ -17,6 +17,7 @@ JOBS = {
     "infra_ingest",
     "deployments_ingest",
     "cl_evaluation",
+    "cl_regression_days",
     "delivery_daily",
     "slo_counts_by_day",
     "slo_status_by_day",
@@ -26,6 +27,7 @@ SENSORS = {
     "landing_arrivals_sensor",
     "slo_breach_sensor",
     "slo_partitions_sensor",
+    "regression_partitions_sensor",
     "default_automation_condition_sensor",
 }
 

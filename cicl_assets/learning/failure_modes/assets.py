@@ -10,12 +10,13 @@ import pyarrow as pa
 from cicl_assets.charts import chart_markdown, sparklines_png
 from cicl_assets.delivery.metrics import day_start
 from cicl_assets.delivery.policy import load_policy
-from cicl_assets.learning.failure_modes.modes import Occurrence, day_modes
+from cicl_assets.learning.failure_modes.modes import Occurrence, day_modes, findings_rows
+from cicl_assets.learning.findings import merge_findings
 from cicl_assets.metadata import markdown_table, table_metadata
 from cicl_assets.partitions import DAILY
 from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
-from cicl_assets.warehouse.tables import UTC_TS, TableSpec
+from cicl_assets.warehouse.tables import UTC_TS, TableSpec, utcnow
 
 ERROR_SEVERITY = 17  # OTLP SeverityNumber ERROR and above
 SPARKLINE_DAYS = 14
@@ -234,6 +235,10 @@ def failure_modes(
     warehouse.ensure_table(FAILURE_MODES)
     warehouse.execute("DELETE FROM failure_modes WHERE day = @day", {"day": day_start(day)})
     warehouse.append(FAILURE_MODES, FAILURE_MODES.from_records(rows))
+    findings = findings_rows(
+        rows, utcnow(), day_start(day + timedelta(days=1)), context.partition_key
+    )
+    written = merge_findings(warehouse, FAILURE_MODES.name, findings)
     top = sorted(rows, key=lambda r: (-r["count"], r["mode_id"]))[:10]
     picture = sparklines(warehouse, rows, day)
     return dg.MaterializeResult(
@@ -243,6 +248,7 @@ def failure_modes(
             "modes_today": len(rows),
             "new_modes_today": sum(1 for r in rows if r["new"]),
             "jumped_modes_today": sum(1 for r in rows if r["jumped"]),
+            "findings_written": len(written),
             "top_modes": dg.MetadataValue.md(
                 "The day's most frequent failure modes, with the deploy each follows.\n\n"
                 + markdown_table(

@@ -15,8 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cicl_assets.delivery.findings_shape import change_hour, finding_id, finding_row
 from cicl_assets.learning.failure_modes.signature import mode_id, signature
+from cicl_assets.learning.findings import (
+    deploy_anchor,
+    finding_id,
+    finding_row,
+    group_key,
+    hour_anchor,
+)
 
 EXAMPLES = 5
 
@@ -103,18 +109,27 @@ def day_modes(
     return rows
 
 
-def findings_rows(rows: Sequence[dict[str, Any]], detected_at: datetime) -> list[dict[str, Any]]:
-    """cl_findings rows of kind failure_mode: modes that are new, or jumped, on their day."""
+def findings_rows(
+    rows: Sequence[dict[str, Any]], detected_at: datetime, data_through: datetime, day: str
+) -> list[dict[str, Any]]:
+    """cl_findings rows of kind failure_mode: modes that are new, or jumped, on their day,
+    anchored like every other finding (the deploy they follow, else their first hour), so a
+    mode that starts with a deploy shares its group with that deploy's regressions."""
     out = []
     for r in rows:
         if not (r["new"] or r["jumped"]):
             continue
-        anchor = r["deployment_id"] or change_hour(r["first_seen_at"])
+        if r["deployment_id"]:
+            anchor = deploy_anchor(r["deployment_id"])
+        else:
+            anchor = hour_anchor(r["first_seen_at"])
         what = "new failure mode" if r["new"] else "failure mode jumped"
+        series_key = f"signature={r['signature']}"
         out.append(
             finding_row(
-                finding_id=finding_id("failure_mode", r["signature"], "count", anchor),
-                group_key=f"deploy:{r['deployment_id']}" if r["deployment_id"] else None,
+                finding_id=finding_id("failure_mode", series_key, "count", anchor),
+                group_key=group_key(anchor),
+                series_key=series_key,
                 kind="failure_mode",
                 status="open",
                 severity="high" if r["count"] >= 10 else "medium",
@@ -137,8 +152,11 @@ def findings_rows(rows: Sequence[dict[str, Any]], detected_at: datetime) -> list
                 service_version=r["service_version"],
                 commit_sha=r["commit_sha"],
                 first_detectable_at=r["first_seen_at"],
+                data_through=data_through,
                 detected_at=detected_at,
+                partition_day=day,
                 evidence={
+                    "anchor": anchor,
                     "signature": r["signature"],
                     "trace_ids": json.loads(r["example_trace_ids"]),
                     "test_names": json.loads(r["example_tests"]),

@@ -8,15 +8,20 @@ import dagster as dg
 import pyarrow as pa
 
 from cicl_assets.charts import chart_markdown, outcome_strips_png
-from cicl_assets.delivery.findings_shape import finding_id, finding_row
 from cicl_assets.delivery.metrics import day_start
 from cicl_assets.delivery.policy import DeliveryPolicy, load_policy
+from cicl_assets.learning.findings import (
+    finding_id,
+    finding_row,
+    group_key,
+    merge_findings,
+)
 from cicl_assets.learning.flaky.detect import Result, flaky_tests
 from cicl_assets.metadata import markdown_table, table_metadata
 from cicl_assets.partitions import DAILY
 from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
-from cicl_assets.warehouse.tables import UTC_TS, TableSpec
+from cicl_assets.warehouse.tables import UTC_TS, TableSpec, utcnow
 
 LOOKBACK = timedelta(days=30)
 
@@ -117,12 +122,20 @@ def evaluate_day(warehouse: Warehouse, day: date, policy: DeliveryPolicy) -> lis
     return [{**r, "as_of": end} for r in rows]
 
 
-def findings_rows(rows: list[dict[str, Any]], detected_at: datetime) -> list[dict[str, Any]]:
-    """cl_findings rows of kind flaky_test: one per flaky test, its id stable across days."""
+def findings_rows(
+    rows: list[dict[str, Any]], detected_at: datetime, day: str
+) -> list[dict[str, Any]]:
+    """cl_findings rows of kind flaky_test: one per flaky test, its id stable across days (a
+    flaky test has no deploy: the test itself is the anchor). ``day`` is the partition: the
+    rows describe the 30 days up to its end."""
+    as_of = day_start(date.fromisoformat(day) + timedelta(days=1))
     return [
         finding_row(
-            finding_id=finding_id("flaky_test", r["test_key"], "flaky", r["test_key"]),
-            group_key=f"flaky_test:{r['test_key']}",
+            finding_id=finding_id(
+                "flaky_test", f"test={r['test_key']}", "flip_rate", f"test:{r['test_key']}"
+            ),
+            group_key=group_key(f"test:{r['test_key']}"),
+            series_key=f"test={r['test_key']}",
             kind="flaky_test",
             status=r["status"],
             severity="high" if r["failed_runs_caused"] >= 3 else "medium",
@@ -136,8 +149,10 @@ def findings_rows(rows: list[dict[str, Any]], detected_at: datetime) -> list[dic
             method="same code, pass and fail (retry in report or same commit and job)",
             change_at=r["first_flake_at"],
             first_detectable_at=r["first_flake_at"],
+            data_through=as_of,
             detected_at=detected_at,
-            resolved_at=r["as_of"] if r["status"] == "resolved" else None,
+            partition_day=day,
+            resolved_at=as_of if r["status"] == "resolved" else None,
             evidence={"test_names": [r["test_key"]], **json.loads(r["evidence"])},
         )
         for r in rows
@@ -162,6 +177,9 @@ def flaky_tests_asset(
     warehouse.ensure_table(FLAKY_TESTS)
     warehouse.execute("DELETE FROM flaky_tests WHERE as_of = @end", {"end": end})
     warehouse.append(FLAKY_TESTS, FLAKY_TESTS.from_records(rows))
+    written = merge_findings(
+        warehouse, FLAKY_TESTS.name, findings_rows(rows, utcnow(), context.partition_key)
+    )
     top = pa.Table.from_pylist(
         [
             {k: r[k] for k in ("rank", "test_key", "failed_runs_caused", "flip_rate", "history")}
@@ -187,6 +205,7 @@ def flaky_tests_asset(
             **table_metadata(FLAKY_TESTS, warehouse, ["as_of", "rank", "test_key", "status"]),
             "flaky_open": sum(1 for r in rows if r["status"] == "open"),
             "flaky_resolved": sum(1 for r in rows if r["status"] == "resolved"),
+            "findings_written": len(written),
             "flakiest": dg.MetadataValue.md(
                 "The flakiest tests of the last 30 days, by failed runs caused; history is each "
                 "test's last runs on the default branch (P pass, R pass on retry, F fail).\n\n"

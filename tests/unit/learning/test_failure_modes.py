@@ -28,7 +28,7 @@ def test_new_mode_after_a_deploy_and_a_steady_one():
         ("TimeoutError: provider <ip> timed out after <duration>", 1, False, False, "d1"),
         ("TimeoutError: template v8 missing field <str>", 3, True, False, "d1"),
     ]
-    found = findings_rows(rows, T)
+    found = findings_rows(rows, T, T, "2026-11-04")
     assert [(f["kind"], f["deployment_id"], f["service_version"], f["method"]) for f in found] == [
         ("failure_mode", "d1", "1.8.0", "new signature")
     ]

@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from cicl_assets.learning.findings import CL_FINDINGS
 from cicl_assets.learning.flaky.assets import findings_rows
 from cicl_assets.learning.flaky.detect import (
     Result,
@@ -141,8 +142,10 @@ def test_infrastructure_failures_do_not_make_a_test_flaky():
 
 def test_findings_rows_are_cl_findings_shaped_and_stable():
     [row] = detect([run("t", "r1", 1, "flaky")])
-    [finding] = findings_rows([row], T0 + timedelta(days=2))
-    again = findings_rows(detect([run("t", "r1", 1, "flaky"), run("t", "r2", 5, "flaky")]), T0)
+    [finding] = findings_rows([row], T0 + timedelta(days=2), "2026-11-02")
+    again = findings_rows(
+        detect([run("t", "r1", 1, "flaky"), run("t", "r2", 5, "flaky")]), T0, "2026-11-03"
+    )
     assert finding["finding_id"] == again[0]["finding_id"]
     assert (finding["kind"], finding["status"], finding["metric"], finding["title"]) == (
         "flaky_test",
@@ -150,4 +153,4 @@ def test_findings_rows_are_cl_findings_shaped_and_stable():
         "flip_rate",
         "t is flaky: 1 passes on retry, 0 failed runs in 30 days",
     )
-    assert len(finding) == 28
+    assert set(finding) == set(CL_FINDINGS.schema.names)

@@ -14,6 +14,8 @@ from jobs.learning import cl_evaluation_job
 from sensors.slo_breach import slo_breach_sensor
 
 T = datetime(2026, 11, 5, 14, 25, tzinfo=UTC)
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
 INVOICE = "workflow-invoice-triage-availability"
 CONFIG_DIR = str(Path(__file__).parents[3] / "config")
 
@@ -81,7 +83,12 @@ def test_a_page_fires_once_with_run_config_and_cursor(duckdb_warehouse, instance
     assert request.run_config["ops"]["slo_breach_report"]["config"]["slo_name"] == INVOICE
     assert request.tags["cicl/alert_window"] == "1h/5m"
     assert request.tags["cicl/decided_by"] == "slo_breach_sensor"
-    assert request.partition_key == "2026-11-05"
+    # One run over the days of the breach window (the hour before 14:25: one day).
+    assert (request.partition_key, request.tags[RANGE_START], request.tags[RANGE_END]) == (
+        None,
+        "2026-11-05",
+        "2026-11-05",
+    )
     assert json.loads(first.cursor)["last_evaluation_time"] == "2026-11-05T14:30:00+00:00"
     # The review's run chains the audit event once its report is written; the sensor writes none.
     assert audit_rows(duckdb_warehouse) == []
@@ -153,9 +160,27 @@ def test_a_tick_reads_only_the_days_materialized_since_its_cursor(duckdb_warehou
         dg.AssetMaterialization("slo_status", partition="2026-11-04")
     )
     second = tick(duckdb_warehouse, instance, first.cursor)
-    assert [(r.run_key, r.partition_key) for r in second.run_requests] == [
-        ("slo-breach:gateway-availability:page:2026-11-04T14", "2026-11-04")
+    assert [(r.run_key, r.tags[RANGE_START], r.tags[RANGE_END]) for r in second.run_requests] == [
+        ("slo-breach:gateway-availability:page:2026-11-04T14", "2026-11-04", "2026-11-04")
     ]
+
+
+@pytest.mark.parametrize(
+    ("evaluation_time", "alert_window", "days"),
+    [
+        ("2026-11-05T14:25:00+00:00", "1h/5m", ("2026-11-05", "2026-11-05")),
+        ("2026-11-05T00:30:00+00:00", "1h/5m", ("2026-11-04", "2026-11-05")),
+        ("2026-11-05T01:00:00+00:00", "1h/5m", ("2026-11-05", "2026-11-05")),
+        ("2026-11-05T05:00:00+00:00", "6h/30m", ("2026-11-04", "2026-11-05")),
+        ("2026-11-05T12:00:00+00:00", "3d/6h", ("2026-11-02", "2026-11-05")),
+    ],
+)
+def test_a_breach_run_covers_the_days_of_its_window(evaluation_time, alert_window, days):
+    breach = Breach(
+        slo_name=INVOICE, alert="page", evaluation_time=evaluation_time, alert_window=alert_window
+    )
+    tags = breach.tags("slo_breach_sensor")
+    assert (tags[RANGE_START], tags[RANGE_END]) == days
 
 
 def cooldown(env: dict[str, str]) -> timedelta:

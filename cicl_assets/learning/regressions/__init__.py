@@ -1,0 +1,1 @@
+"""Regressions tied to deploys and drift without one: the detectors behind `cl_findings`."""
