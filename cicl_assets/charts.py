@@ -41,16 +41,14 @@ def line_chart_png(
         if series:
             ax.legend(fontsize="small", loc="best")
         fig.autofmt_xdate()
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        # No timestamp in the file: the same data gives the same bytes.
-        fig.savefig(buffer, format="png", metadata={"Software": None})
-        return buffer.getvalue()
-    finally:
+    except BaseException:
         plt.close(fig)
+        raise
+    return png_bytes(fig)
 
 
-def _png(fig) -> bytes:
+def png_bytes(fig) -> bytes:
+    """The figure as PNG bytes (no timestamp: the same data gives the same bytes); closes it."""
     from matplotlib import pyplot as plt
 
     try:
@@ -86,7 +84,7 @@ def outcome_strips_png(histories: Sequence[tuple[str, str]], *, title: str) -> b
     ax.set_yticklabels([label[-48:] for label, _ in shown], fontsize="small")
     ax.set_xlabel("runs on the default branch, oldest first")
     ax.set_title(title)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def sparklines_png(
@@ -113,7 +111,7 @@ def sparklines_png(
         ax.set_ylim(bottom=0)
     axes[0, 0].figure.suptitle(title, fontsize="medium")
     fig.autofmt_xdate()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def chart_markdown(sentence: str, png: bytes, alt: str) -> str:

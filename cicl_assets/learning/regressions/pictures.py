@@ -3,9 +3,9 @@ the distributions before and after (PNG, embedded in markdown metadata by the ca
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 
+from cicl_assets.charts import png_bytes
 from cicl_assets.learning.regressions.describe import metric_words
 from cicl_assets.learning.regressions.detect import HOUR, Result, hourly
 
@@ -48,9 +48,7 @@ def finding_png(result: Result, start: datetime, end: datetime, before_hours: fl
             dist.set_xticks([1, 2], ["before", "after"])
             dist.set_title("distribution", fontsize="small")
         dist.grid(alpha=0.3)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", metadata={"Software": None})
-        return buffer.getvalue()
-    finally:
+    except BaseException:
         plt.close(fig)
+        raise
+    return png_bytes(fig)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from datetime import date
+
+from cicl_assets.charts import png_bytes
 
 # (scorecard field, panel title) of the four panels
 PANELS = (
@@ -13,18 +14,6 @@ PANELS = (
     ("cost_per_1k_calls", "USD per 1k calls"),
     ("quality", "quality (0-1)"),
 )
-
-
-def _png(fig) -> bytes:
-    from matplotlib import pyplot as plt
-
-    try:
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", metadata={"Software": None})
-        return buffer.getvalue()
-    finally:
-        plt.close(fig)
 
 
 def side_by_side_png(
@@ -48,7 +37,7 @@ def side_by_side_png(
     axes[0, 0].legend(fontsize="x-small", loc="best")
     fig.suptitle(title, fontsize="medium")
     fig.autofmt_xdate()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def weights_png(
@@ -82,4 +71,4 @@ def weights_png(
     ax.set_xlabel("share of the group's traffic")
     ax.legend(fontsize="x-small", loc="lower right")
     ax.set_title(title)
-    return _png(fig)
+    return png_bytes(fig)
