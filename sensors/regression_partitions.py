@@ -9,13 +9,10 @@ a tick with nothing new landed launches nothing.
 
 from __future__ import annotations
 
-import json
-
 import dagster as dg
 
-from cicl_assets.partitions import day_ranges, range_tags
 from jobs.regressions import REGRESSION_ASSETS, cl_regressions_job
-from sensors.slo_partitions import uncounted_days
+from sensors.slo_partitions import day_range_requests
 
 REGRESSION_PARTITIONS_SENSOR = "regression_partitions_sensor"
 
@@ -31,18 +28,7 @@ REGRESSION_PARTITIONS_SENSOR = "regression_partitions_sensor"
     ),
 )
 def regression_partitions_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    state = json.loads(context.cursor) if context.cursor else {}
-    days, newest = uncounted_days(
-        context.instance, state.get("after_storage_id"), REGRESSION_ASSETS[0]
-    )
-    requests = [
-        dg.RunRequest(
-            run_key=f"regression-days:{first}:{last}:{newest}",
-            tags={**range_tags(first, last), "cicl/reason": "new spans"},
-        )
-        for first, last in day_ranges(days)
-    ]
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps({"after_storage_id": newest}))
+    return day_range_requests(context, REGRESSION_ASSETS[0], "regression-days")
 
 
 REGRESSION_PARTITIONS_SENSORS = [regression_partitions_sensor]

@@ -100,11 +100,19 @@ def status_days(touched: Iterable[date], data_days: list[date], lookback: int) -
     ),
 )
 def slo_partitions_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    return day_range_requests(context, "slo_minute_counts", "slo-days")
+
+
+def day_range_requests(
+    context: dg.SensorEvaluationContext, asset: str, run_key_prefix: str
+) -> dg.SensorResult:
+    """One run request per range of consecutive days whose new spans ``asset`` has not been
+    materialized for since; the cursor remembers the newest otel_spans materialization seen."""
     state = json.loads(context.cursor) if context.cursor else {}
-    days, newest = uncounted_days(context.instance, state.get("after_storage_id"))
+    days, newest = uncounted_days(context.instance, state.get("after_storage_id"), asset)
     requests = [
         dg.RunRequest(
-            run_key=f"slo-days:{first}:{last}:{newest}",
+            run_key=f"{run_key_prefix}:{first}:{last}:{newest}",
             tags={**range_tags(first, last), "cicl/reason": "new spans"},
         )
         for first, last in day_ranges(days)

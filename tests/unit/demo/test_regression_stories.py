@@ -21,7 +21,6 @@ from cicl_assets.deployments.stream import DEPLOYMENTS_STREAM
 from cicl_assets.deployments.summary import merge_deployments
 from cicl_assets.deployments.tables import DEPLOYMENTS
 from cicl_assets.feedback.stream import FEEDBACK_STREAM
-from cicl_assets.ingest.redact import set_pseudonym_key
 from cicl_assets.ingest.runner import ingest_stream
 from cicl_assets.landing import LandingZone
 from cicl_assets.learning.assets import slo_breach_report
@@ -88,15 +87,13 @@ EXPECTED = [
 @pytest.fixture(scope="module")
 def demo_findings(demo_landing: Path, tmp_path_factory) -> Iterator[DuckDBWarehouse]:
     warehouse = DuckDBWarehouse(path=str(tmp_path_factory.mktemp("stories") / "w.duckdb"))
-    landing = LandingZone(uri=str(demo_landing))
-    set_pseudonym_key(b"demo-stories")
-    try:
-        # Parsed in this process: isolation guards against crashing parsers, which costs a
-        # process per file and nothing these files need.
-        ingest_stream(dataclasses.replace(OTEL_STREAM, isolated=False), landing, warehouse)
-        ingest_stream(FEEDBACK_STREAM, landing, warehouse)
-    finally:
-        set_pseudonym_key(None)
+    landing = LandingZone(
+        uri=str(demo_landing), state_dir=str(tmp_path_factory.mktemp("stories-state"))
+    )
+    # Parsed in this process: isolation guards against crashing parsers, which costs a process
+    # per file and nothing these files need.
+    ingest_stream(dataclasses.replace(OTEL_STREAM, isolated=False), landing, warehouse)
+    ingest_stream(FEEDBACK_STREAM, landing, warehouse)
     ingest_stream(DEPLOYMENTS_STREAM, landing, warehouse)
     events = warehouse.read_table("deployment_events").to_pylist()
     warehouse.replace_table(DEPLOYMENTS, DEPLOYMENTS.from_records(merge_deployments(events)))
