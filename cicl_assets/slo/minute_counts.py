@@ -19,13 +19,17 @@ import numpy as np
 import pyarrow as pa
 
 from cicl_assets.partitions import DAY, day_start, replace_time_range
+from cicl_assets.slo.budget_windows import budget_starts, slice_policy, time_slices
 from cicl_assets.slo.burn import MinuteCounts, evaluate, evaluation_times, parse_duration_minutes
+from cicl_assets.slo.external_counts import day_external_counts
+from cicl_assets.slo.spec_model import RATIO_TIMESLICES
 from cicl_assets.slo.specs import SPAN_SOURCE, SloSpec
 from cicl_assets.slo.status import (
     SLO_STATUS,
     counts_from_rows,
     minute_counts_query,
     slo_status_rows,
+    span_slos,
 )
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
@@ -69,7 +73,14 @@ SLO_COUNT_DAYS = TableSpec(
 
 
 def day_minute_counts(warehouse: Warehouse, slos: list[SloSpec], day: date) -> list[dict[str, Any]]:
-    """slo_minute_counts rows of ``day``, from that day's spans only."""
+    """slo_minute_counts rows of ``day``: span-based SLOs from that day's spans only, externally
+    counted ones from the counts landed for that day."""
+    return day_span_counts(warehouse, span_slos(slos), day) + day_external_counts(
+        warehouse, slos, day
+    )
+
+
+def day_span_counts(warehouse: Warehouse, slos: list[SloSpec], day: date) -> list[dict[str, Any]]:
     if not slos or not warehouse.table_exists(SPAN_SOURCE):
         return []
     start = day_start(day)
@@ -208,11 +219,29 @@ def day_status_records(
     counts = load_window_counts(warehouse, slos, since, until)
     out: list[dict[str, Any]] = []
     for slo in slos:
-        records = evaluate(
-            counts[slo.name], times, slo.target, slo.policy, slo.window_minutes, data_start=first
-        )
+        records = evaluate_objective(slo, counts[slo.name], times, first)
         out += slo_status_rows(slo, records)
     return out
+
+
+def evaluate_objective(
+    slo: SloSpec, counts: MinuteCounts, times: list[datetime], data_start: datetime
+) -> list[dict[str, Any]]:
+    """``evaluate`` under the objective's budgeting method and (rolling or calendar) window."""
+    policy = slo.policy
+    if slo.timesliced and slo.time_slice_minutes:
+        ratio = slo.budgeting_method == RATIO_TIMESLICES
+        counts = time_slices(counts, slo.time_slice_minutes, slo.time_slice_target, ratio)
+        policy = slice_policy(policy, slo.time_slice_minutes)
+    return evaluate(
+        counts,
+        times,
+        slo.target,
+        policy,
+        slo.window_minutes,
+        data_start=data_start,
+        budget_starts=budget_starts(slo.calendar, times),
+    )
 
 
 def write_day_status(warehouse: Warehouse, day: date, records: list[dict[str, Any]]) -> int:
