@@ -102,7 +102,7 @@ def slo_breach_report(
         "dagster/column_schema": column_schema(SLO_BREACH_REPORTS),
     }
     meta["summary"] = dg.MetadataValue.md(summary_markdown(config, rows))
-    meta["cause"] = cause(rows)
+    meta["cause"] = cause(rows, external=slo.span_filter is None)
     meta["slo"] = config.slo_name
     meta["breach_id"] = config.breach_id
     meta["rows_for_breach"] = len(rows)

@@ -156,13 +156,18 @@ def landed_days(warehouse: Warehouse, run_id: str, stream: str) -> list[date]:
         ).to_pylist():
             days.update({r["window_start"].date(), (r["window_end"] - MINUTE).date()})
     if warehouse.table_exists(SLO_REPORTS.name):
-        for r in warehouse.query(
-            f"SELECT timestamp_human, window_seconds FROM {SLO_REPORTS.name} WHERE {this_run} "
-            "AND window_seconds <= @longest",
+        rows = warehouse.query(
+            "SELECT service_name, feature_name, slo_name, timestamp_human, window_seconds "
+            f"FROM {SLO_REPORTS.name} WHERE {this_run} AND window_seconds <= @longest",
             {**params, "longest": int(MAX_INTERVAL.total_seconds())},
-        ).to_pylist():
-            end = r["timestamp_human"]
-            days.update(
-                {(end - MINUTE).date(), (end - timedelta(seconds=r["window_seconds"])).date()}
-            )
+        ).to_pylist()
+        shortest: dict[tuple[str, str, str], int] = {}
+        for r in rows:
+            key = (r["service_name"], r["feature_name"], r["slo_name"])
+            shortest[key] = min(shortest.get(key, r["window_seconds"]), r["window_seconds"])
+        for r in rows:
+            window = shortest[(r["service_name"], r["feature_name"], r["slo_name"])]
+            if r["window_seconds"] == window:
+                end = r["timestamp_human"]
+                days.update({(end - MINUTE).date(), (end - timedelta(seconds=window)).date()})
     return sorted(days)

@@ -38,8 +38,9 @@ SLO_MINUTE_COUNTS = TableSpec(
     name="slo_minute_counts",
     description=(
         "One row per SLO and minute holding at least one of its events: good and total events "
-        "(spans matching the SLO's filter; good = not an error, or within the latency "
-        "threshold). Rebuilt a day at a time from that day's spans."
+        "(spans matching the SLO's filter, good = not an error or within the latency "
+        "threshold; or SLI counts landed under slo/ for an SLO mapped to external counts). "
+        "Rebuilt a day at a time from that day's spans and counts."
     ),
     schema=pa.schema(
         [
