@@ -128,7 +128,10 @@ def slo_specs(context: dg.AssetExecutionContext, warehouse: Warehouse, cicl_conf
     )
     preview = pa.Table.from_pylist(
         [
-            {k: r[k] for k in ("evaluation_name", "format", "target", "budget_window", "sli_source")}
+            {
+                k: r[k]
+                for k in ("evaluation_name", "format", "target", "budget_window", "sli_source")
+            }
             | {"evaluable": r["evaluable"]}
             for r in rows
         ]
