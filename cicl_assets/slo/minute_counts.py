@@ -22,7 +22,7 @@ from cicl_assets.partitions import DAY, day_start, replace_time_range
 from cicl_assets.slo.budget_windows import budget_starts, slice_policy, time_slices
 from cicl_assets.slo.burn import MinuteCounts, evaluate, evaluation_times, parse_duration_minutes
 from cicl_assets.slo.external_counts import day_external_counts
-from cicl_assets.slo.spec_model import RATIO_TIMESLICES
+from cicl_assets.slo.spec_model import RATIO_TIMESLICES, SLI_EXTERNAL, SLI_SPANS
 from cicl_assets.slo.specs import SPAN_SOURCE, SloSpec
 from cicl_assets.slo.status import (
     SLO_STATUS,
@@ -59,8 +59,9 @@ SLO_MINUTE_COUNTS = TableSpec(
 SLO_COUNT_DAYS = TableSpec(
     name="slo_count_days",
     description=(
-        "One row per day holding SLO events: its first and last minute with events and the "
-        "events counted (the data clock slo_status evaluates on, without a scan)."
+        "One row per day and SLI source (spans, external) holding SLO events: its first and "
+        "last minute with events and the events counted (the data clock slo_status evaluates "
+        "on, without a scan)."
     ),
     schema=pa.schema(
         [
@@ -68,6 +69,7 @@ SLO_COUNT_DAYS = TableSpec(
             ("first_minute", UTC_TS),
             ("last_minute", UTC_TS),
             ("events", pa.int64()),
+            ("sli_source", pa.string()),
         ]
     ),
 )
@@ -76,9 +78,11 @@ SLO_COUNT_DAYS = TableSpec(
 def day_minute_counts(warehouse: Warehouse, slos: list[SloSpec], day: date) -> list[dict[str, Any]]:
     """slo_minute_counts rows of ``day``: span-based SLOs from that day's spans only, externally
     counted ones from the counts landed for that day."""
-    return day_span_counts(warehouse, span_slos(slos), day) + day_external_counts(
-        warehouse, slos, day
-    )
+    spans = [
+        {**r, "sli_source": SLI_SPANS} for r in day_span_counts(warehouse, span_slos(slos), day)
+    ]
+    external = day_external_counts(warehouse, slos, day)
+    return spans + [{**r, "sli_source": SLI_EXTERNAL} for r in external]
 
 
 def day_span_counts(warehouse: Warehouse, slos: list[SloSpec], day: date) -> list[dict[str, Any]]:
@@ -110,14 +114,18 @@ def write_day_counts(warehouse: Warehouse, day: date, rows: list[dict[str, Any]]
         warehouse, SLO_MINUTE_COUNTS, start, start + DAY, SLO_MINUTE_COUNTS.from_records(rows)
     )
     summary = []
-    if rows:
-        minutes = [r["minute"] for r in rows]
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_source.setdefault(row.get("sli_source") or SLI_SPANS, []).append(row)
+    for source, found in sorted(by_source.items()):
+        minutes = [r["minute"] for r in found]
         summary.append(
             {
                 "day": start,
                 "first_minute": min(minutes),
                 "last_minute": max(minutes),
-                "events": sum(r["total"] for r in rows),
+                "events": sum(r["total"] for r in found),
+                "sli_source": source,
             }
         )
     warehouse.replace_where_in(SLO_COUNT_DAYS, "day", [start], SLO_COUNT_DAYS.from_records(summary))
@@ -134,6 +142,22 @@ def data_clock(warehouse: Warehouse) -> tuple[datetime, datetime] | None:
     if row["first"] is None:
         return None
     return row["first"], row["last"]
+
+
+def source_starts(warehouse: Warehouse) -> dict[str, datetime]:
+    """The first minute of SLO events of each SLI source: a window of an SLO counted from spans
+    is not covered by external counts that began earlier, nor the other way round."""
+    if not warehouse.table_exists(SLO_COUNT_DAYS.name):
+        return {}
+    rows = warehouse.query(
+        f"SELECT sli_source, MIN(first_minute) AS first FROM {SLO_COUNT_DAYS.name} "
+        "GROUP BY sli_source"
+    ).to_pylist()
+    starts: dict[str, datetime] = {}
+    for row in rows:
+        source = row["sli_source"] or SLI_SPANS
+        starts[source] = min(row["first"], starts.get(source, row["first"]))
+    return starts
 
 
 def data_days(warehouse: Warehouse) -> list[date]:
@@ -218,9 +242,12 @@ def day_status_records(
     until = day_start(day) + DAY
     since = day_start(day) - timedelta(minutes=lookback_minutes(slos))
     counts = load_window_counts(warehouse, slos, since, until)
+    starts = source_starts(warehouse)
     out: list[dict[str, Any]] = []
     for slo in slos:
-        records = evaluate_objective(slo, counts[slo.name], times, first)
+        records = evaluate_objective(
+            slo, counts[slo.name], times, starts.get(slo.sli_source, first)
+        )
         out += slo_status_rows(slo, records)
     return out
 

@@ -231,12 +231,13 @@ def status_records(
     times = evaluation_times(
         counts.start, counts.end - timedelta(minutes=1), step_minutes, lookback_hours
     )
+    # An SLO counted outside spans has no events here: it is evaluated on zeros, as a day is.
+    size = int((counts.end - counts.start).total_seconds() // 60)
+    none = MinuteCounts(counts.start, np.zeros(size, np.int64), np.zeros(size, np.int64))
     out = []
     for slo in slos:
-        if slo.name not in counts.by_slo:
-            continue
         records = evaluate(
-            counts.by_slo[slo.name], times, slo.target, slo.policy, slo.window_minutes
+            counts.by_slo.get(slo.name, none), times, slo.target, slo.policy, slo.window_minutes
         )
         out += slo_status_rows(slo, records)
     return out

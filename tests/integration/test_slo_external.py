@@ -16,6 +16,7 @@ from cicl_assets.learning.assets import slo_breach_report
 from cicl_assets.partitions import range_tags
 from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.assets import slo_minute_counts, slo_reports, slo_specs, slo_status
+from cicl_assets.slo.minute_counts import source_starts
 from jobs.learning import cl_evaluation_job
 from sensors.in_process import run_sensor_once
 from sensors.slo_breach import slo_breach_sensor
@@ -185,6 +186,8 @@ def test_external_counts_drive_slo_status_and_the_breach_sensor(setup):
         tags=range_tags(DAY.date(), DAY.date()),
     )
     assert derived.success
+    # Windows of external SLOs are covered from their own first minute, not the spans'.
+    assert source_starts(warehouse) == {"external": DAY}
     sums = {
         r["slo_name"]: (r["good"], r["total"])
         for r in warehouse.query(
