@@ -1,7 +1,7 @@
 """Which days of the SLO aggregates an ingest makes stale, and the runs that refresh them.
 
 An otel_spans materialization lists in its metadata (``data_days``) the days its new spans
-start on. Those days' minute counts are recounted from their spans; slo_status then follows
+start on; an slo_reports one (the slo/ stream) the days its external SLI counts fall on. Those days' minute counts are recounted from their spans; slo_status then follows
 for those days and every later day whose windows reach back to them (burn rates up to 3 days,
 the 30-day error budget) - under the daemon through slo_status's automation condition, in
 `make run` by the same rule applied here. Each range of consecutive days is one run.
@@ -17,12 +17,15 @@ import dagster as dg
 
 from cicl_assets.partitions import DAY, day_ranges, range_tags
 from cicl_assets.slo.minute_counts import SLO_MINUTE_COUNTS
+from cicl_assets.slo.reports import SLO_REPORTS
 from cicl_assets.telemetry.assets import DATA_DAYS
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from jobs.slo import slo_minute_counts_job
 from sensors.materializations import materializations_after
 
 SLO_PARTITIONS_SENSOR = "slo_partitions_sensor"
+# Assets whose materializations name the data days their new rows fall on.
+DAY_SOURCES = (OTEL_SPANS.name, SLO_REPORTS.name)
 
 
 def latest_storage_id(instance: dg.DagsterInstance, asset: str) -> int | None:
@@ -33,17 +36,20 @@ def latest_storage_id(instance: dg.DagsterInstance, asset: str) -> int | None:
 def _touched_at(
     instance: dg.DagsterInstance, after_storage_id: int | None
 ) -> tuple[dict[date, int], int | None]:
-    """Days the spans of otel_spans materializations after the storage id start on, each with
-    the storage id of the newest materialization touching it, and the newest storage id seen."""
+    """Days the new rows of otel_spans and slo_reports materializations after the storage id
+    fall on, each with the storage id of the newest materialization touching it, and the newest
+    storage id seen."""
     touched_at: dict[date, int] = {}
     newest = after_storage_id
-    for record in materializations_after(instance, OTEL_SPANS.name, after_storage_id):
-        newest = record.storage_id
-        listed = record.asset_materialization.metadata.get(DATA_DAYS)
-        text = listed.value if listed is not None else ""
-        for day in str(text).split(","):
-            if day:
-                touched_at[date.fromisoformat(day)] = record.storage_id
+    for asset in DAY_SOURCES:
+        for record in materializations_after(instance, asset, after_storage_id):
+            newest = max(newest or 0, record.storage_id)
+            listed = record.asset_materialization.metadata.get(DATA_DAYS)
+            text = listed.value if listed is not None else ""
+            for day in str(text).split(","):
+                if day:
+                    at = max(touched_at.get(date.fromisoformat(day), 0), record.storage_id)
+                    touched_at[date.fromisoformat(day)] = at
     return touched_at, newest
 
 
@@ -94,9 +100,9 @@ def status_days(touched: Iterable[date], data_days: list[date], lookback: int) -
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Reacts to otel_spans materializations: launches one slo_minute_counts run per range of "
-        "consecutive days its new spans start on (late data included); slo_status follows "
-        "through its automation condition."
+        "Reacts to otel_spans and slo_reports materializations: launches one slo_minute_counts "
+        "run per range of consecutive days their new spans or external SLI counts fall on "
+        "(late data included); slo_status follows through its automation condition."
     ),
 )
 def slo_partitions_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:

@@ -116,7 +116,7 @@ def slo_breach_report(
     meta["findings"] = dg.MetadataValue.md(findings_markdown(explaining))
     meta["explained_by"] = len(explaining)
     meta["finding_ids"] = ",".join(f["finding_id"] for f in explaining)
-    meta["cause"] = cause(rows)
+    meta["cause"] = cause(rows, external=slo.span_filter is None)
     meta["slo"] = config.slo_name
     meta["breach_id"] = config.breach_id
     meta["rows_for_breach"] = len(rows)

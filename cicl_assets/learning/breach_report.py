@@ -182,7 +182,10 @@ def attribute(
 def breach_rows(
     warehouse: Warehouse, breach: Breach, slo: SloSpec, run_id: str = ""
 ) -> list[dict[str, Any]]:
-    """slo_breach_reports rows for one breach, most bad events first within each dimension."""
+    """slo_breach_reports rows for one breach, most bad events first within each dimension.
+    No rows for an SLO counted outside cicl (external SLI counts): no spans to attribute."""
+    if slo.span_filter is None:
+        return []
     base_n, base_bad = baseline(warehouse, breach, slo)
     baseline_rate = base_bad / base_n if base_n else None
     events = _window_events(warehouse, breach, slo)
@@ -264,9 +267,14 @@ def summary_markdown(breach: Breach, rows: list[dict[str, Any]]) -> str:
 CAUSE_DIMENSIONS = ("error_type", "provider", "model", "service_version", "operation", "workflow")
 
 
-def cause(rows: list[dict[str, Any]]) -> str:
+EXTERNAL_CAUSE = "events counted outside cicl (external SLI counts): no spans to attribute"
+
+
+def cause(rows: list[dict[str, Any]], external: bool = False) -> str:
     """One line on what the breach's bad events have in common: each dimension whose top value
     carries at least half of them (at most four), with its share and lift."""
+    if external:
+        return EXTERNAL_CAUSE
     if not rows:
         return "no bad events in the window"
     top = top_by_dimension(rows)

@@ -10,6 +10,7 @@ from pydantic import Field
 from cicl_assets.metadata import column_schema, markdown_table
 from cicl_assets.partitions import day_range_asset, partition_days
 from cicl_assets.resources import CiclConfig
+from cicl_assets.slo.external_counts import landed_days
 from cicl_assets.slo.minute_counts import (
     SLO_MINUTE_COUNTS,
     data_clock,
@@ -19,9 +20,11 @@ from cicl_assets.slo.minute_counts import (
     write_day_status,
 )
 from cicl_assets.slo.reports import SLO_REPORTS, SLO_STREAM
+from cicl_assets.slo.sli_counts import SLO_SLI_COUNTS
+from cicl_assets.slo.spec_table import SLO_SPECS, spec_rows
 from cicl_assets.slo.specs import SpecSet, load_spec_dir
 from cicl_assets.slo.status import SLO_STATUS, alert_episodes, latest_by_slo
-from cicl_assets.stream_assets import AssetView, DeclaredStream, build_stream_asset
+from cicl_assets.stream_assets import AssetView, DeclaredStream, StreamRun, build_stream_asset
 from cicl_assets.warehouse.base import Warehouse
 
 OWNERS = ["team:sre"]
@@ -32,13 +35,24 @@ def reports_alerting(warehouse: Warehouse) -> dict[str, int]:
     return {"reports_alerting": int(alerting.column("n")[0].as_py() or 0)}
 
 
+# Metadata naming the data days an ingest's rows fall on (slo_partitions_sensor reads it).
+DATA_DAYS = "data_days"
+
+
+def external_days(warehouse: Warehouse, run: StreamRun) -> dict[str, Any]:
+    """The days this run's external counts fall on: the minute-count days they refresh."""
+    days = landed_days(warehouse, run.run_id, SLO_STREAM.name)
+    return {DATA_DAYS: ",".join(d.isoformat() for d in days)}
+
+
 SLO_REPORTS_STREAM = DeclaredStream(
     spec=SLO_STREAM,
     group="slo",
     owners=tuple(OWNERS),
     kinds=frozenset({"python", "json"}),
-    views=(AssetView(SLO_REPORTS, figures=(reports_alerting,)),),
-    reads="rows of slo-generator's BigQuery exporter as JSON lines",
+    views=(AssetView(SLO_REPORTS, figures=(reports_alerting,)), AssetView(SLO_SLI_COUNTS)),
+    after_ingest=external_days,
+    reads=("rows of slo-generator's BigQuery exporter and cicl-native SLI counts, as JSON lines"),
 )
 
 slo_reports = build_stream_asset(SLO_REPORTS_STREAM)
@@ -65,7 +79,7 @@ STATUS_AUTOMATION = (
     group_name="slo",
     kinds={"python", "sql"},
     owners=OWNERS,
-    deps=["otel_spans"],
+    deps=["otel_spans", SLO_REPORTS.name, SLO_SLI_COUNTS.name, SLO_SPECS.name],
     description=SLO_MINUTE_COUNTS.description,
 )
 def slo_minute_counts(
@@ -86,6 +100,62 @@ def slo_minute_counts(
             "days": len(written),
             "rows_by_day": dg.MetadataValue.json(written),
         }
+    )
+
+
+@dg.asset(
+    name=SLO_SPECS.name,
+    group_name="slo",
+    kinds={"python", "yaml"},
+    owners=OWNERS,
+    description=SLO_SPECS.description,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "slo_spec_files_read",
+            asset=SLO_SPECS.name,
+            description="No file under config/slos is refused (not an SLO spec, or malformed).",
+        )
+    ],
+)
+def slo_specs(context: dg.AssetExecutionContext, warehouse: Warehouse, cicl_config: CiclConfig):
+    """Read from CICL_CONFIG_DIR/slos on every run: the specs are configuration, not data."""
+    specs = load_spec_dir(cicl_config.path / "slos")
+    rows = spec_rows(specs)
+    written = warehouse.replace_table(SLO_SPECS, SLO_SPECS.from_records(rows))
+    not_evaluable = [r for r in rows if not r["evaluable"]]
+    context.log.info(
+        f"{len(rows)} objectives, {len(not_evaluable)} not evaluable, {len(specs.rejects)} refused"
+    )
+    preview = pa.Table.from_pylist(
+        [
+            {
+                k: r[k]
+                for k in ("evaluation_name", "format", "target", "budget_window", "sli_source")
+            }
+            | {"evaluable": r["evaluable"]}
+            for r in rows
+        ]
+    )
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "dagster/column_schema": column_schema(SLO_SPECS),
+            "objectives_evaluable": len(rows) - len(not_evaluable),
+            "objectives_not_evaluable": len(not_evaluable),
+            "files_refused": len(specs.rejects),
+            "preview": dg.MetadataValue.md(markdown_table(preview, max_rows=50)),
+            "not_evaluable": dg.MetadataValue.md(
+                "\n".join(f"- `{r['evaluation_name']}`: {r['reason']}" for r in not_evaluable)
+                or "_every objective is evaluated_"
+            ),
+            "refused": dg.MetadataValue.md(_spec_rejects_markdown(specs)),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="slo_spec_files_read",
+        passed=not specs.rejects,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"refused": len(specs.rejects)},
     )
 
 
@@ -209,5 +279,5 @@ def slo_status(
     )
 
 
-ASSETS: list = [slo_reports, slo_minute_counts, slo_status]
+ASSETS: list = [slo_reports, slo_specs, slo_minute_counts, slo_status]
 CHECKS: list = []

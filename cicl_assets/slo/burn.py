@@ -138,6 +138,12 @@ class MinuteCounts:
         return cls(start, good_arr, total_arr)
 
 
+def _count(value: np.generic) -> int | float:
+    """An event count: whole for events and time slices, fractional for RatioTimeslices."""
+    number = float(value)
+    return int(number) if number.is_integer() else round(number, 9)
+
+
 def _window_sums(cumulative: np.ndarray, ends: np.ndarray, minutes: int) -> np.ndarray:
     starts = np.maximum(ends - minutes, 0)
     return cumulative[ends] - cumulative[starts]
@@ -150,13 +156,16 @@ def evaluate(
     policy: AlertPolicy,
     budget_window_minutes: int = 30 * 1440,
     data_start: datetime | None = None,
+    budget_starts: list[datetime] | None = None,
 ) -> list[dict]:
     """One record per evaluation time: budget-window SLI and error budget, burn rate and events
     per window, and the alert the policy raises. An evaluation time is an exclusive end: the
     minute starting at ``t`` is not in windows evaluated at ``t``.
 
     ``data_start`` is the first minute of data when ``counts`` begin later (a slice of a longer
-    history): a window is only judged once it does not reach back before it."""
+    history): a window is only judged once it does not reach back before it. ``budget_starts``
+    (one per evaluation time) starts each budget window at a calendar period's start instead of
+    ``budget_window_minutes`` back. Counts may be fractional (RatioTimeslices)."""
     if not 0 < target < 1:
         raise ValueError(f"target {target} must be between 0 and 1 (exclusive)")
     budget_share = 1.0 - target
@@ -182,13 +191,25 @@ def evaluate(
         total = _window_sums(cum_total, ends, minutes)
         bad = total - _window_sums(cum_good, ends, minutes)
         per_window[name] = (bad, total)
-    budget_total = _window_sums(cum_total, ends, budget_window_minutes)
-    budget_bad = budget_total - _window_sums(cum_good, ends, budget_window_minutes)
+    if budget_starts is None:
+        budget_total = _window_sums(cum_total, ends, budget_window_minutes)
+        budget_bad = budget_total - _window_sums(cum_good, ends, budget_window_minutes)
+    else:
+        starts = np.array(
+            [
+                min(max(int((b - counts.start).total_seconds() // 60), 0), size)
+                for b in budget_starts
+            ],
+            dtype=np.int64,
+        )
+        starts = np.minimum(starts, ends)
+        budget_total = cum_total[ends] - cum_total[starts]
+        budget_bad = budget_total - (cum_good[ends] - cum_good[starts])
 
     records = []
     for i, t in enumerate(evaluation_times):
-        total_i = int(budget_total[i])
-        bad_i = int(budget_bad[i])
+        total_i = _count(budget_total[i])
+        bad_i = _count(budget_bad[i])
         allowed = budget_share * total_i
         record: dict = {
             "evaluation_time": t,
@@ -206,14 +227,14 @@ def evaluate(
         sufficient: dict[str, bool] = {}
         for name in windows:
             bad, total = per_window[name]
-            n = int(total[i])
+            n = _count(total[i])
             # Rounded so a rate equal to a threshold on paper compares equal in floats too.
-            rates[name] = round((int(bad[i]) / n) / budget_share, 9) if n else None
+            rates[name] = round((float(bad[i]) / n) / budget_share, 9) if n else None
             # A window reaching back before the first minute of data is not yet that window.
             covered = since_data[i] >= parse_duration_minutes(name)
             sufficient[name] = covered and n > 0 and n >= policy.min_for(name)
             record[f"events_{name}"] = n
-            record[f"bad_{name}"] = int(bad[i])
+            record[f"bad_{name}"] = _count(bad[i])
         record["burn_rates"] = rates
         alert, alert_window = decide_alert(rates, sufficient, policy.rules)
         record["alert"] = alert

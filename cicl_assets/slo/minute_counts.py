@@ -19,13 +19,17 @@ import numpy as np
 import pyarrow as pa
 
 from cicl_assets.partitions import DAY, day_start, replace_time_range
+from cicl_assets.slo.budget_windows import budget_starts, slice_policy, time_slices
 from cicl_assets.slo.burn import MinuteCounts, evaluate, evaluation_times, parse_duration_minutes
+from cicl_assets.slo.external_counts import day_external_counts
+from cicl_assets.slo.spec_model import RATIO_TIMESLICES, SLI_EXTERNAL, SLI_SPANS
 from cicl_assets.slo.specs import SPAN_SOURCE, SloSpec
 from cicl_assets.slo.status import (
     SLO_STATUS,
     counts_from_rows,
     minute_counts_query,
     slo_status_rows,
+    span_slos,
 )
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec
@@ -34,8 +38,9 @@ SLO_MINUTE_COUNTS = TableSpec(
     name="slo_minute_counts",
     description=(
         "One row per SLO and minute holding at least one of its events: good and total events "
-        "(spans matching the SLO's filter; good = not an error, or within the latency "
-        "threshold). Rebuilt a day at a time from that day's spans."
+        "(spans matching the SLO's filter, good = not an error or within the latency "
+        "threshold; or SLI counts landed under slo/ for an SLO mapped to external counts). "
+        "Rebuilt a day at a time from that day's spans and counts."
     ),
     schema=pa.schema(
         [
@@ -54,8 +59,9 @@ SLO_MINUTE_COUNTS = TableSpec(
 SLO_COUNT_DAYS = TableSpec(
     name="slo_count_days",
     description=(
-        "One row per day holding SLO events: its first and last minute with events and the "
-        "events counted (the data clock slo_status evaluates on, without a scan)."
+        "One row per day and SLI source (spans, external) holding SLO events: its first and "
+        "last minute with events and the events counted (the data clock slo_status evaluates "
+        "on, without a scan)."
     ),
     schema=pa.schema(
         [
@@ -63,13 +69,23 @@ SLO_COUNT_DAYS = TableSpec(
             ("first_minute", UTC_TS),
             ("last_minute", UTC_TS),
             ("events", pa.int64()),
+            ("sli_source", pa.string()),
         ]
     ),
 )
 
 
 def day_minute_counts(warehouse: Warehouse, slos: list[SloSpec], day: date) -> list[dict[str, Any]]:
-    """slo_minute_counts rows of ``day``, from that day's spans only."""
+    """slo_minute_counts rows of ``day``: span-based SLOs from that day's spans only, externally
+    counted ones from the counts landed for that day."""
+    spans = [
+        {**r, "sli_source": SLI_SPANS} for r in day_span_counts(warehouse, span_slos(slos), day)
+    ]
+    external = day_external_counts(warehouse, slos, day)
+    return spans + [{**r, "sli_source": SLI_EXTERNAL} for r in external]
+
+
+def day_span_counts(warehouse: Warehouse, slos: list[SloSpec], day: date) -> list[dict[str, Any]]:
     if not slos or not warehouse.table_exists(SPAN_SOURCE):
         return []
     start = day_start(day)
@@ -98,14 +114,18 @@ def write_day_counts(warehouse: Warehouse, day: date, rows: list[dict[str, Any]]
         warehouse, SLO_MINUTE_COUNTS, start, start + DAY, SLO_MINUTE_COUNTS.from_records(rows)
     )
     summary = []
-    if rows:
-        minutes = [r["minute"] for r in rows]
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_source.setdefault(row.get("sli_source") or SLI_SPANS, []).append(row)
+    for source, found in sorted(by_source.items()):
+        minutes = [r["minute"] for r in found]
         summary.append(
             {
                 "day": start,
                 "first_minute": min(minutes),
                 "last_minute": max(minutes),
-                "events": sum(r["total"] for r in rows),
+                "events": sum(r["total"] for r in found),
+                "sli_source": source,
             }
         )
     warehouse.replace_where_in(SLO_COUNT_DAYS, "day", [start], SLO_COUNT_DAYS.from_records(summary))
@@ -122,6 +142,22 @@ def data_clock(warehouse: Warehouse) -> tuple[datetime, datetime] | None:
     if row["first"] is None:
         return None
     return row["first"], row["last"]
+
+
+def source_starts(warehouse: Warehouse) -> dict[str, datetime]:
+    """The first minute of SLO events of each SLI source: a window of an SLO counted from spans
+    is not covered by external counts that began earlier, nor the other way round."""
+    if not warehouse.table_exists(SLO_COUNT_DAYS.name):
+        return {}
+    rows = warehouse.query(
+        f"SELECT sli_source, MIN(first_minute) AS first FROM {SLO_COUNT_DAYS.name} "
+        "GROUP BY sli_source"
+    ).to_pylist()
+    starts: dict[str, datetime] = {}
+    for row in rows:
+        source = row["sli_source"] or SLI_SPANS
+        starts[source] = min(row["first"], starts.get(source, row["first"]))
+    return starts
 
 
 def data_days(warehouse: Warehouse) -> list[date]:
@@ -206,13 +242,34 @@ def day_status_records(
     until = day_start(day) + DAY
     since = day_start(day) - timedelta(minutes=lookback_minutes(slos))
     counts = load_window_counts(warehouse, slos, since, until)
+    starts = source_starts(warehouse)
     out: list[dict[str, Any]] = []
     for slo in slos:
-        records = evaluate(
-            counts[slo.name], times, slo.target, slo.policy, slo.window_minutes, data_start=first
+        records = evaluate_objective(
+            slo, counts[slo.name], times, starts.get(slo.sli_source, first)
         )
         out += slo_status_rows(slo, records)
     return out
+
+
+def evaluate_objective(
+    slo: SloSpec, counts: MinuteCounts, times: list[datetime], data_start: datetime
+) -> list[dict[str, Any]]:
+    """``evaluate`` under the objective's budgeting method and (rolling or calendar) window."""
+    policy = slo.policy
+    if slo.timesliced and slo.time_slice_minutes:
+        ratio = slo.budgeting_method == RATIO_TIMESLICES
+        counts = time_slices(counts, slo.time_slice_minutes, slo.time_slice_target, ratio)
+        policy = slice_policy(policy, slo.time_slice_minutes)
+    return evaluate(
+        counts,
+        times,
+        slo.target,
+        policy,
+        slo.window_minutes,
+        data_start=data_start,
+        budget_starts=budget_starts(slo.calendar, times),
+    )
 
 
 def write_day_status(warehouse: Warehouse, day: date, records: list[dict[str, Any]]) -> int:

@@ -1,9 +1,16 @@
-"""OpenSLO v1 documents (SLO, SLI, AlertPolicy, AlertCondition) to evaluable SLOs."""
+"""OpenSLO documents (v1: SLO, SLI, AlertPolicy, AlertCondition; v1alpha: SLO) to objectives.
+
+Every objective of an SLO becomes one cicl objective. An indicator that reads a source other
+than otel_spans (Prometheus, Datadog, ``Any``) leaves the objective well formed but not
+evaluable until an SliMapping (config/slos) points it at spans or at external counts.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from cicl_assets.slo.budget_windows import time_window
 from cicl_assets.slo.burn import (
     ALERT_PAGE,
     ALERT_TICKET,
@@ -13,23 +20,28 @@ from cicl_assets.slo.burn import (
     window_label,
 )
 from cicl_assets.slo.spec_model import (
+    BUDGETING_METHODS,
     FILTER_KEYS,
+    OCCURRENCES,
     SLI_KINDS,
     SPAN_SOURCE,
+    NotEvaluable,
     SloSpec,
     SpanFilter,
     SpecError,
+    objective_key,
     parse_target,
 )
+
+MAPPING_HINT = "map it to spans or to external counts with an SliMapping in config/slos"
 
 
 def _source_spec(metric: Any, where: str) -> dict[str, Any]:
     source = (metric or {}).get("metricSource") or {}
     kind = source.get("type")
     if kind != SPAN_SOURCE:
-        raise SpecError(
-            f"{where}: metricSource type {kind!r} cannot be evaluated; cicl reads SLIs only "
-            f"from {SPAN_SOURCE} (type: {SPAN_SOURCE})"
+        raise NotEvaluable(
+            f"{where}: metricSource type {kind!r} is a query cicl cannot run; {MAPPING_HINT}"
         )
     return dict(source.get("spec") or {})
 
@@ -40,7 +52,9 @@ def _sli_from_indicator(indicator: dict[str, Any], objective: dict[str, Any], wh
     if "ratioMetric" in spec:
         ratio = spec["ratioMetric"] or {}
         if "raw" in ratio:
-            raise SpecError(f"{where}: ratioMetric.raw is a precomputed ratio, not event counts")
+            raise NotEvaluable(
+                f"{where}: ratioMetric.raw is a precomputed ratio, not event counts; {MAPPING_HINT}"
+            )
         total = _source_spec(ratio.get("total"), f"{where} ratioMetric.total")
         part_key = "good" if "good" in ratio else "bad" if "bad" in ratio else None
         if part_key is None:
@@ -65,7 +79,11 @@ def _sli_from_indicator(indicator: dict[str, Any], objective: dict[str, Any], wh
             raise SpecError(f"{where}: latency objective op {op!r}; only lt/lte map to spans")
         threshold = objective.get("value", merged.get("threshold_ms"))
     else:
-        raise SpecError(f"{where}: indicator has neither ratioMetric nor thresholdMetric")
+        found = ", ".join(sorted(spec)) or "nothing"
+        raise NotEvaluable(
+            f"{where}: the indicator has neither ratioMetric nor thresholdMetric (found {found}); "
+            + MAPPING_HINT
+        )
     if kind not in SLI_KINDS:
         raise SpecError(f"{where}: kind {kind!r} is not one of {', '.join(SLI_KINDS)}")
     if kind == "latency":
@@ -78,20 +96,24 @@ def _sli_from_indicator(indicator: dict[str, Any], objective: dict[str, Any], wh
     return SpanFilter.from_spec(merged, where), kind, threshold
 
 
-def _time_window(spec: dict[str, Any], where: str) -> int:
-    windows = spec.get("timeWindow") or [{"duration": "30d", "isRolling": True}]
-    if len(windows) != 1:
-        raise SpecError(f"{where}: exactly one timeWindow is supported")
-    window = windows[0]
-    if not window.get("isRolling", True) or "calendar" in window:
-        raise SpecError(f"{where}: calendar-aligned windows are not supported, use a rolling one")
-    duration = str(window.get("duration", "30d"))
-    if duration.endswith("M"):
-        raise SpecError(f"{where}: month windows are not a fixed length; use e.g. 30d")
-    try:
-        return parse_duration_minutes(duration)
-    except ValueError as exc:
-        raise SpecError(f"{where}: timeWindow {exc}") from None
+def _v1alpha_metric(metric: Any) -> dict[str, Any]:
+    """A v1alpha metric ({source, queryType, query}) in v1's metricSource shape."""
+    metric = metric or {}
+    query = metric.get("query")
+    spec = dict(query) if isinstance(query, dict) else {"query": query}
+    return {"metricSource": {"type": metric.get("source"), "spec": spec}}
+
+
+def _v1alpha_indicator(spec: dict[str, Any], objective: dict[str, Any]) -> dict[str, Any] | None:
+    """v1alpha keeps ratioMetrics inside each objective and thresholdMetric in spec.indicator."""
+    ratio = objective.get("ratioMetrics")
+    if ratio:
+        shaped = {k: _v1alpha_metric(v) for k, v in ratio.items() if k in ("good", "bad", "total")}
+        return {"spec": {"ratioMetric": shaped}}
+    threshold = ((spec.get("indicator") or {}).get("thresholdMetric")) or None
+    if threshold:
+        return {"spec": {"thresholdMetric": _v1alpha_metric(threshold)}}
+    return None
 
 
 def alert_policy(doc: dict[str, Any], conditions: dict[str, dict], where: str) -> AlertPolicy:
@@ -139,51 +161,120 @@ def alert_policy(doc: dict[str, Any], conditions: dict[str, dict], where: str) -
     )
 
 
-def openslo_slo(doc: dict[str, Any], slis: dict[str, dict], source_file: str) -> SloSpec:
+def _indicator(spec: dict[str, Any], slis: dict[str, dict], where: str) -> dict | None:
+    if "indicator" in spec:
+        return spec["indicator"]
+    if "indicatorRef" in spec:
+        indicator = slis.get(spec["indicatorRef"])
+        if indicator is None:
+            raise SpecError(f"{where}: indicatorRef {spec['indicatorRef']!r} names no SLI")
+        return indicator
+    return None
+
+
+def _policy_name(spec: dict[str, Any], where: str) -> str | None:
+    policies = spec.get("alertPolicies") or []
+    if len(policies) > 1:
+        raise SpecError(f"{where}: at most one alert policy per SLO is supported")
+    if not policies:
+        return None
+    if isinstance(policies[0], str):
+        return policies[0]
+    return (policies[0].get("metadata") or {}).get("name") or policies[0].get("alertPolicyRef")
+
+
+def _slices(objective: dict[str, Any], method: str, where: str) -> tuple[int | None, float | None]:
+    if method == OCCURRENCES:
+        return None, None
+    if "timeSliceWindow" not in objective:
+        raise SpecError(f"{where}: budgetingMethod {method} needs timeSliceWindow per objective")
+    try:
+        minutes = parse_duration_minutes(str(objective["timeSliceWindow"]))
+    except ValueError as exc:
+        raise SpecError(f"{where}: timeSliceWindow {exc}") from None
+    if method == "RatioTimeslices":
+        return minutes, None
+    if "timeSliceTarget" not in objective:
+        raise SpecError(f"{where}: budgetingMethod Timeslices needs timeSliceTarget")
+    return minutes, parse_target(objective["timeSliceTarget"], f"{where} timeSliceTarget")
+
+
+def _objective_target(objective: dict[str, Any], where: str) -> float:
+    if "target" not in objective and "targetPercent" in objective:
+        return parse_target(objective["targetPercent"], where, percent=True)
+    return parse_target(objective.get("target"), where)
+
+
+def openslo_objectives(
+    doc: dict[str, Any], slis: dict[str, dict], source_file: str
+) -> list[SloSpec]:
+    """Every objective of one OpenSLO v1 or v1alpha SLO document."""
     meta = doc.get("metadata") or {}
     name = meta.get("name")
     if not name:
         raise SpecError("an SLO needs metadata.name")
     where = f"SLO {name}"
     spec = doc.get("spec") or {}
-    if spec.get("budgetingMethod", "Occurrences") != "Occurrences":
+    alpha = str(doc.get("apiVersion")) == "openslo/v1alpha"
+    method = str(spec.get("budgetingMethod", OCCURRENCES))
+    if method not in BUDGETING_METHODS:
         raise SpecError(
-            f"{where}: budgetingMethod {spec.get('budgetingMethod')!r} is not supported; "
-            "burn rates over span counts need Occurrences"
+            f"{where}: budgetingMethod {method!r} is not one of {', '.join(BUDGETING_METHODS)}"
         )
-    objectives = spec.get("objectives") or []
-    if len(objectives) != 1:
-        raise SpecError(f"{where}: exactly one objective is supported, found {len(objectives)}")
-    objective = objectives[0]
-    if "indicator" in spec:
-        indicator = spec["indicator"]
-    elif "indicatorRef" in spec:
-        indicator = slis.get(spec["indicatorRef"])
-        if indicator is None:
-            raise SpecError(f"{where}: indicatorRef {spec['indicatorRef']!r} names no SLI")
-    else:
+    # OpenSLO's own RatioTimeslices example spells the list `objective`.
+    objectives = spec.get("objectives") or spec.get("objective") or []
+    if not isinstance(objectives, list) or not objectives:
+        raise SpecError(f"{where}: needs at least one objective (spec.objectives)")
+    windows = spec.get("timeWindows" if alpha else "timeWindow") or spec.get("timeWindow")
+    windows = windows or [{"duration": "30d", "isRolling": True}]
+    if len(windows) != 1:
+        raise SpecError(f"{where}: an SLO has exactly one time window, found {len(windows)}")
+    window_minutes, calendar, window_issue = 30 * 1440, None, ""
+    try:
+        window_minutes, calendar = time_window(windows[0], where)
+    except NotEvaluable as exc:
+        window_issue = str(exc)
+    shared = None if alpha else _indicator(spec, slis, where)
+    if shared is None and not alpha and not any("indicator" in o for o in objectives):
         raise SpecError(f"{where}: needs an indicator or an indicatorRef")
-    span_filter, kind, threshold = _sli_from_indicator(indicator, objective, where)
-    policies = spec.get("alertPolicies") or []
-    if len(policies) > 1:
-        raise SpecError(f"{where}: at most one alert policy per SLO is supported")
-    policy_name = None
-    if policies:
-        policy_name = policies[0] if isinstance(policies[0], str) else None
-        if policy_name is None:
-            policy_name = (policies[0].get("metadata") or {}).get("name") or policies[0].get(
-                "alertPolicyRef"
-            )
-    return SloSpec(
-        name=str(name),
-        service=str(spec.get("service", "")),
-        sli_kind=kind,
-        target=parse_target(objective.get("target"), where),
-        span_filter=span_filter,
-        threshold_ms=threshold,
-        window_minutes=_time_window(spec, where),
-        description=str(spec.get("description", "")).strip(),
-        alert_policy_name=policy_name,
-        source_format="openslo/v1",
-        source_file=source_file,
-    )
+    several = len(objectives) > 1
+    out = []
+    for i, objective in enumerate(objectives):
+        label = str(objective.get("name") or objective.get("displayName") or "")
+        label = label or (f"objective-{i + 1}" if several else "")
+        at = f"{where} objective {label}" if several else where
+        slice_minutes, slice_target = _slices(objective, method, at)
+        base = SloSpec(
+            name=objective_key(str(name), label, several),
+            service=str(spec.get("service", "")),
+            sli_kind="availability",
+            target=_objective_target(objective, at),
+            span_filter=None,
+            window_minutes=window_minutes,
+            calendar=calendar,
+            description=str(spec.get("description", "")).strip(),
+            alert_policy_name=_policy_name(spec, where),
+            source_format=str(doc.get("apiVersion")),
+            source_file=source_file,
+            slo_name=str(name),
+            objective=label,
+            budgeting_method=method,
+            time_slice_minutes=slice_minutes,
+            time_slice_target=slice_target,
+            window_issue=window_issue,
+        )
+        if alpha:
+            indicator = _v1alpha_indicator(spec, objective)
+        else:
+            indicator = _indicator(objective, slis, at) or shared
+        try:
+            if indicator is None:
+                raise NotEvaluable(
+                    f"{at}: no ratioMetrics and no thresholdMetric indicator; {MAPPING_HINT}"
+                )
+            span_filter, kind, threshold = _sli_from_indicator(indicator, objective, at)
+        except NotEvaluable as exc:
+            out.append(replace(base, indicator_issue=str(exc)))
+            continue
+        out.append(replace(base, span_filter=span_filter, sli_kind=kind, threshold_ms=threshold))
+    return out

@@ -20,6 +20,7 @@ from cicl_assets.ingest.formats import FileFormat
 from cicl_assets.ingest.json_documents import json_documents
 from cicl_assets.ingest.runner import StreamSpec
 from cicl_assets.ingest.values import checked_float, checked_int, require_time
+from cicl_assets.slo.sli_counts import SLI_COUNTS_FORMAT, SLO_SLI_COUNTS
 from cicl_assets.warehouse.tables import JSON, UTC_TS, TableSpec
 
 SLO_REPORTS = TableSpec(
@@ -129,5 +130,8 @@ def parse(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict[str, A
 
 SLO_GENERATOR_REPORT = FileFormat("slo-generator-report", detect, parse)
 SLO_STREAM = StreamSpec(
-    name="slo", prefix="slo", formats=(SLO_GENERATOR_REPORT,), tables=(SLO_REPORTS,)
+    name="slo",
+    prefix="slo",
+    formats=(SLO_GENERATOR_REPORT, SLI_COUNTS_FORMAT),
+    tables=(SLO_REPORTS, SLO_SLI_COUNTS),
 )

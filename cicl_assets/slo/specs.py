@@ -1,9 +1,11 @@
-"""SLO specifications: OpenSLO v1 (native), slo-generator v2 and Sloth prometheus/v1 (mapped).
+"""SLO specifications: OpenSLO v1 and v1alpha, Sloth (prometheus/v1 and its Kubernetes CRD),
+slo-generator v2, and cicl's SliMapping documents.
 
-Pure: YAML text in, ``SloSpec`` / ``SpecReject`` out. cicl evaluates SLOs over ``otel_spans``
-only; a spec whose indicator reads another source (a Prometheus query, a Cloud Monitoring
-filter) keeps its objective, window and alerting in the reject's message but is not evaluated.
-See docs/slo-specs.md for the metricSource fields.
+Pure: YAML text in, ``SloSpec`` objectives and ``SpecReject`` refusals out. Every objective of
+every spec is read; one whose indicator reads a source cicl cannot query (a Prometheus query,
+a Cloud Monitoring filter) is kept with the reason it is not evaluable, until an SliMapping
+points it at spans or external counts. Only files that are not SLO specs, or are malformed,
+are refused. See docs/slo-specs.md.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 import yaml
 
 from cicl_assets.slo.foreign_specs import slo_generator_slo, sloth_slos
-from cicl_assets.slo.openslo import alert_policy, openslo_slo
+from cicl_assets.slo.openslo import alert_policy, openslo_objectives
+from cicl_assets.slo.sli_mappings import apply_mappings, is_mapping
 from cicl_assets.slo.spec_model import (
     SPAN_SOURCE,
     SloSpec,
@@ -23,6 +26,16 @@ from cicl_assets.slo.spec_model import (
     SpecError,
     SpecReject,
     SpecSet,
+)
+
+KNOWN_OPENSLO_KINDS = (
+    "SLO",
+    "SLI",
+    "AlertPolicy",
+    "AlertCondition",
+    "Service",
+    "AlertNotificationTarget",
+    "DataSource",
 )
 
 __all__ = [
@@ -39,12 +52,17 @@ __all__ = [
 
 
 def detect_document(doc: Any) -> str:
-    """openslo | slo-generator | slo-generator-config | sloth | sloth-generated | unknown."""
+    """openslo | slo-generator | slo-generator-config | sloth | sli-mapping | sloth-generated |
+    unknown."""
     if not isinstance(doc, dict):
         return "unknown"
     api = str(doc.get("apiVersion", ""))
     if api.startswith("openslo/"):
         return "openslo"
+    if is_mapping(doc):
+        return "sli-mapping"
+    if api.startswith("sloth.slok.dev/") and doc.get("kind") == "PrometheusServiceLevel":
+        return "sloth"
     if api.startswith("sre.google.com/") and doc.get("kind") == "ServiceLevelObjective":
         return "slo-generator"
     if "error_budget_policies" in doc or ("backends" in doc and "exporters" in doc):
@@ -99,25 +117,33 @@ def parse_specs(files: dict[str, str]) -> SpecSet:
             except SpecError as exc:
                 result.rejects.append(SpecReject(source_file, name, str(exc)))
 
+    objectives: list = []
+    mappings: list[tuple[str, dict]] = []
     for source_file, kind, doc in docs:
         name = str(((doc.get("metadata") or {}) if isinstance(doc, dict) else {}).get("name", ""))
         try:
             if kind == "openslo" and doc.get("kind") == "SLO":
-                slo = openslo_slo(doc, slis, source_file)
-                if slo.alert_policy_name:
-                    if slo.alert_policy_name not in result.policies:
+                found = openslo_objectives(doc, slis, source_file)
+                policy_name = found[0].alert_policy_name
+                if policy_name:
+                    if policy_name not in result.policies:
                         raise SpecError(
-                            f"SLO {slo.name}: alert policy {slo.alert_policy_name!r} is not "
-                            "defined (or was rejected)"
+                            f"SLO {name}: alert policy {policy_name!r} is not defined (or was "
+                            "rejected)"
                         )
-                    slo = replace(slo, policy=result.policies[slo.alert_policy_name])
-                result.slos.append(slo)
+                    found = [replace(o, policy=result.policies[policy_name]) for o in found]
+                objectives.extend(found)
+            elif kind == "openslo" and doc.get("kind") not in KNOWN_OPENSLO_KINDS:
+                raise SpecError(
+                    f"{source_file}: OpenSLO kind {doc.get('kind')!r} is not one cicl reads "
+                    f"({', '.join(KNOWN_OPENSLO_KINDS)})"
+                )
             elif kind == "slo-generator":
-                result.slos.append(slo_generator_slo(doc, generator_config, source_file))
+                objectives.append(slo_generator_slo(doc, generator_config, source_file))
             elif kind == "sloth":
-                slos, rejects = sloth_slos(doc, source_file)
-                result.slos.extend(slos)
-                result.rejects.extend(rejects)
+                objectives.extend(sloth_slos(doc, source_file))
+            elif kind == "sli-mapping":
+                mappings.append((source_file, doc))
             elif kind == "sloth-generated":
                 raise SpecError(
                     f"{source_file}: a Prometheus rules file generated by Sloth, not an SLO spec; "
@@ -126,24 +152,28 @@ def parse_specs(files: dict[str, str]) -> SpecSet:
             elif kind == "unknown":
                 raise SpecError(
                     f"{source_file}: not an SLO spec (expected apiVersion openslo/v1, "
-                    "sre.google.com/v2 or version prometheus/v1)"
+                    "openslo/v1alpha, sre.google.com/v2, sloth.slok.dev/v1, cicl.io/v1 "
+                    "SliMapping, or version prometheus/v1)"
                 )
         except (SpecError, KeyError, TypeError, ValueError) as exc:
             result.rejects.append(SpecReject(source_file, name, str(exc)))
 
     seen: dict[str, str] = {}
     unique = []
-    for slo in result.slos:
-        if slo.name in seen:
+    for objective in objectives:
+        if objective.name in seen:
             result.rejects.append(
                 SpecReject(
-                    slo.source_file, slo.name, f"duplicate SLO name (first in {seen[slo.name]})"
+                    objective.source_file,
+                    objective.name,
+                    f"duplicate SLO name (first in {seen[objective.name]})",
                 )
             )
             continue
-        seen[slo.name] = slo.source_file
-        unique.append(slo)
-    result.slos = unique
+        seen[objective.name] = objective.source_file
+        unique.append(objective)
+    result.objectives, mapping_rejects = apply_mappings(unique, mappings)
+    result.rejects.extend(mapping_rejects)
     return result
 
 

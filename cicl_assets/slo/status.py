@@ -73,6 +73,14 @@ SLO_STATUS = TableSpec(
 )
 
 
+INT_COLUMNS = tuple(f.name for f in SLO_STATUS.schema if pa.types.is_integer(f.type))
+
+
+def span_slos(slos: list[SloSpec]) -> list[SloSpec]:
+    """The SLOs whose events are spans (the others count events landed from elsewhere)."""
+    return [s for s in slos if s.span_filter is not None]
+
+
 def _minute_expr(dialect: str) -> str:
     if dialect == "bigquery":
         return "TIMESTAMP_TRUNC(start_time, MINUTE)"
@@ -109,6 +117,7 @@ def minute_counts_query(
     """Spans per minute grouped by every column an SLO filters on, with errors and one count
     of spans at or under each latency threshold. The WHERE keeps only spans some SLO counts,
     started in [since, until) when given (a predicate on otel_spans' partitioning column)."""
+    slos = span_slos(slos)
     dims: set[str] = set()
     for slo in slos:
         dims.update(c for c, _ in slo.span_filter.equals)
@@ -174,7 +183,7 @@ def counts_from_rows(rows: pa.Table, query: CountsQuery, slos: list[SloSpec]) ->
         pc.fill_null(rows.column("errors"), 0).to_numpy(zero_copy_only=False), dtype=np.int64
     )
     by_slo = {}
-    for slo in slos:
+    for slo in span_slos(slos):
         mask = np.ones(rows.num_rows, dtype=bool)
         for column, value in slo.span_filter.equals:
             mask &= np.asarray(
@@ -222,10 +231,13 @@ def status_records(
     times = evaluation_times(
         counts.start, counts.end - timedelta(minutes=1), step_minutes, lookback_hours
     )
+    # An SLO counted outside spans has no events here: it is evaluated on zeros, as a day is.
+    size = int((counts.end - counts.start).total_seconds() // 60)
+    none = MinuteCounts(counts.start, np.zeros(size, np.int64), np.zeros(size, np.int64))
     out = []
     for slo in slos:
         records = evaluate(
-            counts.by_slo[slo.name], times, slo.target, slo.policy, slo.window_minutes
+            counts.by_slo.get(slo.name, none), times, slo.target, slo.policy, slo.window_minutes
         )
         out += slo_status_rows(slo, records)
     return out
@@ -249,10 +261,14 @@ def slo_status_rows(slo: SloSpec, records: list[dict[str, Any]]) -> list[dict[st
             "alert_burn_rate": rates.get(fired.long_window) if fired else None,
             "insufficient_windows": ",".join(insufficient),
             "alert_policy": slo.policy.name,
-            "span_filter": slo.span_filter.describe(),
+            "span_filter": slo.describe_sli(),
             "spec_source": slo.source_file,
             **{k: v for k, v in rec.items() if k in SLO_STATUS.schema.names},
         }
+        for key in INT_COLUMNS:
+            # RatioTimeslices count fractional slices; the columns hold whole events.
+            if isinstance(row.get(key), float):
+                row[key] = round(row[key])
         for w in WINDOW_NAMES:
             row[f"burn_rate_{w}"] = rates.get(w)
         out.append(row)

@@ -184,8 +184,8 @@ def test_the_batch_path_runs_the_sensors_requests_and_nothing_twice(
 
 def test_status_rows_of_the_days_asked_for(breached):
     day = read_status_rows(breached, [story.BREACH_START.date()])
-    # 8 SLOs, evaluated every 5 minutes from midnight to 16:00.
-    assert len(day) == 8 * (16 * 12 + 1)
+    # 10 SLOs (the Workbench one without counts here), every 5 minutes from midnight to 16:00.
+    assert len(day) == 10 * (16 * 12 + 1)
     assert min(r["evaluation_time"] for r in day) == datetime(2026, 11, 5, tzinfo=UTC)
     assert max(r["evaluation_time"] for r in day) == END
 

@@ -61,7 +61,7 @@ def test_status_by_day_from_minute_counts_equals_one_evaluation_of_all_spans(dem
     by_day = []
     for day in days:
         by_day += day_status_records(demo_warehouse, SPECS, day, clock)
-    assert len(by_day) == len(whole) > 8 * 4 * 288 - 8 * 2
+    assert len(by_day) == len(whole) > 10 * 4 * 288 - 10 * 2
     assert sorted(by_day, key=_key) == sorted(whole, key=_key)
     # The demo's stories are in it: its breach pages.
     assert {r["slo_name"] for r in by_day if r["alert"] == "page"} == {
