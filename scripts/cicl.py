@@ -181,10 +181,31 @@ def run() -> int:
     those days); the breach sensor."""
     import definitions
 
-    instance = dg.DagsterInstance.get()
+    instance = _instance()
     defs = definitions.defs
     warehouse = defs.resources["warehouse"]
     return _with_writer_lease(warehouse, lambda: _run(defs, instance, warehouse))
+
+
+def _instance() -> dg.DagsterInstance:
+    """The DAGSTER_HOME instance. Its storage is created on first use; two commands started at
+    once on a new DAGSTER_HOME would both create it (alembic_version already exists), so the
+    first use is serialised with a file lock beside the instance."""
+    import fcntl
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return dg.DagsterInstance.get()
+    os.makedirs(home, exist_ok=True)
+    with open(os.path.join(home, ".cicl-instance.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            instance = dg.DagsterInstance.get()
+            instance.get_runs(limit=1)  # storages are created here, under the lock
+            instance.event_log_storage.get_asset_records([])
+            return instance
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _with_writer_lease(warehouse, work) -> int:
@@ -232,7 +253,7 @@ def backfill(first: date, last: date) -> int:
     per job for the whole range), then review the breaches they show."""
     import definitions
 
-    instance = dg.DagsterInstance.get()
+    instance = _instance()
     defs = definitions.defs
     warehouse = defs.resources["warehouse"]
     return _with_writer_lease(warehouse, lambda: _backfill(defs, instance, warehouse, first, last))

@@ -5,6 +5,7 @@ moved on the day after its baseline."""
 import base64
 import json
 import re
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -215,6 +216,24 @@ class RecordingDuckDB(DuckDBWarehouse):
         self.statements.append(" ".join(sql.split()))
         super().execute(sql, params)
 
+    @contextmanager
+    def transaction(self, what: str = ""):
+        # atomic writes (replace_range) run their statements on the transaction's connection
+        with super().transaction(what) as con:
+            yield _RecordingConnection(con, self.statements)
+
+
+class _RecordingConnection:
+    def __init__(self, con, statements: list[str]):
+        self._con, self._statements = con, statements
+
+    def execute(self, sql: str, *params):
+        self._statements.append(" ".join(sql.split()))
+        return self._con.execute(sql, *params)
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
+
 
 def test_every_read_and_write_is_bounded_to_its_days(tmp_path):
     warehouse = RecordingDuckDB(path=str(tmp_path / "w.duckdb"))
@@ -232,7 +251,7 @@ def test_every_read_and_write_is_bounded_to_its_days(tmp_path):
         for table, column in TIME_COLUMNS.items():
             if re.search(rf"\b(FROM|INTO)\s+{table}\b", sql) and "read_parquet" not in sql:
                 seen.add(table)
-                if not re.search(rf"\b{column}\s*(>=|<)\s*@", sql):
+                if not re.search(rf"\b{column}\"?\s*(>=|<)\s*[@?]", sql):
                     unbounded.append(sql)
     assert seen == set(TIME_COLUMNS)
     assert unbounded == []

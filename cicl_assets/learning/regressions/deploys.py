@@ -76,7 +76,8 @@ def _unrecorded_version_changes(
         "FROM otel_spans WHERE start_time >= @start AND start_time < @end "
         f"AND deployment_environment {env_sql} AND service_version IS NOT NULL "
         "GROUP BY service_name, service_version",
-        {"start": start, "end": end, "environment": environment},
+        {"start": start, "end": end}
+        | ({} if environment is None else {"environment": environment}),
     ).to_pylist()
     by_service: dict[str, list[dict]] = {}
     for r in rows:

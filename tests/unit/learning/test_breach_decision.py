@@ -54,6 +54,9 @@ def test_a_page_launches_one_run_with_the_breach_in_its_run_config():
         "cicl/evaluation_time": "2026-11-05T14:25:00+00:00",
         "cicl/breach_key": breach.key,
         "cicl/decided_by": "slo_breach_sensor",
+        # the run covers the days of the breach window (one day here)
+        "dagster/asset_partition_range_start": "2026-11-05",
+        "dagster/asset_partition_range_end": "2026-11-05",
     }
     assert breach.breach_id == f"{INVOICE}:page:2026-11-05T14:25:00+00:00"
     assert (breach.long_window, breach.window_start) == (timedelta(hours=1), T - timedelta(hours=1))
