@@ -164,10 +164,10 @@ def _ingest(
     report = IngestReport(stream.name, files_seen=len(objects))
     versions = {o.path: trusted_version(o, listed_at) for o in objects}
     # Unchanged since the listing that read them: not read again (on gs:// not downloaded).
-    unread = [o for o in objects if state.unchanged(o.path, versions[o.path])]
-    report.files_skipped += len(unread)
-    report.files_skipped_unread = len(unread)
-    objects = [o for o in objects if not state.unchanged(o.path, versions[o.path])]
+    to_read = [o for o in objects if not state.unchanged(o.path, versions[o.path])]
+    report.files_skipped_unread = len(objects) - len(to_read)
+    report.files_skipped += report.files_skipped_unread
+    objects = to_read
     # Resolved here, once: workers get the policy and the cloud settings with their setup.
     setup = RunSetup(
         stream,
