@@ -61,6 +61,7 @@ TOOLING_VARIABLES: dict[str, str] = {
 # Read by the Google client libraries themselves; here only to pick anonymous credentials.
 BIGQUERY_EMULATOR_HOST = "BIGQUERY_EMULATOR_HOST"
 STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
+DAGSTER_HOME = "DAGSTER_HOME"
 # Not cicl's own, documented beside its settings (README, .env.example).
 CLIENT_VARIABLES: dict[str, str] = {
     BIGQUERY_EMULATOR_HOST: "a BigQuery emulator's URL (http://127.0.0.1:PORT): the BigQuery "
@@ -86,6 +87,12 @@ class CloudClients:
     gcs_project: str | None = None
     storage_emulator_host: str | None = None
     bigquery_emulator_host: str | None = None
+
+
+def dagster_home(env: Mapping[str, str] | None = None) -> str | None:
+    """DAGSTER_HOME, Dagster's own variable: where the command line's instance lives."""
+    env = os.environ if env is None else env
+    return env.get(DAGSTER_HOME) or None
 
 
 def cloud_clients(env: Mapping[str, str] | None = None) -> CloudClients:

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import dagster as dg
 
+from cicl_assets import settings
 from cicl_assets.audit.notary import ChainError, reset_chain
 from cicl_assets.learning.breach import BREACH_REPORT_ASSET
 from cicl_assets.learning.routing.groups import load_policy as load_routing_policy
@@ -193,7 +194,7 @@ def _instance() -> dg.DagsterInstance:
     first use is serialised with a file lock beside the instance."""
     import fcntl
 
-    home = os.environ.get("DAGSTER_HOME")
+    home = settings.dagster_home()
     if not home:
         return dg.DagsterInstance.get()
     os.makedirs(home, exist_ok=True)
