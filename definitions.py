@@ -3,6 +3,7 @@
 import dagster as dg
 
 from cicl_assets.audit import assets as audit
+from cicl_assets.candidates import assets as candidates
 from cicl_assets.ci import assets as ci
 from cicl_assets.compliance import assets as compliance
 from cicl_assets.delivery import assets as delivery
@@ -33,6 +34,7 @@ DOMAINS = (
     flaky,
     failure_modes,
     routing,
+    candidates,
 )
 
 defs = dg.Definitions(

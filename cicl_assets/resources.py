@@ -22,7 +22,8 @@ from cicl_assets.ingest.redact import configure_default as configure_default_red
 from cicl_assets.ingest.redaction_key import RedactionPolicy, load_redaction_key
 from cicl_assets.landing.zone import LandingZone
 from cicl_assets.outbox import open_outbox
-from cicl_assets.secrets import parse_secret
+from cicl_assets.platform_repo import PlatformRepo, open_platform_repo
+from cicl_assets.secrets import parse_secret, resolve_secret
 from cicl_assets.settings import (
     DEFAULT_SLO_BREACH_COOLDOWN_MINUTES,
     DEFAULT_TRUST_FILE,
@@ -65,9 +66,36 @@ class CiclConfig(dg.ConfigurableResource):
         description="minutes an ongoing SLO alert waits before it triggers another review",
     )
 
+    platform_repo_uri: str | None = Field(
+        default=None,
+        description="the platform repository candidates change (CICL_PLATFORM_REPO): a path, "
+        "file:// or any git URL; when unset, no candidates are generated",
+    )
+    platform_repo_token: str | None = Field(
+        default=None,
+        description="HTTPS token for a remote platform repository, or a gcp-sm:// reference; "
+        "set only through dagster.EnvVar (CICL_PLATFORM_REPO_TOKEN)",
+    )
+    state_dir: str = Field(
+        default=".cicl", description="local state (a remote platform repository's mirror)"
+    )
+
     @property
     def path(self) -> Path:
         return Path(self.config_dir)
+
+    def platform_repo(self) -> PlatformRepo | None:
+        """The platform repository, read at its HEAD (a remote one fetched first); None when
+        none is configured."""
+        if not self.platform_repo_uri:
+            return None
+        token = None
+        if self.platform_repo_token:
+            secret = parse_secret("CICL_PLATFORM_REPO_TOKEN", self.platform_repo_token)
+            token = resolve_secret(secret).reveal()
+        return open_platform_repo(
+            self.platform_repo_uri, Path(self.state_dir) / "platform-repo.git", token
+        )
 
     @property
     def slo_breach_cooldown(self) -> timedelta:
@@ -151,5 +179,10 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
             signing_key=dg.EnvVar("CICL_SIGNING_KEY") if settings.signing_key is not None else None,
             trust_file=str(settings.trust_file) if settings.trust_file else None,
             slo_breach_cooldown_minutes=settings.slo_breach_cooldown_minutes,
+            platform_repo_uri=settings.platform_repo,
+            platform_repo_token=dg.EnvVar("CICL_PLATFORM_REPO_TOKEN")
+            if settings.platform_repo_token is not None
+            else None,
+            state_dir=settings.state_dir,
         ),
     }

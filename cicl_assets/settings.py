@@ -52,6 +52,8 @@ VARIABLES: dict[str, str] = {
     "CICL_QUERY_TIMEOUT_SECONDS": "longest a warehouse statement may run before it is stopped",
     "CICL_REDACTION_KEY": "secret: HMAC key of redaction markers and user pseudonyms (32+ chars)",
     "CICL_STATE_DIR": "local state outside the warehouse: spool folders, generated redaction key",
+    "CICL_PLATFORM_REPO": "the platform repository candidates change: a path, file:// or git URL",
+    "CICL_PLATFORM_REPO_TOKEN": "secret: HTTPS token git sends to a remote platform repository",
 }
 # Variables of the test tooling that share the prefix: a developer's shell may hold them, and
 # they must not stop the code location. Each says who reads it.
@@ -129,6 +131,8 @@ class Settings:
     redaction_key: Secret | SecretRef | None = None
     state_dir: str = ".cicl"
     extra_secret_key_patterns: tuple[str, ...] = ()
+    platform_repo: str | None = None
+    platform_repo_token: Secret | SecretRef | None = None
     cloud: CloudClients = CloudClients()
 
     @classmethod
@@ -168,6 +172,8 @@ class Settings:
             ),
             redaction_key=read.redaction_key("CICL_REDACTION_KEY"),
             state_dir=read.text("CICL_STATE_DIR") or cls.state_dir,
+            platform_repo=read.platform_repo("CICL_PLATFORM_REPO"),
+            platform_repo_token=read.secret("CICL_PLATFORM_REPO_TOKEN"),
             cloud=cloud_clients(read.env),
         )
         read.raise_errors()
@@ -256,6 +262,19 @@ class _Reader:
         scheme = _URI_SCHEME.match(text)
         if scheme and scheme[1] not in _OUTBOX_SCHEMES:
             self.fail(name, f"{text!r}: an outbox is a local path, gs://... or git+file://...")
+        return text
+
+    def platform_repo(self, name: str) -> str | None:
+        """A local repository (path or file://) must exist; any other URL is git's to reach."""
+        text = self.text(name)
+        if text is None:
+            return None
+        from cicl_assets.platform_repo import FILE_SCHEME, is_local
+
+        if is_local(text):
+            path = Path(text.removeprefix(FILE_SCHEME))
+            if not ((path / ".git").exists() or (path / "HEAD").is_file()):
+                self.fail(name, f"{text!r} is not a git repository (make demo seeds one)")
         return text
 
     def directory(self, name: str, default: Path) -> Path:

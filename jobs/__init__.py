@@ -2,12 +2,14 @@
 
 from jobs.artifacts import ARTIFACT_JOBS
 from jobs.batch import BATCH_JOBS
+from jobs.candidates import CANDIDATE_JOBS
 from jobs.ci import CI_JOBS
 from jobs.learning import LEARNING_JOBS
 from jobs.regressions import REGRESSION_JOBS
 from jobs.slo import SLO_JOBS
 
-ALL_JOBS = [*BATCH_JOBS, *ARTIFACT_JOBS, *CI_JOBS, *LEARNING_JOBS, *REGRESSION_JOBS, *SLO_JOBS]
+ALL_JOBS = [*BATCH_JOBS, *ARTIFACT_JOBS, *CI_JOBS, *LEARNING_JOBS, *REGRESSION_JOBS, *SLO_JOBS,
+            *CANDIDATE_JOBS]  # fmt: skip
 ALL_SCHEDULES: list = []
 
 __all__ = ["ALL_JOBS", "ALL_SCHEDULES"]

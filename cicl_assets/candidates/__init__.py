@@ -1,0 +1,1 @@
+"""Improvement candidates: findings and proposals as reviewable changes to the platform repository."""
