@@ -58,7 +58,8 @@ def section(finding: dict[str, Any], mode: dict[str, Any], inputs: Inputs) -> st
         f"- **Signature:** `{mode['signature']}`",
         f"- **Symptoms:** {what}: {mode['count']} occurrences on {mode['day']:%Y-%m-%d} "
         f"against {mode['baseline_daily_mean']:g} a day before, seen in {mode['sources']}",
-        f"- **First seen:** {mode['first_seen_at']:%Y-%m-%d %H:%M} UTC, {since(finding)}"
+        f"- **First seen:** {mode['first_seen_at']:%Y-%m-%d %H:%M} UTC, "
+        + since(finding).replace("since", "after", 1)
         if finding["deployment_id"]
         else f"- **First seen:** {mode['first_seen_at']:%Y-%m-%d %H:%M} UTC",
         f"- **Affected services:** {_listed(mode['services'])}",
