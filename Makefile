@@ -12,6 +12,9 @@ export CICL_OUTBOX_URI ?= .cicl/outbox
 export CICL_CONFIG_DIR ?= config
 export DAGSTER_HOME ?= $(CURDIR)/.cicl/dagster_home
 KEYS ?= .cicl/keys
+# The demo's platform repository (`make demo` seeds it); `make run` uses it unless
+# CICL_PLATFORM_REPO names another.
+PLATFORM_REPO ?= .cicl/platform
 # Test processes: the suite waits on emulators, subprocesses and the browser, so two workers
 # roughly halve it on a 2-core machine. Tests of one module stay on one worker, so a module's
 # expensive fixtures (a whole `cicl.py run`) are built once.
@@ -24,6 +27,9 @@ WITH_KEYS = \
   CICL_SIGNING_KEY="$${CICL_SIGNING_KEY:-$$(cat $(KEYS)/cicl-signing.key.pem 2>/dev/null)}" \
   CICL_REDACTION_KEY="$${CICL_REDACTION_KEY:-$$(cat $(KEYS)/cicl-redaction.key 2>/dev/null)}" \
   CICL_TRUST_FILE="$${CICL_TRUST_FILE:-$$(test -f $(KEYS)/trust.yaml && echo $(KEYS)/trust.yaml)}"
+
+WITH_PLATFORM = \
+  CICL_PLATFORM_REPO="$${CICL_PLATFORM_REPO:-$$(test -d $(PLATFORM_REPO) && echo $(PLATFORM_REPO))}"
 
 .PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser lint ui bench clean
 
@@ -46,11 +52,11 @@ $(DAGSTER_HOME)/dagster.yaml: Makefile
 demo: venv demo-data run
 
 demo-data: venv
-	$(PY) -m demo --out $(CICL_LANDING_URI) --keys $(KEYS)
+	$(PY) -m demo --out $(CICL_LANDING_URI) --keys $(KEYS) --platform-repo $(PLATFORM_REPO)
 
 ## run: materialize everything the landing zone at CICL_LANDING_URI feeds, print a summary
 run: venv $(DAGSTER_HOME)/dagster.yaml
-	$(WITH_KEYS) $(PY) scripts/cicl.py run
+	$(WITH_KEYS) $(WITH_PLATFORM) $(PY) scripts/cicl.py run
 
 ## emulators: build the BigQuery and GCS emulators' virtualenvs (cached in .cicl/emulators)
 emulators: venv
@@ -85,7 +91,7 @@ lint: venv
 
 ## ui: the Dagster webserver and daemon on 127.0.0.1:3000
 ui: venv $(DAGSTER_HOME)/dagster.yaml
-	$(WITH_KEYS) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
+	$(WITH_KEYS) $(WITH_PLATFORM) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
 ## bench: ingestion benchmarks against a naive baseline in the same process; the regression
 ## detectors over a large span table, and their efficacy over 50 seeded scenarios of each kind

@@ -148,6 +148,13 @@ def open_platform_repo(
         if not (git_dir / "HEAD").is_file():
             raise PlatformRepoError(f"{uri}: not a git repository")
         return PlatformRepo(uri, git_dir, timeout_s=timeout_s)
+    return mirror(uri, mirror_dir, token, timeout_s)
+
+
+def mirror(
+    uri: str, mirror_dir: Path, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> PlatformRepo:
+    """``uri`` read through a mirror at ``mirror_dir``: cloned on first use, fetched after."""
     repo = PlatformRepo(uri, mirror_dir, remote=True, token=token, timeout_s=timeout_s)
     if not (mirror_dir / "HEAD").is_file():
         mirror_dir.parent.mkdir(parents=True, exist_ok=True)

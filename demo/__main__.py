@@ -11,6 +11,7 @@ from demo import story
 from demo.gcs_publish import publish, split_uri
 from demo.generate import generate
 from demo.keys import ensure_keys
+from demo.platform_repo import write_platform_repo
 from demo.traffic_plan import DEFAULT_SPANS
 
 
@@ -46,7 +47,17 @@ def main(argv: list[str] | None = None) -> int:
         default=".cicl/demo-build",
         help="local folder the files are written to before a gs:// upload",
     )
+    parser.add_argument(
+        "--platform-repo",
+        default=None,
+        help="also seed the platform repository (workflows, model groups, runbooks, test "
+        "quarantine) at this folder; an existing one is left as it is",
+    )
     args = parser.parse_args(argv)
+    if args.platform_repo:
+        created, head = write_platform_repo(Path(args.platform_repo))
+        state = "seeded" if created else "exists, left as it is"
+        _say(f"{args.platform_repo}: platform repository {state} (HEAD {head[:12]})")
     local = Path(args.out)
     if args.out.startswith("gs://"):
         bucket, prefix = split_uri(args.out)

@@ -1,7 +1,8 @@
 """Command line for the batch path: `run` materializes what the landing zone feeds, once.
 
 python scripts/cicl.py run       # the landing_batch job, the SLO, routing and regression day
-                                 # runs, the breach sensor's runs
+                                 # runs, the breach sensor's runs, the failure modes and flaky
+                                 # tests of those days, then the improvement candidates
 python scripts/cicl.py backfill --from 2026-11-02 --to 2026-11-05
                                  # recount, re-evaluate, score providers and look for
                                  # regressions on those days (one run per job)
@@ -46,6 +47,9 @@ from sensors.slo_breach import SLO_BREACH_SENSOR, start_cursor
 from sensors.slo_partitions import latest_storage_id, run_day_ranges, status_days, touched_days
 
 REGRESSION_JOB = "cl_regression_days"
+CANDIDATES_JOB = "improvement_candidates"
+# The delivery evaluations whose findings candidates rest on (runbooks, test quarantine).
+DELIVERY_FINDINGS = ("failure_modes", "flaky_tests")
 INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 REJECTS_SHOWN = 20
 
@@ -133,6 +137,49 @@ def review_breaches(
     )
 
 
+def refresh_delivery_findings(
+    defs: dg.Definitions, instance: dg.DagsterInstance, days: list[date]
+) -> list[dg.ExecuteInProcessResult]:
+    """Failure modes and flaky tests of ``days`` (one run per day: they are daily partitions)."""
+    job = defs.resolve_job_def("delivery_daily")
+    keys = [dg.AssetKey(k) for k in DELIVERY_FINDINGS]
+    return [
+        job.execute_in_process(
+            instance=instance,
+            partition_key=day.isoformat(),
+            asset_selection=keys,
+            run_config=INFO_LOGS,
+            tags={"cicl/reason": "days to refresh"},
+            raise_on_error=False,
+        )
+        for day in sorted(days)
+    ]
+
+
+def refresh_candidates(
+    defs: dg.Definitions, instance: dg.DagsterInstance
+) -> list[dg.ExecuteInProcessResult]:
+    """Improvement candidates from the findings as they now are (nothing without a platform
+    repository)."""
+    job = defs.resolve_job_def(CANDIDATES_JOB)
+    return [job.execute_in_process(instance=instance, run_config=INFO_LOGS, raise_on_error=False)]
+
+
+def candidates_lines(warehouse: Warehouse) -> list[str]:
+    """One line per open candidate: kind, file, title."""
+    if not warehouse.table_exists("improvement_candidates"):
+        return []
+    rows = warehouse.query(
+        "SELECT candidate_id, kind, target_file, title FROM improvement_candidates "
+        "WHERE status = 'open' ORDER BY kind, target_file"
+    ).to_pylist()
+    lines = [f"\nimprovement candidates open: {len(rows)}"]
+    lines += [
+        f"  {r['candidate_id'][:12]} {r['kind']:<17} {r['target_file']}: {r['title']}" for r in rows
+    ]
+    return lines
+
+
 def _failed(results: list[dg.ExecuteInProcessResult]) -> list[str]:
     """Steps that failed on an error; a step stopped by its own failing blocking check did its
     work and reported a verdict (``failing_gates``), so it is not among them."""
@@ -167,10 +214,13 @@ def _report(
     days: list[date],
     reviewed: list[LaunchedRun],
     regression_days: list[date] | None = None,
+    candidates: bool = False,
 ) -> None:
     print(summary(warehouse))
     print(f"\nslo_status days evaluated: {_ranges(days)}")
     print(f"regression days evaluated: {_ranges(regression_days or [])}")
+    for line in candidates_lines(warehouse) if candidates else []:
+        print(line)
     print(f"\nSLO breaches reviewed ({SLO_BREACH_SENSOR}): {len(reviewed)}")
     for launched in reviewed:
         print(f"  {breach_line(launched)}")
@@ -242,7 +292,11 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
     if not _failed(derived):
         derived += run_day_ranges(defs, instance, REGRESSION_JOB, touched, INFO_LOGS)
     reviewed = review_breaches(defs, instance, status_before) if not _failed(derived) else []
-    _report(warehouse, days, reviewed, [] if _failed(derived) else touched)
+    if not _failed(derived):
+        derived += refresh_delivery_findings(defs, instance, touched)
+    if not _failed(derived):
+        derived += refresh_candidates(defs, instance)
+    _report(warehouse, days, reviewed, [] if _failed(derived) else touched, candidates=True)
     if _failed(derived):
         print(f"\nday runs failed in: {', '.join(_failed(derived))}", file=sys.stderr)
         return 1

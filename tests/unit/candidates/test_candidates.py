@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from cicl_assets.candidates.lifecycle import refresh_candidates
-from cicl_assets.candidates.table import IMPROVEMENT_CANDIDATES
 from cicl_assets.learning.findings import CL_FINDINGS
 from cicl_assets.platform_repo import open_platform_repo
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
