@@ -74,7 +74,7 @@ class PlatformRepo:
             done = subprocess.run(
                 [git, *(["--git-dir", str(self.git_dir)] if self.git_dir else []), *args],
                 capture_output=True,
-                env=self._env(),
+                env=self._env(git),
                 timeout=self.timeout_s,
                 check=False,
             )
@@ -87,9 +87,10 @@ class PlatformRepo:
             raise PlatformRepoError(f"{self.uri}: git {' '.join(args[:2])} failed: {why}")
         return done.stdout.decode() if done.returncode == 0 else ""
 
-    def _env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        env["GIT_TERMINAL_PROMPT"] = "0"
+    def _env(self, git: str) -> dict[str, str]:
+        # Nothing from the process environment (the settings layer alone reads it): git, and
+        # the ssh it may start, are found beside git and on the system's default path.
+        env = {"PATH": f"{os.path.dirname(git)}:{os.defpath}", "GIT_TERMINAL_PROMPT": "0"}
         if self.token:
             basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
             env.update(

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-CANDIDATES_JOB = "improvement_candidates"
+CANDIDATES_JOB = "refresh_candidates"
 
 improvement_candidates_job = dg.define_asset_job(
     name=CANDIDATES_JOB,

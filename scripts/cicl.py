@@ -47,7 +47,7 @@ from sensors.slo_breach import SLO_BREACH_SENSOR, start_cursor
 from sensors.slo_partitions import latest_storage_id, run_day_ranges, status_days, touched_days
 
 REGRESSION_JOB = "cl_regression_days"
-CANDIDATES_JOB = "improvement_candidates"
+CANDIDATES_JOB = "refresh_candidates"
 # The delivery evaluations whose findings candidates rest on (runbooks, test quarantine).
 DELIVERY_FINDINGS = ("failure_modes", "flaky_tests")
 INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}

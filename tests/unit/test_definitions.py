@@ -22,6 +22,7 @@ JOBS = {
     "slo_counts_by_day",
     "slo_status_by_day",
     "routing_by_day",
+    "refresh_candidates",
 }
 SENSORS = {
     "landing_arrivals_sensor",
