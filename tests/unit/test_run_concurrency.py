@@ -125,12 +125,14 @@ def test_the_instance_limits_every_tag_to_one_run(path):
     )
     assert {limit["limit"] for limit in limits} == {1}
     assert all("value" not in limit for limit in limits)  # any value of the key counts
+    assert config["storage"]["postgres"]["postgres_db"]["scheme"] == "postgresql+psycopg2"
     assert set(config["storage"]["postgres"]["postgres_db"]) == {
         "hostname",
         "port",
         "db_name",
         "username",
         "password",
+        "scheme",
     }
 
 
