@@ -31,7 +31,8 @@ WITH_KEYS = \
 WITH_PLATFORM = \
   CICL_PLATFORM_REPO="$${CICL_PLATFORM_REPO:-$$(test -d $(PLATFORM_REPO) && echo $(PLATFORM_REPO))}"
 
-.PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser lint ui bench clean
+.PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser postgres lint ui \
+  ui-postgres bench clean
 
 venv: $(STAMP)
 
@@ -77,8 +78,17 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-## test: the whole suite (starts the BigQuery and GCS emulators and a headless browser itself)
-test: venv emulators browser
+## postgres: Debian's PostgreSQL for the Postgres-backed instance tests and `make ui-postgres`
+## (installed when missing; needs root or sudo)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
+## test: the whole suite (starts the BigQuery and GCS emulators, PostgreSQL and a headless
+## browser itself)
+test: venv emulators browser postgres
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope
 
 ## soak: the kill loop's full form: `cicl.py run` killed at 20 seeded points and run again,
@@ -92,6 +102,14 @@ lint: venv
 ## ui: the Dagster webserver and daemon on 127.0.0.1:3000
 ui: venv $(DAGSTER_HOME)/dagster.yaml
 	$(WITH_KEYS) $(WITH_PLATFORM) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
+
+## ui-postgres: webserver and daemon on a local PostgreSQL (data in .cicl/postgres, kept between
+## runs) with the single-VM production instance config, deploy/dagster/dagster-vm.yaml
+PG_DAGSTER_HOME := $(CURDIR)/.cicl/dagster_home_postgres
+ui-postgres: venv postgres
+	mkdir -p $(PG_DAGSTER_HOME) && cp deploy/dagster/dagster-vm.yaml $(PG_DAGSTER_HOME)/dagster.yaml
+	$(WITH_KEYS) $(WITH_PLATFORM) DAGSTER_HOME=$(PG_DAGSTER_HOME) $(PY) -m tests.emulators.postgres run \
+	  --data .cicl/postgres -- $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
 ## bench: ingestion benchmarks against a naive baseline in the same process; the regression
 ## detectors over a large span table, and their efficacy over 50 seeded scenarios of each kind

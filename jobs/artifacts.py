@@ -2,8 +2,11 @@
 
 import dagster as dg
 
+from jobs.concurrency import writes
+
 infra_ingest_job = dg.define_asset_job(
     name="infra_ingest",
+    tags=writes("infra", chain=True),
     selection=dg.AssetSelection.groups("infra"),
     description=(
         "Ingest OpenTofu plans, plan texts, apply logs and drift checks from infra/<environment>/,"
@@ -13,6 +16,7 @@ infra_ingest_job = dg.define_asset_job(
 
 deployments_ingest_job = dg.define_asset_job(
     name="deployments_ingest",
+    tags=writes("deployments"),
     selection=dg.AssetSelection.groups("deployments"),
     description="Ingest deployment records from deployments/ and rebuild the deployments table.",
 )

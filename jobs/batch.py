@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from jobs.concurrency import writes
+
 INGEST_GROUPS = ("telemetry", "ci", "infra", "deployments", "audit", "slo", "feedback")
 # Evaluations run with the breach they examine as config (launched by slo_breach_sensor or by
 # `make run` after this job); reviews are partitioned per candidate and decided by people.
@@ -9,9 +11,12 @@ INGEST_GROUPS = ("telemetry", "ci", "infra", "deployments", "audit", "slo", "fee
 NOT_BATCHED_GROUPS = ("learning", "review", "delivery")
 # Partitioned by data day: they run per range of days after the ingest (jobs.slo).
 DAY_PARTITIONED = ("slo_minute_counts", "slo_status")
+# The table families landing_batch writes: the ingest groups and what is rebuilt from them.
+LANDING_BATCH_GROUPS = (*INGEST_GROUPS, "compliance")
 
 landing_batch_job = dg.define_asset_job(
     name="landing_batch",
+    tags=writes(*LANDING_BATCH_GROUPS, chain=True),
     selection=dg.AssetSelection.all()
     - dg.AssetSelection.groups(*NOT_BATCHED_GROUPS)
     - dg.AssetSelection.assets(*DAY_PARTITIONED),
@@ -24,12 +29,14 @@ landing_batch_job = dg.define_asset_job(
 
 telemetry_ingest_job = dg.define_asset_job(
     name="telemetry_ingest",
+    tags=writes("telemetry"),
     selection=dg.AssetSelection.groups("telemetry"),
     description="Ingest new OTLP trace and log files from the landing zone's otel/ folder.",
 )
 
 delivery_daily_job = dg.define_asset_job(
     name="delivery_daily",
+    tags=writes("delivery"),
     selection=dg.AssetSelection.groups("delivery"),
     description=(
         "The delivery evaluations of one day: DORA metrics, flaky tests, failure modes. "

@@ -4,6 +4,7 @@ import dagster as dg
 
 from cicl_assets.learning.breach import CL_EVALUATION_JOB
 from cicl_assets.learning.routing import DAY_RANGE_TAG
+from jobs.concurrency import writes
 
 # Learning assets that run per range of days (routing_by_day), not per breach, carry this tag.
 BY_DAY = dg.AssetSelection.tag(*DAY_RANGE_TAG)
@@ -18,11 +19,12 @@ cl_evaluation_job = dg.define_asset_job(
         "config must name the breach (ops.slo_breach_report.config: slo_name, alert, "
         "evaluation_time, alert_window)."
     ),
-    tags={"cicl/kind": "cl_evaluation"},
+    tags={"cicl/kind": "cl_evaluation", **writes("learning", chain=True)},
 )
 
 routing_by_day_job = dg.define_asset_job(
     name="routing_by_day",
+    tags=writes("learning"),
     selection=BY_DAY,
     description=(
         "Provider scorecards and routing proposals for a range of days (`make run` runs it for "

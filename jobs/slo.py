@@ -2,8 +2,11 @@
 
 import dagster as dg
 
+from jobs.concurrency import writes
+
 slo_minute_counts_job = dg.define_asset_job(
     name="slo_counts_by_day",
+    tags=writes("slo"),
     selection=dg.AssetSelection.assets("slo_minute_counts"),
     description=(
         "Count each SLO's good and total events per minute for a range of days, from those "
@@ -13,6 +16,7 @@ slo_minute_counts_job = dg.define_asset_job(
 
 slo_status_job = dg.define_asset_job(
     name="slo_status_by_day",
+    tags=writes("slo"),
     selection=dg.AssetSelection.assets("slo_status"),
     description=(
         "Evaluate burn rates and error budgets for a range of days from the minute counts of "

@@ -23,6 +23,7 @@ from cicl_assets.landing.zone import LandingObject, LandingZone
 from cicl_assets.streams import DECLARED_STREAMS
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import INGESTED_FILES
+from jobs.concurrency import concurrency_tags
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ def landing_arrivals_sensor(
                     "cicl/landing_folder": arrival.folder.prefix,
                     "cicl/files_listed": str(arrival.files_listed),
                     "cicl/files_new": str(arrival.new_files),
+                    **concurrency_tags(keys, graph),
                 },
             )
         )

@@ -1,6 +1,6 @@
 """Shared fixtures: every warehouse kind, and the local BigQuery and GCS emulators.
 
-The emulators start on first use, once per test session, and stop when it ends. When one cannot
+The emulators (and PostgreSQL) start on first use, once per test session, and stop when it ends. When one cannot
 start, the tests that need it fail with its log; they are never skipped.
 """
 
@@ -56,6 +56,16 @@ def gcs_emulator(tmp_path_factory) -> Iterator[RunningEmulator]:
             env.setenv("CICL_GCS_PROJECT", EMULATOR_PROJECT)
             env.setenv("NO_GCE_CHECK", "true")
             yield emulator
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """Debian's PostgreSQL (installed when missing) on a free loopback port, one per session;
+    each module that uses it creates a database of its own."""
+    from tests.emulators.postgres import running as running_postgres
+
+    with running_postgres() as server:
+        yield server
 
 
 @pytest.fixture

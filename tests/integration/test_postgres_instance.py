@@ -1,0 +1,392 @@
+"""The production Dagster instance on a real PostgreSQL (deploy/dagster/dagster-vm.yaml and, for
+the Kubernetes launcher, dagster.yaml): the landing sensor's tick and its ingest run, the SLO
+day jobs, the breach sensor reading the event log, and the run queue under `dagster-daemon run`
+keeping two audit-chain appenders apart. The tests of this module run in order on one database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+from dagster._cli.job import _create_run
+from dagster._core.definitions.selector import JobSubsetSelector
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
+from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
+from dagster._core.test_utils import InProcessTestWorkspaceLoadTarget
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._core.workspace.context import WorkspaceProcessContext
+
+import definitions
+from cicl_assets.audit.chain import read_chain
+from cicl_assets.audit.judge import judge_chain
+from cicl_assets.resources import build_resources
+from cicl_assets.settings import Settings
+from cicl_assets.signer import Ed25519Signer, trust_entry, trust_file_text
+from demo import story
+from jobs import ALL_JOBS
+from jobs.concurrency import CHAIN_TAG, only_concurrency_tags
+from sensors import ALL_SENSORS
+from sensors.in_process import evaluate_sensor
+from sensors.slo_partitions import run_day_ranges
+from tests.unit.slo.spans import story_spans, write_spans
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy" / "dagster"
+AUDIT_FIXTURES = ROOT / "tests" / "fixtures" / "audit-logs"
+FIRST_AUDIT = "gogithub-extract__orgs_audit_log.json"
+SECOND_AUDIT = "falco__create_secret.json"
+START = story.BREACH_START - timedelta(hours=28)
+END = story.BREACH_END + timedelta(hours=1)
+GATEWAY_BREACH = "slo-breach:gateway-availability:page:2026-11-05T14"
+INVOICE_BREACH = f"slo-breach:workflow-{story.BREACH_WORKFLOW}-availability:page:2026-11-05T14"
+IMAGE = "europe-docker.pkg.dev/cicl-prod/cicl/cicl@sha256:" + "ab" * 32
+DAEMON_TIMEOUT_S = 480  # generous: each run worker imports the code location anew
+
+
+@pytest.fixture(scope="module")
+def world(postgres_server, tmp_path_factory):
+    """A database of its own, a DAGSTER_HOME holding the VM config, cicl's settings in the
+    environment (run workers and the daemon inherit them) and the Definitions they make."""
+    root = tmp_path_factory.mktemp("pg_world")
+    db = postgres_server.create_database(f"cicl_{uuid.uuid4().hex[:10]}")
+    home = root / "dagster_home"
+    home.mkdir()
+    shutil.copy(DEPLOY / "dagster-vm.yaml", home / "dagster.yaml")
+    signer = Ed25519Signer.generate()
+    (root / "trust.yaml").write_text(
+        trust_file_text([trust_entry(signer.public_key(), story.BREACH_START - timedelta(days=9))])
+    )
+    (root / "zone" / "audit").mkdir(parents=True)
+    shutil.copy(AUDIT_FIXTURES / FIRST_AUDIT, root / "zone" / "audit" / FIRST_AUDIT)
+    env = {
+        **postgres_server.env(db),
+        "DAGSTER_HOME": str(home),
+        "CICL_WAREHOUSE": "duckdb",
+        "CICL_DUCKDB_PATH": str(root / "warehouse.duckdb"),
+        "CICL_LANDING_URI": str(root / "zone"),
+        "CICL_OUTBOX_URI": str(root / "outbox"),
+        "CICL_CONFIG_DIR": str(ROOT / "config"),
+        "CICL_STATE_DIR": str(root / "state"),
+        "CICL_SIGNING_KEY": signer.private_key_pem(),
+        "CICL_TRUST_FILE": str(root / "trust.yaml"),
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [k for k in os.environ if k.startswith("CICL_")]:
+            patch.delenv(name)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        defs = dg.Definitions(
+            assets=[a for d in definitions.DOMAINS for a in d.ASSETS],
+            asset_checks=[c for d in definitions.DOMAINS for c in d.CHECKS],
+            jobs=ALL_JOBS,
+            sensors=ALL_SENSORS,
+            resources=build_resources(Settings.from_env()),
+            executor=dg.in_process_executor,
+        )
+        instance = dg.DagsterInstance.from_config(str(home))
+        try:
+            yield {"root": root, "home": home, "defs": defs, "instance": instance, "state": {}}
+        finally:
+            instance.dispose()
+
+
+def _warehouse(world):
+    return world["defs"].resources["warehouse"]
+
+
+def test_the_instance_stores_runs_and_events_in_postgres(world):
+    instance = world["instance"]
+    assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+    assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+    assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
+    assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+
+
+def test_a_landing_tick_launches_the_audit_ingest_and_the_next_tick_nothing(world):
+    defs, instance = world["defs"], world["instance"]
+    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=defs.resources)
+    result = defs.resolve_sensor_def("landing_arrivals_sensor")(context)
+    [request] = result.run_requests
+    assert request.tags["cicl/landing_folder"] == "audit"
+    assert sorted(only_concurrency_tags(request.tags)) == [
+        CHAIN_TAG,
+        "cicl/writes-audit",
+        "cicl/writes-compliance",
+    ]
+    run = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        asset_selection=list(request.asset_selection),
+        instance=instance,
+        tags={**request.tags, "dagster/run_key": request.run_key},
+    )
+    assert run.success
+    stored = instance.get_run_by_id(run.run_id)  # read back from PostgreSQL
+    assert stored.status == DagsterRunStatus.SUCCESS
+    assert stored.tags[CHAIN_TAG] == "true"
+    assert instance.get_latest_materialization_event(dg.AssetKey("audit_events")) is not None
+    world["state"]["landing_cursor"] = result.cursor
+    world["state"]["first_audit_events"] = len(read_chain(_warehouse(world)))
+    assert world["state"]["first_audit_events"] > 0
+    again = dg.build_sensor_context(
+        instance=instance, definitions=defs, resources=defs.resources, cursor=result.cursor
+    )
+    assert defs.resolve_sensor_def("landing_arrivals_sensor")(again).run_requests == []
+
+
+def test_the_day_jobs_and_the_breach_sensor_read_postgres(world):
+    defs, instance = world["defs"], world["instance"]
+    write_spans(_warehouse(world), story_spans(START, END, runs_per_minute=2))
+    days = [START.date(), END.date()]
+    runs = run_day_ranges(defs, instance, "slo_counts_by_day", days)
+    runs += run_day_ranges(defs, instance, "slo_status_by_day", days)
+    assert [r.success for r in runs] == [True, True]
+    status = instance.fetch_materializations(dg.AssetKey("slo_status"), limit=10).records
+    assert sorted(r.asset_materialization.partition for r in status) == [
+        d.isoformat() for d in days
+    ]
+    requests = evaluate_sensor(defs, instance, "slo_breach_sensor")
+    assert sorted(r.run_key for r in requests) == [GATEWAY_BREACH, INVOICE_BREACH]
+    world["state"]["breaches"] = {r.run_key: r for r in requests}
+
+
+def _workspace(instance):
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="definitions", working_directory=str(ROOT)),
+        container_image=IMAGE,
+        location_name="cicl",  # workspace.yaml's: the daemon launches from its own server
+    )
+    return WorkspaceProcessContext(instance, InProcessTestWorkspaceLoadTarget(origin))
+
+
+def _create(instance, workspace, job_name, run_config=None, tags=None, asset_selection=None):
+    """A run as the UI or a sensor makes it, from the code location's snapshot."""
+    location = workspace.get_code_location("cicl")
+    repo = location.get_repository("__repository__")
+    remote_job = location.get_job(
+        JobSubsetSelector(
+            location_name="cicl",
+            repository_name=repo.name,
+            job_name=job_name,
+            op_selection=None,
+            asset_selection=asset_selection,
+        )
+    )
+    if asset_selection is None:
+        return _create_run(
+            instance=instance,
+            code_location=location,
+            remote_repo=repo,
+            remote_job=remote_job,
+            run_config=run_config or {},
+            tags=tags,
+            op_selection=None,
+            run_id=None,
+        )
+    plan = location.get_execution_plan(remote_job, {}, None, None, instance=instance)
+    return instance.create_run(
+        job_name=job_name,
+        run_id=None,
+        run_config={},
+        resolved_op_selection=None,
+        step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute,
+        op_selection=None,
+        status=None,
+        root_run_id=None,
+        parent_run_id=None,
+        tags={**remote_job.tags, **(tags or {})},
+        job_snapshot=remote_job.job_snapshot,
+        execution_plan_snapshot=plan.execution_plan_snapshot,
+        parent_job_snapshot=remote_job.parent_job_snapshot,
+        remote_job_origin=remote_job.get_remote_origin(),
+        job_code_origin=remote_job.get_python_origin(),
+        asset_selection=frozenset(asset_selection),
+        asset_check_selection=None,
+        asset_graph=repo.asset_graph,
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def test_the_queue_keeps_two_chain_appenders_apart_and_the_chain_verifies(world):
+    defs, instance = world["defs"], world["instance"]
+    breach = world["state"]["breaches"][GATEWAY_BREACH]
+    shutil.copy(AUDIT_FIXTURES / SECOND_AUDIT, world["root"] / "zone" / "audit" / SECOND_AUDIT)
+    tick = dg.build_sensor_context(
+        instance=instance,
+        definitions=defs,
+        resources=defs.resources,
+        cursor=world["state"]["landing_cursor"],
+    )
+    [arrival] = defs.resolve_sensor_def("landing_arrivals_sensor")(tick).run_requests
+    with _workspace(instance) as process_context:
+        workspace = process_context.create_request_context()
+        review = _create(
+            instance,
+            workspace,
+            "cl_evaluation",
+            run_config=breach.run_config,
+            tags={**breach.tags, "dagster/run_key": breach.run_key},
+        )
+        ingest = _create(
+            instance,
+            workspace,
+            "__ASSET_JOB",
+            tags={**arrival.tags, "dagster/run_key": arrival.run_key},
+            asset_selection=list(arrival.asset_selection),
+        )
+        # The only limited tag they share is the chain's.
+        shared = set(only_concurrency_tags(review.tags)) & set(only_concurrency_tags(ingest.tags))
+        assert shared == {CHAIN_TAG}
+        # The daemon here only dequeues: its sensors (running by default) would ask for these
+        # same runs again at their own time.
+        repo = workspace.get_code_location("cicl").get_repository("__repository__")
+        for sensor in repo.get_sensors():
+            instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
+        for run in (review, ingest):
+            instance.submit_run(run.run_id, workspace)
+        assert {instance.get_run_by_id(r.run_id).status for r in (review, ingest)} == {
+            DagsterRunStatus.QUEUED
+        }
+    log = (world["root"] / "daemon.log").open("w")
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    ids = [review.run_id, ingest.run_id]
+    try:
+        deadline = time.monotonic() + DAEMON_TIMEOUT_S
+        while time.monotonic() < deadline:
+            done = instance.get_runs(
+                RunsFilter(
+                    run_ids=ids,
+                    statuses=[DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE],
+                )
+            )
+            if len(done) == 2:
+                break
+            assert daemon.poll() is None, (world["root"] / "daemon.log").read_text()[-3000:]
+            time.sleep(1)
+    finally:
+        _stop(daemon)
+        log.close()
+    records = {r.dagster_run.run_id: r for r in instance.get_run_records(RunsFilter(run_ids=ids))}
+    statuses = {records[i].dagster_run.status for i in ids}
+    assert statuses == {DagsterRunStatus.SUCCESS}, (world["root"] / "daemon.log").read_text()[
+        -3000:
+    ]
+    first, second = records[review.run_id], records[ingest.run_id]
+    assert second.start_time >= first.end_time  # queued behind the first, never beside it
+    # Both appended: the review it triggered, then the new audit file's events; the chain
+    # verifies against the heads published after each append.
+    warehouse = _warehouse(world)
+    rows = read_chain(warehouse)
+    reviews = [r for r in rows if r["action"] == "cl_review_triggered"]
+    assert [r["resource"] for r in reviews] == ["slo/gateway-availability"]
+    files = [r["source_file"] for r in rows]
+    assert f"audit/{SECOND_AUDIT}" in files
+    assert files.index(f"audit/{SECOND_AUDIT}") > rows.index(reviews[0])
+    verdict = judge_chain(rows, defs.resources["cicl_config"].chain_notary(warehouse))
+    assert verdict.passed, verdict.description
+    world["state"]["finished_run"] = review.run_id
+
+
+def _k8s_home(world, kubeconfig: Path) -> Path:
+    """The production config as it is, except that the launcher reads a kubeconfig (no cluster
+    here) instead of the in-cluster service account."""
+    home = world["root"] / "k8s_home"
+    home.mkdir()
+    config = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+    config["run_launcher"]["config"]["load_incluster_config"] = False
+    config["run_launcher"]["config"]["kubeconfig_file"] = str(kubeconfig)
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    return home
+
+
+class _BatchApi:
+    """Kubernetes' batch API as far as the launcher uses it: the Job it would create."""
+
+    def __init__(self):
+        self.created = []
+
+    def create_namespaced_job(self, body, namespace, **_):
+        self.created.append((namespace, body))
+        return body
+
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+"""
+
+
+def test_the_k8s_launcher_runs_the_images_own_dagster_command(world):
+    kubeconfig = world["root"] / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    home = _k8s_home(world, kubeconfig)
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        launcher = instance.run_launcher
+        assert type(launcher).__name__ == "K8sRunLauncher"
+        batch = _BatchApi()
+        launcher._api_client.batch_api = batch
+        with _workspace(instance) as process_context:
+            workspace = process_context.create_request_context()
+            run = _create(instance, workspace, "deployments_ingest")
+            instance.launch_run(run.run_id, workspace)
+        [(namespace, job)] = batch.created
+        assert namespace == "cicl"
+        pod = job.spec.template.spec
+        assert pod.service_account_name == "cicl"
+        [container] = pod.containers
+        assert container.image == IMAGE  # the code location's image, by digest
+        assert container.args[:3] == ["dagster", "api", "execute_run"]
+        env = {e.name: e for e in container.env}
+        assert env["DAGSTER_HOME"].value == "/opt/dagster/dagster_home"
+        assert env["DAGSTER_PG_PASSWORD"].value_from.secret_key_ref.name == (
+            "dagster-postgresql-secret"
+        )
+        # The pod's command line, run here with the environment's own `dagster` first on the
+        # PATH (the image installs the same lock): the run succeeds in PostgreSQL.
+        bin_dir = str(Path(sys.executable).parent)
+        done = subprocess.run(
+            container.args,
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+                "DAGSTER_HOME": str(home),
+                "PYTHONPATH": str(ROOT),
+            },
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.SUCCESS
+    finally:
+        instance.dispose()
