@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from jobs.concurrency import writes
+
 CANDIDATES_JOB = "refresh_candidates"
 
 improvement_candidates_job = dg.define_asset_job(
@@ -12,7 +14,7 @@ improvement_candidates_job = dg.define_asset_job(
         "the platform repository's HEAD (CICL_PLATFORM_REPO); `make run` runs it after the "
         "day runs and breach reviews. Running it again with nothing changed writes nothing."
     ),
-    tags={"cicl/kind": "improvement_candidates"},
+    tags={"cicl/kind": "improvement_candidates", **writes("review")},
 )
 
 CANDIDATE_JOBS = [improvement_candidates_job]
