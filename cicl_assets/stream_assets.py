@@ -53,7 +53,7 @@ class StreamCheck:
     name: str
     table: str
     description: str
-    evaluate: Callable[[Warehouse], CheckOutcome]
+    evaluate: Callable[[Warehouse, StreamRun], CheckOutcome]
     blocking: bool = False
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.WARN
 
@@ -175,7 +175,7 @@ def materialize_stream(
             metadata=view_metadata(stream, view, warehouse, run, first=i == 0),
         )
     for check in stream.checks:
-        yield _check_result(check, check.evaluate(warehouse))
+        yield _check_result(check, check.evaluate(warehouse, run))
 
 
 def build_stream_asset(stream: DeclaredStream) -> dg.AssetsDefinition:

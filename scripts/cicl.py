@@ -24,6 +24,7 @@ import argparse
 import os
 import pwd
 import sys
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from cicl_assets.slo.minute_counts import data_days, lookback_days
 from cicl_assets.slo.specs import load_spec_dir
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.lease import LeaseBusy, writer_lease
+from sensors.batch_progress import BatchProgress, pending_days
 from sensors.in_process import LaunchedRun, run_sensor_once
 from sensors.slo_breach import SLO_BREACH_SENSOR, start_cursor
 from sensors.slo_partitions import latest_storage_id, run_day_ranges, status_days, touched_days
@@ -271,10 +273,13 @@ def _with_writer_lease(warehouse, work) -> int:
 
 
 def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
-    spans_before = latest_storage_id(instance, "otel_spans")
-    status_before = latest_storage_id(instance, "slo_status")
+    # From where the last run that finished its day runs and reviews left off, not from this
+    # run's start: a run killed after its ingest leaves its days to this one.
+    run_id = str(uuid.uuid4())
+    progress = BatchProgress.load(instance).started(run_id)
+    progress.save(instance)
     result = defs.resolve_job_def("landing_batch").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=INFO_LOGS
+        instance=instance, raise_on_error=False, run_config=INFO_LOGS, run_id=run_id
     )
     print(landing_line(result))
     gates = failing_gates(result)
@@ -285,20 +290,31 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
         _report(warehouse, [], [])
         print(f"\nlanding_batch failed in: {', '.join(_failed([result]))}", file=sys.stderr)
         return 1
-    touched, _ = touched_days(instance, spans_before)
+    touched, spans_newest = touched_days(instance, progress.spans_after)
+    touched = sorted(set(touched) | set(pending_days(warehouse, progress)))
     derived, days = refresh_slo_days(defs, instance, touched)
     if not _failed(derived):
         derived += refresh_routing_days(defs, instance, touched)
     if not _failed(derived):
         derived += run_day_ranges(defs, instance, REGRESSION_JOB, touched, INFO_LOGS)
-    reviewed = review_breaches(defs, instance, status_before) if not _failed(derived) else []
     if not _failed(derived):
         derived += refresh_delivery_findings(defs, instance, touched)
-    if not _failed(derived):
-        derived += refresh_candidates(defs, instance)
-    _report(warehouse, days, reviewed, [] if _failed(derived) else touched, candidates=True)
     if _failed(derived):
+        _report(warehouse, days, [], [], candidates=True)
         print(f"\nday runs failed in: {', '.join(_failed(derived))}", file=sys.stderr)
+        return 1
+    progress = progress.refreshed(spans_newest)
+    progress.save(instance)
+    status_newest = latest_storage_id(instance, "slo_status")
+    reviewed = review_breaches(defs, instance, progress.status_after)
+    if all(r.success for r in reviewed):
+        progress.reviewed(status_newest).save(instance)
+    # Candidates are regenerated from the warehouse's state as a whole, so a killed run's
+    # are simply made again by the next.
+    refreshed = refresh_candidates(defs, instance)
+    _report(warehouse, days, reviewed, touched, candidates=True)
+    if _failed(refreshed):
+        print(f"\ncandidates failed in: {', '.join(_failed(refreshed))}", file=sys.stderr)
         return 1
     return 0 if all(r.success for r in reviewed) else 1
 

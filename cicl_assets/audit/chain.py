@@ -167,7 +167,8 @@ def append_lock(warehouse: Warehouse) -> Iterator[None]:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _existing_keys(warehouse: Warehouse, ids: Sequence[str]) -> set[tuple[str, str]]:
+def chained_keys(warehouse: Warehouse, ids: Sequence[str]) -> set[tuple[str, str]]:
+    """(source, event_id) of the chained events whose event id is among ``ids``."""
     found: set[tuple[str, str]] = set()
     in_list = f"IN {IN_ARRAY.format(param='ids')}"
     unique = sorted(set(ids))
@@ -213,7 +214,7 @@ def append_events(
             chain_id = notary.prepare(
                 chain_tail(warehouse), lambda: verify_chain(read_chain(warehouse))
             )
-        existing = _existing_keys(warehouse, [event_id for _, event_id in rows])
+        existing = chained_keys(warehouse, [event_id for _, event_id in rows])
         fresh = [row for key, row in rows.items() if key not in existing]
         if not fresh:
             return []

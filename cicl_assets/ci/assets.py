@@ -12,6 +12,7 @@ from cicl_assets.stream_assets import (
     CheckOutcome,
     DeclaredStream,
     StreamCheck,
+    StreamRun,
     build_stream_asset,
 )
 from cicl_assets.warehouse.base import Warehouse
@@ -92,7 +93,7 @@ FIGURES = {
 }
 
 
-def check_test_statuses(warehouse: Warehouse) -> CheckOutcome:
+def check_test_statuses(warehouse: Warehouse, run: StreamRun | None = None) -> CheckOutcome:
     counts = counts_by(warehouse, CI_TEST_CASES.name, "status")
     unknown = {str(k): n for k, n in counts.items() if k not in TEST_STATUSES}
     return CheckOutcome(

@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import dagster as dg
 
-from cicl_assets.audit.chain import record_action
+from cicl_assets.audit.chain import chained_keys, record_action
 from cicl_assets.compliance.bundles import BundleInput, bundle_bytes, content_digest, statements
 from cicl_assets.compliance.policy import GATES_FILE
 from cicl_assets.compliance.tables import DEPLOYMENT_EVIDENCE
@@ -37,21 +38,33 @@ def _first_predicate(data: bytes) -> dict[str, Any]:
     return json.loads(base64.b64decode(json.loads(line)["payload"]))["predicate"]
 
 
-def published(store: CreateOnlyStore, folder: str) -> tuple[int, dict[str, tuple[str, str]]]:
-    """(highest bundle number, deployment_id -> (its newest content digest, that bundle's
-    sha256)) of the bundles in ``folder``."""
+@dataclass(frozen=True)
+class Published:
+    """A deployment's newest bundle in the outbox."""
+
+    name: str
+    content_digest: str
+    sha256: str
+    supersedes: str | None
+
+
+def published(store: CreateOnlyStore, folder: str) -> tuple[int, dict[str, Published]]:
+    """(highest bundle number, deployment_id -> its newest bundle) of the bundles in
+    ``folder``."""
     numbered = []
     for name in store.list(folder):
         stem = name.rsplit("/", 1)[-1].removesuffix(".intoto.jsonl")
         if stem.isdigit():
             numbered.append((int(stem), name))
-    latest: dict[str, tuple[str, str]] = {}
+    latest: dict[str, Published] = {}
     for _, name in sorted(numbered):
         data = store.read(name)
         predicate = _first_predicate(data)
-        latest[predicate["deployment"]["deployment_id"]] = (
+        latest[predicate["deployment"]["deployment_id"]] = Published(
+            name,
             predicate["bundle"]["contentDigest"],
             hashlib.sha256(data).hexdigest(),
+            predicate["bundle"].get("supersedes"),
         )
     return max((n for n, _ in numbered), default=0), latest
 
@@ -75,6 +88,33 @@ BUNDLES_DESCRIPTION = (
     "deployment and change of its evidence, in the outbox under "
     "evidence/<service>/<digest>/<n>.intoto.jsonl; each bundle's sha256 is in the audit chain."
 )
+
+
+def chain_bundle(
+    warehouse: Warehouse,
+    notary: Any,
+    row: dict[str, Any],
+    name: str,
+    sha: str,
+    supersedes: str | None,
+) -> None:
+    """The bundle's ``evidence_bundle`` event in the audit chain, once per bundle."""
+    record_action(
+        warehouse,
+        action="evidence_bundle",
+        actor="cicl",
+        resource=name,
+        environment="production",
+        image_digest=row["image_digest"],
+        details={
+            "deployment_id": row["deployment_id"],
+            "sha256": sha,
+            "supersedes": supersedes,
+            "verdict": row["verdict"],
+        },
+        event_id=f"evidence_bundle:{name}",
+        notary=notary,
+    )
 
 
 def cut_bundles(warehouse: Warehouse, cicl_config: CiclConfig) -> dg.MaterializeResult:
@@ -103,35 +143,27 @@ def cut_bundles(warehouse: Warehouse, cicl_config: CiclConfig) -> dg.Materialize
     store = open_outbox(cicl_config.outbox_uri, git_branch=EVIDENCE_BRANCH)
     notary = cicl_config.chain_notary(warehouse)
     cut = []
+    already: list[tuple[dict[str, Any], Published]] = []
     for row in rows:
         folder = bundle_folder(row["service"], row["image_digest"])
         highest, latest = published(store, folder)
         docs = statements(BundleInput(row, tests, policy_digest))
         previous = latest.get(row["deployment_id"])
-        if previous is not None and previous[0] == content_digest(docs):
+        if previous is not None and previous.content_digest == content_digest(docs):
+            already.append((row, previous))
             continue
         number = highest + 1
-        data = bundle_bytes(docs, signer, number, previous[1] if previous else None)
+        supersedes = previous.sha256 if previous else None
+        data = bundle_bytes(docs, signer, number, supersedes)
         name = f"{folder}/{number}.intoto.jsonl"
         store.create(name, data)
-        sha = hashlib.sha256(data).hexdigest()
-        record_action(
-            warehouse,
-            action="evidence_bundle",
-            actor="cicl",
-            resource=name,
-            environment="production",
-            image_digest=row["image_digest"],
-            details={
-                "deployment_id": row["deployment_id"],
-                "sha256": sha,
-                "supersedes": previous[1] if previous else None,
-                "verdict": row["verdict"],
-            },
-            event_id=f"evidence_bundle:{name}",
-            notary=notary,
-        )
+        chain_bundle(warehouse, notary, row, name, hashlib.sha256(data).hexdigest(), supersedes)
         cut.append(name)
+    # A run killed between a bundle and its audit event left the event to this one.
+    chained = chained_keys(warehouse, [f"evidence_bundle:{p.name}" for _, p in already])
+    for row, p in already:
+        if ("cicl", f"evidence_bundle:{p.name}") not in chained:
+            chain_bundle(warehouse, notary, row, p.name, p.sha256, p.supersedes)
     return dg.MaterializeResult(
         asset_key=EVIDENCE_BUNDLES,
         metadata={

@@ -1,7 +1,9 @@
 """Assets of the telemetry group: OTLP trace and log files from the landing zone's otel/ folder."""
 
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from cicl_assets.partitions import day_start
 from cicl_assets.stream_assets import (
     AssetView,
     CheckOutcome,
@@ -16,6 +18,7 @@ from cicl_assets.telemetry.formats import OTEL_STREAM
 from cicl_assets.telemetry.logs_table import EVAL_SCORES, OTEL_LOGS
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.tables import NULL_PARTITION
 
 PREVIEW_COLUMNS = (
     "service_name",
@@ -51,13 +54,35 @@ TIME_ORDER_CHECK = "spans_end_after_they_start"
 DATA_DAYS = "data_days"
 
 
+def run_days(warehouse: Warehouse, run_id: str) -> list[date]:
+    """The days (of any of the stream's tables) holding rows of the files this run ingested, as
+    ``ingested_files`` records them: the bounds that keep reads of the spans to their
+    partitions."""
+    rows = warehouse.query(
+        "SELECT partitions FROM ingested_files WHERE run_id = @run_id AND stream = @stream "
+        "AND status = 'ingested'",
+        {"run_id": run_id, "stream": OTEL_STREAM.name},
+    ).to_pylist()
+    days = {p for r in rows for p in r["partitions"] or () if p != NULL_PARTITION}
+    return sorted(date.fromisoformat(d) for d in days)
+
+
+def _days_range(days: list[date]) -> dict[str, datetime]:
+    return {"lo": day_start(days[0]), "hi": day_start(days[-1] + timedelta(days=1))}
+
+
 def run_figures(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
     """Figures over the spans this run ingested: volume, errors, latency, services."""
+    days = run_days(warehouse, run_id)
+    if not days:
+        return {"spans_ingested": 0, "distinct_traces": 0, "error_spans": 0, DATA_DAYS: ""}
+    # The files' days bound the read to their partitions (otel_spans requires it on BigQuery).
     this_run = (
-        f"FROM {OTEL_SPANS.name} WHERE source_file IN (SELECT source_file FROM ingested_files "
+        f"FROM {OTEL_SPANS.name} WHERE start_time >= @lo AND start_time < @hi "
+        "AND source_file IN (SELECT source_file FROM ingested_files "
         "WHERE run_id = @run_id AND stream = @stream AND status = 'ingested')"
     )
-    params = {"run_id": run_id, "stream": OTEL_STREAM.name}
+    params = {"run_id": run_id, "stream": OTEL_STREAM.name, **_days_range(days)}
     if warehouse.dialect == "bigquery":
         p50 = "APPROX_QUANTILES(duration_ms, 100)[OFFSET(50)]"
         p95 = "APPROX_QUANTILES(duration_ms, 100)[OFFSET(95)]"
@@ -93,11 +118,17 @@ def run_figures(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
     return figures
 
 
-def check_time_order(warehouse: Warehouse) -> CheckOutcome:
-    """Spans whose end is before their start point at a clock or instrumentation bug."""
-    bad = warehouse.query(
-        f"SELECT COUNT(*) AS n FROM {OTEL_SPANS.name} WHERE end_time < start_time"
-    ).to_pylist()[0]["n"]
+def check_time_order(warehouse: Warehouse, run: StreamRun) -> CheckOutcome:
+    """Spans whose end is before their start point at a clock or instrumentation bug. Only the
+    days this run's spans fall on are read: earlier days were checked when they arrived."""
+    days = [date.fromisoformat(d) for d in str(run.extra.get(DATA_DAYS, "")).split(",") if d]
+    bad = 0
+    if days:
+        bad = warehouse.query(
+            f"SELECT COUNT(*) AS n FROM {OTEL_SPANS.name} WHERE start_time >= @lo "
+            "AND start_time < @hi AND end_time < start_time",
+            _days_range(days),
+        ).to_pylist()[0]["n"]
     return CheckOutcome(
         passed=not bad,
         description="no span ends before it starts" if not bad else f"{bad} spans end early",
@@ -126,7 +157,8 @@ OTEL = DeclaredStream(
         StreamCheck(
             TIME_ORDER_CHECK,
             OTEL_SPANS.name,
-            "No otel_spans row has an end_time before its start_time.",
+            "No otel_spans row of the days an ingest's new spans fall on has an end_time before "
+            "its start_time.",
             check_time_order,
         ),
     ),

@@ -236,3 +236,43 @@ def test_evidence_verdicts_the_gate_and_the_rollbacks(any_warehouse, tmp_path):
     assert predicate["verdict"] == "fail"
     assert predicate["bundle"]["supersedes"] == hashlib.sha256(first).hexdigest()
     assert (outbox / names[0]).read_bytes() == first
+
+
+def test_a_bundle_a_killed_run_cut_without_its_audit_event_is_chained_once_by_the_next(tmp_path):
+    """The first warehouse's run publishes the bundles to the outbox; the second warehouse, seeded
+    alike, holds what a run killed after writing them holds: the bundles, not their events."""
+    from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
+    from tests.signing_keys import signed_config
+
+    config = signed_config(tmp_path, Ed25519Signer.generate())
+    first, killed = (DuckDBWarehouse(path=str(tmp_path / f"{n}.duckdb")) for n in ("a", "b"))
+
+    def bundle_events(warehouse) -> list[tuple[str, str, str | None]]:
+        return sorted(
+            (
+                r["resource"],
+                json.loads(r["details"])["sha256"],
+                json.loads(r["details"])["supersedes"],
+            )
+            for r in read_chain(warehouse)
+            if r["action"] == "evidence_bundle"
+        )
+
+    outbox = tmp_path / "outbox" / "evidence"
+    seed(first)
+    seed(killed)
+    # The second run on the killed warehouse must find every event chained, once.
+    for warehouse in (first, killed, killed):
+        dg.materialize(
+            [compliance_evidence],
+            resources={"warehouse": warehouse, "cicl_config": config},
+            raise_on_error=False,
+        )
+    published = sorted(
+        (f"evidence/{p.relative_to(outbox).as_posix()}", hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in outbox.rglob("*.jsonl")
+    )
+    assert len(published) == 5
+    assert bundle_events(killed) == bundle_events(first)
+    assert [(name, sha) for name, sha, _ in bundle_events(killed)] == published
+    assert verify_chain(read_chain(killed)).ok

@@ -14,6 +14,8 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from cicl_assets.ingest.runner import ingest_stream
+from cicl_assets.landing import LandingZone
 from cicl_assets.learning.assets import slo_breach_report
 from cicl_assets.learning.breach_report import SLO_BREACH_REPORTS
 from cicl_assets.learning.regressions.assets import cl_findings, cl_regressions
@@ -21,6 +23,10 @@ from cicl_assets.partitions import range_tags
 from cicl_assets.slo.assets import slo_minute_counts, slo_status
 from cicl_assets.slo.minute_counts import SLO_MINUTE_COUNTS
 from cicl_assets.slo.status import SLO_STATUS
+from cicl_assets.stream_assets import StreamRun
+from cicl_assets.telemetry.assets import DATA_DAYS, check_time_order, run_figures
+from cicl_assets.telemetry.formats import OTEL_STREAM
+from cicl_assets.telemetry.logs_table import OTEL_LOGS
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from cicl_assets.warehouse.bigquery_warehouse import BigQueryWarehouse
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
@@ -29,9 +35,12 @@ from jobs.learning import cl_evaluation_job
 from sensors.in_process import run_sensor_once
 from sensors.slo_breach import slo_breach_sensor
 from tests.unit.slo.spans import story_spans, write_spans
+from tests.unit.telemetry.otlp_requests import every_kind_request
 
 CONFIG_DIR = str(Path(__file__).parents[2] / "config")
-TIME_SERIES = {t.name: t.time_column for t in (OTEL_SPANS, SLO_MINUTE_COUNTS, SLO_STATUS)}
+TIME_SERIES = {
+    t.name: t.time_column for t in (OTEL_SPANS, OTEL_LOGS, SLO_MINUTE_COUNTS, SLO_STATUS)
+}
 TIME_SERIES[SLO_BREACH_REPORTS.name] = SLO_BREACH_REPORTS.time_column
 STATEMENTS: list[str] = []
 
@@ -136,3 +145,21 @@ def test_the_slo_path_reads_only_the_partitions_it_needs(recording_warehouse, ci
             assert sent["timePartitioning"] == {"type": "DAY", "field": spec.time_column}
             created = warehouse.client.get_table(f"{warehouse.target}.{spec.name}")
             assert created.time_partitioning.field == spec.time_column
+
+
+def test_the_otel_ingests_figures_and_check_read_only_the_days_it_ingested(tmp_path):
+    """run_figures and the time-order check follow every ingest of spans: bounded by the days
+    of the run's files, never the whole table."""
+    warehouse = RecordingDuckDB(path=str(tmp_path / "w.duckdb"))
+    root = tmp_path / "landing"
+    (root / "otel").mkdir(parents=True)
+    (root / "otel" / "a.pb").write_bytes(every_kind_request().SerializeToString())
+    ingest_stream(OTEL_STREAM, LandingZone(uri=str(root)), warehouse, run_id="r1")
+    STATEMENTS.clear()
+    figures = run_figures(warehouse, "r1")
+    check = check_time_order(warehouse, StreamRun("r1", None, extra=figures))  # type: ignore[arg-type]
+    nothing = run_figures(warehouse, "r2")
+    assert (figures["spans_ingested"], check.passed, nothing["spans_ingested"]) == (4, True, 0)
+    assert figures[DATA_DAYS] and nothing[DATA_DAYS] == ""
+    assert sum("FROM otel_spans" in s for s in STATEMENTS) == 4  # figures, days, services, check
+    assert full_reads(STATEMENTS) == []

@@ -38,11 +38,6 @@ def reference(workspace) -> Reference:
     return made
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="since the regression, routing and compliance assets joined `make run`, a killed and "
-    "rerun warehouse differs from the clean run in a table not yet named (open in issue 9)",
-)
 def test_after_seeded_kills_and_a_run_to_the_end_the_warehouse_equals_a_clean_runs(
     workspace, reference
 ):

@@ -22,7 +22,7 @@ def _a_values(warehouse) -> dict[str, int]:
     }
 
 
-def _no_negative_a(warehouse) -> CheckOutcome:
+def _no_negative_a(warehouse, run) -> CheckOutcome:
     n = warehouse.query("SELECT COUNT(*) AS n FROM sample_rows WHERE a < 0").column(0)[0].as_py()
     return CheckOutcome(passed=n == 0, description=f"{n} negative", metadata={"negative": n})
 
