@@ -65,6 +65,11 @@ class CiclConfig(dg.ConfigurableResource):
         description="minutes an ongoing SLO alert waits before it triggers another review",
     )
 
+    retention_clock: str | None = Field(
+        default=None,
+        description="wall or data (CICL_RETENTION_CLOCK): overrides the retention policy's clock",
+    )
+
     @property
     def path(self) -> Path:
         return Path(self.config_dir)
@@ -151,5 +156,6 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
             signing_key=dg.EnvVar("CICL_SIGNING_KEY") if settings.signing_key is not None else None,
             trust_file=str(settings.trust_file) if settings.trust_file else None,
             slo_breach_cooldown_minutes=settings.slo_breach_cooldown_minutes,
+            retention_clock=settings.retention_clock,
         ),
     }
