@@ -64,6 +64,8 @@ class GatePolicy:
     ci_stages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     post_deploy_steps: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+    # What an infrastructure apply must be verified on afterwards (infra_apply_evidence).
+    post_apply_targets: tuple[str, ...] = ()
 
     def gate(self, environment: str | None) -> EnvironmentGate | None:
         return self.environments.get(environment or "")
@@ -177,6 +179,9 @@ def parse_gates(doc: dict[str, Any], origin: str) -> GatePolicy:
         environments=environments,
         ci_stages=stages,
         post_deploy_steps=_names(doc.get("post_deploy_steps"), f"{origin}: post_deploy_steps"),
+        post_apply_targets=_names(
+            doc.get("post_apply_verifications"), f"{origin}: post_apply_verifications"
+        ),
         waivers=tuple(_waiver(w, f"{origin}: waivers[{i}]") for i, w in enumerate(waivers)),
     )
 
