@@ -79,6 +79,10 @@ class CiclConfig(dg.ConfigurableResource):
     state_dir: str = Field(
         default=".cicl", description="local state (a remote platform repository's mirror)"
     )
+    retention_clock: str | None = Field(
+        default=None,
+        description="wall or data (CICL_RETENTION_CLOCK): overrides the retention policy's clock",
+    )
 
     @property
     def path(self) -> Path:
@@ -184,5 +188,6 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
             if settings.platform_repo_token is not None
             else None,
             state_dir=settings.state_dir,
+            retention_clock=settings.retention_clock,
         ),
     }

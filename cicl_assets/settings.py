@@ -47,6 +47,7 @@ VARIABLES: dict[str, str] = {
     "CICL_SIGNING_KEY": "secret: ed25519 private key (PEM) cicl signs audit chain heads with",
     "CICL_TRUST_FILE": "the keys whose signatures cicl accepts, with their validity",
     "CICL_SLO_BREACH_COOLDOWN_MINUTES": "minutes before an ongoing SLO alert triggers again",
+    "CICL_RETENTION_CLOCK": "wall (default) or data: what evidence retention measures age against",
     "CICL_MAX_FILE_BYTES": "largest landing file read",
     "CICL_MAX_INFLATED_BYTES": "largest content a gzipped landing file may inflate to",
     "CICL_QUERY_TIMEOUT_SECONDS": "longest a warehouse statement may run before it is stopped",
@@ -125,6 +126,7 @@ class Settings:
     signing_key: Secret | SecretRef | None = None
     trust_file: Path | None = None
     slo_breach_cooldown_minutes: int = DEFAULT_SLO_BREACH_COOLDOWN_MINUTES
+    retention_clock: str | None = None
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES
     query_timeout_seconds: int = DEFAULT_QUERY_TIMEOUT_SECONDS
@@ -147,6 +149,9 @@ class Settings:
         bq_project = read.text("CICL_BQ_PROJECT") or ""
         if warehouse == "bigquery" and not bq_project:
             read.fail("CICL_BQ_PROJECT", "is required with CICL_WAREHOUSE=bigquery")
+        clock = read.text("CICL_RETENTION_CLOCK")
+        if clock is not None and clock not in ("wall", "data"):
+            read.fail("CICL_RETENTION_CLOCK", f"{clock!r} is not one of wall, data")
         settings = cls(
             warehouse=warehouse,
             duckdb_path=read.text("CICL_DUCKDB_PATH") or cls.duckdb_path,
@@ -163,6 +168,7 @@ class Settings:
             slo_breach_cooldown_minutes=read.integer(
                 "CICL_SLO_BREACH_COOLDOWN_MINUTES", cls.slo_breach_cooldown_minutes, minimum=0
             ),
+            retention_clock=clock,
             max_file_bytes=read.integer("CICL_MAX_FILE_BYTES", cls.max_file_bytes, minimum=1),
             max_inflated_bytes=read.integer(
                 "CICL_MAX_INFLATED_BYTES", cls.max_inflated_bytes, minimum=1

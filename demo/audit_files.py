@@ -15,7 +15,7 @@ import orjson
 
 from demo.ci_files import iso
 from demo.history_plan import CiRun, Deployment, History, at
-from demo.infra_files import CLUSTER, DRIFTED_AT, PROJECT
+from demo.infra_files import CLUSTER, DRIFTED_AT, PROJECT, SCHEDULE, apply_log_path
 from demo.landing_writer import WrittenFile, write_file
 
 # A value that must never reach the warehouse in clear text (ingestion redacts it).
@@ -62,6 +62,9 @@ def audit_steps(history: History, seed: int) -> list[dict[str, Any]]:
             if stage.name == "container-scan" and run.scan_critical:
                 details["findings"] = {"CRITICAL": 1, "HIGH": 1, "LOW": 2}
                 details["policy"] = "no CRITICAL vulnerabilities"
+            if stage.name == "container-scan" and run.waived_critical:
+                details["findings"] = {"CRITICAL": 1, "HIGH": 1, "LOW": 2}
+                details["waived"] = ["CVE-2024-45492"]
             if stage.name == "sign" and run.unsigned:
                 details["reason"] = "signing key unavailable: KMS permission denied"
             events.append(
@@ -78,6 +81,7 @@ def audit_steps(history: History, seed: int) -> list[dict[str, Any]]:
             )
     for d in history.deployments:
         events += _deployment_steps(rng, d)
+    events += post_apply_steps(seed)
     events.sort(key=lambda e: (e["time"], e["pipeline_run_id"], e["step"]))
     return events
 
@@ -118,19 +122,64 @@ def _deployment_steps(rng: random.Random, d: Deployment) -> list[dict[str, Any]]
         )
     )
     healthy = d.status != "rolled_back"
-    checks = {"rollout": "ok", "ingress": "ok" if healthy else "5xx rate 12.4% over 10m"}
-    out.append(
-        _step(
-            rng,
-            d.finished,
-            "health-check",
-            d.run,
-            d.environment,
-            "deploy-bot",
-            "success" if healthy else "failure",
-            {**details, "checks": checks},
-        )
-    )
+    ingress = "ok" if healthy else "5xx rate 12.4% over 10m"
+    outcome = "success" if healthy else "failure"
+    host = f"{d.run.service}.{d.environment}.coditect.example"
+    for step, result, extra in (
+        ("health-check", outcome, {"checks": {"rollout": "ok", "ingress": ingress}}),
+        ("ingress-check", outcome, {"host": host, "checks": {"tls": "ok", "http": ingress}}),
+        (
+            "summary-published",
+            "success",
+            {"summary": f"https://deploys.coditect.example/{d.deployment_id}"},
+        ),
+    ):
+        out.append(
+            _step(rng, d.finished, step, d.run, d.environment, "deploy-bot", result,
+                  {**details, **extra})
+        )  # fmt: skip
+    return out
+
+
+# What each completed apply is verified on (config/policies/gates.yaml post_apply_verifications).
+VERIFIED = {
+    "gke-cluster": ("google_container_cluster.primary", {"status": "RUNNING", "nodes": "ready"}),
+    "cloud-sql-instance": ("google_sql_database_instance.main", {"state": "RUNNABLE"}),
+    "redis-instance": ("google_redis_instance.cache", {"state": "READY"}),
+}
+
+
+def post_apply_steps(seed: int) -> list[dict[str, Any]]:
+    """A post-apply-verify step per target after every completed apply; the apply that stopped
+    on the GPU quota error was never verified (infra_apply_evidence names it)."""
+    rng = random.Random(f"{seed}:post-apply")
+    out = []
+    for env, change_set, planned_at, outcome in SCHEDULE:
+        if outcome != "ok":
+            continue
+        log = apply_log_path(env, planned_at)
+        done = at(planned_at) + timedelta(minutes=45)
+        for n, (target, (resource, checks)) in enumerate(VERIFIED.items()):
+            out.append(
+                {
+                    "kind": "cicl.audit_step/v1",
+                    "event_id": _event_id(rng),
+                    "time": iso(done + timedelta(minutes=n)),
+                    "step": "post-apply-verify",
+                    "pipeline_run_id": f"infra-{env}-{planned_at[:10]}-{change_set}",
+                    "commit": None,
+                    "image_digest": None,
+                    "environment": env,
+                    "actor": "infra-bot",
+                    "outcome": "success",
+                    "details": {
+                        "apply_log": log,
+                        "target": target,
+                        "resource": resource,
+                        "checks": checks,
+                    },
+                }
+            )
     return out
 
 

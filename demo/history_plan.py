@@ -47,6 +47,18 @@ RELEASES = (
     ),
 )
 ROLLED_BACK_RELEASE = ("tool-worker", "0.9.2")
+# Its scan's CRITICAL (story.EXPIRED_WAIVER_CVE) is waived until a day before its deploy.
+WAIVED_CRITICAL_RELEASE = ("tool-worker", "0.9.3")
+# A hotfix shipped on a Friday afternoon, rolled back to 0.9.3 35 minutes later. Planned apart from
+# RELEASES, with a generator of its own, so the seeded history around it stays as it was.
+HOTFIX_RELEASE = (
+    "tool-worker",
+    "0.9.4",
+    "2026-10-28T10:30",
+    "2026-10-28T15:00",
+    "2026-10-30T13:00",
+)
+HOTFIX_ROLLBACK_AFTER = timedelta(minutes=35)
 FAILED_SCAN_AT = ("flow-gateway", "2026-10-19T11:20")
 UNSIGNED_AT = ("tool-worker", "2026-10-26T10:40", "2026-10-26T15:30")  # CI start, staging
 FAILING_TEST_RUNS = ("2026-10-22T13:10", "2026-10-22T16:25", "2026-10-23T10:05")
@@ -88,6 +100,7 @@ class CiRun:
     stages: list[Stage] = field(default_factory=list)
     status: str = "success"
     scan_critical: bool = False
+    waived_critical: bool = False
     unsigned: bool = False
     failing_test: str = ""
 
@@ -191,10 +204,11 @@ def _new_run(
 
 
 def _next_release(service: str, when: datetime) -> str:
-    later = [v for s, v, ci, _, _ in RELEASES if s == service and at(ci) > when]
+    releases = (*RELEASES, HOTFIX_RELEASE)
+    later = [v for s, v, ci, _, _ in releases if s == service and at(ci) > when]
     if later:
         return later[0]
-    last = [v for s, v, *_ in RELEASES if s == service][-1]
+    last = [v for s, v, *_ in releases if s == service][-1]
     major, minor, patch = last.split(".")
     return f"{major}.{minor}.{int(patch) + 1}"
 
@@ -206,6 +220,7 @@ def plan_history(seed: int = story.SEED) -> History:
     for service, version, ci, _, _ in RELEASES:
         run = _new_run(rng, service, at(ci), "release", counter)
         run.version = version
+        run.waived_critical = (service, version) == WAIVED_CRITICAL_RELEASE
         runs.append(run)
     scan = _new_run(rng, FAILED_SCAN_AT[0], at(FAILED_SCAN_AT[1]), "main", counter)
     scan.scan_critical = True
@@ -241,7 +256,72 @@ def plan_history(seed: int = story.SEED) -> History:
             dev_builds[target] = dev_builds.get(target, 0) + 1
             run.version = f"{target}-dev.{dev_builds[target]}"
         _stages(run, rng)
-    return History(runs, _deployments(runs, rng))
+    planned = _deployments(runs, rng)
+    hotfix = _new_run(rng, HOTFIX_RELEASE[0], at(HOTFIX_RELEASE[2]), "release", counter)
+    hotfix.version = HOTFIX_RELEASE[1]
+    _stages(hotfix, random.Random(f"{seed}:hotfix"))
+    planned += _hotfix_deployments(hotfix, planned)
+    runs.append(hotfix)
+    runs.sort(key=lambda r: (r.started, r.run_id))
+    return History(runs, planned)
+
+
+def _hotfix_deployments(run: CiRun, planned: list[Deployment]) -> list[Deployment]:
+    """The hotfix's dev, staging and production deploys and the rollback to the release before
+    it, numbered after the seeded history's."""
+    _, _, _, staging, production = HOTFIX_RELEASE
+    dev = run.finished + timedelta(minutes=5)
+    stg, prod = at(staging), at(production)
+    deploy = Deployment(
+        "",
+        "production",
+        run,
+        prod,
+        prod + timedelta(minutes=9),
+        "deploy-bot",
+        status="rolled_back",
+        approver=APPROVER,
+        approved_at=prod - timedelta(minutes=40),
+        change_window=(prod - timedelta(minutes=prod.minute), prod + timedelta(hours=2)),
+    )
+    previous = max(
+        (d for d in planned if d.environment == "production" and d.run.service == run.service),
+        key=lambda d: d.started,
+    )
+    back = prod + HOTFIX_ROLLBACK_AFTER
+    rollback = Deployment(
+        "",
+        "production",
+        previous.run,
+        back,
+        back + timedelta(minutes=5),
+        "deploy-bot",
+        approver=APPROVER,
+        approved_at=back - timedelta(minutes=3),
+        change_window=deploy.change_window,
+    )
+    extra = [
+        Deployment("", "dev", run, dev, dev + timedelta(minutes=4), "deploy-bot"),
+        Deployment("", "staging", run, stg, stg + timedelta(minutes=6), RELEASE_MANAGER),
+        deploy,
+        rollback,
+    ]
+    _number(extra, planned)
+    rollback.rollback_of = deploy.deployment_id
+    return extra
+
+
+_SHORT = {"dev": "dev", "staging": "stg", "production": "prod"}
+
+
+def _number(deployments: list[Deployment], before: list[Deployment]) -> None:
+    """Ids per environment in start order, after those ``before`` holds."""
+    counters: dict[str, int] = {}
+    for d in before:
+        counters[d.environment] = counters.get(d.environment, 0) + 1
+    for d in sorted(deployments, key=lambda d: (d.started, d.environment, d.run.run_id)):
+        counters[d.environment] = counters.get(d.environment, 0) + 1
+        d.deployment_id = f"dep-{_SHORT[d.environment]}-{counters[d.environment]:04d}"
 
 
 def _deployments(runs: list[CiRun], rng: random.Random) -> list[Deployment]:
@@ -308,13 +388,7 @@ def _deployments(runs: list[CiRun], rng: random.Random) -> list[Deployment]:
                 )
             )
     planned.sort(key=lambda d: (d.started, d.environment, d.run.run_id))
-    counters: dict[str, int] = {}
-    short = {"dev": "dev", "staging": "stg", "production": "prod"}
-    for deployment in planned:
-        counters[deployment.environment] = counters.get(deployment.environment, 0) + 1
-        deployment.deployment_id = (
-            f"dep-{short[deployment.environment]}-{counters[deployment.environment]:04d}"
-        )
+    _number(planned, [])
     for index, deployment in enumerate(planned):
         if deployment.rollback_of == "pending":
             deployment.rollback_of = next(

@@ -363,6 +363,12 @@ def _dumps(document: Any) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
 
+def apply_log_path(env: str, planned_at: str) -> str:
+    """The landing path of the apply log of the SCHEDULE entry planned at ``planned_at``."""
+    applied = at(planned_at) + timedelta(minutes=40)
+    return f"infra/{env}/apply-{applied:%Y-%m-%dT%H%MZ}.log"
+
+
 def write_infra(root: Path) -> list[WrittenFile]:
     written = []
     states = {env: _initial_state(env) for env in ENVIRONMENTS}

@@ -51,6 +51,22 @@ UNSIGNED_IMAGE_DIGEST = "sha256:9370c8f1d300d665e0c6b0189209798257998bce2e14c4a2
 ROLLED_BACK_DEPLOYMENT_ID = "dep-prod-0003"  # tool-worker 0.9.2 in production, failed health check
 ROLLBACK_DEPLOYMENT_ID = "dep-prod-0004"  # back to tool-worker 0.9.1 (rollback_of the one above)
 SLOW_DEPLOY_DEPLOYMENT_ID = "dep-prod-0009"  # workflow-runtime SLOW_DEPLOY_VERSION_AFTER
+# Compliance stories (deployment_evidence and rollback_checks, docs/compliance.md). tool-worker
+# 0.9.3's scan reports a CRITICAL its waiver covered until 2026-10-26: the release ships a day
+# after. The 0.9.4 hotfix ships on a Friday, outside every change window, fails its health check,
+# and is rolled back to 0.9.3, whose deploy had failed its gate: not a known-good digest.
+EXPIRED_WAIVER_DEPLOYMENT_ID = "dep-prod-0007"
+EXPIRED_WAIVER_CVE = "CVE-2024-45492"
+OUT_OF_WINDOW_DEPLOYMENT_ID = "dep-prod-0010"
+NOT_KNOWN_GOOD_ROLLBACK_ID = "dep-prod-0011"
+KNOWN_GOOD_ROLLBACK_ID = ROLLBACK_DEPLOYMENT_ID  # back to 0.9.1, whose deploy passed
+# The production deploys whose gate fails: those above and the rolled-back 0.9.2.
+FAILING_GATE_DEPLOYMENT_IDS = (
+    ROLLED_BACK_DEPLOYMENT_ID,
+    EXPIRED_WAIVER_DEPLOYMENT_ID,
+    OUT_OF_WINDOW_DEPLOYMENT_ID,
+    NOT_KNOWN_GOOD_ROLLBACK_ID,
+)
 FLAKY_TESTS = (
     "com.coditect.tools.erp.VendorLookupClientTest.retriesOnTimeout",  # Surefire flakyFailure
     "providers::pool::tests::reuses_connections",  # nextest flakyFailure

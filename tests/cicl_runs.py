@@ -106,6 +106,8 @@ def environment(home: Path, settings: dict[str, str]) -> dict[str, str]:
         "CICL_CONFIG_DIR": str(REPO / "config"),
         "CICL_OUTBOX_URI": str(home / "outbox"),
         "CICL_STATE_DIR": str(home / "state"),
+        # the demo's weeks-old history, as `make demo` runs it
+        "CICL_RETENTION_CLOCK": "data",
         **settings,
     }
 

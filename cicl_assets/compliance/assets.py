@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from cicl_assets.audit.chain import record_action
 from cicl_assets.audit.notary import ChainError
+from cicl_assets.compliance.apply_evidence import infra_apply_evidence
 from cicl_assets.compliance.bundle_assets import (
     BUNDLES_DESCRIPTION,
     EVIDENCE_BUNDLES,
@@ -214,5 +215,5 @@ def gate_result(failing: list[dict[str, Any]]) -> dg.AssetCheckResult:
     )
 
 
-ASSETS: list = [compliance_evidence]
+ASSETS: list = [compliance_evidence, infra_apply_evidence]
 CHECKS: list = []

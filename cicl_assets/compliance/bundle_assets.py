@@ -7,14 +7,14 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import dagster as dg
 
 from cicl_assets.audit.chain import chained_keys, record_action
 from cicl_assets.compliance.bundles import BundleInput, bundle_bytes, content_digest, statements
-from cicl_assets.compliance.policy import GATES_FILE
+from cicl_assets.compliance.context import findings_of, open_findings, slo_context
+from cicl_assets.compliance.policy import GATES_FILE, load_bundles
 from cicl_assets.compliance.tables import DEPLOYMENT_EVIDENCE
 from cicl_assets.deployments.summary import FINISHED
 from cicl_assets.outbox import CreateOnlyStore, open_outbox
@@ -24,9 +24,6 @@ from cicl_assets.warehouse.tables import utcnow
 
 EVIDENCE_BRANCH = "cicl-evidence"
 FOLDER = "evidence"
-# Evidence that is still arriving (post-deploy checks, late scans) waits this long after the
-# deployment finished before its first bundle is cut; later changes make new bundles anyway.
-GRACE = timedelta(hours=1)
 
 
 def bundle_folder(service: str, digest: str) -> str:
@@ -126,7 +123,7 @@ def cut_bundles(warehouse: Warehouse, cicl_config: CiclConfig) -> dg.Materialize
             metadata={"bundles_cut": 0, "not_cut": "no signing key (CICL_SIGNING_KEY)"},
         )
     warehouse.ensure_table(DEPLOYMENT_EVIDENCE)
-    now = utcnow()
+    now, policy = utcnow(), load_bundles(cicl_config.path)
     rows = [
         r
         for r in warehouse.query(
@@ -136,10 +133,12 @@ def cut_bundles(warehouse: Warehouse, cicl_config: CiclConfig) -> dg.Materialize
         if r["image_digest"]
         and r["status"] in FINISHED
         and r["finished_at"] is not None
-        and r["finished_at"] + GRACE <= now
+        # Complete evidence is cut at once; evidence that may still arrive waits out the grace.
+        and (r["verdict"] == "pass" or r["finished_at"] + policy.grace <= now)
     ]
     policy_digest = hashlib.sha256((cicl_config.path / GATES_FILE).read_bytes()).hexdigest()
-    tests = _tests(warehouse, [i for r in rows for i in json.loads(r["ci_runs"] or "[]")])
+    run_ids = [i for r in rows for i in json.loads(r["ci_runs"] or "[]")]
+    tests, findings = _tests(warehouse, run_ids), open_findings(warehouse, run_ids)
     store = open_outbox(cicl_config.outbox_uri, git_branch=EVIDENCE_BRANCH)
     notary = cicl_config.chain_notary(warehouse)
     cut = []
@@ -147,7 +146,15 @@ def cut_bundles(warehouse: Warehouse, cicl_config: CiclConfig) -> dg.Materialize
     for row in rows:
         folder = bundle_folder(row["service"], row["image_digest"])
         highest, latest = published(store, folder)
-        docs = statements(BundleInput(row, tests, policy_digest))
+        docs = statements(
+            BundleInput(
+                row,
+                tests,
+                policy_digest,
+                tuple(findings_of(findings, json.loads(row["ci_runs"] or "[]"))),
+                slo_context(warehouse, row, policy),
+            )
+        )
         previous = latest.get(row["deployment_id"])
         if previous is not None and previous.content_digest == content_digest(docs):
             already.append((row, previous))

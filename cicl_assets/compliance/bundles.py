@@ -3,7 +3,8 @@ envelope signed with cicl's signing key, one envelope per line (docs/compliance.
 
 A bundle holds, for one production deployment: cicl's deployment-evidence predicate
 (``EVIDENCE_PREDICATE``, versioned), a test-result v0.1 statement per CI run that built the
-digest, and a SLSA Verification Summary Attestation v1 carrying the gate's policy and verdict.
+digest, a SLSA Verification Summary Attestation v1 carrying the gate's policy and verdict, and
+cicl's deployment-context predicate: the SLO status and the open findings around the deploy.
 
 Signing is ed25519 over DSSE's pre-authentication encoding, through the ``Signer`` the audit
 chain already uses: one key and one trust file for everything cicl signs, so an auditor needs
@@ -26,6 +27,7 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 EVIDENCE_PREDICATE = "https://cicl.dev/deployment-evidence/v1"
 TEST_RESULT_PREDICATE = "https://in-toto.io/attestation/test-result/v0.1"
 VSA_PREDICATE = "https://slsa.dev/verification_summary/v1"
+CONTEXT_PREDICATE = "https://cicl.dev/deployment-context/v1"
 VERIFIER_ID = "https://cicl.dev/gate"
 
 
@@ -75,6 +77,8 @@ class BundleInput:
     tests: Mapping[str, Mapping[str, int]]  # pipeline_run_id -> status -> count
     policy_digest: str
     open_findings: tuple[Mapping[str, Any], ...] = ()
+    # The SLO status around the deploy (compliance.context.slo_context); None: no such statement.
+    slo: Mapping[str, Any] | None = None
 
 
 def statements(data: BundleInput) -> list[dict[str, Any]]:
@@ -150,6 +154,20 @@ def statements(data: BundleInput) -> list[dict[str, Any]]:
             },
         )
     )
+    if data.slo is not None:
+        out.append(
+            statement(
+                digest,
+                name,
+                CONTEXT_PREDICATE,
+                {
+                    "version": 1,
+                    "window": data.slo.get("window"),
+                    "slos": list(data.slo.get("slos") or []),
+                    "openFindings": evidence["openFindings"],
+                },
+            )
+        )
     return out
 
 

@@ -7,7 +7,7 @@ default: a gate that quietly opens is worse than a run that stops.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +19,7 @@ from cicl_assets.ingest.values import require_time
 
 GATES_FILE = Path("policies") / "gates.yaml"
 WINDOWS_FILE = Path("policies") / "change_windows.yaml"
+EVIDENCE_FILE = Path("policies") / "evidence.yaml"
 CHECKS = (
     "ci_stages",
     "scan",
@@ -63,6 +64,8 @@ class GatePolicy:
     ci_stages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     post_deploy_steps: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+    # What an infrastructure apply must be verified on afterwards (infra_apply_evidence).
+    post_apply_targets: tuple[str, ...] = ()
 
     def gate(self, environment: str | None) -> EnvironmentGate | None:
         return self.environments.get(environment or "")
@@ -87,6 +90,15 @@ class ChangeWindows:
     time_zone: ZoneInfo
     weekly: tuple[WeeklyWindow, ...] = ()
     freezes: tuple[Freeze, ...] = ()
+
+
+@dataclass(frozen=True)
+class BundlePolicy:
+    """When a production deployment's first bundle is cut, and the SLO window it states."""
+
+    grace: timedelta = timedelta(hours=1)
+    slo_before: timedelta = timedelta(hours=1)
+    slo_after: timedelta = timedelta(hours=24)
 
 
 def _mapping(doc: Any, where: str) -> dict[str, Any]:
@@ -167,6 +179,9 @@ def parse_gates(doc: dict[str, Any], origin: str) -> GatePolicy:
         environments=environments,
         ci_stages=stages,
         post_deploy_steps=_names(doc.get("post_deploy_steps"), f"{origin}: post_deploy_steps"),
+        post_apply_targets=_names(
+            doc.get("post_apply_verifications"), f"{origin}: post_apply_verifications"
+        ),
         waivers=tuple(_waiver(w, f"{origin}: waivers[{i}]") for i, w in enumerate(waivers)),
     )
 
@@ -225,3 +240,33 @@ def load_gates(config_dir: Path) -> GatePolicy:
 def load_windows(config_dir: Path) -> ChangeWindows:
     doc, origin = _load(config_dir, WINDOWS_FILE)
     return parse_windows(doc, origin)
+
+
+def _duration(
+    raw: dict[str, Any], key: str, unit: str, default: timedelta, where: str
+) -> timedelta:
+    value = raw.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise PolicyError(f"{where}.{key}: {value!r} is not a number of {unit} >= 0")
+    return timedelta(**{unit: value})
+
+
+def parse_bundles(doc: dict[str, Any], origin: str) -> BundlePolicy:
+    where = f"{origin}: bundles"
+    raw = _mapping(doc.get("bundles") or {}, where)
+    unknown = sorted(set(raw) - {"grace_minutes", "slo_before_hours", "slo_after_hours"})
+    if unknown:
+        raise PolicyError(f"{where}: unknown setting {unknown[0]}")
+    default = BundlePolicy()
+    return BundlePolicy(
+        grace=_duration(raw, "grace_minutes", "minutes", default.grace, where),
+        slo_before=_duration(raw, "slo_before_hours", "hours", default.slo_before, where),
+        slo_after=_duration(raw, "slo_after_hours", "hours", default.slo_after, where),
+    )
+
+
+def load_bundles(config_dir: Path) -> BundlePolicy:
+    doc, origin = _load(config_dir, EVIDENCE_FILE)
+    return parse_bundles(doc, origin)

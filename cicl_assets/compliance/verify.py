@@ -14,6 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from cicl_assets.compliance.bundles import (
+    CONTEXT_PREDICATE,
     EVIDENCE_PREDICATE,
     PAYLOAD_TYPE,
     STATEMENT_TYPE,
@@ -28,6 +29,7 @@ _REQUIRED = {
     EVIDENCE_PREDICATE: ("version", "deployment", "checks", "verdict", "bundle"),
     TEST_RESULT_PREDICATE: ("result", "configuration", "passedTests", "failedTests"),
     VSA_PREDICATE: ("verifier", "timeVerified", "resourceUri", "policy", "verificationResult"),
+    CONTEXT_PREDICATE: ("version", "window", "slos", "openFindings"),
 }
 
 

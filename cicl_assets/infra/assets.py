@@ -230,7 +230,8 @@ class RetentionConfig(dg.Config):
         default=None,
         description=(
             "RFC 3339 time to measure expiry against; default: the policy file's as_of, else "
-            "the earlier of now and the newest planned_at/applied_at in the data"
+            "its clock (CICL_RETENTION_CLOCK overrides it): wall, now; data, the earlier of now "
+            "and the newest planned_at/applied_at in the data"
         ),
     )
     policy_file: str = Field(
@@ -258,10 +259,11 @@ def evidence_retention(
     Each table's deletion is appended to the audit chain (action ``retention_deletion``).
     """
     policy = load_policy(cicl_config.path / config.policy_file)
-    if config.as_of:
+    if config.as_of or cicl_config.retention_clock:
         policy = type(policy)(
             keep_days=policy.keep_days,
-            as_of=require_time(config.as_of, "as_of"),
+            as_of=require_time(config.as_of, "as_of") if config.as_of else policy.as_of,
+            clock=cicl_config.retention_clock or policy.clock,
         )
     now = datetime.now(UTC)
     outcome = apply_retention(warehouse, policy, now)

@@ -76,7 +76,8 @@ def delete_expired(warehouse: Warehouse, table: str, as_of: datetime) -> int:
 def apply_retention(
     warehouse: Warehouse, policy: RetentionPolicy, wall_clock: datetime
 ) -> RetentionOutcome:
-    as_of, basis = choose_as_of(policy.as_of, newest_event_time(warehouse), wall_clock)
+    newest = newest_event_time(warehouse) if policy.clock == "data" else None
+    as_of, basis = choose_as_of(policy.as_of, newest, wall_clock, policy.clock)
     outcome = RetentionOutcome(as_of, basis)
     for table in policy.keep_days:
         outcome.deleted[table] = delete_expired(warehouse, table, as_of)

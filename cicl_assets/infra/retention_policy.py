@@ -39,6 +39,9 @@ EVENT_TIME_COLUMNS: Mapping[str, str] = {
 }
 
 
+CLOCKS = ("wall", "data")
+
+
 class RetentionRefused(ValueError):
     """Retention was asked to touch a table it may not delete from."""
 
@@ -68,6 +71,7 @@ class RetentionPolicy:
 
     keep_days: Mapping[str, int]
     as_of: datetime | None = None
+    clock: str = "wall"  # wall | data (replays of old data, the demo)
 
     def days_for(self, table: str) -> int:
         return self.keep_days[checked_table(table)]
@@ -108,7 +112,10 @@ def policy_from_mapping(doc: Mapping[str, Any]) -> RetentionPolicy:
             )
         keep[table] = days
     as_of = checked_time(doc.get("as_of"), "retention policy: as_of")
-    return RetentionPolicy(keep_days=keep, as_of=as_of)
+    clock = doc.get("clock") or "wall"
+    if clock not in CLOCKS:
+        raise ValueError(f"retention policy: clock {clock!r} is not one of {', '.join(CLOCKS)}")
+    return RetentionPolicy(keep_days=keep, as_of=as_of, clock=clock)
 
 
 def load_policy(path: Path) -> RetentionPolicy:
@@ -118,18 +125,22 @@ def load_policy(path: Path) -> RetentionPolicy:
 
 
 def choose_as_of(
-    configured: datetime | None, newest_event: datetime | None, wall_clock: datetime
+    configured: datetime | None,
+    newest_event: datetime | None,
+    wall_clock: datetime,
+    clock: str = "wall",
 ) -> tuple[datetime, str]:
     """The "now" retention measures expiry against, and why.
 
-    A configured as_of wins. Otherwise the earlier of the wall clock and the newest event time
-    in the retained tables: when data stops arriving (a paused pipeline, a demo data set from
-    weeks ago) evidence is not expired wholesale, and one file with a clock in the future cannot
-    expire everything else. Deleting late is the safe side of a "kept N days" promise.
+    A configured as_of wins. By default the wall clock: a "kept N days" promise is about days
+    that passed. Only when the data clock is configured (replaying old data: the demo), the
+    earlier of the wall clock and the newest event time in the retained tables, so a data set
+    from weeks ago is not expired wholesale and one file dated in the future cannot expire
+    everything else.
     """
     if configured is not None:
         return configured, "configured"
-    if newest_event is None:
+    if clock != "data" or newest_event is None:
         return wall_clock, "wall_clock"
     if newest_event < wall_clock:
         return newest_event, "newest_data"

@@ -1,7 +1,10 @@
 """The infra group's warehouse tables: OpenTofu plans, apply logs, drift."""
 
+from dataclasses import replace
+
 import pyarrow as pa
 
+from cicl_assets.infra.retention_policy import RETENTION_ALLOW_LIST
 from cicl_assets.warehouse.tables import JSON, UTC_TS, TableSpec
 
 INFRA_PLANS = TableSpec(
@@ -275,4 +278,17 @@ INFRA_DRIFT_ISSUES = TableSpec(
     identity=("drift_issue_id",),
     json_columns=("latest_actions", "latest_changed_attributes"),
     column_docs={"source_file": "the file of the latest check that reported the drift"},
+)
+
+# The retained tables expire in BigQuery as the retention policy says (its periods must equal the
+# allow-list's); drift tables are permanent and get no expiration.
+INFRA_PLANS, INFRA_PLAN_CHANGES, INFRA_PLAN_CHECKS, INFRA_PLAN_ARTIFACTS, INFRA_APPLY_LOGS = (
+    replace(spec, partition_expiration_days=RETENTION_ALLOW_LIST[spec.name])
+    for spec in (
+        INFRA_PLANS,
+        INFRA_PLAN_CHANGES,
+        INFRA_PLAN_CHECKS,
+        INFRA_PLAN_ARTIFACTS,
+        INFRA_APPLY_LOGS,
+    )
 )

@@ -308,7 +308,13 @@ class BigQueryWarehouse(Warehouse):
         table.description = spec.description
         if spec.time_column:
             table.time_partitioning = bigquery.TimePartitioning(
-                type_=bigquery.TimePartitioningType.DAY, field=spec.time_column
+                type_=bigquery.TimePartitioningType.DAY,
+                field=spec.time_column,
+                expiration_ms=(
+                    spec.partition_expiration_days * 86_400_000
+                    if spec.partition_expiration_days
+                    else None
+                ),
             )
             table.require_partition_filter = spec.require_partition_filter
         if spec.cluster_by:

@@ -50,6 +50,9 @@ class TableSpec:
     column_docs: dict[str, str] = field(default_factory=dict)
     identity: tuple[str, ...] = ()
     prefer_present: tuple[str, ...] = ()
+    # BigQuery drops a partition this many days after its day of ``time_column`` (retained
+    # evidence only; the other backends leave deletion to the evidence_retention asset).
+    partition_expiration_days: int | None = None
 
     def with_provenance(self) -> TableSpec:
         """This spec with ``carried_by``: the keys of the landing contents that carry each row,

@@ -111,7 +111,8 @@ def seed(warehouse) -> None:
              "attestation_status": "verified"}
         )  # fmt: skip
         for step, outcome in (("rollback" if rollback_of else "deploy", "success"),
-                              ("health-check", health)):  # fmt: skip
+                              ("health-check", health), ("ingress-check", "success"),
+                              ("summary-published", "success")):  # fmt: skip
             events.append(
                 {"event_id": f"{dep_id}-{step}", "event_time": start, "source": "cicl_ci",
                  "action": step, "outcome": outcome, "pipeline_run_id": run_id,

@@ -76,6 +76,8 @@ READS = [
      REPO / "config" / "trust" / "keys.yaml"),
     ("CICL_SLO_BREACH_COOLDOWN_MINUTES", "0", "slo_breach_cooldown_minutes", 0),
     ("CICL_SLO_BREACH_COOLDOWN_MINUTES", " 90 ", "slo_breach_cooldown_minutes", 90),
+    ("CICL_RETENTION_CLOCK", "data", "retention_clock", "data"),
+    ("CICL_RETENTION_CLOCK", "wall", "retention_clock", "wall"),
     ("CICL_MAX_FILE_BYTES", "1048576", "max_file_bytes", 1048576),
     ("CICL_MAX_FILE_BYTES", "64_000_000", "max_file_bytes", 64_000_000),
     ("CICL_MAX_INFLATED_BYTES", "1", "max_inflated_bytes", 1),
@@ -118,6 +120,7 @@ def test_secrets_are_a_value_or_a_reference():
 REFUSED = [
     ({"CICL_WAREHOUSE": "postgres"}, "CICL_WAREHOUSE: 'postgres' is not one of duckdb, bigquery"),
     ({"CICL_WAREHOUSE": "bigquery"}, "CICL_BQ_PROJECT: is required with CICL_WAREHOUSE=bigquery"),
+    ({"CICL_RETENTION_CLOCK": "newest"}, "CICL_RETENTION_CLOCK: 'newest' is not one of wall, data"),
     ({"CICL_SLO_BREACH_COOLDOWN_MINUTES": "12h"},
      "CICL_SLO_BREACH_COOLDOWN_MINUTES: '12h' is not a whole number"),
     ({"CICL_SLO_BREACH_COOLDOWN_MINUTES": "-1"},

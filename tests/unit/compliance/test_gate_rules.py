@@ -413,7 +413,13 @@ def test_the_shipped_policies_load():
     gates = load_gates(Path("config"))
     assert gates.environments["production"].block == ("CRITICAL", "HIGH")
     assert gates.environments["production"].promoted_from == "staging"
-    assert [w.rule_id for w in gates.waivers] == ["CVE-2023-31484", "CVE-2024-45491"]
+    # the last one is the demo's: it expires the day before tool-worker 0.9.3 ships
+    assert [w.rule_id for w in gates.waivers] == [
+        "CVE-2023-31484",
+        "CVE-2024-45491",
+        "CVE-2024-45492",
+    ]
+    assert gates.waivers[-1].expires == datetime(2026, 10, 26, tzinfo=UTC)
     assert gates.waivers[1].expires == datetime(2026, 10, 31, tzinfo=UTC)
     windows = load_windows(Path("config"))
     assert windows.time_zone.key == "Europe/Berlin"

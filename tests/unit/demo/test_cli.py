@@ -18,11 +18,11 @@ def test_cli_writes_a_local_landing_zone_and_skips_when_current(
     keys = ["--keys", str(tmp_path / "keys")]
     assert main(["--out", str(out), "--spans", "2000", "--workers", "1", *keys]) == 0
     summary, *folders = capsys.readouterr().out.splitlines()
-    assert summary.startswith(f"{out}: 1946 spans, 1756 files in ")  # then the seconds it took
+    assert summary.startswith(f"{out}: 1946 spans, 1771 files in ")  # then the seconds it took
     assert folders == [
-        "  audit/            31 files       0.5 MB",
-        "  ci/              991 files       2.9 MB",
-        "  deployments/     153 files       0.2 MB",
+        "  audit/            32 files       0.7 MB",
+        "  ci/             1001 files       3.0 MB",
+        "  deployments/     157 files       0.2 MB",
         "  feedback/         13 files       0.0 MB",
         "  infra/           111 files       0.2 MB",
         "  otel/            453 files       1.5 MB",

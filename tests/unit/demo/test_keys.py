@@ -57,7 +57,7 @@ def test_with_the_demo_key_passed_the_demo_deploys_verify(
     demo_landing: Path, pipeline_key, tmp_path
 ):
     """The demo's story is unchanged: with its pipeline key passed as CICL_ATTESTATION_PUBLIC_KEY
-    every signed image verifies (9 production deploys), and without a key none does."""
+    every signed image verifies (11 production deploys), and without a key none does."""
     import dagster as dg
 
     from cicl_assets.ci import assets as ci
@@ -89,6 +89,6 @@ def test_with_the_demo_key_passed_the_demo_deploys_verify(
             k: v.value for k, v in mat.metadata.items() if k.startswith("attestations/production")
         }
     assert figures == {
-        "keyed": {"attestations/production/verified": 9},
-        "keyless": {"attestations/production/attested-unverified": 9},
+        "keyed": {"attestations/production/verified": 11},
+        "keyless": {"attestations/production/attested-unverified": 11},
     }

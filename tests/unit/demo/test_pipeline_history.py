@@ -37,15 +37,42 @@ def deployments(demo_landing: Path) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def steps(demo_landing: Path) -> list[dict[str, Any]]:
+def all_steps(demo_landing: Path) -> list[dict[str, Any]]:
     return [
         e for p in sorted((demo_landing / "audit" / "cicd").glob("*.jsonl")) for e in _json_lines(p)
     ]
 
 
+@pytest.fixture(scope="module")
+def steps(all_steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps of CI runs and deployments (not the infrastructure applies' verifications)."""
+    return [e for e in all_steps if e["step"] != "post-apply-verify"]
+
+
+def test_completed_applies_are_verified(all_steps: list[dict[str, Any]]) -> None:
+    from demo.infra_files import SCHEDULE, apply_log_path
+
+    verified = Counter(
+        (e["environment"], e["details"]["apply_log"], e["details"]["target"], e["outcome"])
+        for e in all_steps
+        if e["step"] == "post-apply-verify"
+    )
+    completed = [
+        (env, apply_log_path(env, at)) for env, _, at, outcome in SCHEDULE if outcome == "ok"
+    ]
+    assert len(completed) == 8
+    assert verified == Counter(
+        {
+            (env, log, target, "success"): 1
+            for env, log in completed
+            for target in ("gke-cluster", "cloud-sql-instance", "redis-instance")
+        }
+    )
+
+
 def test_every_run_folder_has_a_consistent_run_json(demo_landing: Path, runs: dict) -> None:
     folders = [p for p in (demo_landing / "ci").iterdir() if p.is_dir()]
-    assert len(folders) == len(runs) == 123
+    assert len(folders) == len(runs) == 124
     for run_id, run in runs.items():
         assert run["kind"] == "cicl.ci_run/v1" and run["pipeline_run_id"] == run_id
         assert run["status"] in ("success", "failed")
@@ -72,7 +99,7 @@ def test_flaky_and_repeatedly_failing_tests(demo_landing: Path, runs: dict) -> N
     flaky = [
         p for p in surefire if SafeET.parse(p).getroot().find("testcase/flakyFailure") is not None
     ]
-    assert (len(flaky), len(surefire)) == (13, 40)
+    assert (len(flaky), len(surefire)) == (13, 41)
     path, name = story.FAILING_TEST.split("::")
     classname = path.removesuffix(".py").replace("/", ".")
     failing_runs = []
@@ -112,7 +139,7 @@ def test_artifacts_name_the_image_digest_of_their_run(
             assert "sha256:" + statement["subject"][0]["digest"]["sha256"] == run["image"]["digest"]
             dependency = statement["predicate"]["buildDefinition"]["resolvedDependencies"][0]
             assert dependency["digest"]["gitCommit"] == run["commit"]
-    assert signed == 79
+    assert signed == 80
 
 
 def test_failed_scan_story(demo_landing: Path, runs: dict, deployments: dict, steps: list) -> None:
@@ -137,10 +164,23 @@ def test_failed_scan_story(demo_landing: Path, runs: dict, deployments: dict, st
         if s["pipeline_run_id"] == story.FAILED_SCAN_RUN_ID and s["step"] == "container-scan"
     ]
     assert [s["outcome"] for s in scan_steps] == ["failure"]
-    # no other run has a CRITICAL finding
+    # no other run has a CRITICAL finding but tool-worker 0.9.3's release, under a waiver
+    waived = [
+        d["pipeline_run_id"]
+        for d in deployments.values()
+        if d["deployment_id"] == story.EXPIRED_WAIVER_DEPLOYMENT_ID
+    ]
     for path in (demo_landing / "ci").glob("*/trivy-image.json"):
-        if path.parent.name != story.FAILED_SCAN_RUN_ID:
-            assert '"CRITICAL"' not in path.read_text()
+        if path.parent.name == story.FAILED_SCAN_RUN_ID:
+            continue
+        critical = [
+            v["VulnerabilityID"]
+            for result in json.loads(path.read_bytes())["Results"]
+            for v in result["Vulnerabilities"]
+            if v["Severity"] == "CRITICAL"
+        ]
+        assert critical == ([story.EXPIRED_WAIVER_CVE] if path.parent.name in waived else [])
+    assert runs[waived[0]]["status"] == "success"
 
 
 def test_unsigned_image_reached_staging(demo_landing: Path, runs: dict, deployments: dict) -> None:
@@ -152,7 +192,7 @@ def test_unsigned_image_reached_staging(demo_landing: Path, runs: dict, deployme
 
 
 def test_deployments_match_their_ci_runs(demo_landing: Path, runs: dict, deployments: dict) -> None:
-    assert len(deployments) == 75
+    assert len(deployments) == 79
     for d in deployments.values():
         run = runs[d["pipeline_run_id"]]
         assert (d["image_digest"], d["commit"], d["service"]) == (
@@ -200,9 +240,24 @@ def test_slow_deploy_and_rollback_stories(runs: dict, deployments: dict) -> None
         and d["started_at"] < rolled["started_at"]
     ]
     assert back["image_digest"] == max(earlier, key=lambda d: d["started_at"])["image_digest"]
-    assert [d["deployment_id"] for d in deployments.values() if d["rollback_of"]] == [
-        back["deployment_id"]
+    assert sorted(d["deployment_id"] for d in deployments.values() if d["rollback_of"]) == [
+        back["deployment_id"],
+        story.NOT_KNOWN_GOOD_ROLLBACK_ID,
     ]
+    # The 0.9.4 hotfix ships on a Friday and goes back to 0.9.3 before the traffic starts.
+    hotfix = deployments[story.OUT_OF_WINDOW_DEPLOYMENT_ID]
+    second = deployments[story.NOT_KNOWN_GOOD_ROLLBACK_ID]
+    assert (hotfix["service"], hotfix["version"], hotfix["status"]) == (
+        "tool-worker",
+        "0.9.4",
+        "rolled_back",
+    )
+    assert _time(hotfix["started_at"]).weekday() == 4
+    assert (second["rollback_of"], second["version"], second["image_digest"]) == (
+        hotfix["deployment_id"],
+        "0.9.3",
+        deployments[story.EXPIRED_WAIVER_DEPLOYMENT_ID]["image_digest"],
+    )
     # the versions running during the traffic window are the ones the spans report
     current = {}
     for d in sorted(deployments.values(), key=lambda d: d["started_at"]):
@@ -226,7 +281,7 @@ def test_audit_steps_cover_every_stage_and_deploy(
     deploy_steps = Counter(s["details"]["deployment_id"] for s in steps if s["environment"])
     # Every native deployment record and the 23 deployments GitHub reported have a deploy step.
     assert set(deploy_steps) >= set(deployments)
-    assert len(deploy_steps) == 75 + 23
+    assert len(deploy_steps) == 79 + 23
     assert len({s["event_id"] for s in steps}) == len(steps)
 
 

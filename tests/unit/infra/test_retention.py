@@ -51,13 +51,44 @@ def test_policy_giving_drift_a_period_is_refused():
         policy_from_mapping({"tables": {"infra_plans": {"keep_days": 7}}})
 
 
-def test_choose_as_of():
-    wall = datetime(2026, 11, 27, tzinfo=UTC)
-    newest = datetime(2026, 11, 5, tzinfo=UTC)
-    assert choose_as_of(AS_OF, newest, wall) == (AS_OF, "configured")
-    assert choose_as_of(None, newest, wall) == (newest, "newest_data")
-    assert choose_as_of(None, wall + timedelta(days=400), wall) == (wall, "wall_clock")
-    assert choose_as_of(None, None, wall) == (wall, "wall_clock")
+WALL = datetime(2026, 11, 27, tzinfo=UTC)
+NEWEST = datetime(2026, 11, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("configured", "newest", "clock", "expected"),
+    [
+        (AS_OF, NEWEST, "wall", (AS_OF, "configured")),
+        (AS_OF, NEWEST, "data", (AS_OF, "configured")),
+        # the wall clock by default, however old the data
+        (None, NEWEST, "wall", (WALL, "wall_clock")),
+        (None, None, "wall", (WALL, "wall_clock")),
+        # the data clock only when configured, and never later than the wall clock
+        (None, NEWEST, "data", (NEWEST, "newest_data")),
+        (None, WALL + timedelta(days=400), "data", (WALL, "wall_clock")),
+        (None, None, "data", (WALL, "wall_clock")),
+    ],
+)
+def test_choose_as_of(configured, newest, clock, expected):
+    assert choose_as_of(configured, newest, WALL, clock) == expected
+
+
+@pytest.mark.parametrize(
+    ("doc", "clock"),
+    [
+        ({}, "wall"),
+        ({"clock": "wall"}, "wall"),
+        ({"clock": "data"}, "data"),
+        ({"clock": "x"}, None),
+    ],
+)
+def test_policy_clock(doc, clock):
+    doc = {"tables": {"infra_plans": {"keep_days": 30}}, **doc}
+    if clock is None:
+        with pytest.raises(ValueError, match="clock 'x' is not one of wall, data"):
+            policy_from_mapping(doc)
+    else:
+        assert policy_from_mapping(doc).clock == clock
 
 
 def _seed(warehouse):
@@ -103,7 +134,7 @@ def test_retention_with_fixed_as_of_deletes_only_expired_rows(duckdb_warehouse):
 
 def test_retention_measured_from_newest_data_keeps_a_stale_demo(duckdb_warehouse):
     _seed(duckdb_warehouse)
-    policy = RetentionPolicy(keep_days=dict(RETENTION_ALLOW_LIST))
+    policy = RetentionPolicy(keep_days=dict(RETENTION_ALLOW_LIST), clock="data")
     outcome = apply_retention(duckdb_warehouse, policy, datetime(2027, 6, 1, tzinfo=UTC))
     # the newest plan is a day before AS_OF: "now" is that plan, not June 2027
     assert outcome.as_of_basis == "newest_data"
