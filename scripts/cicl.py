@@ -43,7 +43,13 @@ from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.lease import LeaseBusy, writer_lease
 from sensors.in_process import LaunchedRun, run_sensor_once
 from sensors.slo_breach import SLO_BREACH_SENSOR, start_cursor
-from sensors.slo_partitions import latest_storage_id, run_day_ranges, status_days, touched_days
+from sensors.slo_partitions import (
+    latest_day_source_id,
+    latest_storage_id,
+    run_day_ranges,
+    status_days,
+    touched_days,
+)
 
 REGRESSION_JOB = "cl_regression_days"
 INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -221,7 +227,7 @@ def _with_writer_lease(warehouse, work) -> int:
 
 
 def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
-    spans_before = latest_storage_id(instance, "otel_spans")
+    sources_before = latest_day_source_id(instance)
     status_before = latest_storage_id(instance, "slo_status")
     result = defs.resolve_job_def("landing_batch").execute_in_process(
         instance=instance, raise_on_error=False, run_config=INFO_LOGS
@@ -235,7 +241,7 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
         _report(warehouse, [], [])
         print(f"\nlanding_batch failed in: {', '.join(_failed([result]))}", file=sys.stderr)
         return 1
-    touched, _ = touched_days(instance, spans_before)
+    touched, _ = touched_days(instance, sources_before)
     derived, days = refresh_slo_days(defs, instance, touched)
     if not _failed(derived):
         derived += refresh_routing_days(defs, instance, touched)
