@@ -254,6 +254,18 @@ def plot(rows: list[dict]) -> bytes:
     return png_bytes(fig)
 
 
+def write_results(out: Path, rows: list[dict], verdicts: list[str], runs_per_hour: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    report = {
+        "machine": {"cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg()},
+        "spans_per_hour": runs_per_hour * 3,
+        "rows": rows,
+        "goals": verdicts,
+    }
+    (out / "scale.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "scale.png").write_bytes(plot(rows))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, nargs="+", default=list(HISTORIES))
@@ -266,18 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     for days in sorted(args.days):
         rows += bench_history(days, args.work / f"{days}d", args.work / "keys", args.runs_per_hour)
-    verdicts = goals(rows)
+        # Written after each history, so a long run stopped early keeps what it measured.
+        verdicts = goals(rows)
+        write_results(args.out, rows, verdicts, args.runs_per_hour)
     for line in verdicts:
         say(line)
-    args.out.mkdir(parents=True, exist_ok=True)
-    report = {
-        "machine": {"cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg()},
-        "spans_per_hour": args.runs_per_hour * 3,
-        "rows": rows,
-        "goals": verdicts,
-    }
-    (args.out / "scale.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "scale.png").write_bytes(plot(rows))
     say(f"wrote {args.out / 'scale.json'} and {args.out / 'scale.png'}")
     return 0
 

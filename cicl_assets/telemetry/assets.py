@@ -1,7 +1,9 @@
 """Assets of the telemetry group: OTLP trace and log files from the landing zone's otel/ folder."""
 
+from datetime import date
 from typing import Any
 
+from cicl_assets.partitions import DAY, day_start
 from cicl_assets.stream_assets import (
     AssetView,
     CheckOutcome,
@@ -16,6 +18,7 @@ from cicl_assets.telemetry.formats import OTEL_STREAM
 from cicl_assets.telemetry.logs_table import EVAL_SCORES, OTEL_LOGS
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.tables import NULL_PARTITION
 
 PREVIEW_COLUMNS = (
     "service_name",
@@ -51,13 +54,34 @@ TIME_ORDER_CHECK = "spans_end_after_they_start"
 DATA_DAYS = "data_days"
 
 
+def _run_days(warehouse: Warehouse, run_id: str) -> list[date]:
+    """The days the rows of the files this run ingested fell in (recorded with each file)."""
+    rows = warehouse.query(
+        "SELECT partitions FROM ingested_files WHERE run_id = @run_id AND stream = @stream "
+        "AND status = 'ingested'",
+        {"run_id": run_id, "stream": OTEL_STREAM.name},
+    ).to_pylist()
+    days = {p for r in rows for p in r["partitions"] or () if p != NULL_PARTITION}
+    return sorted(date.fromisoformat(d) for d in days)
+
+
 def run_figures(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
-    """Figures over the spans this run ingested: volume, errors, latency, services."""
+    """Figures over the spans this run ingested: volume, errors, latency, services. Only the
+    days its files' rows fell in are read; a run that ingested nothing reads no span."""
+    days = _run_days(warehouse, run_id)
+    if not days:
+        return {"spans_ingested": 0, "distinct_traces": 0, "error_spans": 0, DATA_DAYS: ""}
     this_run = (
-        f"FROM {OTEL_SPANS.name} WHERE source_file IN (SELECT source_file FROM ingested_files "
+        f"FROM {OTEL_SPANS.name} WHERE start_time >= @first AND start_time < @end "
+        "AND source_file IN (SELECT source_file FROM ingested_files "
         "WHERE run_id = @run_id AND stream = @stream AND status = 'ingested')"
     )
-    params = {"run_id": run_id, "stream": OTEL_STREAM.name}
+    params = {
+        "run_id": run_id,
+        "stream": OTEL_STREAM.name,
+        "first": day_start(days[0]),
+        "end": day_start(days[-1]) + DAY,
+    }
     if warehouse.dialect == "bigquery":
         p50 = "APPROX_QUANTILES(duration_ms, 100)[OFFSET(50)]"
         p95 = "APPROX_QUANTILES(duration_ms, 100)[OFFSET(95)]"
