@@ -46,7 +46,12 @@ from cicl_assets.warehouse.lease import LeaseBusy, writer_lease
 from sensors.batch_progress import BatchProgress, pending_days
 from sensors.in_process import LaunchedRun, run_sensor_once
 from sensors.slo_breach import SLO_BREACH_SENSOR, start_cursor
-from sensors.slo_partitions import latest_storage_id, run_day_ranges, status_days, touched_days
+from sensors.slo_partitions import (
+    latest_storage_id,
+    run_day_ranges,
+    status_days,
+    touched_days,
+)
 
 REGRESSION_JOB = "cl_regression_days"
 CANDIDATES_JOB = "refresh_candidates"

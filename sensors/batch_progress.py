@@ -27,10 +27,9 @@ import dagster as dg
 from cicl_assets.slo.reports import SLO_STREAM
 from cicl_assets.slo.status import SLO_STATUS
 from cicl_assets.telemetry.formats import OTEL_STREAM
-from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import INGESTED_FILES, NULL_PARTITION, utcnow
-from sensors.slo_partitions import latest_storage_id
+from sensors.slo_partitions import latest_day_source_id, latest_storage_id
 
 KEY = "cicl/batch_progress"
 # Streams whose files' days are the days the derived work refreshes.
@@ -54,7 +53,7 @@ class BatchProgress:
             # An instance older than this record: what it holds was refreshed and reviewed by
             # the runs that made it (the first record is saved before any ingest).
             return cls(
-                spans_after=latest_storage_id(instance, OTEL_SPANS.name),
+                spans_after=latest_day_source_id(instance),
                 status_after=latest_storage_id(instance, SLO_STATUS.name),
             )
         stored = json.loads(text)

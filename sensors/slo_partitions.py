@@ -33,6 +33,14 @@ def latest_storage_id(instance: dg.DagsterInstance, asset: str) -> int | None:
     return found.records[0].storage_id if found.records else None
 
 
+def latest_day_source_id(instance: dg.DagsterInstance) -> int | None:
+    """The newest materialization of any asset that names data days. A run's touched days are
+    those named after it: taking one source's newest instead would count again the days a
+    later-stored materialization of another source named in an earlier run."""
+    ids = [i for asset in DAY_SOURCES if (i := latest_storage_id(instance, asset)) is not None]
+    return max(ids, default=None)
+
+
 def _touched_at(
     instance: dg.DagsterInstance, after_storage_id: int | None
 ) -> tuple[dict[date, int], int | None]:
@@ -56,8 +64,8 @@ def _touched_at(
 def touched_days(
     instance: dg.DagsterInstance, after_storage_id: int | None
 ) -> tuple[list[date], int | None]:
-    """Days the spans of otel_spans materializations after the storage id start on, and the
-    newest storage id seen."""
+    """Days the new rows of otel_spans and slo_reports materializations after the storage id
+    fall on, and the newest storage id seen."""
     touched_at, newest = _touched_at(instance, after_storage_id)
     return sorted(touched_at), newest
 

@@ -8,9 +8,13 @@ The zone is the seeded slice of the demo's that tests/cicl_runs.py describes.
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -50,7 +54,10 @@ def bucket(gcs_emulator, small_demo_zone):
 
 @pytest.fixture(scope="module")
 def runs(small_demo_zone, bucket, demo_keys, bigquery_emulator, tmp_path_factory) -> dict[str, Run]:
-    """`cicl.py run` on each engine, both at once (they share nothing but the zone's files)."""
+    """`cicl.py run` on each engine, both at once (they share nothing but the zone's files).
+    The DuckDB run reads a copy of the zone, which the last test adds a late file to."""
+    duckdb_zone = tmp_path_factory.mktemp("duckdb-zone") / "zone"
+    shutil.copytree(small_demo_zone, duckdb_zone)
     dataset = f"e2e_{uuid.uuid4().hex[:12]}"
     envs = {
         "duckdb": environment(
@@ -58,7 +65,7 @@ def runs(small_demo_zone, bucket, demo_keys, bigquery_emulator, tmp_path_factory
             {
                 "CICL_WAREHOUSE": "duckdb",
                 "CICL_DUCKDB_PATH": str(tmp_path_factory.mktemp("duckdb") / "w.duckdb"),
-                "CICL_LANDING_URI": str(small_demo_zone),
+                "CICL_LANDING_URI": str(duckdb_zone),
                 **key_settings(demo_keys),
             },
         ),
@@ -200,14 +207,9 @@ def test_after_the_run_its_own_daemon_evaluates_no_regression_day_again(runs):
     assert (left, list(asked.run_requests)) == ([], [])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the second run reads no file, but since the slo/ stream became a source of data "
-    "days it re-evaluates the SLO and regression days (open in issue 11)",
-)
 @pytest.mark.parametrize("engine", ["duckdb", "bigquery"])
 def test_a_second_run_reads_no_landing_file_and_changes_no_table(runs, engine):
-    """Last in this module: it runs `cicl.py run` again on each engine's warehouse."""
+    """Last but one in this module: it runs `cicl.py run` again on each engine's warehouse."""
     first = runs[engine]
     succeeded(first)
     before = warehouse_fingerprint(first.warehouse)
@@ -219,3 +221,52 @@ def test_a_second_run_reads_no_landing_file_and_changes_no_table(runs, engine):
     )
     assert "slo_status days evaluated: none" in again.stdout.splitlines()
     assert differences(before, warehouse_fingerprint(again.warehouse)) == []
+
+
+WORKBENCH = "workbench-ui-workbench-page-availability"
+LATE_DAY = "2026-11-03"
+
+
+def _workbench_events(run: Run) -> int:
+    """The events in the budget window of the Workbench SLO's last evaluation."""
+    [row] = run.warehouse.query(
+        "SELECT total_events FROM slo_status WHERE slo_name = @name "
+        "AND evaluation_time >= @since ORDER BY evaluation_time DESC LIMIT 1",
+        {"name": WORKBENCH, "since": datetime(2026, 11, 5, tzinfo=UTC)},
+    ).to_pylist()
+    return row["total_events"]
+
+
+def test_a_late_slo_file_re_evaluates_its_day_and_the_days_whose_windows_cover_it(
+    runs, small_demo_zone
+):
+    """Last in this module: the demo's slo/ report of a day before the zone's spans lands after
+    the other runs. Its day is recounted, and slo_status is evaluated again from that day
+    through the data's last day (every later day's 30-day budget window covers it)."""
+    run = runs["duckdb"]
+    succeeded(run)
+    before = _workbench_events(run)
+    late = f"slo/workbench-ui/{LATE_DAY}.jsonl"
+    report = small_demo_zone.parent / "full" / late
+    zone = Path(run.env["CICL_LANDING_URI"])
+    shutil.copy2(report, zone / late)
+    again = cicl_run(run.env)
+    succeeded(again)
+    lines = again.stdout.splitlines()
+    assert (
+        "landing files: 54 listed, 1 read (1 ingested, 0 rejected), 53 unchanged and not read"
+        in lines
+    )
+    assert f"slo_status days evaluated: {LATE_DAY}..2026-11-05" in lines
+    # The Workbench's hourly reports (its shortest policy step) of that day now count.
+    hourly = [
+        json.loads(line)
+        for line in report.read_text().splitlines()
+        if json.loads(line)["window"] == 3600
+    ]
+    added = sum(
+        r["good_events_count"] + r["bad_events_count"]
+        for r in hourly
+        if r["slo_name"] == "page-availability"
+    )
+    assert (added > 0, _workbench_events(again) - before) == (True, added)

@@ -160,3 +160,28 @@ def test_spans_land_the_same_on_every_warehouse(any_warehouse, tmp_path):
     assert figures["spans_ingested"] == 4  # the two files hold the same four spans
     assert figures["error_spans"] == 1
     assert figures["spans_by_service/workflow-runtime"] == 3
+
+
+RECORDED: list[str] = []
+
+
+class RecordingDuckDB(DuckDBWarehouse):
+    def query(self, sql, params=None):
+        RECORDED.append(" ".join(sql.split()))
+        return super().query(sql, params)
+
+
+def test_span_figures_read_only_the_days_the_run_ingested(tmp_path):
+    """The figures of a run read otel_spans only within the days its files' rows fell in, and a
+    run that ingested nothing reads no span for them."""
+    warehouse = RecordingDuckDB(path=str(tmp_path / "w.duckdb"))
+    resources = {"warehouse": warehouse, "landing": _landing(tmp_path / "landing")}
+    config = dg.RunConfig({"otel_spans": {"config": {"workers": 1}}})
+    figures = []
+    for _ in range(2):
+        RECORDED.clear()
+        assert dg.materialize([otel_spans], resources=resources, run_config=config).success
+        figures.append([s for s in RECORDED if "source_file IN" in s and "FROM otel_spans" in s])
+    first, again = figures
+    assert (len(first), again) == (3, [])
+    assert all("WHERE start_time >= @first AND start_time < @end AND" in s for s in first)

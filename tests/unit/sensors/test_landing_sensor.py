@@ -8,6 +8,7 @@ import pytest
 from cicl_assets.landing import LandingZone
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 from cicl_assets.warehouse.tables import INGESTED_FILES
+from jobs.concurrency import only_concurrency_tags
 from sensors.landing import landing_arrivals_sensor
 
 
@@ -60,6 +61,12 @@ def _write(root, path: str, text: str, modified: datetime) -> None:
     os.utime(full, (modified.timestamp(), modified.timestamp()))
 
 
+def _landing_tags(request) -> dict[str, str]:
+    """The run's tags but the run queue's (tests/unit/test_run_concurrency.py holds those)."""
+    queue = only_concurrency_tags(request.tags)
+    return {k: v for k, v in request.tags.items() if k not in queue}
+
+
 def test_new_ci_files_launch_ci_assets_and_downstream_once(tmp_path):
     (tmp_path / "ci" / "run-1").mkdir(parents=True)
     (tmp_path / "ci" / "run-1" / "run.json").write_text("{}")
@@ -69,7 +76,7 @@ def test_new_ci_files_launch_ci_assets_and_downstream_once(tmp_path):
     request = first.run_requests[0]
     # The key carries the listing's fingerprint the cursor keeps, so a tick never repeats it.
     assert request.run_key == f"landing:ci:{json.loads(first.cursor)['ci']}"
-    assert request.tags == {
+    assert _landing_tags(request) == {
         "cicl/landing_folder": "ci",
         "cicl/files_listed": "1",
         "cicl/files_new": "1",
@@ -136,7 +143,7 @@ def test_only_the_files_not_ingested_make_the_run_key(tmp_path):
     _write(root, "ci/run-2/run.json", "{}", WRITTEN)
     _record(root, "ci/run-1/run.json", 2, READ)
     [request] = _evaluate(root).run_requests
-    assert request.tags == {
+    assert _landing_tags(request) == {
         "cicl/landing_folder": "ci",
         "cicl/files_listed": "2",
         "cicl/files_new": "1",
