@@ -104,8 +104,10 @@ def breach_line(run: LaunchedRun) -> str:
         failures = [e for e in run.result.all_events if e.is_step_failure]
         why = failures[0].step_failure_data.error.message.strip() if failures else "see its logs"
         return f"{head} FAILED: {why.splitlines()[0]}"
-    [materialization] = run.result.asset_materializations_for_node(BREACH_REPORT_ASSET)
-    return f"{head}: {materialization.metadata['cause'].value}"
+    # A review spanning several days materializes one report partition per day.
+    reports = run.result.asset_materializations_for_node(BREACH_REPORT_ASSET)
+    causes = dict.fromkeys(m.metadata["cause"].value for m in reports if "cause" in m.metadata)
+    return f"{head}: {'; '.join(causes) or 'no report written'}"
 
 
 def refresh_slo_days(
