@@ -26,7 +26,8 @@ FAILURE_MODES = TableSpec(
     name="failure_modes",
     description=(
         "One row per day and failure mode seen that day: the signature (error type plus the "
-        "message with variable parts masked), its count against the baseline days, services, "
+        "message with variable parts masked; with merging on, the smallest of the near-identical "
+        "signatures merged into the mode, all listed in member_signatures), its count against the baseline days, services, "
         "workflows, providers, versions, examples, whether it is new or jumped, and the deploy "
         "it follows."
     ),
@@ -35,6 +36,7 @@ FAILURE_MODES = TableSpec(
             ("day", UTC_TS),
             ("mode_id", pa.string()),
             ("signature", pa.string()),
+            ("member_signatures", pa.string()),
             ("sources", pa.string()),
             ("count", pa.int64()),
             ("baseline_daily_mean", pa.float64()),
@@ -57,7 +59,7 @@ FAILURE_MODES = TableSpec(
     time_column="day",
     cluster_by=("service_name",),
     json_columns=(
-        "services", "workflows", "providers", "versions", "example_trace_ids", "example_tests",
+        "member_signatures", "services", "workflows", "providers", "versions", "example_trace_ids", "example_tests",
     ),
 )  # fmt: skip
 
@@ -68,7 +70,7 @@ def _query(warehouse: Warehouse, table: str, sql: str, start: datetime, end: dat
     return warehouse.query(sql, {"start": start, "end": end}).to_pylist()
 
 
-def _span_occurrences(row: dict[str, Any]) -> list[Occurrence]:
+def span_occurrences(row: dict[str, Any]) -> list[Occurrence]:
     attrs = json.loads(row["span_attributes"] or "{}")
     common = dict(
         at=row["start_time"],
@@ -97,6 +99,15 @@ def _span_occurrences(row: dict[str, Any]) -> list[Occurrence]:
     return found
 
 
+def test_occurrence(row: dict[str, Any]) -> Occurrence:
+    """A failed test case: its message plus the first stack frame of its details."""
+    frame = next((ln.strip() for ln in (row["details"] or "").splitlines()[1:2]), "")
+    message = f"{row['message'] or ''} {frame}".strip()
+    return Occurrence(
+        "test", row["failure_type"], message, row["timestamp"], test_name=row["test_key"]
+    )
+
+
 def read_occurrences(warehouse: Warehouse, start: datetime, end: datetime) -> list[Occurrence]:
     spans = _query(
         warehouse,
@@ -107,7 +118,7 @@ def read_occurrences(warehouse: Warehouse, start: datetime, end: datetime) -> li
         start,
         end,
     )
-    out = [o for s in spans for o in _span_occurrences(s)]
+    out = [o for s in spans for o in span_occurrences(s)]
     for r in _query(
         warehouse,
         "otel_logs",
@@ -135,11 +146,7 @@ def read_occurrences(warehouse: Warehouse, start: datetime, end: datetime) -> li
         start,
         end,
     ):
-        frame = next((ln.strip() for ln in (r["details"] or "").splitlines()[1:2]), "")
-        message = f"{r['message'] or ''} {frame}".strip()
-        out.append(
-            Occurrence("test", r["failure_type"], message, r["timestamp"], test_name=r["test_key"])
-        )
+        out.append(test_occurrence(r))
     for r in _query(
         warehouse,
         "infra_apply_logs",
@@ -179,6 +186,7 @@ def evaluate_day(warehouse: Warehouse, day: date, cicl_config: CiclConfig) -> li
         deploys,
         policy.jump_ratio,
         policy.min_count,
+        policy.merge,
     )
     return [{**r, "day": start} for r in rows]
 
