@@ -193,37 +193,50 @@ def evaluate_day(warehouse: Warehouse, day: date, cicl_config: CiclConfig) -> li
 
 def sparklines(warehouse: Warehouse, rows: list[dict], day: date) -> str | None:
     """Daily counts over the last days of the day's top modes (new or jumped first), each
-    marked where it started when it is new today, labelled with the deploy it follows."""
+    marked on the day it started when that is in view, labelled with the deploy it followed."""
     top = sorted(rows, key=lambda r: (not (r["new"] or r["jumped"]), -r["count"], r["mode_id"]))
     top = top[:SPARKLINE_MODES]
     if not top:
         return None
     history = warehouse.query(
-        "SELECT day, mode_id, count FROM failure_modes WHERE day >= @since AND day <= @day "
-        f"AND mode_id IN {IN_ARRAY.format(param='ids')}",
+        "SELECT day, mode_id, count, new, deployment_id, service_version FROM failure_modes "
+        f"WHERE day >= @since AND day <= @day AND mode_id IN {IN_ARRAY.format(param='ids')}",
         {
             "since": day_start(day - timedelta(days=SPARKLINE_DAYS - 1)),
             "day": day_start(day),
             "ids": [r["mode_id"] for r in top],
         },
     ).to_pylist()
+    return chart_markdown(
+        f"Daily counts over the last {SPARKLINE_DAYS} days of the day's top failure modes, new "
+        "or jumped ones first; a red line marks the day a mode started, and its label names "
+        "the deploy it started after.",
+        sparklines_png(sparkline_lines(top, history, day), title="Failure modes: daily counts"),
+        "daily counts of the top failure modes",
+    )
+
+
+def sparkline_lines(
+    top: list[dict], history: list[dict], day: date
+) -> list[tuple[str, list[tuple[date, int]], date | None]]:
+    """(label, daily counts, the day it started) per mode: the label names the deploy the mode
+    started after, when its start (a day it was new) is within the days shown."""
     lines = []
     for r in top:
-        counts = {h["day"].date(): h["count"] for h in history if h["mode_id"] == r["mode_id"]}
+        mine = [h for h in history if h["mode_id"] == r["mode_id"]]
+        counts = {h["day"].date(): h["count"] for h in mine}
         points = [
             (d, counts.get(d, 0))
             for d in (day - timedelta(days=i) for i in range(SPARKLINE_DAYS - 1, -1, -1))
         ]
-        after = f" - after {r['deployment_id']} ({r['service_version']})" if r["new"] else ""
-        marked = r["first_seen_at"].date() if r["new"] else None
+        # The day it last started (new after days without it), among the days shown.
+        started = max((h for h in mine if h["new"]), key=lambda h: h["day"], default=None)
+        after = ""
+        if started is not None and started["deployment_id"]:
+            after = f" - since {started['deployment_id']} ({started['service_version']})"
+        marked = started["day"].date() if started is not None else None
         lines.append((f"{r['signature']}{after}", points, marked))
-    return chart_markdown(
-        f"Daily counts over the last {SPARKLINE_DAYS} days of the day's top failure modes, new "
-        "or jumped ones first; a red line marks the day a new mode started, and its label names "
-        "the deploy it followed.",
-        sparklines_png(lines, title="Failure modes: daily counts"),
-        "daily counts of the top failure modes",
-    )
+    return lines
 
 
 @dg.asset(
