@@ -26,8 +26,7 @@ FAILURE_MODES = TableSpec(
     name="failure_modes",
     description=(
         "One row per day and failure mode seen that day: the signature (error type plus the "
-        "message with variable parts masked; with merging on, the smallest of the near-identical "
-        "signatures merged into the mode, all listed in member_signatures), its count against the baseline days, services, "
+        "message with variable parts masked), its count against the baseline days, services, "
         "workflows, providers, versions, examples, whether it is new or jumped, and the deploy "
         "it follows."
     ),
@@ -61,6 +60,11 @@ FAILURE_MODES = TableSpec(
     json_columns=(
         "member_signatures", "services", "workflows", "providers", "versions", "example_trace_ids", "example_tests",
     ),
+    column_docs={
+        "member_signatures": "the signatures seen that day that make up the mode: one, or with "
+        "merging on, the near-identical ones merged into it (the mode's signature is the "
+        "smallest of its cluster)",
+    },
 )  # fmt: skip
 
 
