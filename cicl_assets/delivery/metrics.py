@@ -18,6 +18,8 @@ from cicl_assets.delivery.bands import (
 from cicl_assets.delivery.incidents import Incident
 
 ROLLING_DAYS = (30, 90)
+PRODUCTION = "production"
+UNKNOWN_SERVICE = "(unknown)"  # an SLO that names no service
 
 
 def day_start(day: date) -> datetime:
@@ -48,11 +50,16 @@ def period_rows(
     unattributed: Sequence[Incident],
     as_of: date,
 ) -> list[dict[str, Any]]:
-    """One row per service x environment x period with deploys in it."""
+    """One row per service x environment x period with deploys in it, and per production
+    service with an incident in it that no deploy explains (its rates unknown, none deployed)."""
     rows = []
     for name, start, end in periods(as_of):
         inside = [f for f in facts if start <= f["started_at"] < end]
-        targets = sorted({(f["service"], f["environment"]) for f in inside})
+        orphans = [i for i in unattributed if start <= i.started_at < end]
+        targets = sorted(
+            {(f["service"], f["environment"]) for f in inside}
+            | {(i.service or UNKNOWN_SERVICE, PRODUCTION) for i in orphans}
+        )
         days = (end - start).total_seconds() / 86400
         for service, environment in targets:
             mine = [f for f in inside if (f["service"], f["environment"]) == (service, environment)]
@@ -60,7 +67,7 @@ def period_rows(
             leads = [f["lead_time_h"] for f in mine if f["lead_time_h"] is not None]
             recoveries = [f["recovery_h"] for f in failed if f["recovery_h"] is not None]
             per_day = round(len(mine) / days, 4)
-            cfr = round(len(failed) / len(mine), 4)
+            cfr = round(len(failed) / len(mine), 4) if mine else None
             lead = _median(leads)
             recovery = _median(recoveries)
             causes = Counter(c for f in failed for c in (f["failure_causes"] or "").split(","))
@@ -90,10 +97,8 @@ def period_rows(
                     "recovery_band": recovery_band(recovery),
                     "incidents_without_deploy": sum(
                         1
-                        for i in unattributed
-                        if i.service == service
-                        and environment == "production"
-                        and start <= i.started_at < end
+                        for i in orphans
+                        if (i.service or UNKNOWN_SERVICE) == service and environment == PRODUCTION
                     ),
                 }
             )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from cicl_assets.learning.failure_modes.merge import MergeSettings
 
 POLICY_FILE = Path("policies") / "delivery.yaml"
 
@@ -24,6 +26,7 @@ class DeliveryPolicy:
     baseline_days: int = 7
     jump_ratio: float = 3.0
     min_count: int = 5
+    merge: MergeSettings = field(default_factory=MergeSettings)
 
 
 def _section(doc: dict[str, Any], name: str) -> dict[str, Any]:
@@ -41,6 +44,15 @@ def load_policy(config_dir: Path) -> DeliveryPolicy:
         raise ValueError(f"{path}: expected a mapping at the top level")
     dora, flaky, modes = (_section(doc, s) for s in ("dora", "flaky", "failure_modes"))
     base = DeliveryPolicy()
+    merge = modes.get("merge") or {}
+    if not isinstance(merge, dict):
+        raise ValueError(f"{path}: failure_modes.merge must be a mapping")
+    min_cluster_size = int(merge.get("min_cluster_size", base.merge.min_cluster_size))
+    if min_cluster_size < 2:
+        raise ValueError(f"{path}: failure_modes.merge.min_cluster_size must be at least 2")
+    max_distance = float(merge.get("max_distance", base.merge.max_distance))
+    if not 0 <= max_distance < 1:
+        raise ValueError(f"{path}: failure_modes.merge.max_distance must be in [0, 1)")
     share = float(flaky.get("infrastructure_failure_share", base.infrastructure_failure_share))
     if not 0 < share <= 1:
         raise ValueError(f"{path}: flaky.infrastructure_failure_share must be in (0, 1]")
@@ -55,4 +67,10 @@ def load_policy(config_dir: Path) -> DeliveryPolicy:
         baseline_days=int(modes.get("baseline_days", base.baseline_days)),
         jump_ratio=float(modes.get("jump_ratio", base.jump_ratio)),
         min_count=int(modes.get("min_count", base.min_count)),
+        merge=MergeSettings(
+            enabled=bool(merge.get("enabled", base.merge.enabled)),
+            min_cluster_size=min_cluster_size,
+            max_distance=max_distance,
+            max_signatures=int(merge.get("max_signatures", base.merge.max_signatures)),
+        ),
     )

@@ -147,6 +147,9 @@ DORA_METRICS = TableSpec(
         "period": "week (Monday to the day, growing until Sunday), 30d or 90d",
         "lead_time_from_deployed_commit": "deploys whose change's first commit is unknown, so "
         "their lead time runs from the deployed commit (or when it was first seen)",
-        "incidents_without_deploy": "production page incidents of the service no deploy explains",
+        "incidents_without_deploy": (
+            "production page incidents of the service no deploy explains; a service with such "
+            "an incident and no deploy in the period has a row of its own with 0 deployments"
+        ),
     },
 )

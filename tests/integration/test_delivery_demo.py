@@ -25,6 +25,7 @@ from demo.generate import generate
 
 SPANS = 20_000
 DAYS = ("2026-11-04", "2026-11-05")
+ROLLBACK_DAY = "2026-10-15"
 
 
 def t(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -53,6 +54,8 @@ def demo_warehouse(tmp_path_factory) -> DuckDBWarehouse:
         tags=range_tags(story.TRAFFIC_START.date(), (story.TRAFFIC_END - timedelta(days=1)).date()),
     ).success
     assert dg.materialize([commits], resources=resources).success
+    # The rollback's day (dep-prod-0003 rolled back by dep-prod-0004).
+    assert dg.materialize([dora], resources=resources, partition_key=ROLLBACK_DAY).success
     for day in DAYS:
         assert dg.materialize(
             [dora, flaky_tests_asset, failure_modes], resources=resources, partition_key=day
@@ -79,15 +82,35 @@ def test_the_1_8_0_deploy_lead_time_and_its_latency_page(demo_warehouse):
     ]
 
 
-def test_only_the_latency_page_fails_a_change_in_these_days(demo_warehouse):
+def test_the_rollback_and_the_latency_page_are_the_failed_changes(demo_warehouse):
     failed = rows(
         demo_warehouse,
-        "SELECT deployment_id, failure_causes, incidents FROM dora_deployments "
+        "SELECT deployment_id, failure_causes, recovery_h, incidents FROM dora_deployments "
         "WHERE change_failed ORDER BY deployment_id",
     )
-    assert [(d, c) for d, c, _ in failed] == [(story.SLOW_DEPLOY_DEPLOYMENT_ID, "incident")]
-    slos = {i.split("@")[0] for i in json.loads(failed[0][2])}
+    # dep-prod-0003 ended 09:09, its rollback dep-prod-0004 09:40; the 1.8.0 deploy ended
+    # 2026-11-04 09:09 and its last attributed page ended 2026-11-05 20:34.
+    assert [f[:3] for f in failed] == [
+        (story.ROLLED_BACK_DEPLOYMENT_ID, "rollback", 0.5167),
+        (story.SLOW_DEPLOY_DEPLOYMENT_ID, "incident", 35.4167),
+    ]
+    slos = {i.split("@")[0] for i in json.loads(failed[1][3])}
     assert slos == {"llm-anthropic-chat-latency"}
+
+
+def test_the_invoice_triage_page_is_an_incident_no_deploy_explains(demo_warehouse):
+    # As of 2026-11-05, workflow-runtime's week: the 1.8.0 deploy, and two incidents no deploy
+    # explains: the invoice-triage page (14:35, 29 h after the deploy ended) and the latency
+    # page's return at 22:40, past the 24 h window.
+    found = rows(
+        demo_warehouse,
+        "SELECT deployments, failed_deployments, change_failure_rate, incidents_without_deploy "
+        "FROM dora_metrics WHERE service = @s AND environment = 'production' AND period = 'week' "
+        "AND period_end = @e",
+        s=story.SLOW_DEPLOY_SERVICE,
+        e=t(11, 6, 0),
+    )
+    assert found == [(1, 1, 1.0, 2)]
 
 
 def test_the_flaky_tests_are_the_story_s(demo_warehouse):
@@ -113,4 +136,21 @@ def test_the_template_change_starts_a_failure_mode(demo_warehouse):
     assert found == [
         (t(11, 4, 0), True, story.SLOW_DEPLOY_DEPLOYMENT_ID),
         (t(11, 5, 0), False, story.SLOW_DEPLOY_DEPLOYMENT_ID),
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the demo's failure-mode findings include ones no story explains yet: a jump of "
+    "gemini rate limits on 2026-11-04 (6 against 1.1 a day), new modes seen once or four "
+    "times (a tool's 503, openai's 500, the breach hour's rate-limited steps)",
+)
+def test_the_only_failure_mode_finding_is_the_template_change_s(demo_warehouse):
+    found = rows(
+        demo_warehouse,
+        "SELECT series_key, deployment_id FROM cl_findings WHERE kind = 'failure_mode' "
+        "ORDER BY series_key",
+    )
+    assert found == [
+        (f"signature={story.TEMPLATE_ERROR_SIGNATURE}", story.SLOW_DEPLOY_DEPLOYMENT_ID)
     ]

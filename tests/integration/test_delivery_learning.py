@@ -1,5 +1,5 @@
 """flaky_tests and failure_modes over real warehouse tables: one day partition each, with the
-rows a person would check by hand. flaky_tests on both warehouses."""
+rows a person would check by hand, on both warehouses."""
 
 import base64
 import json
@@ -165,8 +165,9 @@ SPANS = [
 ]  # fmt: skip
 
 
-def test_failure_modes_of_a_day(duckdb_warehouse):
-    warehouse = duckdb_warehouse
+@pytest.mark.parametrize("any_warehouse", ["duckdb", "bigquery"], indirect=True)
+def test_failure_modes_of_a_day(any_warehouse):
+    warehouse = any_warehouse
     warehouse.append(
         DEPLOYMENTS,
         DEPLOYMENTS.from_records(
@@ -226,26 +227,30 @@ def test_failure_modes_of_a_day(duckdb_warehouse):
     assert sentence.startswith("Daily counts over the last 14 days of the day's top failure")
     assert png.startswith(b"\x89PNG")
     rows = warehouse.query(
-        "SELECT day, signature, sources, count, baseline_daily_mean, first_seen_at, "
-        "last_seen_at, services, workflows, providers, versions, example_trace_ids, "
+        "SELECT day, signature, member_signatures, sources, count, baseline_daily_mean, "
+        "first_seen_at, last_seen_at, services, workflows, providers, versions, example_trace_ids, "
         "example_tests, new, jumped, deployment_id, service_version, service_name "
         "FROM failure_modes ORDER BY signature"
     ).to_pylist()
     assert [tuple(r.values()) for r in rows] == [
-        (t(4, 0), 'AssertionError: assert <n> == <n> File <str>, line <n>, in test_x', "test",
-         1, 0.0, t(4, 11), t(4, 11), "[]", "[]", "[]", "[]", "[]", f'["{CONFLICT}"]',
+        (t(4, 0), 'AssertionError: assert <n> == <n> File <str>, line <n>, in test_x',
+         '["AssertionError: assert <n> == <n> File <str>, line <n>, in test_x"]', "test", 1, 0.0, t(4, 11), t(4, 11), "[]", "[]", "[]", "[]", "[]", f'["{CONFLICT}"]',
          True, False, None, None, None),
-        (t(4, 0), "ERROR: db pool exhausted after <duration>", "log", 1, 0.0, t(4, 10),
+        (t(4, 0), "ERROR: db pool exhausted after <duration>",
+         '["ERROR: db pool exhausted after <duration>"]', "log", 1, 0.0, t(4, 10),
          t(4, 10), '["rt"]', "[]", "[]", '["1.8.0"]', f'["{"7" * 32}"]', "[]",
          True, False, "d1", "1.8.0", "rt"),
-        (t(4, 0), "KeyError: template v8 missing field <str>", "span_exception", 2, 0.0,
+        (t(4, 0), "KeyError: template v8 missing field <str>",
+         '["KeyError: template v8 missing field <str>"]', "span_exception", 2, 0.0,
          t(4, 9, 30), t(4, 9, 40), '["rt"]', '["invoice-triage"]', '["anthropic"]',
          '["1.8.0"]', f'["{"4" * 32}", "{"5" * 32}"]', "[]", True, False, "d1", "1.8.0", "rt"),
-        (t(4, 0), "TimeoutError: provider <ip> timed out after <duration>", "span_status", 1,
+        (t(4, 0), "TimeoutError: provider <ip> timed out after <duration>",
+         '["TimeoutError: provider <ip> timed out after <duration>"]', "span_status", 1,
          0.2857, t(4, 8, 30), t(4, 8, 30), '["rt"]', '["invoice-triage"]', '["anthropic"]',
          '["1.7.3"]', f'["{"3" * 32}"]', "[]", False, False, "d0", "1.7.3", "rt"),
         (t(4, 0), "apply_error: Error: Quota <str> exceeded. Limit: <n> in region "
-         "us-central1.", "infra_apply", 1, 0.0, t(4, 7), t(4, 7), '["infra/production"]',
+         "us-central1.", '["apply_error: Error: Quota <str> exceeded. Limit: <n> in region '
+         'us-central1."]', "infra_apply", 1, 0.0, t(4, 7), t(4, 7), '["infra/production"]',
          "[]", "[]", "[]", "[]", "[]", True, False, None, None, "infra/production"),
     ]  # fmt: skip
 

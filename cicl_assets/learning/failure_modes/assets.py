@@ -35,6 +35,7 @@ FAILURE_MODES = TableSpec(
             ("day", UTC_TS),
             ("mode_id", pa.string()),
             ("signature", pa.string()),
+            ("member_signatures", pa.string()),
             ("sources", pa.string()),
             ("count", pa.int64()),
             ("baseline_daily_mean", pa.float64()),
@@ -57,8 +58,13 @@ FAILURE_MODES = TableSpec(
     time_column="day",
     cluster_by=("service_name",),
     json_columns=(
-        "services", "workflows", "providers", "versions", "example_trace_ids", "example_tests",
+        "member_signatures", "services", "workflows", "providers", "versions", "example_trace_ids", "example_tests",
     ),
+    column_docs={
+        "member_signatures": "the signatures seen that day that make up the mode: one, or with "
+        "merging on, the near-identical ones merged into it (the mode's signature is the "
+        "smallest of its cluster)",
+    },
 )  # fmt: skip
 
 
@@ -68,7 +74,7 @@ def _query(warehouse: Warehouse, table: str, sql: str, start: datetime, end: dat
     return warehouse.query(sql, {"start": start, "end": end}).to_pylist()
 
 
-def _span_occurrences(row: dict[str, Any]) -> list[Occurrence]:
+def span_occurrences(row: dict[str, Any]) -> list[Occurrence]:
     attrs = json.loads(row["span_attributes"] or "{}")
     common = dict(
         at=row["start_time"],
@@ -97,6 +103,15 @@ def _span_occurrences(row: dict[str, Any]) -> list[Occurrence]:
     return found
 
 
+def test_occurrence(row: dict[str, Any]) -> Occurrence:
+    """A failed test case: its message plus the first stack frame of its details."""
+    frame = next((ln.strip() for ln in (row["details"] or "").splitlines()[1:2]), "")
+    message = f"{row['message'] or ''} {frame}".strip()
+    return Occurrence(
+        "test", row["failure_type"], message, row["timestamp"], test_name=row["test_key"]
+    )
+
+
 def read_occurrences(warehouse: Warehouse, start: datetime, end: datetime) -> list[Occurrence]:
     spans = _query(
         warehouse,
@@ -107,7 +122,7 @@ def read_occurrences(warehouse: Warehouse, start: datetime, end: datetime) -> li
         start,
         end,
     )
-    out = [o for s in spans for o in _span_occurrences(s)]
+    out = [o for s in spans for o in span_occurrences(s)]
     for r in _query(
         warehouse,
         "otel_logs",
@@ -135,11 +150,7 @@ def read_occurrences(warehouse: Warehouse, start: datetime, end: datetime) -> li
         start,
         end,
     ):
-        frame = next((ln.strip() for ln in (r["details"] or "").splitlines()[1:2]), "")
-        message = f"{r['message'] or ''} {frame}".strip()
-        out.append(
-            Occurrence("test", r["failure_type"], message, r["timestamp"], test_name=r["test_key"])
-        )
+        out.append(test_occurrence(r))
     for r in _query(
         warehouse,
         "infra_apply_logs",
@@ -179,43 +190,57 @@ def evaluate_day(warehouse: Warehouse, day: date, cicl_config: CiclConfig) -> li
         deploys,
         policy.jump_ratio,
         policy.min_count,
+        policy.merge,
     )
     return [{**r, "day": start} for r in rows]
 
 
 def sparklines(warehouse: Warehouse, rows: list[dict], day: date) -> str | None:
     """Daily counts over the last days of the day's top modes (new or jumped first), each
-    marked where it started when it is new today, labelled with the deploy it follows."""
+    marked on the day it started when that is in view, labelled with the deploy it followed."""
     top = sorted(rows, key=lambda r: (not (r["new"] or r["jumped"]), -r["count"], r["mode_id"]))
     top = top[:SPARKLINE_MODES]
     if not top:
         return None
     history = warehouse.query(
-        "SELECT day, mode_id, count FROM failure_modes WHERE day >= @since AND day <= @day "
-        f"AND mode_id IN {IN_ARRAY.format(param='ids')}",
+        "SELECT day, mode_id, count, new, deployment_id, service_version FROM failure_modes "
+        f"WHERE day >= @since AND day <= @day AND mode_id IN {IN_ARRAY.format(param='ids')}",
         {
             "since": day_start(day - timedelta(days=SPARKLINE_DAYS - 1)),
             "day": day_start(day),
             "ids": [r["mode_id"] for r in top],
         },
     ).to_pylist()
+    return chart_markdown(
+        f"Daily counts over the last {SPARKLINE_DAYS} days of the day's top failure modes, new "
+        "or jumped ones first; a red line marks the day a mode started, and its label names "
+        "the deploy it started after.",
+        sparklines_png(sparkline_lines(top, history, day), title="Failure modes: daily counts"),
+        "daily counts of the top failure modes",
+    )
+
+
+def sparkline_lines(
+    top: list[dict], history: list[dict], day: date
+) -> list[tuple[str, list[tuple[date, int]], date | None]]:
+    """(label, daily counts, the day it started) per mode: the label names the deploy the mode
+    started after, when its start (a day it was new) is within the days shown."""
     lines = []
     for r in top:
-        counts = {h["day"].date(): h["count"] for h in history if h["mode_id"] == r["mode_id"]}
+        mine = [h for h in history if h["mode_id"] == r["mode_id"]]
+        counts = {h["day"].date(): h["count"] for h in mine}
         points = [
             (d, counts.get(d, 0))
             for d in (day - timedelta(days=i) for i in range(SPARKLINE_DAYS - 1, -1, -1))
         ]
-        after = f" - after {r['deployment_id']} ({r['service_version']})" if r["new"] else ""
-        marked = r["first_seen_at"].date() if r["new"] else None
+        # The day it last started (new after days without it), among the days shown.
+        started = max((h for h in mine if h["new"]), key=lambda h: h["day"], default=None)
+        after = ""
+        if started is not None and started["deployment_id"]:
+            after = f" - since {started['deployment_id']} ({started['service_version']})"
+        marked = started["day"].date() if started is not None else None
         lines.append((f"{r['signature']}{after}", points, marked))
-    return chart_markdown(
-        f"Daily counts over the last {SPARKLINE_DAYS} days of the day's top failure modes, new "
-        "or jumped ones first; a red line marks the day a new mode started, and its label names "
-        "the deploy it followed.",
-        sparklines_png(lines, title="Failure modes: daily counts"),
-        "daily counts of the top failure modes",
-    )
+    return lines
 
 
 @dg.asset(

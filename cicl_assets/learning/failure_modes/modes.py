@@ -3,7 +3,8 @@
 A mode is new on a day when none of its failures were seen in the baseline days before; it
 jumps when the day's count is at least ``jump_ratio`` times its baseline daily mean (and at
 least ``min_count``). Either is a finding, attributed to the latest deploy of the service that
-started before the mode's first failure of the day.
+started before the mode's first failure of the day. With merging on, near-identical signatures
+(``merge.py``) seen today or in the baseline are one mode, named by the smallest of them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cicl_assets.learning.failure_modes.merge import MergeSettings, merge_signatures
 from cicl_assets.learning.failure_modes.signature import mode_id, signature
 from cicl_assets.learning.findings import (
     deploy_anchor,
@@ -52,15 +54,21 @@ def day_modes(
     deploys: Sequence[dict[str, Any]],
     jump_ratio: float,
     min_count: int,
+    merge: MergeSettings | None = None,
 ) -> list[dict[str, Any]]:
     """One row per mode seen ``today``: counts, dimensions, examples, new / jumped, deploy."""
-    before: Counter[str] = Counter(mode_id(signature(o.error_type, o.message)) for o in baseline)
+    base_sigs = [signature(o.error_type, o.message) for o in baseline]
+    today_sigs = [signature(o.error_type, o.message) for o in today]
+    named = merge_signatures([*base_sigs, *today_sigs], merge or MergeSettings())
+    before: Counter[str] = Counter(mode_id(named[s]) for s in base_sigs)
     groups: dict[str, list[Occurrence]] = defaultdict(list)
     sigs: dict[str, str] = {}
-    for o in today:
-        sig = signature(o.error_type, o.message)
-        groups[mode_id(sig)].append(o)
-        sigs[mode_id(sig)] = sig
+    members: dict[str, set[str]] = defaultdict(set)
+    for o, sig in zip(today, today_sigs, strict=True):
+        mid = mode_id(named[sig])
+        groups[mid].append(o)
+        sigs[mid] = named[sig]
+        members[mid].add(sig)
     rows = []
     for mid in sorted(groups):
         occ = sorted(groups[mid], key=lambda o: o.at)
@@ -83,6 +91,7 @@ def day_modes(
             {
                 "mode_id": mid,
                 "signature": sigs[mid],
+                "member_signatures": json.dumps(sorted(members[mid])),
                 "sources": ",".join(sorted({o.source for o in occ})),
                 "count": len(occ),
                 "baseline_daily_mean": round(mean_before, 4),

@@ -106,6 +106,47 @@ CASES = {
         [("d1", True, "incident,rollback", 0.6667), ("d2", False, None, None)],
         [],
     ),
+    "an incident recovers at the next good deploy when it comes before the alert's end": (
+        [deploy("d1", t(2, 9)), deploy("d2", t(2, 11))],
+        [page("lat", t(2, 10), t(2, 14))],
+        [("d1", True, "incident", 1.1667), ("d2", False, None, None)],
+        [],
+    ),
+    "an incident recovers at the alert's end when no good deploy comes before it": (
+        [deploy("d1", t(2, 9)), deploy("d2", t(2, 16))],
+        [page("lat", t(2, 10), t(2, 14))],
+        [("d1", True, "incident", 4.0), ("d2", False, None, None)],
+        [],
+    ),
+    "a failed deploy does not recover at the next failed one": (
+        [
+            deploy("d1", t(2, 9), status="failed"),
+            deploy("d2", t(2, 10), status="failed"),
+            deploy("d3", t(2, 12)),
+        ],
+        [],
+        [
+            ("d1", True, "failed_deploy", 3.0),
+            ("d2", True, "failed_deploy", 2.0),
+            ("d3", False, None, None),
+        ],
+        [],
+    ),
+    "a rollback of a rollback that paged: each deploy counts once": (
+        [
+            deploy("d1", t(2, 9), status="rolled_back"),
+            deploy("d2", t(2, 10), rollback_of="d1"),
+            deploy("d3", t(2, 11), rollback_of="d2"),
+        ],
+        [page("lat", t(2, 10, 20), t(2, 10, 30)), page("avail", t(2, 10, 25), t(2, 12))],
+        [
+            ("d1", True, "rollback", 1.0),
+            # failed at its end (10:10), both pages over by the rollback's end (11:10)
+            ("d2", True, "incident,rollback", 1.0),
+            ("d3", False, None, None),
+        ],
+        [],
+    ),
     "staging deploys take no incidents": (
         [deploy("s1", t(2, 9), env="staging")],
         [page("lat", t(2, 10), t(2, 11))],
@@ -215,3 +256,55 @@ BANDS = [
 @pytest.mark.parametrize(("band", "value", "expected"), BANDS)
 def test_bands(band, value, expected):
     assert band(value) == expected
+
+
+# case -> (deploys, incidents,
+#          [(service, deployments, failed, rate, band, incidents_without_deploy)] of the week)
+PERIOD_CASES = {
+    "an incident with no deploy is reported, not a failed change": (
+        [deploy("d1", t(2, 9)), deploy("d2", t(3, 9))],
+        [page("lat", t(4, 10), t(4, 11))],
+        [("api", 2, 0, 0.0, "elite", 1)],
+    ),
+    "a deploy with two incidents is one failed change": (
+        [deploy("d1", t(2, 9)), deploy("d2", t(4, 9))],
+        [page("lat", t(2, 10), t(2, 11)), page("avail", t(2, 12), t(2, 12, 30))],
+        [("api", 2, 1, 0.5, "low", 0)],
+    ),
+    "a rollback of a rollback: two failed changes of three": (
+        [
+            deploy("d1", t(2, 9), status="rolled_back"),
+            deploy("d2", t(2, 10), rollback_of="d1"),
+            deploy("d3", t(2, 11), rollback_of="d2"),
+        ],
+        [],
+        [("api", 3, 2, 0.6667, "low", 0)],
+    ),
+    "an incident of a service with no deploy gets a row of its own": (
+        [deploy("d1", t(2, 9))],
+        [page("lat", t(2, 10), t(2, 11), service="web"), page("x", t(3, 1), t(3, 2), None)],
+        [
+            ("(unknown)", 0, 0, None, None, 1),
+            ("api", 1, 0, 0.0, "elite", 0),
+            ("web", 0, 0, None, None, 1),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PERIOD_CASES))
+def test_change_failure_rate_of_the_week(case):
+    deploys, incidents, expected = PERIOD_CASES[case]
+    rows, nobody = deploy_facts(deploys, incidents, {}, timedelta(hours=24))
+    week = [r for r in period_rows(rows, nobody, date(2026, 11, 6)) if r["period"] == "week"]
+    assert [
+        (
+            r["service"],
+            r["deployments"],
+            r["failed_deployments"],
+            r["change_failure_rate"],
+            r["change_failure_rate_band"],
+            r["incidents_without_deploy"],
+        )
+        for r in week
+    ] == expected

@@ -1,5 +1,6 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from cicl_assets.learning.failure_modes.assets import sparkline_lines
 from cicl_assets.learning.failure_modes.modes import Occurrence, day_modes, findings_rows
 
 T = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
@@ -39,3 +40,33 @@ def test_a_jump_needs_ratio_and_count():
     for n, jumped in ((2, False), (4, False), (5, True)):
         rows = day_modes([occ("disk full", i) for i in range(n)], baseline, 7, DEPLOYS, 3.0, 5)
         assert [r["jumped"] for r in rows] == [jumped]
+
+
+def test_a_sparkline_names_the_deploy_its_mode_started_after_on_later_days():
+    def day(n: int) -> datetime:
+        return datetime(2026, 11, n, tzinfo=UTC)
+
+    history = [
+        {"day": day(4), "mode_id": "m1", "count": 40, "new": True,
+         "deployment_id": "d1", "service_version": "1.8.0"},
+        {"day": day(5), "mode_id": "m1", "count": 55, "new": False,
+         "deployment_id": "d1", "service_version": "1.8.0"},
+        {"day": day(5), "mode_id": "m2", "count": 3, "new": False,
+         "deployment_id": None, "service_version": None},
+    ]  # fmt: skip
+    top = [{"mode_id": "m1", "signature": "ERROR: no citation <id>"},
+           {"mode_id": "m2", "signature": "TimeoutError: timed out"}]  # fmt: skip
+    lines = sparkline_lines(top, history, date(2026, 11, 5))
+    assert [(label, marked, points[-3:]) for label, points, marked in lines] == [
+        (
+            "ERROR: no citation <id> - since d1 (1.8.0)",
+            date(2026, 11, 4),
+            [(date(2026, 11, 3), 0), (date(2026, 11, 4), 40), (date(2026, 11, 5), 55)],
+        ),
+        (
+            "TimeoutError: timed out",
+            None,
+            [(date(2026, 11, 3), 0), (date(2026, 11, 4), 0), (date(2026, 11, 5), 3)],
+        ),
+    ]
+    assert all(len(points) == 14 for _, points, _ in lines)

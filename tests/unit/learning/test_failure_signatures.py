@@ -15,6 +15,11 @@ MASKED = [
     ("commit 9f3e2d1c0b is missing", "commit <hex> is missing"),
     ("feed defaced", "feed defaced"),  # all-letter hex is a word
     ("no such file /var/lib/app/cache/7.bin", "no such file <path>"),
+    (
+        r"Error: boom at Object.throwError (C:\Users\ci\repo\lib\main.js:2:9)",
+        "Error: boom at Object.throwError (<path>:<n>:<n>)",
+    ),
+    (r"cannot open D:\a\repo\out.txt now", "cannot open <path> now"),
     ("key 'user:42' not found", "key <str> not found"),
     ('tool "search_web" failed', "tool <str> failed"),
     ("workflow run wr-2026-11-04 exceeded quota", "workflow run <id> exceeded quota"),
