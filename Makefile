@@ -1,6 +1,11 @@
 # cicl — two commands on a fresh machine: `make demo` then `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# The interpreter the venv is made with: PYTHON=... or the newest of python3.13, 3.12, 3.11 that
+# runs (a pyenv shim for a version that is not installed is on PATH but fails).
+SUPPORTED_PYTHONS := python3.13 python3.12 python3.11
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach p,$(SUPPORTED_PYTHONS),$(shell $(p) -c "" >/dev/null 2>&1 && echo $(p))))
+endif
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -30,6 +35,8 @@ WITH_KEYS = \
 venv: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 14))' \
+	  || { echo "make: cicl needs Python 3.11, 3.12 or 3.13: PYTHON='$(PYTHON)' is not one (none of $(SUPPORTED_PYTHONS) runs here?)" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	test -x $(VENV)/bin/uv || $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --default-pip
 	test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
