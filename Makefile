@@ -21,6 +21,11 @@ KEYS ?= .cicl/keys
 # roughly halve it on a 2-core machine. Tests of one module stay on one worker, so a module's
 # expensive fixtures (a whole `cicl.py run`) are built once.
 TEST_WORKERS ?= 2
+# `make test TEST_PATHS=tests/unit` runs a part of the suite (the CI workflow's unit and
+# integration jobs); PYTEST_ARGS adds options, e.g. report files under $(REPORTS).
+TEST_PATHS ?=
+PYTEST_ARGS ?=
+REPORTS := .cicl/reports
 
 # The demo's keys (`make demo` makes them under $(KEYS); nothing trusted ships in config/) reach
 # cicl through the environment, unless the environment already names keys of its own.
@@ -30,7 +35,8 @@ WITH_KEYS = \
   CICL_REDACTION_KEY="$${CICL_REDACTION_KEY:-$$(cat $(KEYS)/cicl-redaction.key 2>/dev/null)}" \
   CICL_TRUST_FILE="$${CICL_TRUST_FILE:-$$(test -f $(KEYS)/trust.yaml && echo $(KEYS)/trust.yaml)}"
 
-.PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser lint ui bench clean
+.PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser kubectl lint \
+  ui bench clean dogfood sast audit sbom promote
 
 venv: $(STAMP)
 
@@ -78,9 +84,45 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+## kubectl: renders the Kustomize overlays in the deploy tests (Debian's kubernetes-client when
+## missing; needs root or sudo)
+kubectl:
+	@command -v kubectl >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq kubernetes-client >/dev/null; }
+
 ## test: the whole suite (starts the BigQuery and GCS emulators and a headless browser itself)
-test: venv emulators browser
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope
+test: venv emulators browser kubectl
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS) $(TEST_PATHS)
+
+## sast / audit / sbom: bandit's SARIF, pip-audit's JSON for requirements.lock (asks PyPI's
+## vulnerability data about every locked package) and the CycloneDX SBOM of .venv, in $(REPORTS)
+sast: venv
+	mkdir -p $(REPORTS)
+	$(VENV)/bin/bandit -q -r cicl_assets jobs sensors definitions.py scripts -f sarif -o $(REPORTS)/bandit.sarif
+
+audit: venv
+	mkdir -p $(REPORTS)
+	$(VENV)/bin/pip-audit --requirement requirements.lock --no-deps --disable-pip --format json --output $(REPORTS)/pip-audit.json
+
+sbom: venv
+	mkdir -p $(REPORTS)
+	$(VENV)/bin/cyclonedx-py environment --of JSON -o $(REPORTS)/sbom.cdx.json $(PY)
+
+## dogfood: cicl's own CI stages that run here into .cicl/dogfood/landing/ci/<run-id>/, then
+## `cicl.py run` into .cicl/dogfood/warehouse.duckdb (DOGFOOD_ARGS="--short" for a quick one)
+dogfood: venv
+	rm -rf .cicl/dogfood
+	$(PY) -m tests.dogfood --out .cicl/dogfood $(DOGFOOD_ARGS)
+
+## promote: apply overlay ENV (dev, staging, production) with the image digest DIGEST to the
+## cluster kubectl points at (the CI workflow's promote jobs)
+promote: kubectl
+	@[[ "$(ENV)" =~ ^(dev|staging|production)$$ && "$(DIGEST)" =~ ^sha256:[0-9a-f]{64}$$ ]] \
+	  || { echo "make promote ENV=dev|staging|production DIGEST=sha256:<64 hex>" >&2; exit 1; }
+	kubectl kustomize deploy/k8s/overlays/$(ENV) \
+	  | sed -E 's/@sha256:0{64}/@$(DIGEST)/g' | kubectl apply -f -
 
 ## soak: the kill loop's full form: `cicl.py run` killed at 20 seeded points and run again,
 ## then equal to a clean run (SOAK_ARGS="--form episodes" compares after each kill)
