@@ -97,7 +97,7 @@ test: venv emulators browser kubectl
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS) $(TEST_PATHS)
 
 ## sast / audit / sbom: bandit's SARIF, pip-audit's JSON for requirements.lock (asks PyPI's
-## vulnerability data about every locked package) and the CycloneDX SBOM of .venv, in $(REPORTS)
+## vulnerability data about every locked package) and the CycloneDX SBOM of the lock, in $(REPORTS)
 sast: venv
 	mkdir -p $(REPORTS)
 	$(VENV)/bin/bandit -q -r cicl_assets jobs sensors definitions.py scripts -f sarif -o $(REPORTS)/bandit.sarif
@@ -108,7 +108,7 @@ audit: venv
 
 sbom: venv
 	mkdir -p $(REPORTS)
-	$(VENV)/bin/cyclonedx-py environment --of JSON -o $(REPORTS)/sbom.cdx.json $(PY)
+	$(VENV)/bin/cyclonedx-py requirements --of JSON -o $(REPORTS)/sbom.cdx.json requirements.lock
 
 ## dogfood: cicl's own CI stages that run here into .cicl/dogfood/landing/ci/<run-id>/, then
 ## `cicl.py run` into .cicl/dogfood/warehouse.duckdb (DOGFOOD_ARGS="--short" for a quick one)

@@ -13,7 +13,11 @@ DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 def instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) per instruction, continuation lines joined, comments dropped."""
-    joined = re.sub(r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
+    joined = re.sub(
+        r"\\\n",
+        " ",
+        "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")),
+    )
     return [
         (word.upper(), rest.strip())
         for word, _, rest in (line.strip().partition(" ") for line in joined.splitlines())
@@ -34,7 +38,7 @@ def test_hadolint_passes():
 @pytest.mark.parametrize(
     ("dockerfile", "rule"),
     [
-        ("FROM python:latest\nCMD [\"python\"]\n", "DL3007"),
+        ('FROM python:latest\nCMD ["python"]\n', "DL3007"),
         ("FROM python:3.11-slim\nRUN pip install requests\n", "DL3013"),
         ("FROM python:3.11-slim\nRUN cd /app && make\n", "DL3003"),
     ],

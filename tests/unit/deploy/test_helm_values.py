@@ -91,8 +91,16 @@ def test_values_run_this_code_location_with_sensors_and_the_k8s_run_launcher(env
             "dagsterDaemon/runCoordinator: Additional properties are not allowed "
             "('maxConcurrentRuns' was unexpected)",
         ),
-        (("runLauncher", "type"), "KubernetesRunLauncher", "runLauncher/type: 'KubernetesRunLauncher' is not one of"),
-        (("dagsterDaemon", "heartbeatTolerance"), "300", "dagsterDaemon/heartbeatTolerance: '300' is not of type 'integer'"),
+        (
+            ("runLauncher", "type"),
+            "KubernetesRunLauncher",
+            "runLauncher/type: 'KubernetesRunLauncher' is not one of",
+        ),
+        (
+            ("dagsterDaemon", "heartbeatTolerance"),
+            "300",
+            "dagsterDaemon/heartbeatTolerance: '300' is not of type 'integer'",
+        ),
         (
             ("dagster-user-deployments", "deployments", 0, "resources", "requests"),
             ["cpu"],

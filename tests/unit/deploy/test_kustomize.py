@@ -49,8 +49,17 @@ def one(docs: list[dict], kind: str) -> dict:
 def test_every_rendered_resource_validates(rendered_files):
     code, lines = validate(*rendered_files.values())
     assert code == 0, lines
-    passed = sorted(line.split(" for resource ")[1].split(" against")[0] for line in lines if " passed " in line)
-    base = ["configmap/cicl-env", "deployment/cicl", "namespace/cicl-{}", "poddisruptionbudget/cicl", "service/cicl", "serviceaccount/cicl"]
+    passed = sorted(
+        line.split(" for resource ")[1].split(" against")[0] for line in lines if " passed " in line
+    )
+    base = [
+        "configmap/cicl-env",
+        "deployment/cicl",
+        "namespace/cicl-{}",
+        "poddisruptionbudget/cicl",
+        "service/cicl",
+        "serviceaccount/cicl",
+    ]
     expected = [name.format(env) for env in PROJECTS for name in base] + ["networkpolicy/cicl"]
     assert passed == sorted(expected)
 
@@ -93,15 +102,24 @@ def test_the_code_location_runs_by_digest_as_its_workload_identity(rendered, env
 
 @pytest.mark.parametrize(
     ("env", "enforce", "replicas", "cpu"),
-    [("dev", "baseline", 1, "250m"), ("staging", "baseline", 1, "250m"), ("production", "restricted", 2, "1")],
+    [
+        ("dev", "baseline", 1, "250m"),
+        ("staging", "baseline", 1, "250m"),
+        ("production", "restricted", 2, "1"),
+    ],
 )
-def test_production_enforces_pod_security_and_admits_only_dagster(rendered, env, enforce, replicas, cpu):
+def test_production_enforces_pod_security_and_admits_only_dagster(
+    rendered, env, enforce, replicas, cpu
+):
     docs = rendered[env]
     labels = one(docs, "Namespace")["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == enforce
     deployment = one(docs, "Deployment")
     assert deployment["spec"]["replicas"] == replicas
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] == cpu
+    assert (
+        deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+        == cpu
+    )
     policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
     if env != "production":
         assert policies == []

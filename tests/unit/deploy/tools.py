@@ -21,7 +21,9 @@ def venv_tool(name: str) -> str:
 def kubectl() -> str:
     path = shutil.which("kubectl")
     if path is None:
-        raise AssertionError("kubectl is missing: `make kubectl` installs Debian's kubernetes-client")
+        raise AssertionError(
+            "kubectl is missing: `make kubectl` installs Debian's kubernetes-client"
+        )
     return path
 
 
