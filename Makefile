@@ -84,8 +84,9 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-## kubectl: renders the Kustomize overlays in the deploy tests (Debian's kubernetes-client when
-## missing; needs root or sudo)
+## kubectl: renders the Kustomize overlays in the deploy tests, which need its kustomize 4.1+
+## (kubectl 1.22+: google-cloud-cli's or a CI runner's). When none is installed, Debian's
+## kubernetes-client (needs root or sudo); at 1.20 it is too old, and the tests say so.
 kubectl:
 	@command -v kubectl >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

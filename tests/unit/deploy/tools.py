@@ -1,6 +1,8 @@
 """Where the deploy tests find their tools: the dev tools beside the running interpreter (the
 project venv installs them from requirements.lock) and the machine's kubectl."""
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -19,10 +21,17 @@ def venv_tool(name: str) -> str:
 
 
 def kubectl() -> str:
+    """The machine's kubectl, if its kustomize renders `labels` and `replacements` (4.1+)."""
     path = shutil.which("kubectl")
     if path is None:
+        raise AssertionError("kubectl is missing: `make kubectl` installs it")
+    done = run([path, "version", "--client", "-o", "json"])
+    found = json.loads(done.stdout or "{}").get("kustomizeVersion", "")
+    parts = tuple(int(n) for n in re.findall(r"\d+", found)[:2])
+    if parts < (4, 1):
         raise AssertionError(
-            "kubectl is missing: `make kubectl` installs Debian's kubernetes-client"
+            f"{path} bundles kustomize {found or 'of unknown version'}; deploy/k8s needs 4.1 or "
+            "newer (kubectl 1.22+; Debian's kubernetes-client 1.20 is older)"
         )
     return path
 
