@@ -1,6 +1,11 @@
 # cicl — two commands on a fresh machine: `make demo` then `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# The interpreter the venv is made with: PYTHON=... or the newest of python3.13, 3.12, 3.11 that
+# runs (a pyenv shim for a version that is not installed is on PATH but fails).
+SUPPORTED_PYTHONS := python3.13 python3.12 python3.11
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach p,$(SUPPORTED_PYTHONS),$(shell $(p) -c "" >/dev/null 2>&1 && echo $(p))))
+endif
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -19,6 +24,11 @@ PLATFORM_REPO ?= .cicl/platform
 # roughly halve it on a 2-core machine. Tests of one module stay on one worker, so a module's
 # expensive fixtures (a whole `cicl.py run`) are built once.
 TEST_WORKERS ?= 2
+# `make test TEST_PATHS=tests/unit` runs a part of the suite (the CI workflow's unit and
+# integration jobs); PYTEST_ARGS adds options, e.g. report files under $(REPORTS).
+TEST_PATHS ?=
+PYTEST_ARGS ?=
+REPORTS := .cicl/reports
 
 # The demo's keys (`make demo` makes them under $(KEYS); nothing trusted ships in config/) reach
 # cicl through the environment, unless the environment already names keys of its own.
@@ -31,12 +41,14 @@ WITH_KEYS = \
 WITH_PLATFORM = \
   CICL_PLATFORM_REPO="$${CICL_PLATFORM_REPO:-$$(test -d $(PLATFORM_REPO) && echo $(PLATFORM_REPO))}"
 
-.PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser postgres lint ui \
-  ui-postgres bench clean
+.PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser postgres \
+  kubectl lint ui ui-postgres bench clean dogfood sast audit sbom promote
 
 venv: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 14))' \
+	  || { echo "make: cicl needs Python 3.11, 3.12 or 3.13: PYTHON='$(PYTHON)' is not one (none of $(SUPPORTED_PYTHONS) runs here?)" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	test -x $(VENV)/bin/uv || $(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --default-pip
 	test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
@@ -88,10 +100,47 @@ postgres:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
+## kubectl: renders the Kustomize overlays in the deploy tests, which need its kustomize 4.1+
+## (kubectl 1.22+: google-cloud-cli's or a CI runner's). When none is installed, Debian's
+## kubernetes-client (needs root or sudo); at 1.20 it is too old, and the tests say so.
+kubectl:
+	@command -v kubectl >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq kubernetes-client >/dev/null; }
+
 ## test: the whole suite (starts the BigQuery and GCS emulators, PostgreSQL and a headless
 ## browser itself)
-test: venv emulators browser postgres
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope
+test: venv emulators browser postgres kubectl
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS) $(TEST_PATHS)
+
+## sast / audit / sbom: bandit's SARIF, pip-audit's JSON for requirements.lock (asks PyPI's
+## vulnerability data about every locked package) and the CycloneDX SBOM of the lock, in $(REPORTS)
+sast: venv
+	mkdir -p $(REPORTS)
+	$(VENV)/bin/bandit -q -r cicl_assets jobs sensors definitions.py scripts -f sarif -o $(REPORTS)/bandit.sarif
+
+audit: venv
+	mkdir -p $(REPORTS)
+	$(VENV)/bin/pip-audit --requirement requirements.lock --no-deps --disable-pip --format json --output $(REPORTS)/pip-audit.json
+
+sbom: venv
+	mkdir -p $(REPORTS)
+	$(VENV)/bin/cyclonedx-py requirements --of JSON -o $(REPORTS)/sbom.cdx.json requirements.lock
+
+## dogfood: cicl's own CI stages that run here into .cicl/dogfood/landing/ci/<run-id>/, then
+## `cicl.py run` into .cicl/dogfood/warehouse.duckdb (DOGFOOD_ARGS="--short" for a quick one)
+dogfood: venv
+	rm -rf .cicl/dogfood
+	$(PY) -m tests.dogfood --out .cicl/dogfood $(DOGFOOD_ARGS)
+
+## promote: apply overlay ENV (dev, staging, production) with the image digest DIGEST to the
+## cluster kubectl points at (the CI workflow's promote jobs)
+promote: kubectl
+	@[[ "$(ENV)" =~ ^(dev|staging|production)$$ && "$(DIGEST)" =~ ^sha256:[0-9a-f]{64}$$ ]] \
+	  || { echo "make promote ENV=dev|staging|production DIGEST=sha256:<64 hex>" >&2; exit 1; }
+	kubectl kustomize deploy/k8s/overlays/$(ENV) \
+	  | sed -E 's/@sha256:0{64}/@$(DIGEST)/g' | kubectl apply -f -
 
 ## soak: the kill loop's full form: `cicl.py run` killed at 20 seeded points and run again,
 ## then equal to a clean run (SOAK_ARGS="--form episodes" compares after each kill)
