@@ -96,7 +96,14 @@ def world(postgres_server, tmp_path_factory):
         )
         instance = dg.DagsterInstance.from_config(str(home))
         try:
-            yield {"root": root, "home": home, "defs": defs, "instance": instance, "state": {}}
+            yield {
+                "root": root,
+                "home": home,
+                "defs": defs,
+                "instance": instance,
+                "state": {},
+                "signing_key": env["CICL_SIGNING_KEY"],
+            }
         finally:
             instance.dispose()
 
@@ -306,7 +313,9 @@ def test_the_queue_keeps_two_chain_appenders_apart_and_the_chain_verifies(world)
     files = [r["source_file"] for r in rows]
     assert f"audit/{SECOND_AUDIT}" in files
     assert files.index(f"audit/{SECOND_AUDIT}") > rows.index(reviews[0])
-    verdict = judge_chain(rows, defs.resources["cicl_config"].chain_notary(warehouse))
+    # The resource holds the key as an EnvVar, resolved only inside a run: here it is given.
+    config = defs.resources["cicl_config"].model_copy(update={"signing_key": world["signing_key"]})
+    verdict = judge_chain(rows, config.chain_notary(warehouse))
     assert verdict.passed, verdict.description
     world["state"]["finished_run"] = review.run_id
 

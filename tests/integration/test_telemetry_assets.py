@@ -184,4 +184,4 @@ def test_span_figures_read_only_the_days_the_run_ingested(tmp_path):
         figures.append([s for s in RECORDED if "source_file IN" in s and "FROM otel_spans" in s])
     first, again = figures
     assert (len(first), again) == (3, [])
-    assert all("WHERE start_time >= @first AND start_time < @end AND" in s for s in first)
+    assert all("WHERE start_time >= @lo AND start_time < @hi AND" in s for s in first)

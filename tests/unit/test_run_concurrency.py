@@ -56,7 +56,7 @@ EXPECTED_LANDING_TAGS = {
     "slo": [f"{W}slo"],
     "audit": [CHAIN_TAG, f"{W}audit", f"{W}compliance"],
     "ci": [CHAIN_TAG, f"{W}ci", f"{W}compliance", f"{W}deployments"],
-    "infra": [CHAIN_TAG, f"{W}infra"],
+    "infra": [CHAIN_TAG, f"{W}compliance", f"{W}infra"],
     "deployments": [CHAIN_TAG, f"{W}compliance", f"{W}deployments"],
     "feedback": [f"{W}feedback"],
 }
