@@ -109,6 +109,11 @@ class LocalFolder:
         )
 
 
+def _content_type(name: str) -> str:
+    # Reports open in a browser straight from the bucket; everything else cicl writes is JSON.
+    return "text/html; charset=utf-8" if name.endswith(".html") else "application/json"
+
+
 @dataclass(frozen=True)
 class GcsPrefix:
     bucket: str
@@ -126,7 +131,7 @@ class GcsPrefix:
 
         blob = storage_client().bucket(self.bucket).blob(self._key(_checked(name)))
         try:
-            blob.upload_from_string(data, content_type="application/json", if_generation_match=0)
+            blob.upload_from_string(data, content_type=_content_type(name), if_generation_match=0)
         except exceptions.PreconditionFailed:
             return _same_or_refuse(self, name, data)
         return True

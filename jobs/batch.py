@@ -11,6 +11,8 @@ INGEST_GROUPS = ("telemetry", "ci", "infra", "deployments", "audit", "slo", "fee
 NOT_BATCHED_GROUPS = ("learning", "review", "delivery")
 # Partitioned by data day: they run per range of days after the ingest (jobs.slo).
 DAY_PARTITIONED = ("slo_minute_counts", "slo_status")
+# Partitioned by calendar month: the auditor's report runs in compliance_reports (jobs.reports).
+MONTH_PARTITIONED = ("compliance_report",)
 # The table families landing_batch writes: the ingest groups and what is rebuilt from them.
 LANDING_BATCH_GROUPS = (*INGEST_GROUPS, "compliance")
 
@@ -19,7 +21,7 @@ landing_batch_job = dg.define_asset_job(
     tags=writes(*LANDING_BATCH_GROUPS, chain=True),
     selection=dg.AssetSelection.all()
     - dg.AssetSelection.groups(*NOT_BATCHED_GROUPS)
-    - dg.AssetSelection.assets(*DAY_PARTITIONED),
+    - dg.AssetSelection.assets(*DAY_PARTITIONED, *MONTH_PARTITIONED),
     description=(
         "Everything the landing zone feeds that is not partitioned by data day: ingestion and "
         "what is rebuilt from it (deployments, drift, evidence). `make run` executes this job, "

@@ -13,6 +13,8 @@ python scripts/cicl.py keygen --out DIR [--valid-from TIME]
                                  # a new signing key and the trust file entry for it
 python scripts/cicl.py verify-evidence BUNDLE --key PUB [--warehouse]
                                  # verify an evidence bundle offline (and against the warehouse)
+python scripts/cicl.py compliance-report --from 2026-10-01 --to 2026-10-31 [--out FILE]
+                                 # the auditor's HTML report of those days (to the outbox, or FILE)
 
 Runs log at INFO (Dagster's engine events are DEBUG and stay out); each breach reviewed gets one
 line naming its cause.
@@ -428,6 +430,37 @@ def verify_evidence(bundle: Path, key_path: Path, with_warehouse: bool) -> int:
     return 1 if problems else 0
 
 
+def compliance_report(first: date, last: date, out: Path | None) -> int:
+    """Render the report of the days first..last; publish it in the outbox, or write ``out``."""
+    import definitions
+    from cicl_assets.compliance.report_assets import (
+        REPORTS_BRANCH,
+        REPORTS_FOLDER,
+        day_bounds,
+        publish_report,
+        render_period,
+    )
+    from cicl_assets.outbox import open_outbox
+
+    resources = definitions.defs.resources
+    warehouse = resources["warehouse"].process_config_and_initialize()
+    cicl_config = resources["cicl_config"].process_config_and_initialize()
+    start, end = day_bounds(first, last)
+    data, page = render_period(
+        warehouse, cicl_config, start, end, f"Compliance report {first} to {last} (cicl)"
+    )
+    if out is not None:
+        out.write_text(page, encoding="utf-8")
+        where = str(out)
+    else:
+        store = open_outbox(cicl_config.outbox_uri, git_branch=REPORTS_BRANCH)
+        where = publish_report(store, f"{REPORTS_FOLDER}/{first}_{last}", page.encode()).location
+    print(where)
+    for name, value in data.figures().items():
+        print(f"  {name}: {value}")
+    return 0
+
+
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
@@ -456,7 +489,15 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument(
         "--warehouse", action="store_true", help="also check it against deployment_evidence"
     )
+    report = commands.add_parser("compliance-report", help="the auditor's HTML report of days")
+    report.add_argument("--from", dest="first", type=date.fromisoformat, required=True)
+    report.add_argument("--to", dest="last", type=date.fromisoformat, required=True)
+    report.add_argument("--out", type=Path, default=None, help="write here, not to the outbox")
     args = parser.parse_args(argv)
+    if args.command == "compliance-report":
+        if args.last < args.first:
+            parser.error("--to is before --from")
+        return compliance_report(args.first, args.last, args.out)
     if args.command == "verify-evidence":
         return verify_evidence(args.bundle, args.key, args.warehouse)
     if args.command == "run":

@@ -18,6 +18,7 @@ from cicl_assets.compliance.bundle_assets import (
 )
 from cicl_assets.compliance.evidence import evidence_row, gather, read_deployments
 from cicl_assets.compliance.policy import load_gates, load_windows
+from cicl_assets.compliance.report_assets import compliance_report
 from cicl_assets.compliance.rollback import check_rollbacks
 from cicl_assets.compliance.rollback import rollback_targets as targets_of
 from cicl_assets.compliance.tables import DEPLOYMENT_EVIDENCE, ROLLBACK_CHECKS, ROLLBACK_TARGETS
@@ -215,5 +216,5 @@ def gate_result(failing: list[dict[str, Any]]) -> dg.AssetCheckResult:
     )
 
 
-ASSETS: list = [compliance_evidence, infra_apply_evidence]
+ASSETS: list = [compliance_evidence, infra_apply_evidence, compliance_report]
 CHECKS: list = []
