@@ -230,7 +230,7 @@ def test_the_asset_publishes_a_new_numbered_report_only_when_it_changes(scenario
     assert sorted(p.name for p in folder.iterdir()) == ["1.html", "2.html"]
 
 
-def _independent(warehouse, start, end) -> dict:
+def independent_figures(warehouse, start, end) -> dict:
     """The figures the page must show, asked of the warehouse here, not through the report."""
     rows = warehouse.query(
         "SELECT environment, verdict, COUNT(*) AS n FROM deployment_evidence "
@@ -312,7 +312,7 @@ def test_the_page_shows_the_warehouse_numbers_and_no_markup_from_the_data(scenar
     resources = {"warehouse": warehouse, "cicl_config": config}
     result = dg.materialize([compliance_report], resources=resources, partition_key="2026-11-01")
     shown = read_page(Path(_published(result)["path"]))
-    expected = _independent(warehouse, *NOVEMBER)
+    expected = independent_figures(warehouse, *NOVEMBER)
     assert {k: v for k, v in shown["figures"].items() if k.count("/") == 2} == expected["verdicts"]
     assert shown["failing_rows"] == expected["failing"] == ["d3", "d5"]
     assert shown["rollbacks"] == expected["rollbacks"] == [("d4", "true"), ("d5", "false")]

@@ -124,3 +124,52 @@ def test_every_production_deploy_has_a_verifying_bundle(judged):
         statement = json.loads(base64.b64decode(json.loads(data.splitlines()[0])["payload"]))
         named.add(statement["predicate"]["deployment"]["deployment_id"])
     assert named == set(rows) and len(rows) == len(bundles) == 11
+
+
+@pytest.mark.ui
+def test_the_report_of_october_and_november_shows_the_stories_in_a_browser(judged):
+    """`scripts/cicl.py compliance-report` over the demo's months, opened in headless Chromium:
+    the bad production deploys and the rollbacks it shows are the warehouse's and the story's."""
+    import os
+    import sys
+    from datetime import UTC, datetime
+
+    from tests.cicl_runs import REPO, cicl_run
+    from tests.integration.test_compliance_report import independent_figures, read_page
+
+    warehouse, _, root, signer = judged
+    config_env = {
+        "CICL_DUCKDB_PATH": warehouse.path,
+        "CICL_CONFIG_DIR": str(REPO / "config"),
+        "CICL_OUTBOX_URI": str(root / "outbox"),
+        "CICL_STATE_DIR": str(root / "state"),
+        "CICL_SIGNING_KEY": signer.private_key_pem(),
+        "CICL_TRUST_FILE": str(root / "trust.yaml"),
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CICL_")} | config_env
+    out = root / "report-2026-10-01_2026-11-30.html"
+    run = cicl_run(
+        env,
+        [sys.executable, str(REPO / "scripts" / "cicl.py"), "compliance-report",
+         "--from", "2026-10-01", "--to", "2026-11-30", "--out", str(out)],
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    shown = read_page(out)
+    expected = independent_figures(
+        warehouse, datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    )
+    assert shown["failing_rows"] == expected["failing"] == list(story.FAILING_GATE_DEPLOYMENT_IDS)
+    assert (
+        shown["rollbacks"]
+        == expected["rollbacks"]
+        == [
+            (story.KNOWN_GOOD_ROLLBACK_ID, "true"),
+            (story.NOT_KNOWN_GOOD_ROLLBACK_ID, "false"),
+        ]
+    )
+    assert {k: v for k, v in shown["figures"].items() if k.count("/") == 2} == expected["verdicts"]
+    assert shown["figures"]["production_deploys_failing_gate"] == "4"
+    assert shown["figures"]["rollbacks_not_known_good"] == "1"
+    assert shown["chain"] == "true" and shown["figures"]["audit_chain_verified"] == "true"
+    assert shown["scripts"] == 0 and shown["requests"] == []
+    assert str(out) in run.stdout and "production_deploys_failing_gate: 4" in run.stdout
