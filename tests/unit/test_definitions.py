@@ -23,6 +23,7 @@ JOBS = {
     "slo_status_by_day",
     "routing_by_day",
     "refresh_candidates",
+    "compliance_reports",
 }
 SENSORS = {
     "landing_arrivals_sensor",
