@@ -47,3 +47,24 @@ def test_chain_heads_published_on_gcs_verify(bucket, duckdb_warehouse, tmp_path)
         f"{folder}/heads/000000000002.json",
         f"{folder}/heads/000000000003.json",
     ]
+
+
+def test_a_report_is_published_as_html_once_per_content(bucket):
+    from cicl_assets.compliance.report_assets import publish_report
+
+    store = open_outbox(f"gs://{bucket.name}/ob", git_branch="unused")
+    first = publish_report(store, "reports/compliance/2026-10", b"<html>one</html>")
+    again = publish_report(store, "reports/compliance/2026-10", b"<html>one</html>")
+    changed = publish_report(store, "reports/compliance/2026-10", b"<html>two</html>")
+    assert [(p.name, p.created) for p in (first, again, changed)] == [
+        ("reports/compliance/2026-10/1.html", True),
+        ("reports/compliance/2026-10/1.html", False),
+        ("reports/compliance/2026-10/2.html", True),
+    ]
+    assert first.location == f"gs://{bucket.name}/ob/reports/compliance/2026-10/1.html"
+    blob = bucket.get_blob("ob/reports/compliance/2026-10/2.html")
+    # A browser opens it from the bucket as a page (the emulator keeps no charset parameter).
+    assert blob.content_type.split(";")[0] == "text/html"
+    assert bucket.get_blob("ob/reports/compliance/2026-10/1.html").download_as_bytes() == (
+        b"<html>one</html>"
+    )
