@@ -49,6 +49,7 @@ EXPECTED_JOB_TAGS = {
     "slo_counts_by_day": [f"{W}slo"],
     "slo_status_by_day": [f"{W}slo"],
     "refresh_candidates": [f"{W}review"],
+    "compliance_reports": [f"{W}compliance"],
 }
 
 EXPECTED_LANDING_TAGS = {
