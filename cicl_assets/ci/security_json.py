@@ -43,6 +43,8 @@ class Shape:
 
     container: str
     keys: dict[str, str]
+    # False when the head ended inside the top-level value: keys written later are unknown.
+    complete: bool = True
 
     def has(self, *names: str) -> bool:
         return all(n in self.keys for n in names)
@@ -52,8 +54,21 @@ class Shape:
 
 
 def head_shape(sniff: Sniff) -> Shape:
-    """The shape of the first JSON value in a file's head (for JSON lines, the first line)."""
-    return _shape_of_head(sniff.head)
+    """The shape of the first JSON value in a file's head (for JSON lines, the first line).
+
+    Tools that write their keys sorted put ``version`` or ``bomFormat`` after megabytes of
+    results; when the head ends inside the top-level value, the whole file is parsed once (it
+    is already in memory and within the size caps) and its real top-level keys are used.
+    """
+    shape = _shape_of_head(sniff.head)
+    if shape.complete or len(sniff.data) <= len(sniff.head):
+        return shape
+    if "json_shape" not in sniff.memo:
+        try:
+            sniff.memo["json_shape"] = doc_shape(orjson.loads(sniff.data))
+        except orjson.JSONDecodeError:  # JSON lines, or broken: the head is all we know
+            sniff.memo["json_shape"] = shape
+    return sniff.memo["json_shape"]
 
 
 @lru_cache(maxsize=8)  # every detector of the ci stream asks about the same head in turn
@@ -95,11 +110,11 @@ def _shape_of_head(head: bytes) -> Shape:
         elif c in "}]":
             depth -= 1
             if depth == 0:
-                break
+                return Shape(container, keys)
         elif c == "," and depth == 1:
             expect_key = True
         i += 1
-    return Shape(container, keys)
+    return Shape(container, keys, complete=False)
 
 
 def doc_shape(doc: Any) -> Shape:

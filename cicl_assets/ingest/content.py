@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 GZIP_MAGIC = b"\x1f\x8b"
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -55,13 +56,18 @@ class Sniff:
     """What the first bytes of a decompressed file say about its format."""
 
     head: bytes  # first 64 KiB, BOM stripped
+    # The whole decompressed file, for the rare detector whose clue lies past the head (a JSON
+    # document whose top-level keys were written sorted after a large value); ``memo`` keeps
+    # what such a detector derived from it, so the file is read once for all detectors.
+    data: bytes = field(default=b"", compare=False, repr=False)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, data: bytes) -> Sniff:
         head = data[:65536]
-        if head.startswith(b"\xef\xbb\xbf"):
-            head = head[3:]
-        return cls(head)
+        if data.startswith(b"\xef\xbb\xbf"):
+            head, data = data[3:65539], data[3:]
+        return cls(head, data)
 
     @property
     def text_start(self) -> bytes:

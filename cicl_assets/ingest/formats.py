@@ -19,8 +19,9 @@ ParseFn = Callable[[bytes, str], Iterable[tuple[str, ParsedRows]]]
 class FileFormat:
     """One recognisable file format.
 
-    ``detect`` looks at the first bytes (after gunzip, BOM stripped) and answers whether the file
-    is of this format; ``parse`` turns the whole decompressed file into rows. A parser raises
+    ``detect`` looks at the first bytes (after gunzip, BOM stripped; ``Sniff.data`` holds the
+    whole file only when no format recognised its head) and answers whether the file is of this
+    format; ``parse`` turns the whole decompressed file into rows. A parser raises
     ``ParseError`` with a message a person can act on ("line 3: invalid hex in spanId 'xyz'");
     the runner prefixes the file and the format.
 
@@ -37,8 +38,20 @@ class FileFormat:
 
 
 def detect_format(formats: Iterable[FileFormat], sniff: Sniff) -> FileFormat | None:
-    """The first format that recognises the file; else the first look-alike that does."""
+    """The first format that recognises the file; else the first look-alike that does.
+
+    Formats are first asked about the head alone. Only a file none of them recognises is asked
+    about again with its whole content in reach (a JSON document whose identifying keys come
+    after a large value), so a large file that its head identifies is never parsed twice.
+    """
     formats = tuple(formats)
+    found = _first_recognising(formats, Sniff(sniff.head))
+    if found is None and len(sniff.data) > len(sniff.head):
+        found = _first_recognising(formats, sniff)
+    return found
+
+
+def _first_recognising(formats: tuple[FileFormat, ...], sniff: Sniff) -> FileFormat | None:
     for fmt in formats:
         if fmt.detect(sniff):
             return fmt

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
@@ -141,9 +140,8 @@ def parse_attestations(
     return out
 
 
-@lru_cache(maxsize=16)
-def _attestation_format_of(head: bytes) -> str | None:
-    shape = head_shape(Sniff(head))
+def _attestation_format_of(sniff: Sniff) -> str | None:
+    shape = head_shape(sniff)
     if shape.container != "object":
         return None
     if shape.value_has("mediaType", "sigstore.bundle"):
@@ -160,19 +158,19 @@ def _attestation_format_of(head: bytes) -> str | None:
 
 
 def detect_sigstore_bundle(sniff: Sniff) -> bool:
-    return _attestation_format_of(sniff.head) == "sigstore-bundle"
+    return _attestation_format_of(sniff) == "sigstore-bundle"
 
 
 def detect_dsse(sniff: Sniff) -> bool:
-    return _attestation_format_of(sniff.head) == "dsse-envelope"
+    return _attestation_format_of(sniff) == "dsse-envelope"
 
 
 def detect_statement(sniff: Sniff) -> bool:
-    return _attestation_format_of(sniff.head) == "in-toto-statement"
+    return _attestation_format_of(sniff) == "in-toto-statement"
 
 
 def detect_cloudbuild_provenance(sniff: Sniff) -> bool:
-    return _attestation_format_of(sniff.head) == "cloudbuild-provenance"
+    return _attestation_format_of(sniff) == "cloudbuild-provenance"
 
 
 @dataclass(frozen=True)

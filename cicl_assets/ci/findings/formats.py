@@ -10,7 +10,7 @@ predicates in `findings_formats`; the model (severity bands, fingerprints, redac
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 from cicl_assets.ci.findings.model import CI_FINDINGS, CI_SCANS, emit
@@ -34,13 +34,12 @@ _LABELS = {
 }
 
 
-@lru_cache(maxsize=16)
-def _scan_format_of(head: bytes) -> str | None:
-    return classify_scan(head_shape(Sniff(head)))
+def _scan_format_of(sniff: Sniff) -> str | None:
+    return classify_scan(head_shape(sniff))
 
 
 def detect_scan(name: str, sniff: Sniff) -> bool:
-    return _scan_format_of(sniff.head) == name
+    return _scan_format_of(sniff) == name
 
 
 def parse_scan(name: str, data: bytes, source_file: str) -> Iterable[tuple[str, Any]]:

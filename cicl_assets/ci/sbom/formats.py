@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
@@ -365,9 +364,8 @@ def parse_spdx(data: bytes, source_file: str) -> Iterable[tuple[str, list[dict[s
 # --- recognition -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=16)
-def _sbom_format_of(head: bytes) -> str | None:
-    shape = head_shape(Sniff(head))
+def _sbom_format_of(sniff: Sniff) -> str | None:
+    shape = head_shape(sniff)
     if shape.container != "object":
         return None
     if shape.value_has("bomFormat", "CycloneDX"):
@@ -378,11 +376,11 @@ def _sbom_format_of(head: bytes) -> str | None:
 
 
 def detect_cyclonedx(sniff: Sniff) -> bool:
-    return _sbom_format_of(sniff.head) == "cyclonedx-json"
+    return _sbom_format_of(sniff) == "cyclonedx-json"
 
 
 def detect_spdx(sniff: Sniff) -> bool:
-    return _sbom_format_of(sniff.head) == "spdx-json"
+    return _sbom_format_of(sniff) == "spdx-json"
 
 
 FORMATS: tuple[FileFormat, ...] = (
