@@ -52,7 +52,7 @@ def improvement_candidates(
     # The review queue follows at once, so a run without the daemon leaves it current.
     policy = load_review_policy(cicl_config.path)
     notary = cicl_config.chain_notary(warehouse) if policy.auto_approve else None
-    by_policy = approve_by_policy(warehouse, policy, notary, utcnow(), context.run_id)
+    by_policy = approve_by_policy(warehouse, policy, notary, utcnow(), context.run.run_id)
     queue = sync_queue(context.instance, warehouse, policy)
     rows = open_candidates(warehouse)
     meta: dict[str, Any] = {

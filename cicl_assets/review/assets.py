@@ -3,6 +3,7 @@ decision, and the gate records it or refuses it saying why."""
 
 import enum
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, cast
 
 import dagster as dg
@@ -15,6 +16,7 @@ from cicl_assets.review.policy import ReviewPolicyError, load_review_policy
 from cicl_assets.review.queue import REVIEW_ASSET, candidate_page, candidate_partitions
 from cicl_assets.review.rules import Refused, Request, decide
 from cicl_assets.review.store import read_candidate, read_decisions, record
+from cicl_assets.settings import Settings
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import utcnow
 
@@ -63,6 +65,26 @@ def run_identity(
     return None, None
 
 
+def gate_settings(cicl_config: CiclConfig) -> Settings:
+    """The deployment's settings, once the run's cicl_config is shown to hold the same gate
+    rules. The launchpad lets whoever launches a run edit resource config, so a reviewer could
+    otherwise point config_dir at a reviewers.yaml of their own or turn the identity
+    requirement off; the rules come from the deployment's environment instead."""
+    deployed = Settings.from_env()
+    pairs = (
+        ("config_dir", Path(cicl_config.config_dir).resolve(), deployed.config_dir.resolve()),
+        ("identity_tag", cicl_config.identity_tag, deployed.identity_tag),
+        ("require_identity", cicl_config.require_identity, deployed.require_identity),
+    )
+    changed = [name for name, ours, theirs in pairs if ours != theirs]
+    if changed:
+        raise Refused(
+            f"the run's cicl_config changes {', '.join(changed)} from the deployment's settings; "
+            "the gate's rules are the deployment's: materialize without editing the resources"
+        )
+    return deployed
+
+
 @dg.asset(
     name=REVIEW_ASSET,
     partitions_def=candidate_partitions,
@@ -79,21 +101,22 @@ def candidate_review(
     cicl_config: CiclConfig,
 ) -> dg.MaterializeResult:
     candidate_id = context.partition_key
-    identity, source = run_identity(context.run.tags, cicl_config.identity_tag)
-    request = Request(
-        candidate_id=candidate_id,
-        decision=config.decision.value,
-        reviewer=config.reviewer,
-        justification=config.justification,
-        identity=identity,
-        identity_source=source,
-        require_identity=cicl_config.require_identity,
-    )
     try:
-        policy = load_review_policy(cicl_config.path)
+        settings = gate_settings(cicl_config)
+        identity, source = run_identity(context.run.tags, settings.identity_tag)
+        request = Request(
+            candidate_id=candidate_id,
+            decision=config.decision.value,
+            reviewer=config.reviewer,
+            justification=config.justification,
+            identity=identity,
+            identity_source=source,
+            require_identity=settings.require_identity,
+        )
+        policy = load_review_policy(settings.config_dir)
         candidate = read_candidate(warehouse, candidate_id)
         decisions = read_decisions(warehouse, [candidate_id])
-        verdict = decide(request, candidate, decisions, policy, utcnow(), context.run_id)
+        verdict = decide(request, candidate, decisions, policy, utcnow(), context.run.run_id)
     except (Refused, ReviewPolicyError) as exc:
         raise dg.Failure(
             description=f"Decision refused, nothing recorded: {exc}",

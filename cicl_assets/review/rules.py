@@ -20,6 +20,7 @@ from cicl_assets.candidates.decisions import (
     BY_REVIEWER,
     REJECT,
     REJECTED,
+    RELEASED,
 )
 from cicl_assets.candidates.table import OPEN
 from cicl_assets.review.policy import POLICY_REVIEWER, ReviewPolicy
@@ -71,7 +72,7 @@ def _approvers(decisions: Sequence[Mapping[str, Any]]) -> list[str]:
 def _not_decidable(candidate: Mapping[str, Any]) -> str:
     status, cid = candidate["status"], candidate["candidate_id"]
     reason = candidate.get("status_reason") or "see candidate_decisions"
-    if status in (APPROVED, REJECTED, "released"):
+    if status in (APPROVED, REJECTED, RELEASED):
         return f"candidate {cid} is already {status} ({reason}): nothing is left to decide"
     replaced = candidate.get("superseded_by")
     then = (
