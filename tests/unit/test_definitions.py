@@ -23,12 +23,14 @@ JOBS = {
     "slo_status_by_day",
     "routing_by_day",
     "refresh_candidates",
+    "review_candidate",
 }
 SENSORS = {
     "landing_arrivals_sensor",
     "slo_breach_sensor",
     "slo_partitions_sensor",
     "regression_partitions_sensor",
+    "review_queue_sensor",
     "default_automation_condition_sensor",
 }
 
