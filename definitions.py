@@ -15,6 +15,7 @@ from cicl_assets.learning.failure_modes import assets as failure_modes
 from cicl_assets.learning.flaky import assets as flaky
 from cicl_assets.learning.routing import assets as routing
 from cicl_assets.resources import build_resources
+from cicl_assets.review import assets as review
 from cicl_assets.slo import assets as slo
 from cicl_assets.telemetry import assets as telemetry
 from jobs import ALL_JOBS, ALL_SCHEDULES
@@ -35,6 +36,7 @@ DOMAINS = (
     failure_modes,
     routing,
     candidates,
+    review,
 )
 
 defs = dg.Definitions(

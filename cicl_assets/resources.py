@@ -83,6 +83,15 @@ class CiclConfig(dg.ConfigurableResource):
         default=None,
         description="wall or data (CICL_RETENTION_CLOCK): overrides the retention policy's clock",
     )
+    identity_tag: str | None = Field(
+        default=None,
+        description="run tag holding the reviewer identity a login proxy vouched for "
+        "(CICL_IDENTITY_TAG); Dagster+'s dagster/user is always read",
+    )
+    require_identity: bool = Field(
+        default=False,
+        description="refuse a review whose run carries no identity tag (CICL_REQUIRE_IDENTITY)",
+    )
 
     @property
     def path(self) -> Path:
@@ -189,5 +198,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
             else None,
             state_dir=settings.state_dir,
             retention_clock=settings.retention_clock,
+            identity_tag=settings.identity_tag,
+            require_identity=settings.require_identity,
         ),
     }

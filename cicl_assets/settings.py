@@ -55,6 +55,8 @@ VARIABLES: dict[str, str] = {
     "CICL_STATE_DIR": "local state outside the warehouse: spool folders, generated redaction key",
     "CICL_PLATFORM_REPO": "the platform repository candidates change: a path, file:// or git URL",
     "CICL_PLATFORM_REPO_TOKEN": "secret: HTTPS token git sends to a remote platform repository",
+    "CICL_IDENTITY_TAG": "run tag holding the reviewer identity a login proxy vouched for",
+    "CICL_REQUIRE_IDENTITY": "true: a review is refused unless its run carries an identity tag",
 }
 # Variables of the test tooling that share the prefix: a developer's shell may hold them, and
 # they must not stop the code location. Each says who reads it.
@@ -135,6 +137,8 @@ class Settings:
     extra_secret_key_patterns: tuple[str, ...] = ()
     platform_repo: str | None = None
     platform_repo_token: Secret | SecretRef | None = None
+    identity_tag: str | None = None
+    require_identity: bool = False
     cloud: CloudClients = CloudClients()
 
     @classmethod
@@ -180,6 +184,8 @@ class Settings:
             state_dir=read.text("CICL_STATE_DIR") or cls.state_dir,
             platform_repo=read.platform_repo("CICL_PLATFORM_REPO"),
             platform_repo_token=read.secret("CICL_PLATFORM_REPO_TOKEN"),
+            identity_tag=read.text("CICL_IDENTITY_TAG"),
+            require_identity=read.boolean("CICL_REQUIRE_IDENTITY"),
             cloud=cloud_clients(read.env),
         )
         read.raise_errors()
@@ -247,6 +253,12 @@ class _Reader:
             self.fail(name, f"{number} is below the minimum of {minimum}")
             return default
         return number
+
+    def boolean(self, name: str) -> bool:
+        text = (self.text(name) or "false").lower()
+        if text not in ("true", "false"):
+            self.fail(name, f"{text!r} is not true or false")
+        return text == "true"
 
     def dataset(self, name: str, default: str) -> str:
         text = self.text(name) or default

@@ -7,6 +7,9 @@ python scripts/cicl.py backfill --from 2026-11-02 --to 2026-11-05
                                  # recount, re-evaluate, score providers and look for
                                  # regressions on those days (one run per job)
 python scripts/cicl.py summary   # rows per table and rejects, from the warehouse
+python scripts/cicl.py candidates                  # open candidates, approvals so far
+python scripts/cicl.py review ID --approve|--reject --reviewer NAME --justification TEXT
+                                 # decide a candidate through candidate_review (docs/review.md)
 python scripts/cicl.py audit-reset --reason "..." [--actor NAME]
                                  # start a new audit chain from audit_events as it is now
 python scripts/cicl.py keygen --out DIR [--valid-from TIME]
@@ -461,6 +464,22 @@ def compliance_report(first: date, last: date, out: Path | None) -> int:
     return 0
 
 
+def review_command(args: argparse.Namespace) -> int:
+    import definitions
+    from scripts.review_commands import candidates, review
+
+    defs = definitions.defs
+    if args.command == "candidates":
+        return candidates(defs)
+    instance = _instance()
+    return _with_writer_lease(
+        defs.resources["warehouse"],
+        lambda: review(
+            defs, instance, args.candidate, args.decision, args.reviewer, args.justification
+        ),
+    )
+
+
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
@@ -493,7 +512,17 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--from", dest="first", type=date.fromisoformat, required=True)
     report.add_argument("--to", dest="last", type=date.fromisoformat, required=True)
     report.add_argument("--out", type=Path, default=None, help="write here, not to the outbox")
+    commands.add_parser("candidates", help="open improvement candidates and their approvals")
+    decide = commands.add_parser("review", help="approve or reject an improvement candidate")
+    decide.add_argument("candidate", help="the candidate's id (or its first characters)")
+    verdict = decide.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--approve", dest="decision", action="store_const", const="approve")
+    verdict.add_argument("--reject", dest="decision", action="store_const", const="reject")
+    decide.add_argument("--reviewer", required=True, help="your name in config/reviewers.yaml")
+    decide.add_argument("--justification", required=True, help="why (recorded)")
     args = parser.parse_args(argv)
+    if args.command in ("review", "candidates"):
+        return review_command(args)
     if args.command == "compliance-report":
         if args.last < args.first:
             parser.error("--to is before --from")

@@ -12,6 +12,8 @@ from cicl_assets.candidates.table import IMPROVEMENT_CANDIDATES, KINDS, STALE, S
 from cicl_assets.candidates.view import candidate_markdown, read_findings
 from cicl_assets.metadata import column_schema, markdown_table
 from cicl_assets.resources import CiclConfig
+from cicl_assets.review.policy import load_review_policy
+from cicl_assets.review.queue import approve_by_policy, sync_queue
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import utcnow
 
@@ -47,6 +49,11 @@ def improvement_candidates(
             metadata={"platform_repo": "unset (CICL_PLATFORM_REPO)", "proposed": 0, "written": 0}
         )
     outcome = refresh_candidates(warehouse, repo, utcnow())
+    # The review queue follows at once, so a run without the daemon leaves it current.
+    policy = load_review_policy(cicl_config.path)
+    notary = cicl_config.chain_notary(warehouse) if policy.auto_approve else None
+    by_policy = approve_by_policy(warehouse, policy, notary, utcnow(), context.run.run_id)
+    queue = sync_queue(context.instance, warehouse, policy)
     rows = open_candidates(warehouse)
     meta: dict[str, Any] = {
         "dagster/row_count": warehouse.row_count(IMPROVEMENT_CANDIDATES.name),
@@ -57,6 +64,9 @@ def improvement_candidates(
         "written": len(outcome.written),
         "became_stale": outcome.count(STALE),
         "superseded": outcome.count(SUPERSEDED),
+        "approved_by_policy": len(by_policy),
+        "review_partitions_added": len(queue.add),
+        "review_partitions_removed": len(queue.remove),
         "open": len(rows),
         **{f"open/{kind}": sum(1 for r in rows if r["kind"] == kind) for kind in KINDS},
         "candidates": dg.MetadataValue.md(
@@ -79,7 +89,8 @@ def improvement_candidates(
         )
     context.log.info(
         f"{len(outcome.proposed)} candidates proposed against {outcome.base_commit[:12]}, "
-        f"{len(outcome.written)} rows written, {len(rows)} open"
+        f"{len(outcome.written)} rows written, {len(rows)} open, {len(by_policy)} approved by "
+        f"policy; {queue.summary()}"
     )
     return dg.MaterializeResult(metadata=meta)
 

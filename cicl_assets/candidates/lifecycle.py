@@ -6,7 +6,12 @@ reconcile with what is stored, so each file has at most one open candidate.
   makes it ``stale`` when the file itself changed since its base;
 - an open candidate no longer generated becomes ``stale``: its base file changed, or the
   findings it rests on are no longer open;
-- a candidate is never edited in place: a different change is a different id, a new row.
+- a candidate is never edited in place: a different change is a different id, a new row;
+- a decided candidate (approved, rejected) is never superseded or made stale by new findings:
+  its decision stands. One exception: an approved candidate whose base file changed at HEAD
+  before it was released becomes ``stale``, since its diff no longer applies to what it was
+  approved against; the release skips it, and the candidate regenerated against the new base
+  needs a review of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cicl_assets.candidates.decisions import APPROVED
 from cicl_assets.candidates.doc_changes import quarantine_proposals, runbook_proposals
 from cicl_assets.candidates.edits import unified_diff
 from cicl_assets.candidates.platform_changes import routing_proposals, workflow_proposals
@@ -82,7 +88,7 @@ def _stored(warehouse: Warehouse, ids: list[str]) -> list[dict[str, Any]]:
     if not warehouse.table_exists(IMPROVEMENT_CANDIDATES.name):
         return []
     return warehouse.query(
-        "SELECT * FROM improvement_candidates WHERE status = 'open' "
+        "SELECT * FROM improvement_candidates WHERE status IN ('open', 'approved') "
         f"OR candidate_id IN {IN_ARRAY.format(param='ids')}",
         {"ids": ids or [""]},
     ).to_pylist()
@@ -114,9 +120,18 @@ def reconcile(
             )
     generated_ids = {r["candidate_id"] for r in generated}
     for old in stored:
-        if old["status"] != OPEN or old["candidate_id"] in generated_ids:
+        if old["candidate_id"] in generated_ids:
             continue
         head_blob = blob_at_head(old["target_file"])
+        if old["status"] == APPROVED and head_blob != old["base_blob"]:
+            reason = (f"approved, but its base file changed at HEAD since {old['base_commit'][:12]} "
+                      "before it was released: the release skips it; the candidate regenerated "
+                      "against the new base needs its own review")  # fmt: skip
+            writes.append(
+                {**old, "status": STALE, "status_reason": reason, "status_changed_at": now}
+            )
+        if old["status"] != OPEN:
+            continue
         if head_blob != old["base_blob"]:
             change = {"status": STALE, "status_reason": "its base file changed since "
                       f"{old['base_commit'][:12]}"}  # fmt: skip

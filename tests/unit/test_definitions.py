@@ -24,12 +24,14 @@ JOBS = {
     "routing_by_day",
     "refresh_candidates",
     "compliance_reports",
+    "review_candidate",
 }
 SENSORS = {
     "landing_arrivals_sensor",
     "slo_breach_sensor",
     "slo_partitions_sensor",
     "regression_partitions_sensor",
+    "review_queue_sensor",
     "default_automation_condition_sensor",
 }
 

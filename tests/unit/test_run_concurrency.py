@@ -48,7 +48,8 @@ EXPECTED_JOB_TAGS = {
     "cl_regression_days": [f"{W}learning"],
     "slo_counts_by_day": [f"{W}slo"],
     "slo_status_by_day": [f"{W}slo"],
-    "refresh_candidates": [f"{W}review"],
+    "refresh_candidates": [CHAIN_TAG, f"{W}review"],
+    "review_candidate": [CHAIN_TAG, f"{W}review"],
     "compliance_reports": [f"{W}compliance"],
 }
 

@@ -82,6 +82,9 @@ READS = [
     ("CICL_MAX_FILE_BYTES", "64_000_000", "max_file_bytes", 64_000_000),
     ("CICL_MAX_INFLATED_BYTES", "1", "max_inflated_bytes", 1),
     ("CICL_QUERY_TIMEOUT_SECONDS", "45", "query_timeout_seconds", 45),
+    ("CICL_IDENTITY_TAG", "cicl/iap-user", "identity_tag", "cicl/iap-user"),
+    ("CICL_REQUIRE_IDENTITY", "TRUE", "require_identity", True),
+    ("CICL_REQUIRE_IDENTITY", "false", "require_identity", False),
     ("CICL_GCS_PROJECT", "cicl-prod", "cloud", CloudClients(gcs_project="cicl-prod")),
     ("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9023", "cloud",
      CloudClients(storage_emulator_host="http://127.0.0.1:9023")),
@@ -151,6 +154,7 @@ REFUSED = [
     ({"CICL_WAREHOSUE": "duckdb"},
      "CICL_WAREHOSUE: is not a cicl setting (did you mean CICL_WAREHOUSE?)"),
     ({"CICL_ENV": "prod"}, "CICL_ENV: is not a cicl setting (see README's configuration table)"),
+    ({"CICL_REQUIRE_IDENTITY": "yes"}, "CICL_REQUIRE_IDENTITY: 'yes' is not true or false"),
 ]  # fmt: skip
 
 
