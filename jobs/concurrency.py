@@ -27,7 +27,7 @@ TAG_VALUE = "true"
 # Assets whose step appends to the audit chain (asset keys: jobs never import asset functions).
 # audit_events chains the staged events; evidence_retention its deletions; the compliance
 # multi-asset (rollback_checks and its siblings) rollbacks; evidence_bundles the bundles it cuts;
-# slo_breach_report the review it triggered.
+# slo_breach_report the review it triggered; improvement_release each release.
 CHAIN_APPENDERS = (
     "audit_events",
     "evidence_retention",
@@ -36,6 +36,7 @@ CHAIN_APPENDERS = (
     "rollback_targets",
     "evidence_bundles",
     "slo_breach_report",
+    "improvement_release",
 )
 
 

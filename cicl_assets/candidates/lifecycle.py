@@ -20,6 +20,7 @@ from cicl_assets.candidates.doc_changes import quarantine_proposals, runbook_pro
 from cicl_assets.candidates.edits import unified_diff
 from cicl_assets.candidates.platform_changes import routing_proposals, workflow_proposals
 from cicl_assets.candidates.reads import Inputs, read_inputs
+from cicl_assets.candidates.reverts import revert_proposals
 from cicl_assets.candidates.snapshot import Snapshot
 from cicl_assets.candidates.table import (
     IMPROVEMENT_CANDIDATES,
@@ -37,6 +38,7 @@ GENERATORS: tuple[Callable[[Inputs, Snapshot], list[Proposal]], ...] = (
     workflow_proposals,
     runbook_proposals,
     quarantine_proposals,
+    revert_proposals,
 )
 
 

@@ -23,6 +23,8 @@ JOBS = {
     "slo_status_by_day",
     "routing_by_day",
     "refresh_candidates",
+    "release_improvements",
+    "measure_outcomes",
 }
 SENSORS = {
     "landing_arrivals_sensor",

@@ -49,6 +49,8 @@ EXPECTED_JOB_TAGS = {
     "slo_counts_by_day": [f"{W}slo"],
     "slo_status_by_day": [f"{W}slo"],
     "refresh_candidates": [f"{W}review"],
+    "release_improvements": [CHAIN_TAG, f"{W}review"],
+    "measure_outcomes": [f"{W}learning"],
 }
 
 EXPECTED_LANDING_TAGS = {
