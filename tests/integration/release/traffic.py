@@ -16,14 +16,18 @@ EVERY = timedelta(minutes=15)
 
 
 def write_traffic(
-    warehouse: Warehouse, at: datetime, relevance: tuple[float, float], hours: int = 24
+    warehouse: Warehouse,
+    at: datetime,
+    relevance: tuple[float, float],
+    latency_ms: tuple[float, float] = (5500.0, 5500.0),
+    hours: int = 24,
 ) -> None:
     rng = random.Random(7)
     spans, scores = [], []
     t, n = at - timedelta(hours=hours), 0
     while t < at + timedelta(hours=hours):
         trace = f"{n:032x}"
-        latency = rng.gauss(5500, 300)
+        latency = rng.gauss(latency_ms[0] if t < at else latency_ms[1], 300)
         common = {
             "trace_id": trace,
             "service_name": "workflow-runtime",
