@@ -164,7 +164,7 @@ class PlatformRepo:
     def push(self, branch: str) -> None:
         """Push ``branch`` to the remote, never forced: the remote refuses anything but a new
         branch or a fast-forward."""
-        self.git("push", "--quiet", "origin", f"refs/heads/{branch}:refs/heads/{branch}")
+        self.git("push", "--quiet", self.uri, f"refs/heads/{branch}:refs/heads/{branch}")
 
     def is_ancestor(self, ancestor: str, commit: str) -> bool:
         """Whether ``ancestor`` is ``commit`` or one of its ancestors; False when either commit
