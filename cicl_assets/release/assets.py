@@ -1,6 +1,7 @@
 """The improvement_release asset and its blocking check, and candidate_outcomes."""
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -17,6 +18,8 @@ from cicl_assets.release.verify import released_diffs, verify_release
 from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import utcnow
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 RELEASE = "improvement_release"
 # Releases the check re-verifies: the newest (older ones were verified when they were new).
@@ -108,8 +111,8 @@ def release_diff_is_approved(warehouse: Warehouse, cicl_config: CiclConfig) -> d
     repo.refresh()
     releases = warehouse.query(
         "SELECT * FROM improvement_releases WHERE released_at >= @epoch "
-        "ORDER BY released_at DESC, release_id LIMIT @n",
-        {"epoch": utcnow().replace(year=1970, month=1, day=1), "n": VERIFIED_RELEASES},
+        f"ORDER BY released_at DESC, release_id LIMIT {VERIFIED_RELEASES:d}",
+        {"epoch": EPOCH},
     ).to_pylist()
     ids = [c for r in releases for c in json.loads(r["candidate_ids"])]
     diffs = released_diffs(warehouse, ids)

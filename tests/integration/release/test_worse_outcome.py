@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import dagster as dg
+
 from cicl_assets.candidates.lifecycle import refresh_candidates
 from cicl_assets.outbox import open_outbox
 from cicl_assets.platform_repo import open_platform_repo
+from cicl_assets.release.assets import improvement_release, release_diff_is_approved
 from cicl_assets.release.measure import measure_outcomes
 from cicl_assets.release.ship import ship
 from cicl_assets.signer import Ed25519Signer
@@ -48,6 +51,13 @@ def test_a_worse_outcome_opens_a_finding_and_a_revert_candidate(any_warehouse, t
         {"release_id": release["release_id"], "pushed": False}
     ]
     git(tmp_path / "repo", "merge", "-q", "--ff-only", release["branch"])
+    checked = dg.materialize(
+        [improvement_release, release_diff_is_approved],
+        resources={"warehouse": warehouse, "cicl_config": cfg},
+        selection=dg.AssetSelection.checks_for_assets(improvement_release),
+    )
+    [check] = checked.get_asset_check_evaluations()
+    assert (check.passed, check.metadata["hunks_checked"].value) == (True, 2)
     at = release["released_at"] + timedelta(hours=1)
     write_deployment(warehouse, "dep-prod-r2", at, None, release["manifest_id"])
     write_traffic(warehouse, at, relevance=(0.8, 0.8), latency_ms=(5500.0, 9000.0))
