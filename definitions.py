@@ -14,6 +14,7 @@ from cicl_assets.learning import assets as learning
 from cicl_assets.learning.failure_modes import assets as failure_modes
 from cicl_assets.learning.flaky import assets as flaky
 from cicl_assets.learning.routing import assets as routing
+from cicl_assets.release import assets as release
 from cicl_assets.resources import build_resources
 from cicl_assets.review import assets as review
 from cicl_assets.slo import assets as slo
@@ -37,6 +38,7 @@ DOMAINS = (
     routing,
     candidates,
     review,
+    release,
 )
 
 defs = dg.Definitions(

@@ -2,7 +2,8 @@
 
 Layout: ``workflows/<name>.yaml``, ``routing/model_groups.yaml`` (LiteLLM model groups),
 ``runbooks/<topic>.md``, ``tests/quarantine.yaml``. cicl reads the commit HEAD names and the
-history of a file; it never rewrites history (no reset, no forced update, no rebase).
+history of a file, creates release branches and pushes them; it never rewrites history (no
+reset, no forced update, no rebase, no branch moved).
 
 git is run as a subprocess rather than through a binding: no dependency beyond the git the
 machine already has, exactly the semantics of the git command a person would type to check a
@@ -66,26 +67,41 @@ class PlatformRepo:
     token: str | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
 
-    def git(self, *args: str, check: bool = True) -> str:
+    def git(
+        self,
+        *args: str,
+        check: bool = True,
+        input: bytes | None = None,
+        env: dict[str, str] | None = None,
+    ) -> str:
+        done = self.run(*args, input=input, env=env)
+        if check and done.returncode != 0:
+            why = done.stderr.decode(errors="replace").strip()
+            raise PlatformRepoError(f"{self.uri}: git {' '.join(args[:2])} failed: {why}")
+        return done.stdout.decode() if done.returncode == 0 else ""
+
+    def run(
+        self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        """git ``args`` in this repository, whatever its exit status (``env`` adds variables,
+        e.g. a temporary index)."""
         git = shutil.which("git")
         if git is None:
             raise PlatformRepoError(f"{self.uri}: git is not installed")
         try:
-            done = subprocess.run(
+            return subprocess.run(
                 [git, *(["--git-dir", str(self.git_dir)] if self.git_dir else []), *args],
                 capture_output=True,
-                env=self._env(git),
+                input=input,
+                env={**self._env(git), **(env or {})},
                 timeout=self.timeout_s,
                 check=False,
+                cwd=os.path.abspath(os.sep),
             )
         except subprocess.TimeoutExpired:
             raise PlatformRepoError(
                 f"{self.uri}: git {args[0]} did not finish within {self.timeout_s:g}s"
             ) from None
-        if check and done.returncode != 0:
-            why = done.stderr.decode(errors="replace").strip()
-            raise PlatformRepoError(f"{self.uri}: git {' '.join(args[:2])} failed: {why}")
-        return done.stdout.decode() if done.returncode == 0 else ""
 
     def _env(self, git: str) -> dict[str, str]:
         # Nothing from the process environment (the settings layer alone reads it): git, and
@@ -133,6 +149,30 @@ class PlatformRepo:
             sha, at, subject = line.split(_SEP, 2)
             found.append(FileCommit(sha, datetime.fromtimestamp(int(at), UTC), subject))
         return found
+
+    def branch_tip(self, branch: str) -> str | None:
+        """The commit ``branch`` names, or None when there is no such branch."""
+        out = self.git(
+            "rev-parse", "--verify", "-q", f"refs/heads/{branch}^{{commit}}", check=False
+        )
+        return out.strip() or None
+
+    def create_branch(self, branch: str, commit: str) -> None:
+        """Create ``branch`` at ``commit``; refused when the branch exists (never moved)."""
+        self.git("update-ref", f"refs/heads/{branch}", commit, "0" * 40)
+
+    def push(self, branch: str) -> None:
+        """Push ``branch`` to the remote, never forced: the remote refuses anything but a new
+        branch or a fast-forward."""
+        self.git("push", "--quiet", self.uri, f"refs/heads/{branch}:refs/heads/{branch}")
+
+    def is_ancestor(self, ancestor: str, commit: str) -> bool:
+        """Whether ``ancestor`` is ``commit`` or one of its ancestors; False when either commit
+        is unknown here."""
+        done = self.run("merge-base", "--is-ancestor", ancestor, commit)
+        if done.returncode in (0, 1):
+            return done.returncode == 0
+        return False
 
 
 def open_platform_repo(

@@ -31,4 +31,36 @@ candidate_review_job = dg.define_asset_job(
     tags={"cicl/kind": "candidate_review", **writes("review", chain=True)},
 )
 
-CANDIDATE_JOBS = [improvement_candidates_job, candidate_review_job]
+
+RELEASE_JOB = "release_improvements"
+
+improvement_release_job = dg.define_asset_job(
+    name=RELEASE_JOB,
+    selection=dg.AssetSelection.assets("improvement_release"),
+    description=(
+        "Ship the approved, unreleased candidates to the platform repository in approval order: "
+        "a branch cicl/release-<id> with one commit, a signed manifest in the outbox, an audit "
+        "event; its blocking check holds the branch's actual diff to the approved diffs."
+    ),
+    tags={"cicl/kind": "improvement_release", **writes("review", chain=True)},
+)
+
+OUTCOMES_JOB = "measure_outcomes"
+
+candidate_outcomes_job = dg.define_asset_job(
+    name=OUTCOMES_JOB,
+    selection=dg.AssetSelection.assets("candidate_outcomes"),
+    description=(
+        "Measure each released candidate deployed to production: its targeted metric before and "
+        "after the deployment; a worse outcome opens an outcome_worse finding and a revert "
+        "candidate."
+    ),
+    tags={"cicl/kind": "candidate_outcomes", **writes("learning", chain=True)},
+)
+
+CANDIDATE_JOBS = [
+    improvement_candidates_job,
+    candidate_review_job,
+    improvement_release_job,
+    candidate_outcomes_job,
+]

@@ -27,8 +27,9 @@ TAG_VALUE = "true"
 # Assets whose step appends to the audit chain (asset keys: jobs never import asset functions).
 # audit_events chains the staged events; evidence_retention its deletions; the compliance
 # multi-asset (rollback_checks and its siblings) rollbacks; evidence_bundles the bundles it cuts;
-# slo_breach_report the review it triggered; candidate_review each decision, and
-# improvement_candidates the policy's approvals.
+# slo_breach_report the review it triggered; candidate_review each decision,
+# improvement_candidates the policy's approvals, improvement_release each release, and
+# candidate_outcomes the candidates a worse outcome refreshes (and their approvals).
 CHAIN_APPENDERS = (
     "audit_events",
     "evidence_retention",
@@ -39,6 +40,8 @@ CHAIN_APPENDERS = (
     "slo_breach_report",
     "candidate_review",
     "improvement_candidates",
+    "improvement_release",
+    "candidate_outcomes",
 )
 
 

@@ -26,6 +26,7 @@ from cicl_assets.candidates.doc_changes import quarantine_proposals, runbook_pro
 from cicl_assets.candidates.edits import unified_diff
 from cicl_assets.candidates.platform_changes import routing_proposals, workflow_proposals
 from cicl_assets.candidates.reads import Inputs, read_inputs
+from cicl_assets.candidates.reverts import revert_proposals
 from cicl_assets.candidates.snapshot import Snapshot
 from cicl_assets.candidates.table import (
     IMPROVEMENT_CANDIDATES,
@@ -43,6 +44,7 @@ GENERATORS: tuple[Callable[[Inputs, Snapshot], list[Proposal]], ...] = (
     workflow_proposals,
     runbook_proposals,
     quarantine_proposals,
+    revert_proposals,
 )
 
 
@@ -59,24 +61,29 @@ class Outcome:
 
 
 def generate(inputs: Inputs, snapshot: Snapshot, now: datetime) -> list[dict[str, Any]]:
-    """Candidate rows for ``inputs`` against ``snapshot`` (status open, created ``now``)."""
+    """Candidate rows for ``inputs`` against ``snapshot`` (status open, created ``now``).
+
+    A file whose released change made things worse gets its revert, not a further change."""
     rows = []
-    for make in GENERATORS:
-        for proposal in make(inputs, snapshot):
-            old = snapshot.text(proposal.target_file)
-            diff = unified_diff(proposal.target_file, old, proposal.new_text)
-            if not diff:
-                continue
-            rows.append(
-                candidate_row(
-                    proposal,
-                    diff,
-                    snapshot.commit,
-                    snapshot.blob(proposal.target_file),
-                    snapshot.repo.uri,
-                    now,
-                )
+    proposals = [p for make in GENERATORS for p in make(inputs, snapshot)]
+    reverted = {p.target_file for p in proposals if p.kind == "revert"}
+    for proposal in proposals:
+        if proposal.target_file in reverted and proposal.kind != "revert":
+            continue
+        old = snapshot.text(proposal.target_file)
+        diff = unified_diff(proposal.target_file, old, proposal.new_text)
+        if not diff:
+            continue
+        rows.append(
+            candidate_row(
+                proposal,
+                diff,
+                snapshot.commit,
+                snapshot.blob(proposal.target_file),
+                snapshot.repo.uri,
+                now,
             )
+        )
     targets = [r["target_file"] for r in rows]
     duplicated = {t for t in targets if targets.count(t) > 1}
     if duplicated:

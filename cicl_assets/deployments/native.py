@@ -23,6 +23,14 @@ def detect_native(sniff: Sniff) -> bool:
     return sniff.looks_json and KIND.encode() in sniff.head
 
 
+def _text(value: Any, where: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ParseError(f"{where}: must be a string (a cicl release's manifest id)")
+    return value
+
+
 def _row(doc: dict[str, Any], where: str) -> dict[str, Any]:
     if not doc.get("deployment_id"):
         raise ParseError(f"{where}: missing deployment_id")
@@ -65,6 +73,7 @@ def _row(doc: dict[str, Any], where: str) -> dict[str, Any]:
         "repo": doc.get("repo"),
         "ref": doc.get("ref"),
         "url": doc.get("url"),
+        "release_manifest": _text(doc.get("release_manifest"), f"{where}: release_manifest"),
         "event_at": finished_at or started_at,
     }
 

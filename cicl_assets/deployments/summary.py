@@ -28,6 +28,7 @@ _MERGED = (
     "repo",
     "ref",
     "url",
+    "release_manifest",
 )
 FAILED = ("failed", "rolled_back", "error")
 FINISHED = ("succeeded", *FAILED)

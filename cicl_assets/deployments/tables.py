@@ -26,6 +26,7 @@ _COMMON = [
     ("repo", pa.string()),
     ("ref", pa.string()),
     ("url", pa.string()),
+    ("release_manifest", pa.string()),
 ]
 
 DEPLOYMENT_EVENTS = TableSpec(

@@ -25,6 +25,8 @@ JOBS = {
     "refresh_candidates",
     "compliance_reports",
     "review_candidate",
+    "release_improvements",
+    "measure_outcomes",
 }
 SENSORS = {
     "landing_arrivals_sensor",

@@ -51,6 +51,8 @@ EXPECTED_JOB_TAGS = {
     "refresh_candidates": [CHAIN_TAG, f"{W}review"],
     "review_candidate": [CHAIN_TAG, f"{W}review"],
     "compliance_reports": [f"{W}compliance"],
+    "release_improvements": [CHAIN_TAG, f"{W}review"],
+    "measure_outcomes": [CHAIN_TAG, f"{W}learning"],
 }
 
 EXPECTED_LANDING_TAGS = {

@@ -1,0 +1,1 @@
+"""Releasing approved improvement candidates and measuring what they changed."""
