@@ -26,6 +26,8 @@ class DeliveryPolicy:
     baseline_days: int = 7
     jump_ratio: float = 3.0
     min_count: int = 5
+    failure_max_p: float = 0.01
+    failure_attribution: timedelta = timedelta(hours=24)
     merge: MergeSettings = field(default_factory=MergeSettings)
 
 
@@ -67,6 +69,8 @@ def load_policy(config_dir: Path) -> DeliveryPolicy:
         baseline_days=int(modes.get("baseline_days", base.baseline_days)),
         jump_ratio=float(modes.get("jump_ratio", base.jump_ratio)),
         min_count=int(modes.get("min_count", base.min_count)),
+        failure_max_p=float(modes.get("max_p", base.failure_max_p)),
+        failure_attribution=timedelta(hours=float(modes.get("attribution_hours", 24))),
         merge=MergeSettings(
             enabled=bool(merge.get("enabled", base.merge.enabled)),
             min_cluster_size=min_cluster_size,

@@ -139,12 +139,6 @@ def test_the_template_change_starts_a_failure_mode(demo_warehouse):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the demo's failure-mode findings include ones no story explains yet: a jump of "
-    "gemini rate limits on 2026-11-04 (6 against 1.1 a day), new modes seen once or four "
-    "times (a tool's 503, openai's 500, the breach hour's rate-limited steps)",
-)
 def test_the_only_failure_mode_finding_is_the_template_change_s(demo_warehouse):
     found = rows(
         demo_warehouse,

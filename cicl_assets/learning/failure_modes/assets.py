@@ -10,7 +10,13 @@ import pyarrow as pa
 from cicl_assets.charts import chart_markdown, sparklines_png
 from cicl_assets.delivery.metrics import day_start
 from cicl_assets.delivery.policy import load_policy
-from cicl_assets.learning.failure_modes.modes import Occurrence, day_modes, findings_rows
+from cicl_assets.learning.failure_modes.modes import (
+    Exposure,
+    Judging,
+    Occurrence,
+    day_modes,
+    findings_rows,
+)
 from cicl_assets.learning.findings import merge_findings
 from cicl_assets.metadata import markdown_table, table_metadata
 from cicl_assets.partitions import DAILY
@@ -39,6 +45,10 @@ FAILURE_MODES = TableSpec(
             ("sources", pa.string()),
             ("count", pa.int64()),
             ("baseline_daily_mean", pa.float64()),
+            ("baseline_days", pa.int64()),
+            ("exposure", pa.int64()),
+            ("baseline_exposure", pa.int64()),
+            ("p_value", pa.float64()),
             ("first_seen_at", UTC_TS),
             ("last_seen_at", UTC_TS),
             ("services", pa.string()),
@@ -49,6 +59,7 @@ FAILURE_MODES = TableSpec(
             ("example_tests", pa.string()),
             ("new", pa.bool_()),
             ("jumped", pa.bool_()),
+            ("finding", pa.bool_()),
             ("deployment_id", pa.string()),
             ("service_version", pa.string()),
             ("commit_sha", pa.string()),
@@ -61,6 +72,16 @@ FAILURE_MODES = TableSpec(
         "member_signatures", "services", "workflows", "providers", "versions", "example_trace_ids", "example_tests",
     ),
     column_docs={
+        "baseline_daily_mean": "the mode's failures per day over the baseline days that had data",
+        "baseline_days": "baseline days on which the mode's sources had any data (0: nothing to "
+        "judge against, so no finding)",
+        "exposure": "what the day's failures are counted out of: spans, log records, test cases "
+        "or applies of the mode's sources",
+        "baseline_exposure": "the same over the baseline days",
+        "p_value": "Fisher's exact test that the mode's rate rose over its baseline rate",
+        "jumped": "its rate is at least jump_ratio times its baseline rate",
+        "finding": "new or jumped, seen min_count times, p <= max_p, and (for a jump) after a "
+        "production deploy of its service within the attribution window: a cl_findings row",
         "member_signatures": "the signatures seen that day that make up the mode: one, or with "
         "merging on, the near-identical ones merged into it (the mode's signature is the "
         "smallest of its cluster)",
@@ -171,26 +192,64 @@ def read_occurrences(warehouse: Warehouse, start: datetime, end: datetime) -> li
     return out
 
 
+# Exposure unit -> (table, time column): what a source's failures are counted out of.
+EXPOSURE_TABLES = {
+    "spans": ("otel_spans", "start_time"),
+    "logs": ("otel_logs", "time"),
+    "test_cases": ("ci_test_cases", "timestamp"),
+    "applies": ("infra_apply_logs", "applied_at"),
+}
+
+
+def read_exposure(
+    warehouse: Warehouse, since: datetime, start: datetime, end: datetime
+) -> Exposure:
+    """Rows per exposure unit today ([start, end)) and in the baseline ([since, start)), and the
+    baseline days that had any: one grouped count per table, bounded by the window."""
+    today: dict[str, int] = {}
+    before: dict[str, int] = {}
+    days: dict[str, int] = {}
+    for unit, (table, column) in EXPOSURE_TABLES.items():
+        day = f"DATE({column})" if warehouse.dialect == "bigquery" else f"CAST({column} AS DATE)"
+        counts = _query(
+            warehouse,
+            table,
+            f"SELECT {day} AS day, COUNT(*) AS n FROM {table} "
+            f"WHERE {column} >= @start AND {column} < @end GROUP BY 1",
+            since,
+            end,
+        )
+        today[unit] = sum(r["n"] for r in counts if r["day"] >= start.date())
+        baseline = [r["n"] for r in counts if r["day"] < start.date()]
+        before[unit], days[unit] = sum(baseline), len(baseline)
+    return Exposure(today, before, days)
+
+
 def evaluate_day(warehouse: Warehouse, day: date, cicl_config: CiclConfig) -> list[dict]:
     policy = load_policy(cicl_config.path)
     start, end = day_start(day), day_start(day + timedelta(days=1))
     since = start - timedelta(days=policy.baseline_days)
+    # Deploys up to the attribution window before the baseline: a baseline failure's deploy.
     deploys = _query(
         warehouse,
         "deployments",
         "SELECT deployment_id, service, environment, version, commit_sha, started_at FROM "
         "deployments WHERE started_at >= @start AND started_at < @end",
-        since,
+        since - policy.failure_attribution,
         end,
     )
     rows = day_modes(
         read_occurrences(warehouse, start, end),
         read_occurrences(warehouse, since, start),
-        policy.baseline_days,
+        read_exposure(warehouse, since, start, end),
         deploys,
-        policy.jump_ratio,
-        policy.min_count,
-        policy.merge,
+        Judging(
+            jump_ratio=policy.jump_ratio,
+            min_count=policy.min_count,
+            max_p=policy.failure_max_p,
+            attribution=policy.failure_attribution,
+            merge=policy.merge,
+        ),
     )
     return [{**r, "day": start} for r in rows]
 
@@ -273,6 +332,7 @@ def failure_modes(
             "modes_today": len(rows),
             "new_modes_today": sum(1 for r in rows if r["new"]),
             "jumped_modes_today": sum(1 for r in rows if r["jumped"]),
+            "finding_modes_today": sum(1 for r in rows if r["finding"]),
             "findings_written": len(written),
             "top_modes": dg.MetadataValue.md(
                 "The day's most frequent failure modes, with the deploy each follows.\n\n"

@@ -1,19 +1,23 @@
 """Failure occurrences grouped into modes by signature, judged day by day.
 
-A mode is new on a day when none of its failures were seen in the baseline days before; it
-jumps when the day's count is at least ``jump_ratio`` times its baseline daily mean (and at
-least ``min_count``). Either is a finding, attributed to the latest deploy of the service that
-started before the mode's first failure of the day. With merging on, near-identical signatures
-(``merge.py``) seen today or in the baseline are one mode, named by the smallest of them.
+A mode's failures are counted out of its source's exposure (spans, log records, test cases or
+applies) today and over the baseline days that had any. A mode is new on a day when none of its
+failures were seen in the baseline; it jumps when its rate is at least ``jump_ratio`` times its
+baseline rate. Either is a finding only when the mode was seen ``min_count`` times that day and
+Fisher's exact test (the regression detectors' test of rates) gives p <= ``max_p``; a jump must
+also follow a production deploy of its service within ``attribution`` (a rate that rises with no
+deploy is the SLO breach review's to explain). A mode is attributed to that deploy, else to
+none. With merging on, near-identical signatures (``merge.py``) seen today or in the baseline
+are one mode, named by the smallest of them.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from cicl_assets.learning.failure_modes.merge import MergeSettings, merge_signatures
@@ -25,8 +29,45 @@ from cicl_assets.learning.findings import (
     group_key,
     hour_anchor,
 )
+from cicl_assets.learning.regressions.significance import fisher_rates
 
 EXAMPLES = 5
+# What each source's failures are counted out of.
+EXPOSURE_OF = {
+    "span_status": "spans",
+    "span_exception": "spans",
+    "log": "logs",
+    "test": "test_cases",
+    "infra_apply": "applies",
+}
+
+
+@dataclass(frozen=True)
+class Judging:
+    """How a day's modes are judged (config/policies/delivery.yaml, ``failure_modes``)."""
+
+    jump_ratio: float = 3.0
+    min_count: int = 5
+    max_p: float = 0.01
+    attribution: timedelta = timedelta(hours=24)
+    merge: MergeSettings = field(default_factory=MergeSettings)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Per exposure unit (``EXPOSURE_OF``'s values): how many there were today and over the
+    baseline, and on how many baseline days there were any."""
+
+    today: Mapping[str, int]
+    before: Mapping[str, int]
+    before_days: Mapping[str, int]
+
+    def of(self, units: set[str]) -> tuple[int, int, int]:
+        return (
+            sum(self.today.get(u, 0) for u in units),
+            sum(self.before.get(u, 0) for u in units),
+            max((self.before_days.get(u, 0) for u in units), default=0),
+        )
 
 
 @dataclass(frozen=True)
@@ -47,20 +88,39 @@ def _top(values: list, n: int = EXAMPLES) -> list:
     return [v for v, _ in Counter(v for v in values if v).most_common(n)]
 
 
+def _deploy_before(
+    deploys: Sequence[dict[str, Any]], service: str | None, at: datetime, within: timedelta
+) -> dict[str, Any] | None:
+    return max(
+        (
+            d
+            for d in deploys
+            if d["service"] == service
+            and d["environment"] == "production"
+            and at - within <= d["started_at"] <= at
+        ),
+        key=lambda d: d["started_at"],
+        default=None,
+    )
+
+
 def day_modes(
     today: Sequence[Occurrence],
     baseline: Sequence[Occurrence],
-    baseline_days: int,
+    exposure: Exposure,
     deploys: Sequence[dict[str, Any]],
-    jump_ratio: float,
-    min_count: int,
-    merge: MergeSettings | None = None,
+    judging: Judging | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per mode seen ``today``: counts, dimensions, examples, new / jumped, deploy."""
+    """One row per mode seen ``today``: counts, dimensions, examples, new / jumped, the test,
+    whether it is a finding, and the deploy it follows."""
+    judging = judging or Judging()
     base_sigs = [signature(o.error_type, o.message) for o in baseline]
     today_sigs = [signature(o.error_type, o.message) for o in today]
-    named = merge_signatures([*base_sigs, *today_sigs], merge or MergeSettings())
+    named = merge_signatures([*base_sigs, *today_sigs], judging.merge)
     before: Counter[str] = Counter(mode_id(named[s]) for s in base_sigs)
+    units_before: dict[str, set[str]] = defaultdict(set)
+    for o, sig in zip(baseline, base_sigs, strict=True):
+        units_before[mode_id(named[sig])].add(EXPOSURE_OF[o.source])
     groups: dict[str, list[Occurrence]] = defaultdict(list)
     sigs: dict[str, str] = {}
     members: dict[str, set[str]] = defaultdict(set)
@@ -72,20 +132,27 @@ def day_modes(
     rows = []
     for mid in sorted(groups):
         occ = sorted(groups[mid], key=lambda o: o.at)
-        first = occ[0]
-        mean_before = before[mid] / baseline_days if baseline_days else 0.0
+        first, count = occ[0], len(occ)
+        units = {EXPOSURE_OF[o.source] for o in occ} | units_before[mid]
+        out_of, out_of_before, days = exposure.of(units)
+        mean_before = before[mid] / days if days else 0.0
         new = before[mid] == 0
-        jumped = not new and len(occ) >= min_count and len(occ) >= jump_ratio * mean_before
-        deploy = max(
-            (
-                d
-                for d in deploys
-                if d["service"] == first.service
-                and d["environment"] == "production"
-                and d["started_at"] <= first.at
-            ),
-            key=lambda d: d["started_at"],
-            default=None,
+        # A judgement needs a baseline with data: on the first day of data every mode is new.
+        judged = days > 0 and out_of_before > 0 and out_of > 0
+        p_value = ratio = None
+        if judged:
+            test = fisher_rates(
+                before[mid], max(out_of_before, before[mid]), count, max(out_of, count)
+            )
+            p_value, ratio = test.p_value, test.ratio
+        jumped = not new and ratio is not None and ratio >= judging.jump_ratio
+        deploy = _deploy_before(deploys, first.service, first.at, judging.attribution)
+        finding = (
+            judged
+            and count >= judging.min_count
+            and p_value is not None
+            and p_value <= judging.max_p
+            and (new or (jumped and deploy is not None))
         )
         rows.append(
             {
@@ -93,8 +160,12 @@ def day_modes(
                 "signature": sigs[mid],
                 "member_signatures": json.dumps(sorted(members[mid])),
                 "sources": ",".join(sorted({o.source for o in occ})),
-                "count": len(occ),
+                "count": count,
                 "baseline_daily_mean": round(mean_before, 4),
+                "baseline_days": days,
+                "exposure": out_of,
+                "baseline_exposure": out_of_before,
+                "p_value": p_value,
                 "first_seen_at": first.at,
                 "last_seen_at": occ[-1].at,
                 "services": json.dumps(_top([o.service for o in occ])),
@@ -109,6 +180,7 @@ def day_modes(
                 ),
                 "new": new,
                 "jumped": jumped,
+                "finding": finding,
                 "deployment_id": deploy["deployment_id"] if deploy else None,
                 "service_version": deploy.get("version") if deploy else None,
                 "commit_sha": deploy.get("commit_sha") if deploy else None,
@@ -126,7 +198,7 @@ def findings_rows(
     mode that starts with a deploy shares its group with that deploy's regressions."""
     out = []
     for r in rows:
-        if not (r["new"] or r["jumped"]):
+        if not r["finding"]:
             continue
         if r["deployment_id"]:
             anchor = deploy_anchor(r["deployment_id"])
@@ -155,7 +227,10 @@ def findings_rows(
                     else None
                 ),
                 n_current=r["count"],
-                method="new signature" if r["new"] else "daily count over baseline mean",
+                method="new signature (fisher_exact)"
+                if r["new"]
+                else "rate over baseline rate (fisher_exact)",
+                p_value=r["p_value"],
                 change_at=r["first_seen_at"],
                 deployment_id=r["deployment_id"],
                 service_version=r["service_version"],

@@ -6,7 +6,7 @@ import pytest
 
 from cicl_assets.delivery.policy import load_policy
 from cicl_assets.learning.failure_modes.merge import MergeSettings, merge_signatures
-from cicl_assets.learning.failure_modes.modes import Occurrence, day_modes
+from cicl_assets.learning.failure_modes.modes import Exposure, Judging, Occurrence, day_modes
 
 SIGNATURES = [
     "AssertionError: expected <n> but got <n>",
@@ -87,6 +87,7 @@ def test_too_few_or_wordless_signatures_stay_as_they_are(signatures):
 
 
 T = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
+EXPOSURE = Exposure(today={"spans": 1000}, before={"spans": 7000}, before_days={"spans": 7})
 
 
 def occ(sig: str, minutes: int) -> Occurrence:
@@ -97,12 +98,12 @@ def occ(sig: str, minutes: int) -> Occurrence:
 def test_a_near_copy_of_a_baseline_mode_is_not_new_when_merging():
     baseline = [occ(s, -600) for s in SIGNATURES if s != TIMEOUT_ATTEMPT]
     today = [occ(TIMEOUT_ATTEMPT, 1), occ(TIMEOUT_ATTEMPT, 2), occ(TIMEOUT, 3)]
-    plain = day_modes(today, baseline, 7, [], 3.0, 5)
+    plain = day_modes(today, baseline, EXPOSURE, [])
     assert sorted((r["signature"], r["count"], r["new"]) for r in plain) == [
         (TIMEOUT, 1, False),
         (TIMEOUT_ATTEMPT, 2, True),
     ]
-    merged = day_modes(today, baseline, 7, [], 3.0, 5, MergeSettings(enabled=True))
+    merged = day_modes(today, baseline, EXPOSURE, [], Judging(merge=MergeSettings(enabled=True)))
     assert [
         (r["signature"], r["count"], r["new"], json.loads(r["member_signatures"])) for r in merged
     ] == [(TIMEOUT, 3, False, [TIMEOUT, TIMEOUT_ATTEMPT])]
