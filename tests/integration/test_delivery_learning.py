@@ -3,6 +3,7 @@ rows a person would check by hand, on both warehouses."""
 
 import base64
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -166,7 +167,7 @@ SPANS = [
 
 
 @pytest.mark.parametrize("any_warehouse", ["duckdb", "bigquery"], indirect=True)
-def test_failure_modes_of_a_day(any_warehouse):
+def test_failure_modes_of_a_day(any_warehouse, tmp_path):
     warehouse = any_warehouse
     warehouse.append(
         DEPLOYMENTS,
@@ -246,23 +247,50 @@ def test_failure_modes_of_a_day(any_warehouse):
          '["1.8.0"]', f'["{"4" * 32}", "{"5" * 32}"]', "[]", True, False, "d1", "1.8.0", "rt"),
         (t(4, 0), "TimeoutError: provider <ip> timed out after <duration>",
          '["TimeoutError: provider <ip> timed out after <duration>"]', "span_status", 1,
-         0.2857, t(4, 8, 30), t(4, 8, 30), '["rt"]', '["invoice-triage"]', '["anthropic"]',
-         '["1.7.3"]', f'["{"3" * 32}"]', "[]", False, False, "d0", "1.7.3", "rt"),
+         1.0, t(4, 8, 30), t(4, 8, 30), '["rt"]', '["invoice-triage"]', '["anthropic"]',
+         '["1.7.3"]', f'["{"3" * 32}"]', "[]", False, False, None, None, "rt"),
         (t(4, 0), "apply_error: Error: Quota <str> exceeded. Limit: <n> in region "
          "us-central1.", '["apply_error: Error: Quota <str> exceeded. Limit: <n> in region '
          'us-central1."]', "infra_apply", 1, 0.0, t(4, 7), t(4, 7), '["infra/production"]',
          "[]", "[]", "[]", "[]", "[]", True, False, None, None, "infra/production"),
     ]  # fmt: skip
 
-    # The four new modes are findings merged into cl_findings; the timeout, seen every other
-    # day, is not. Those after deploy d1 share its group with d1's regressions.
+    # The timeout's baseline is the two days that had spans (one a day), and d0 is older than
+    # the attribution window. Each mode is seen once or twice: with the shipped policy
+    # (min_count 5) none is a finding.
+    judged = warehouse.query(
+        "SELECT signature, baseline_days, exposure, baseline_exposure, finding FROM failure_modes "
+        "ORDER BY signature"
+    ).to_pylist()
+    assert [tuple(r.values()) for r in judged] == [
+        ("AssertionError: assert <n> == <n> File <str>, line <n>, in test_x", 0, 2, 0, False),
+        ("ERROR: db pool exhausted after <duration>", 0, 2, 0, False),
+        ("KeyError: template v8 missing field <str>", 2, 4, 2, False),
+        ("TimeoutError: provider <ip> timed out after <duration>", 2, 4, 2, False),
+        ("apply_error: Error: Quota <str> exceeded. Limit: <n> in region us-central1.", 0, 2, 0,
+         False),
+    ]  # fmt: skip
+    assert warehouse.query("SELECT COUNT(*) AS n FROM cl_findings").to_pylist() == [{"n": 0}]
+
+    # A policy that raises a mode seen twice, at p <= 0.5: the new exception after d1 (p = 6/15:
+    # both of 6 spans' failures among today's 4) is a finding in d1's group; the log, test and
+    # apply modes have no baseline day of their source to be judged against.
+    lenient = tmp_path / "config"
+    shutil.copytree("config", lenient)
+    (lenient / "policies" / "delivery.yaml").write_text(
+        "failure_modes: {min_count: 2, max_p: 0.5}\n"
+    )
+    config = CiclConfig(config_dir=str(lenient))
+    assert dg.materialize(
+        [failure_modes],
+        resources={"warehouse": warehouse, "cicl_config": config},
+        partition_key="2026-11-04",
+    ).success
     findings = warehouse.query(
-        "SELECT deployment_id, group_key, method, evaluation, change_at FROM cl_findings "
+        "SELECT deployment_id, group_key, method, evaluation, change_at, p_value FROM cl_findings "
         "WHERE kind = 'failure_mode' ORDER BY title"
     ).to_pylist()
     assert [tuple(f.values()) for f in findings] == [
-        (None, group_key("hour:2026-11-04T11"), "new signature", "failure_modes", t(4, 11)),
-        (None, group_key("hour:2026-11-04T07"), "new signature", "failure_modes", t(4, 7)),
-        ("d1", group_key("deploy:d1"), "new signature", "failure_modes", t(4, 10)),
-        ("d1", group_key("deploy:d1"), "new signature", "failure_modes", t(4, 9, 30)),
-    ]
+        ("d1", group_key("deploy:d1"), "new signature (fisher_exact)", "failure_modes",
+         t(4, 9, 30), pytest.approx(6 / 15)),
+    ]  # fmt: skip
