@@ -183,7 +183,10 @@ static int check_request(Check *c, const uint8_t *p, size_t size) {
     while (p < end) {
         const uint8_t *at = p;
         uint64_t tag, skip;
-        if (wire_varint(&p, end, &tag) < 0) return verdict(c, CHECK_REJECT, "malformed tag", at);
+        int wide;
+        if (wire_varint_wide(&p, end, &tag, &wide) < 0)
+            return verdict(c, CHECK_REJECT, "malformed tag", at);
+        /* the splitter reads a tag of up to 10 bytes, with every bit: only upb's spelling here */
         int long_tag = (p - at) > 5 || tag > 0xFFFFFFFFu;
         int wire = (int)(tag & 7);
         const uint8_t *data = p;
@@ -198,7 +201,7 @@ static int check_request(Check *c, const uint8_t *p, size_t size) {
             p += skip;
             break;
         case WT_LEN:
-            if (wire_varint(&p, end, &skip) < 0 || skip > (uint64_t)(end - p))
+            if (wire_varint_wide(&p, end, &skip, &wide) < 0 || wide || skip > (uint64_t)(end - p))
                 return verdict(c, CHECK_REJECT, "truncated", at);
             data = p;
             p += skip;
@@ -206,8 +209,8 @@ static int check_request(Check *c, const uint8_t *p, size_t size) {
         default:
             return verdict(c, CHECK_REJECT, "unsupported wire type", at);
         }
-        if ((tag >> 3) == 0) return verdict(c, CHECK_REJECT, "field number 0", at);
         if (long_tag) return verdict(c, CHECK_UNUSUAL, "an overlong tag", at);
+        if ((tag >> 3) == 0) return verdict(c, CHECK_REJECT, "field number 0", at);
         if ((tag >> 3) != 1) continue;
         if (wire != WT_LEN) return verdict(c, CHECK_UNUSUAL, "resource_spans not a message", at);
         int status = check_msg(c, data, p, M_RS, 0);

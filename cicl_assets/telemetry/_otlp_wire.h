@@ -17,8 +17,9 @@ typedef struct {
     size_t len;
 } Field;
 
-/* A varint of at most 10 bytes (bits past 64 are dropped, as upb does). 0 ok, -1 malformed. */
-static inline int wire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out) {
+/* A varint of at most 10 bytes; *wide says whether it held bits past 64, which are dropped (as
+ * upb does for values). 0 ok, -1 malformed. */
+static inline int wire_varint_wide(const uint8_t **pp, const uint8_t *end, uint64_t *out, int *wide) {
     const uint8_t *p = *pp;
     uint64_t v = 0;
     for (int i = 0; i < 10; i++) {
@@ -28,10 +29,16 @@ static inline int wire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *
         if (byte < 0x80) {
             *pp = p;
             *out = v;
+            *wide = i == 9 && byte > 1;
             return 0;
         }
     }
     return -1;
+}
+
+static inline int wire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out) {
+    int wide;
+    return wire_varint_wide(pp, end, out, &wide);
 }
 
 /* Field tags are at most 5 bytes and 32 bits (upb refuses longer ones). */
@@ -66,12 +73,13 @@ static inline int wire_field(const uint8_t **pp, const uint8_t *end, Field *f) {
         *pp += 4;
         return 0;
     }
-    case WT_LEN:
+    case WT_LEN: {
         if (wire_varint(pp, end, &len) < 0 || len > (uint64_t)(end - *pp)) return -1;
         f->data = *pp;
         f->len = (size_t)len;
         *pp += len;
         return 0;
+    }
     case WT_SGROUP:
     case WT_EGROUP:
         return -2;

@@ -18,6 +18,7 @@ from cicl_assets.ingest.formats import FileFormat
 from cicl_assets.ingest.runner import StreamSpec
 from cicl_assets.telemetry.evaluations import add_span_evaluations
 from cicl_assets.telemetry.logs_table import EVAL_SCORES, OTEL_LOGS
+from cicl_assets.telemetry.otlp_compiled import parse_protobuf_spans
 from cicl_assets.telemetry.otlp_json import parse_json
 from cicl_assets.telemetry.otlp_json_normalize import NON_TRACE_SIGNALS
 from cicl_assets.telemetry.otlp_logs import (
@@ -26,7 +27,6 @@ from cicl_assets.telemetry.otlp_logs import (
     parse_logs_json,
     parse_logs_protobuf,
 )
-from cicl_assets.telemetry.otlp_compiled import parse_protobuf_spans
 from cicl_assets.telemetry.otlp_proto import looks_protobuf
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 
