@@ -92,6 +92,14 @@ static inline int wire_field(const uint8_t **pp, const uint8_t *end, Field *f) {
 static inline int utf8_valid(const uint8_t *s, size_t n) {
     size_t i = 0;
     while (i < n) {
+        /* most text is ASCII: eight bytes at a time while no high bit is set */
+        while (n - i >= 8) {
+            uint64_t word;
+            memcpy(&word, s + i, 8);
+            if (word & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i >= n) break;
         uint8_t c = s[i];
         if (c < 0x80) {
             i++;
