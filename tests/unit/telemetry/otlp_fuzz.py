@@ -9,7 +9,8 @@ unusual ones. Mutants are seeded edits of those. The oracle, per input:
 - it says "unusual": the fallback decodes it (nothing to compare).
 
 `python -m tests.unit.telemetry.otlp_fuzz --seconds 300` is `make fuzz`; `--raw` runs only the
-extension's own entry points (also on unchecked input), for valgrind.
+extension's own entry points (also on unchecked input), without pyarrow, for valgrind:
+`PYTHONMALLOC=malloc valgrind --error-exitcode=1 python -m tests.unit.telemetry.otlp_fuzz --raw`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-import pyarrow as pa
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
@@ -291,7 +292,9 @@ def _parses(data: bytes) -> bool:
     return True
 
 
-def _fallback(data: bytes) -> tuple[pa.Table | None, str | None]:
+def _fallback(data: bytes) -> tuple[Any, str | None]:
+    import pyarrow as pa
+
     from cicl_assets.telemetry.otlp_proto import parse_protobuf
 
     try:
@@ -303,6 +306,8 @@ def _fallback(data: bytes) -> tuple[pa.Table | None, str | None]:
 
 def disagreement(data: bytes) -> str | None:
     """Why the two decoders disagree on ``data``, or None when they agree."""
+    import pyarrow as pa
+
     from cicl_assets.telemetry import otlp_compiled
 
     verdict, why, at = otlp_compiled.check(data)
