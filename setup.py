@@ -7,7 +7,11 @@ setup(
         Extension(
             "cicl_assets.telemetry._otlp_decode",
             sources=["cicl_assets/telemetry/_otlp_decode.c"],
-            depends=["cicl_assets/telemetry/_otlp_check.h", "cicl_assets/telemetry/_otlp_wire.h"],
+            depends=[
+                "cicl_assets/telemetry/_otlp_batch.h",
+                "cicl_assets/telemetry/_otlp_check.h",
+                "cicl_assets/telemetry/_otlp_wire.h",
+            ],
             extra_compile_args=[
                 "-O2",
                 "-std=c11",

@@ -10,7 +10,8 @@ unusual ones. Mutants are seeded edits of those. The oracle, per input:
 
 `python -m tests.unit.telemetry.otlp_fuzz --seconds 300` is `make fuzz`; `--raw` runs only the
 extension's own entry points (also on unchecked input), without pyarrow, for valgrind:
-`PYTHONMALLOC=malloc valgrind --error-exitcode=1 python -m tests.unit.telemetry.otlp_fuzz --raw`.
+`PYTHONMALLOC=malloc valgrind --error-exitcode=1 python -m tests.unit.telemetry.otlp_fuzz --raw`;
+`--write DIR --count N` writes the inputs as files for tests/fuzz/otlp_target.c.
 """
 
 from __future__ import annotations
@@ -342,6 +343,17 @@ def raw_pass(data: bytes) -> None:
         pass
 
 
+def write_inputs(directory: Path, seed: int, count: int) -> int:
+    """The fuzz set and ``count`` mutants as files (the C target's inputs, libFuzzer's seeds)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    inputs = itertools.chain((d for _, d in fuzz_set()), mutants(seed, count))
+    written = 0
+    for k, data in enumerate(inputs):
+        (directory / f"{k:06d}.pb").write_bytes(data)
+        written += 1
+    return written
+
+
 def run(inputs: Iterator[bytes], check: Callable[[bytes], str | None], seconds: float) -> int:
     """Disagreements (or crashes, which end the process) over ``inputs`` within ``seconds``."""
     started, count, bad = time.monotonic(), 0, 0
@@ -363,7 +375,11 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10**9)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--raw", action="store_true", help="only the extension's entry points")
+    parser.add_argument("--write", type=Path, help="write the set and --count mutants here")
     args = parser.parse_args()
+    if args.write:
+        sys.stdout.write(f"{write_inputs(args.write, args.seed, args.count)} files\n")
+        return
     inputs = itertools.chain((d for _, d in fuzz_set()), mutants(args.seed, args.count))
     if args.raw:
         sys.exit(1 if run(inputs, raw_pass, args.seconds) else 0)

@@ -3,6 +3,8 @@ on the fuzz set and a bounded run of its mutants; the switch and the missing-ext
 
 import logging
 import shutil
+import subprocess
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -94,6 +96,29 @@ def test_the_decoder_fed_unchecked_bytes_raises_and_never_reads_past_them():
         otlp_fuzz.raw_pass(data)
     with pytest.raises(ValueError, match="malformed protobuf reached the compiled decoder"):
         otlp_compiled._otlp_decode.Decoder(otlp_fuzz.request(otlp_fuzz.span(b"\x2a\x05"))).next(1)
+
+
+def test_the_c_passes_under_address_and_undefined_behaviour_sanitizers(tmp_path):
+    """tests/fuzz/otlp_target.c: check and decode (unchecked input too) without Python."""
+    gcc = shutil.which("gcc")
+    if not gcc:
+        pytest.skip("no gcc")
+    root = Path(__file__).parents[3]
+    target = tmp_path / "otlp-target"
+    subprocess.run(
+        [gcc, "-DCICL_STANDALONE", "-g", "-O1", "-std=c11", "-Wall", "-Wextra", "-Werror",
+         "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+         "-I", str(root / "cicl_assets" / "telemetry"), str(root / "tests" / "fuzz" / "otlp_target.c"),
+         "-o", str(target)],
+        check=True,
+    )  # fmt: skip
+    count = otlp_fuzz.write_inputs(tmp_path / "inputs", seed=24, count=300)
+    done = subprocess.run(
+        [str(target), *sorted(map(str, (tmp_path / "inputs").iterdir()))],
+        capture_output=True,
+        text=True,
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (0, "", f"{count} inputs\n")
 
 
 @pytest.mark.parametrize(("value", "compiled"), [(None, True), ("on", True), ("OFF", False)])
