@@ -5,7 +5,7 @@ runs in a fresh process pinned to CPU 0 (`taskset -c 0`; its parse worker inheri
 with DuckDB at one thread, CICL_COMPILED_DECODERS=on or off; the two alternate for --rounds
 rounds so both see the same load, and the best round of each counts. Two figures each:
 
-- decode: the file's bytes to `otel_spans` Arrow batches, nothing else;
+- decode: the file's bytes to `otel_spans` Arrow batches, nothing else (and the peak RSS);
 - end to end: `ingest_stream` of the otel stream into a fresh DuckDB file (1 worker).
 
 Reports spans/s, the compiled/fallback ratio and the 1-minute load average before each run
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def child(mode: str, corpus: Path, spans: int) -> dict[str, Any]:
         decoded += sum(t.num_rows for _, t in otlp_compiled.parse_protobuf_spans(data, path.name))
     decode_s, decode_cpu = time.perf_counter() - started, time.process_time() - cpu
     assert decoded == spans, (decoded, spans)
+    decode_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     with tempfile.TemporaryDirectory(prefix="cicl-decoders-") as tmp:
         db = Path(tmp) / "spans.duckdb"
@@ -71,6 +73,7 @@ def child(mode: str, corpus: Path, spans: int) -> dict[str, Any]:
         "decode_spans_per_s": round(spans / decode_s),
         "decode_spans_per_cpu_s": round(spans / decode_cpu),
         "decode_load_avg_1m": round(load_decode, 2),
+        "decode_peak_rss_mb": round(decode_rss_mb),
         "e2e_spans_per_s": round(spans / e2e_s),
         "e2e_load_avg_1m": round(load_e2e, 2),
         "duckdb_bytes_per_span": round(stored, 1),
@@ -114,13 +117,15 @@ def main() -> None:
     }
     say(f"\n{spans:,} protobuf spans, one core (CPU 0), DuckDB threads=1, best of {args.rounds}")
     header = (
-        f"{'decoder':<10}{'decode/s':>11}{'load':>6}{'end to end/s':>14}{'load':>6}{'B/span':>8}"
+        f"{'decoder':<10}{'decode/s':>11}{'load':>6}{'RSS MB':>8}{'end to end/s':>14}{'load':>6}"
+        f"{'B/span':>8}"
     )
     say(header)
     say("-" * len(header))
     for mode, run in best.items():
         say(
             f"{mode:<10}{run['decode_spans_per_s']:>11,}{run['decode_load_avg_1m']:>6}"
+            f"{run['decode_peak_rss_mb']:>8}"
             f"{run['e2e_spans_per_s']:>14,}{run['e2e_load_avg_1m']:>6}"
             f"{run['duckdb_bytes_per_span']:>8}"
         )
