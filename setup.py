@@ -10,6 +10,7 @@ setup(
             depends=[
                 "cicl_assets/telemetry/_otlp_batch.h",
                 "cicl_assets/telemetry/_otlp_check.h",
+                "cicl_assets/telemetry/_otlp_columns.h",
                 "cicl_assets/telemetry/_otlp_wire.h",
             ],
             extra_compile_args=[
