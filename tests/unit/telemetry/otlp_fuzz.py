@@ -148,6 +148,8 @@ HANDMADE: list[tuple[str, bytes, str]] = [
     ("a resource twice", field(1, field(1, b"") + field(1, b"")), "unusual"),
     ("a value set twice", request(span(_attr(field(1, b"a") + field(3, 1, 0)))), "unusual"),
     ("a string index value", request(span(_attr(field(8, 3, 0)))), "unusual"),
+    ("a key's string index beside its key", request(span(field(9, kv(b"k", field(1, b"v"))
+                                                               + field(3, 5, 0)))), "ok"),
     ("resource_spans as a varint", field(1, 5, 0), "unusual"),
     ("a resource and scope with attributes", request(
         span(), resource=field(1, kv(b"service.name", field(1, b"svc"))),
