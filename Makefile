@@ -42,11 +42,13 @@ WITH_PLATFORM = \
   CICL_PLATFORM_REPO="$${CICL_PLATFORM_REPO:-$$(test -d $(PLATFORM_REPO) && echo $(PLATFORM_REPO))}"
 
 .PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser postgres \
-  kubectl lint ui ui-postgres bench clean dogfood sast audit sbom promote
+  kubectl lint ui ui-postgres bench fuzz clean dogfood sast audit sbom promote
 
 venv: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+# The package install builds the compiled OTLP decoder in place (setup.py): a changed C source
+# reinstalls it. Without a compiler it is skipped and the pure-Python decoder is used.
+$(STAMP): requirements.lock pyproject.toml setup.py $(wildcard cicl_assets/telemetry/*.c cicl_assets/telemetry/*.h)
 	@test -x $(PY) || $(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 14))' \
 	  || { echo "make: cicl needs Python 3.11, 3.12 or 3.13: PYTHON='$(PYTHON)' is not one (none of $(SUPPORTED_PYTHONS) runs here?)" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -147,6 +149,24 @@ promote: kubectl
 soak: venv
 	$(PY) -m tests.soak --kills 20 $(SOAK_ARGS)
 
+## fuzz: the compiled OTLP protobuf decoder's C under ASan/UBSan on the fuzz set and 20k seeded
+## mutants; with clang, coverage-guided (libFuzzer) for FUZZ_SECONDS; then compared with the
+## pure-Python decoder for FUZZ_SECONDS (FUZZ_ARGS="--raw": the extension alone, for valgrind)
+FUZZ_SECONDS ?= 300
+FUZZ := .cicl/fuzz
+FUZZ_C = -g -O1 -std=c11 -fsanitize=address,undefined -fno-sanitize-recover=all \
+  -I cicl_assets/telemetry tests/fuzz/otlp_target.c
+fuzz: venv
+	rm -rf $(FUZZ) && mkdir -p $(FUZZ)/corpus
+	$(PY) -m tests.unit.telemetry.otlp_fuzz --write $(FUZZ)/inputs --count 20000
+	gcc -DCICL_STANDALONE $(FUZZ_C) -o $(FUZZ)/otlp-target
+	find $(FUZZ)/inputs -type f -print0 | xargs -0 $(FUZZ)/otlp-target
+	if command -v clang >/dev/null; then \
+	  clang -fsanitize=fuzzer $(FUZZ_C) -o $(FUZZ)/otlp-libfuzzer && \
+	  $(FUZZ)/otlp-libfuzzer -max_total_time=$(FUZZ_SECONDS) $(FUZZ)/corpus $(FUZZ)/inputs; \
+	else echo "fuzz: no clang, coverage-guided fuzzing skipped (Debian: apt-get install clang)"; fi
+	$(PY) -m tests.unit.telemetry.otlp_fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
+
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
@@ -162,11 +182,13 @@ ui-postgres: venv postgres
 	$(WITH_KEYS) $(WITH_PLATFORM) DAGSTER_HOME=$(PG_DAGSTER_HOME) $(PY) -m tests.emulators.postgres run \
 	  --data .cicl/postgres -- $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
-## bench: ingestion benchmarks against a naive baseline in the same process; the regression
+## bench: ingestion benchmarks against a naive baseline in the same process; the compiled OTLP
+## decoder against its pure-Python fallback on one core; the regression
 ## detectors over a large span table, and their efficacy over 50 seeded scenarios of each kind;
 ## `cicl.py run` (first, no-op, one new hour) over 2, 16 and 128 days of history
 bench: venv
 	$(PY) benchmarks/otlp_ingest.py
+	$(PY) benchmarks/otlp_decoders.py
 	$(PY) benchmarks/regressions.py
 	$(PY) -m tests.unit.learning.regressions.scenario --runs 50
 	$(PY) benchmarks/scale.py

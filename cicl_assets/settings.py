@@ -57,6 +57,7 @@ VARIABLES: dict[str, str] = {
     "CICL_PLATFORM_REPO_TOKEN": "secret: HTTPS token git sends to a remote platform repository",
     "CICL_IDENTITY_TAG": "run tag holding the reviewer identity a login proxy vouched for",
     "CICL_REQUIRE_IDENTITY": "true: a review is refused unless its run carries an identity tag",
+    "CICL_COMPILED_DECODERS": "on (default) or off: off parses OTLP protobuf in pure Python",
 }
 # Variables of the test tooling that share the prefix: a developer's shell may hold them, and
 # they must not stop the code location. Each says who reads it.
@@ -109,6 +110,13 @@ def cloud_clients(env: Mapping[str, str] | None = None) -> CloudClients:
     )
 
 
+def compiled_decoders(env: Mapping[str, str] | None = None) -> bool:
+    """Whether parsers use their compiled form when it is built (CICL_COMPILED_DECODERS). Read
+    where a file is parsed, in whichever process parses it; ``from_env`` refuses other values."""
+    env = os.environ if env is None else env
+    return (_value(env, "CICL_COMPILED_DECODERS") or "on").lower() != "off"
+
+
 def _value(env: Mapping[str, str], name: str) -> str | None:
     return env.get(name, "").strip() or None
 
@@ -153,6 +161,9 @@ class Settings:
         bq_project = read.text("CICL_BQ_PROJECT") or ""
         if warehouse == "bigquery" and not bq_project:
             read.fail("CICL_BQ_PROJECT", "is required with CICL_WAREHOUSE=bigquery")
+        compiled = (read.text("CICL_COMPILED_DECODERS") or "on").lower()
+        if compiled not in ("on", "off"):
+            read.fail("CICL_COMPILED_DECODERS", f"{compiled!r} is not one of on, off")
         clock = read.text("CICL_RETENTION_CLOCK")
         if clock is not None and clock not in ("wall", "data"):
             read.fail("CICL_RETENTION_CLOCK", f"{clock!r} is not one of wall, data")

@@ -18,6 +18,7 @@ from cicl_assets.ingest.formats import FileFormat
 from cicl_assets.ingest.runner import StreamSpec
 from cicl_assets.telemetry.evaluations import add_span_evaluations
 from cicl_assets.telemetry.logs_table import EVAL_SCORES, OTEL_LOGS
+from cicl_assets.telemetry.otlp_compiled import parse_protobuf_spans
 from cicl_assets.telemetry.otlp_json import parse_json
 from cicl_assets.telemetry.otlp_json_normalize import NON_TRACE_SIGNALS
 from cicl_assets.telemetry.otlp_logs import (
@@ -26,7 +27,7 @@ from cicl_assets.telemetry.otlp_logs import (
     parse_logs_json,
     parse_logs_protobuf,
 )
-from cicl_assets.telemetry.otlp_proto import looks_protobuf, parse_protobuf
+from cicl_assets.telemetry.otlp_proto import looks_protobuf
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 
 # Logs are a signal of this stream; the others are refused as look-alikes.
@@ -66,7 +67,7 @@ def parse_json_traces(data: bytes, source_file: str) -> Iterator[tuple[str, pa.T
 
 
 def parse_protobuf_traces(data: bytes, source_file: str) -> Iterator[tuple[str, pa.Table]]:
-    return add_span_evaluations(parse_protobuf(data, source_file))
+    return add_span_evaluations(parse_protobuf_spans(data, source_file))
 
 
 OTHER_TELEMETRY = FileFormat("not-otlp-traces", looks_other_telemetry, refuse_other_telemetry)

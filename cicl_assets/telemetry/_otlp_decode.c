@@ -1,0 +1,197 @@
+/* cicl_assets.telemetry._otlp_decode: OTLP ExportTraceServiceRequest protobuf bytes straight into
+ * the column buffers the pure-Python decoder (otlp_proto.py) builds, batch by batch.
+ *
+ *   check(data) -> (status, why, offset)     the first pass (_otlp_check.h)
+ *   Decoder(data).next(limit) -> dict | None  columns of up to `limit` spans, None at the end
+ *
+ * A Decoder must only be given data check() passed: it still bounds every read, and raises
+ * ValueError rather than read past a length, but it does not repeat the schema checks. Rendering
+ * (JSON, promoted columns) and redaction stay in Python, on the columns this produces. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "_otlp_batch.h"
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer view;
+    int has_view;
+    Cursor cursor;
+} Decoder;
+
+static int put_bytes(PyObject *d, const char *key, const void *p, size_t n) {
+    PyObject *v = PyBytes_FromStringAndSize(n ? p : "", (Py_ssize_t)n);
+    if (!v) return -1;
+    int r = PyDict_SetItemString(d, key, v);
+    Py_DECREF(v);
+    return r;
+}
+
+static int put_int(PyObject *d, const char *key, int64_t n) {
+    PyObject *v = PyLong_FromLongLong(n);
+    if (!v) return -1;
+    int r = PyDict_SetItemString(d, key, v);
+    Py_DECREF(v);
+    return r;
+}
+
+static int put_buf(PyObject *d, const char *prefix, const char *key, const Buf *b) {
+    char name[64];
+    snprintf(name, sizeof name, "%s%s", prefix, key);
+    return put_bytes(d, name, b->p, b->len);
+}
+
+static int put_strs(PyObject *d, const char *prefix, const char *key, const Strs *s) {
+    char name[64];
+    snprintf(name, sizeof name, "%s%s.off", prefix, key);
+    if (put_bytes(d, name, s->off.p, s->off.len) < 0) return -1;
+    snprintf(name, sizeof name, "%s%s.data", prefix, key);
+    return put_bytes(d, name, s->data.p, s->data.len);
+}
+
+static int put_level(PyObject *d, const char *prefix, const Level *L) {
+    char name[64];
+    snprintf(name, sizeof name, "%sm", prefix);
+    if (put_int(d, name, L->m) < 0) return -1;
+    const Buf *bufs[] = {LEVEL_BUFS(L)};
+    static const char *names[] = {"owner", "key_valid", "kind", "i_rows", "i", "d_rows", "d",
+                                  "b_rows", "b", "raw_rows"};
+    for (size_t k = 0; k < sizeof bufs / sizeof *bufs; k++)
+        if (put_buf(d, prefix, names[k], bufs[k]) < 0) return -1;
+    return put_strs(d, prefix, "keys", &L->keys) | put_strs(d, prefix, "s", &L->s) |
+           put_strs(d, prefix, "raw", &L->raw);
+}
+
+static int put_attrs(PyObject *d, const char *name, const Attrs *A) {
+    char prefix[48];
+    snprintf(prefix, sizeof prefix, "%s.", name);
+    if (put_level(d, prefix, &A->top) < 0) return -1;
+    snprintf(prefix, sizeof prefix, "%s.child.", name);
+    return put_level(d, prefix, &A->child);
+}
+
+static PyObject *batch_dict(const Batch *B) {
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+    const Buf *bufs[] = {BATCH_BUFS(B)};
+    static const char *buf_names[] = {"trace_id", "span_id", "parent", "parent_present", "kind",
+                                      "start", "end", "code", "resource_of", "scope_of",
+                                      "ev_owner", "ev_time", "ln_owner", "ln_trace", "ln_span"};
+    const Strs *strs[] = {BATCH_STRS(B)};
+    static const char *str_names[] = {"state", "name", "message", "scope_name", "scope_version",
+                                      "ev_name", "ln_state"};
+    const Attrs *attrs[] = {BATCH_ATTRS(B)};
+    static const char *attr_names[] = {"resource_attrs", "attrs", "ev_attrs", "ln_attrs"};
+    int r = put_int(d, "n", B->n) | put_int(d, "resources", B->resources);
+    for (size_t k = 0; !r && k < sizeof bufs / sizeof *bufs; k++) r = put_buf(d, "", buf_names[k], bufs[k]);
+    for (size_t k = 0; !r && k < sizeof strs / sizeof *strs; k++) r = put_strs(d, "", str_names[k], strs[k]);
+    for (size_t k = 0; !r && k < sizeof attrs / sizeof *attrs; k++) r = put_attrs(d, attr_names[k], attrs[k]);
+    if (r) {
+        Py_DECREF(d);
+        return NULL;
+    }
+    return d;
+}
+
+static PyObject *Decoder_next(Decoder *D, PyObject *arg) {
+    int64_t limit = PyLong_AsLongLong(arg);
+    if (limit == -1 && PyErr_Occurred()) return NULL;
+    if (limit < 1) {
+        PyErr_SetString(PyExc_ValueError, "limit must be positive");
+        return NULL;
+    }
+    Batch B;
+    if (batch_init(&B) < 0) {
+        batch_free(&B);
+        return PyErr_NoMemory();
+    }
+    int r;
+    Py_BEGIN_ALLOW_THREADS
+    failure = 0;
+    r = fill(&D->cursor, &B, limit);
+    Py_END_ALLOW_THREADS
+    PyObject *out = NULL;
+    if (r < 0 && failure == FAIL_DATA) {
+        PyErr_SetString(PyExc_ValueError, "malformed protobuf reached the compiled decoder");
+    } else if (r < 0) {
+        PyErr_NoMemory();
+    } else if (B.n == 0) {
+        out = Py_NewRef(Py_None);
+    } else {
+        out = batch_dict(&B);
+    }
+    batch_free(&B);
+    return out;
+}
+
+static int Decoder_init(Decoder *D, PyObject *args, PyObject *kwds) {
+    PyObject *data;
+    if (!PyArg_ParseTuple(args, "O", &data)) return -1;
+    if (D->has_view) {
+        PyBuffer_Release(&D->view);
+        D->has_view = 0;
+    }
+    if (PyObject_GetBuffer(data, &D->view, PyBUF_SIMPLE) < 0) return -1;
+    D->has_view = 1;
+    cursor_init(&D->cursor, D->view.buf, (size_t)D->view.len);
+    return 0;
+}
+
+static void Decoder_dealloc(Decoder *D) {
+    if (D->has_view) PyBuffer_Release(&D->view);
+    Py_TYPE(D)->tp_free((PyObject *)D);
+}
+
+static PyMethodDef Decoder_methods[] = {
+    {"next", (PyCFunction)Decoder_next, METH_O,
+     "next(limit) -> dict of column buffers for up to `limit` spans, or None at the end"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject DecoderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cicl_assets.telemetry._otlp_decode.Decoder",
+    .tp_basicsize = sizeof(Decoder),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Decoder(data): spans of a checked ExportTraceServiceRequest, batch by batch",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Decoder_init,
+    .tp_dealloc = (destructor)Decoder_dealloc,
+    .tp_methods = Decoder_methods,
+};
+
+static PyObject *check(PyObject *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    Check c;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = check_request(&c, view.buf, (size_t)view.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(izn)", status, c.why, (Py_ssize_t)c.at);
+}
+
+static PyMethodDef module_methods[] = {
+    {"check", check, METH_O,
+     "check(data) -> (status, why, offset): 0 ok, 1 the fallback rejects it, 2 the fallback decodes it"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_otlp_decode", "Compiled OTLP protobuf trace decoder.", -1, module_methods,
+};
+
+PyMODINIT_FUNC PyInit__otlp_decode(void) {
+    if (PyType_Ready(&DecoderType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    if (PyModule_AddObjectRef(m, "Decoder", (PyObject *)&DecoderType) < 0 ||
+        PyModule_AddIntConstant(m, "OK", CHECK_OK) < 0 ||
+        PyModule_AddIntConstant(m, "REJECT", CHECK_REJECT) < 0 ||
+        PyModule_AddIntConstant(m, "UNUSUAL", CHECK_UNUSUAL) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

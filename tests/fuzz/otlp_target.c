@@ -1,0 +1,56 @@
+/* The compiled OTLP decoder's two passes without Python, for sanitizers and libFuzzer.
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I cicl_assets/telemetry \
+ *       tests/fuzz/otlp_target.c -o otlp-fuzz && ./otlp-fuzz CORPUS_DIR
+ *   gcc -DCICL_STANDALONE -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+ *       -I cicl_assets/telemetry tests/fuzz/otlp_target.c -o otlp-target && ./otlp-target FILE...
+ *
+ * Each input goes through the check and, checked or not, through the second pass in batches of
+ * seven spans: the second pass must bound its own reads. `make fuzz` runs both forms. */
+#include <stdio.h>
+
+#include "_otlp_batch.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    Check c;
+    check_request(&c, data, size);
+    Cursor cursor;
+    cursor_init(&cursor, data, size);
+    for (;;) {
+        Batch B;
+        if (batch_init(&B) < 0) abort();
+        int r = fill(&cursor, &B, 7);
+        int64_t n = B.n;
+        batch_free(&B);
+        if (r < 0 && failure == FAIL_MEMORY) abort();
+        if (r <= 0 || n == 0) break;
+    }
+    return 0;
+}
+
+#ifdef CICL_STANDALONE
+int main(int argc, char **argv) {
+    for (int k = 1; k < argc; k++) {
+        FILE *f = fopen(argv[k], "rb");
+        if (!f) {
+            perror(argv[k]);
+            return 2;
+        }
+        size_t size = 0, cap = 4096;
+        uint8_t *data = malloc(cap);
+        for (size_t got; data && (got = fread(data + size, 1, cap - size, f)) > 0;) {
+            size += got;
+            if (size == cap) data = realloc(data, cap *= 2);
+        }
+        if (!data || ferror(f)) {
+            fprintf(stderr, "%s: cannot read\n", argv[k]);
+            return 2;
+        }
+        fclose(f);
+        LLVMFuzzerTestOneInput(data, size);
+        free(data);
+    }
+    printf("%d inputs\n", argc - 1);
+    return 0;
+}
+#endif
