@@ -42,7 +42,7 @@ WITH_PLATFORM = \
   CICL_PLATFORM_REPO="$${CICL_PLATFORM_REPO:-$$(test -d $(PLATFORM_REPO) && echo $(PLATFORM_REPO))}"
 
 .PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser postgres \
-  kubectl lint ui ui-postgres bench fuzz clean dogfood sast audit sbom promote
+  kubectl lint ui ui-postgres bench fuzz clean dogfood sast audit sbom promote cicl
 
 venv: $(STAMP)
 
@@ -74,6 +74,11 @@ demo-data: venv
 ## run: materialize everything the landing zone at CICL_LANDING_URI feeds, print a summary
 run: venv $(DAGSTER_HOME)/dagster.yaml
 	$(WITH_KEYS) $(WITH_PLATFORM) $(PY) scripts/cicl.py run
+
+## cicl: scripts/cicl.py $(ARGS) with the keys and platform repository `make run` passes
+## (make cicl ARGS="release"; the reviewer's walk-through in README.md)
+cicl: venv $(DAGSTER_HOME)/dagster.yaml
+	$(WITH_KEYS) $(WITH_PLATFORM) $(PY) scripts/cicl.py $(ARGS)
 
 ## emulators: build the BigQuery and GCS emulators' virtualenvs (cached in .cicl/emulators)
 emulators: venv

@@ -10,6 +10,8 @@ python scripts/cicl.py summary   # rows per table and rejects, from the warehous
 python scripts/cicl.py candidates                  # open candidates, approvals so far
 python scripts/cicl.py review ID --approve|--reject --reviewer NAME --justification TEXT
                                  # decide a candidate through candidate_review (docs/review.md)
+python scripts/cicl.py release   # ship the approved candidates: branch, manifest, check result
+python scripts/cicl.py outcomes  # measure released candidates deployed to production
 python scripts/cicl.py audit-reset --reason "..." [--actor NAME]
                                  # start a new audit chain from audit_events as it is now
 python scripts/cicl.py keygen --out DIR [--valid-from TIME]
@@ -480,6 +482,16 @@ def review_command(args: argparse.Namespace) -> int:
     )
 
 
+def release_command(command: str) -> int:
+    import definitions
+    from scripts.release_commands import outcomes, release
+
+    defs = definitions.defs
+    instance = _instance()
+    work = release if command == "release" else outcomes
+    return _with_writer_lease(defs.resources["warehouse"], lambda: work(defs, instance))
+
+
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
@@ -520,7 +532,11 @@ def main(argv: list[str] | None = None) -> int:
     verdict.add_argument("--reject", dest="decision", action="store_const", const="reject")
     decide.add_argument("--reviewer", required=True, help="your name in config/reviewers.yaml")
     decide.add_argument("--justification", required=True, help="why (recorded)")
+    commands.add_parser("release", help="ship the approved candidates to the platform repo")
+    commands.add_parser("outcomes", help="measure released candidates deployed to production")
     args = parser.parse_args(argv)
+    if args.command in ("release", "outcomes"):
+        return release_command(args.command)
     if args.command in ("review", "candidates"):
         return review_command(args)
     if args.command == "compliance-report":
