@@ -100,6 +100,8 @@ class IngestReport:
     rows_by_format: dict[str, int] = field(default_factory=dict)
     rejects: list[FileOutcome] = field(default_factory=list)
     bytes_read: int = 0
+    # Days (partitions of the table's time column) the run's new rows fall in, by table.
+    days_by_table: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def rows_written(self) -> int:
@@ -265,7 +267,9 @@ def _flush(
             key = state.content_key(o.source_file, o.digest)
             parts += [Part(path, key, order) for path in spools]
             if spools:
-                partitions[o.source_file] |= partitions_of(spec, spools)
+                days = partitions_of(spec, spools)
+                partitions[o.source_file] |= days
+                report.days_by_table.setdefault(spec.name, set()).update(days)
         if parts:
             loads.append(TableLoad(spec, tuple(parts)))
     records = [
