@@ -53,6 +53,7 @@ def test_the_timings_and_memory_are_sane(report):
         assert 0 <= r["steps_s"] <= r["work_s"] < r["wall_s"], r
         assert 0 < r["startup_s"] < r["wall_s"], r
         assert 50 < r["peak_rss_mb"] < 8000, r
+        assert 0 < r["cpu_s"], r
     # Nothing new: no Dagster run at all (no ingest step, no candidates' refresh); the others
     # ingest, then run the days they touched.
     runs = {r["run"]: (r["dagster_runs"], r["steps_s"] > 0) for r in report["json"]["rows"]}
