@@ -178,7 +178,7 @@ def cicl_run(env: dict[str, str]) -> dict[str, Any]:
     if proc.returncode != 0:
         raise RuntimeError(f"cicl.py run exited {proc.returncode}:\n{out[-3000:]}\n{err[-3000:]}")
     timing = step_times(env["DAGSTER_HOME"], since)
-    work = _seconds(r"^work after start-up: ([\d.]+) s$", out) or 0.0
+    work = _seconds(r"^work after start-up: ([\d.]+) s$", err) or 0.0
     steps = timing["last"] - timing["first"] if timing["first"] is not None else 0.0
     # With no step, start-up is everything before the work the command reports.
     startup = timing["first"] - begin if timing["first"] is not None else wall - work

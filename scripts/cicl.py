@@ -265,7 +265,8 @@ def run() -> int:
     warehouse = defs.resources["warehouse"]
     began = time.monotonic()
     code = _with_writer_lease(warehouse, lambda: _run(defs, instance, warehouse))
-    print(f"\nwork after start-up: {time.monotonic() - began:.2f} s")
+    # On stderr with the run's logs: stdout ends with the breach lines people read.
+    print(f"work after start-up: {time.monotonic() - began:.2f} s", file=sys.stderr)
     return code
 
 
