@@ -10,7 +10,9 @@ process as a user starts it:
 
 A run's time is measured from its first step's start to its last step's end, across every
 Dagster run the command launched (read from the instance's event log); process start-up (to the
-first step) and the whole wall clock are reported apart. Peak RSS is the largest sum of the
+first step) and the whole wall clock are reported apart. A run that launches no step (nothing
+new) is measured by its work after start-up as the command reports it (listing, deciding,
+the summary): that is what the no-op goal judges, and it is never less than the steps' span. Peak RSS is the largest sum of the
 resident sets of the command's process tree, sampled every 50 ms. The goals: a no-op run within
 5 s whatever the history; the incremental run on the longest history within 1.2x the one on the
 shortest, in time and in peak RSS.
@@ -24,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -142,9 +145,22 @@ def step_times(home: str, since: datetime) -> dict[str, Any]:
     return {"first": first, "last": last, "steps": steps, "runs": len(runs)}
 
 
+def _children_cpu() -> float:
+    """CPU seconds of the waited-for child processes (and theirs): unlike the clock, what a
+    run costs whatever else the machine is doing."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _seconds(pattern: str, text: str) -> float | None:
+    found = re.search(pattern, text, re.M)
+    return float(found.group(1)) if found else None
+
+
 def cicl_run(env: dict[str, str]) -> dict[str, Any]:
     """`cicl.py run` in its own process, measured."""
     load = os.getloadavg()[0]
+    cpu_before = _children_cpu()
     since = datetime.now(UTC)
     begin = time.time()
     proc = subprocess.Popen(
@@ -158,16 +174,23 @@ def cicl_run(env: dict[str, str]) -> dict[str, Any]:
     with TreeRss(proc.pid) as rss:
         out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
     wall = time.time() - begin
+    cpu = _children_cpu() - cpu_before
     if proc.returncode != 0:
         raise RuntimeError(f"cicl.py run exited {proc.returncode}:\n{out[-3000:]}\n{err[-3000:]}")
     timing = step_times(env["DAGSTER_HOME"], since)
+    work = _seconds(r"^work after start-up: ([\d.]+) s$", err) or 0.0
+    steps = timing["last"] - timing["first"] if timing["first"] is not None else 0.0
+    # With no step, start-up is everything before the work the command reports.
+    startup = timing["first"] - begin if timing["first"] is not None else wall - work
     landing = re.search(r"^landing files: .*$", out, re.M)
     evaluated = re.search(r"^slo_status days evaluated: (.*)$", out, re.M)
     slowest = sorted(timing["steps"].items(), key=lambda kv: -kv[1])[:5]
     return {
-        "steps_s": round(timing["last"] - timing["first"], 2),
-        "startup_s": round(timing["first"] - begin, 2),
+        "steps_s": round(steps, 2),
+        "work_s": round(work, 2),
+        "startup_s": round(startup, 2),
         "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
         "peak_rss_mb": round(rss.peak_mb, 1),
         "load_avg_1m": round(load, 2),
         "dagster_runs": timing["runs"],
@@ -195,7 +218,8 @@ def bench_history(days: int, work: Path, keys_dir: Path, runs_per_hour: int) -> 
 
 
 HEADER = (
-    f"{'history':>8} {'run':<12} {'files':>6} {'spans':>9} {'steps s':>8} {'start-up s':>10} {'wall s':>7} "
+    f"{'history':>8} {'run':<12} {'files':>6} {'spans':>9} {'steps s':>8} {'work s':>7} "
+    f"{'start-up s':>10} {'wall s':>7} {'CPU s':>7} "
     f"{'peak RSS MB':>11} {'load 1m':>8}"
 )
 
@@ -203,8 +227,8 @@ HEADER = (
 def _line(r: dict) -> str:
     return (
         f"{str(r['days']) + ' d':>8} {r['run']:<12} {r['files']:>6} {r['spans']:>9,} "
-        f"{r['steps_s']:>8.2f} "
-        f"{r['startup_s']:>10.2f} {r['wall_s']:>7.2f} {r['peak_rss_mb']:>11.0f} "
+        f"{r['steps_s']:>8.2f} {r['work_s']:>7.2f} "
+        f"{r['startup_s']:>10.2f} {r['wall_s']:>7.2f} {r['cpu_s']:>7.2f} {r['peak_rss_mb']:>11.0f} "
         f"{r['load_avg_1m']:>8.2f}"
     )
 
@@ -214,8 +238,9 @@ def goals(rows: list[dict]) -> list[str]:
     out = []
     for r in rows:
         if r["run"] == "no-op":
-            ok = r["steps_s"] <= NOOP_GOAL_S
-            out.append(f"no-op at {r['days']} d: {r['steps_s']:.2f} s (goal <= {NOOP_GOAL_S} s): {'met' if ok else 'MISSED'}")  # fmt: skip
+            took = max(r["steps_s"], r["work_s"])
+            ok = took <= NOOP_GOAL_S
+            out.append(f"no-op at {r['days']} d: {took:.2f} s (goal <= {NOOP_GOAL_S} s): {'met' if ok else 'MISSED'}")  # fmt: skip
     inc = sorted((r for r in rows if r["run"] == "incremental"), key=lambda r: r["days"])
     if len(inc) >= 2:
         low, high = inc[0], inc[-1]
@@ -241,10 +266,10 @@ def plot(rows: list[dict]) -> bytes:
     for kind in KINDS:
         points = sorted((r["days"], r) for r in rows if r["run"] == kind)
         xs = [d for d, _ in points]
-        left.plot(xs, [r["steps_s"] for _, r in points], marker="o", label=kind)
+        left.plot(xs, [r["work_s"] for _, r in points], marker="o", label=kind)
         right.plot(xs, [r["peak_rss_mb"] for _, r in points], marker="o", label=kind)
     left.axhline(NOOP_GOAL_S, color="grey", linestyle=":", label="no-op goal")
-    for ax, title, unit in ((left, "time, first step to last", "s"), (right, "peak RSS", "MB")):
+    for ax, title, unit in ((left, "time after start-up", "s"), (right, "peak RSS", "MB")):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("history (days)")
         ax.set_ylabel(unit)

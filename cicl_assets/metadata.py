@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import dagster as dg
@@ -9,7 +11,7 @@ import pyarrow as pa
 
 from cicl_assets.ingest.runner import IngestReport, report_metadata
 from cicl_assets.warehouse.base import Warehouse
-from cicl_assets.warehouse.tables import TableSpec
+from cicl_assets.warehouse.tables import NULL_PARTITION, TableSpec
 
 PREVIEW_ROWS = 5
 PREVIEW_CELL_CHARS = 60
@@ -51,16 +53,39 @@ def markdown_table(table: pa.Table, max_rows: int = PREVIEW_ROWS) -> str:
 
 
 def table_metadata(
-    spec: TableSpec, warehouse: Warehouse, preview_columns: list[str] | None = None
+    spec: TableSpec,
+    warehouse: Warehouse,
+    preview_columns: list[str] | None = None,
+    days: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """Row count, column schema and a preview of the table as the warehouse holds it."""
+    """Row count, column schema and a preview of the table as the warehouse holds it. A table
+    that must be read by partition (``require_partition_filter``) is counted from its storage's
+    statistics and previewed from the newest of ``days`` (the days a run wrote), never read
+    whole."""
     warehouse.ensure_table(spec)
     cols = ", ".join(preview_columns) if preview_columns else "*"
-    preview = warehouse.query(f"SELECT {cols} FROM {spec.name} LIMIT {PREVIEW_ROWS}")
+    if not spec.require_partition_filter:
+        preview = warehouse.query(f"SELECT {cols} FROM {spec.name} LIMIT {PREVIEW_ROWS}")
+        rows = warehouse.row_count(spec.name)
+        shown = markdown_table(preview)
+    else:
+        rows = warehouse.stored_rows(spec.name)
+        newest = max((d for d in days or () if d != NULL_PARTITION), default=None)
+        shown = "_no rows written by this run_"
+        if newest is not None:
+            lo = datetime.combine(date.fromisoformat(newest), time(), UTC)
+            preview = warehouse.query(
+                f"SELECT {cols} FROM {spec.name} WHERE {spec.time_column} >= @lo "
+                f"AND {spec.time_column} < @hi LIMIT {PREVIEW_ROWS}",
+                {"lo": lo, "hi": lo + timedelta(days=1)},
+            )
+            shown = f"Rows of {newest}, the newest day this run wrote:\n\n" + markdown_table(
+                preview
+            )
     return {
-        "dagster/row_count": warehouse.row_count(spec.name),
+        "dagster/row_count": rows,
         "dagster/column_schema": column_schema(spec),
-        "preview": dg.MetadataValue.md(markdown_table(preview)),
+        "preview": dg.MetadataValue.md(shown),
     }
 
 

@@ -127,7 +127,12 @@ def view_metadata(
 ) -> dict[str, Any]:
     # A stream's table holds its rows' provenance too: describe the table as the warehouse has it.
     table = view.table.with_provenance()
-    meta = table_metadata(table, warehouse, list(view.preview_columns) or None)
+    meta = table_metadata(
+        table,
+        warehouse,
+        list(view.preview_columns) or None,
+        run.report.days_by_table.get(view.table.name),
+    )
     meta["rows_written_this_run"] = run.report.rows_by_table.get(view.table.name, 0)
     # Every asset of a stream comes from the same pass over its files: each shows that pass.
     meta.update(ingest_metadata(run.report))

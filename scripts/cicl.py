@@ -31,6 +31,7 @@ import argparse
 import os
 import pwd
 import sys
+import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -50,6 +51,13 @@ from cicl_assets.slo.minute_counts import data_days, lookback_days
 from cicl_assets.slo.specs import load_spec_dir
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.lease import LeaseBusy, writer_lease
+from sensors.batch_plan import (
+    BatchPlan,
+    candidates_due,
+    plan_landing_batch,
+    record_finished,
+    record_started,
+)
 from sensors.batch_progress import BatchProgress, pending_days
 from sensors.in_process import LaunchedRun, run_sensor_once
 from sensors.slo_breach import SLO_BREACH_SENSOR, start_cursor
@@ -84,21 +92,24 @@ def summary(warehouse: Warehouse) -> str:
     return "\n".join(lines)
 
 
-def landing_line(result: dg.ExecuteInProcessResult) -> str:
-    """What the ingest steps did with the landing files they listed."""
+def landing_line(result: dg.ExecuteInProcessResult | None, plan: BatchPlan) -> str:
+    """What the ingest steps did with the landing files they listed; a stream that got no step
+    had every file unchanged in the plan's listing."""
     per_step: dict[str, Any] = {}
-    for event in result.all_events:
+    for event in result.all_events if result is not None else []:
         if event.is_step_materialization:
             metadata = event.event_specific_data.materialization.metadata
             if "files_seen" in metadata:  # one stream's report, on each asset it writes
                 per_step.setdefault(event.step_key, metadata)
 
+    unlisted = sum(f.listed for f in plan.unselected_streams().values())
+
     def total(key: str) -> int:
         return sum(int(m[key].value) for m in per_step.values() if key in m)
 
-    unread = total("files_skipped_unread")
+    seen, unread = total("files_seen") + unlisted, total("files_skipped_unread") + unlisted
     return (
-        f"landing files: {total('files_seen'):,} listed, {total('files_seen') - unread:,} read "
+        f"landing files: {seen:,} listed, {seen - unread:,} read "
         f"({total('files_ingested'):,} ingested, {total('files_rejected'):,} rejected), "
         f"{unread:,} unchanged and not read"
     )
@@ -176,7 +187,15 @@ def refresh_candidates(
     defs: dg.Definitions, instance: dg.DagsterInstance
 ) -> list[dg.ExecuteInProcessResult]:
     """Improvement candidates from the findings as they now are (nothing without a platform
-    repository)."""
+    repository); no run when neither the findings nor the repository's HEAD changed since."""
+    config = defs.resources["cicl_config"].process_config_and_initialize()
+
+    def head() -> str | None:
+        repo = config.platform_repo()
+        return repo.head() if repo is not None else None
+
+    if candidates_due(defs, instance, head) is None:
+        return []
     job = defs.resolve_job_def(CANDIDATES_JOB)
     return [job.execute_in_process(instance=instance, run_config=INFO_LOGS, raise_on_error=False)]
 
@@ -251,7 +270,11 @@ def run() -> int:
     instance = _instance()
     defs = definitions.defs
     warehouse = defs.resources["warehouse"]
-    return _with_writer_lease(warehouse, lambda: _run(defs, instance, warehouse))
+    began = time.monotonic()
+    code = _with_writer_lease(warehouse, lambda: _run(defs, instance, warehouse))
+    # On stderr with the run's logs: stdout ends with the breach lines people read.
+    print(f"work after start-up: {time.monotonic() - began:.2f} s", file=sys.stderr)
+    return code
 
 
 def _instance() -> dg.DagsterInstance:
@@ -289,21 +312,36 @@ def _with_writer_lease(warehouse, work) -> int:
 def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
     # From where the last run that finished its day runs and reviews left off, not from this
     # run's start: a run killed after its ingest leaves its days to this one.
-    run_id = str(uuid.uuid4())
-    progress = BatchProgress.load(instance).started(run_id)
-    progress.save(instance)
-    result = defs.resolve_job_def("landing_batch").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=INFO_LOGS, run_id=run_id
+    resources = defs.resources
+    plan = plan_landing_batch(
+        defs, instance, warehouse, resources["landing"], resources["cicl_config"]
     )
-    print(landing_line(result))
-    gates = failing_gates(result)
+    progress = BatchProgress.load(instance)
+    result = None
+    if plan.selection:
+        run_id = str(uuid.uuid4())
+        progress = progress.started(run_id)
+        progress.save(instance)
+        record_started(instance, plan)
+        result = defs.resolve_job_def("landing_batch").execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config=INFO_LOGS,
+            run_id=run_id,
+            asset_selection=None if plan.full else sorted(plan.selection),
+            tags={"cicl/reason": "; ".join(plan.reasons)[:1000]},
+        )
+    print(landing_line(result, plan))
+    gates = failing_gates(result) if result is not None else []
     print(f"gates failing: {len(gates)}")
     for line in gates:
         print(line)
-    if _failed([result]):
+    if result is not None and _failed([result]):
         _report(warehouse, [], [])
         print(f"\nlanding_batch failed in: {', '.join(_failed([result]))}", file=sys.stderr)
         return 1
+    if result is not None:
+        record_finished(instance, plan)
     touched, spans_newest = touched_days(instance, progress.spans_after)
     touched = sorted(set(touched) | set(pending_days(warehouse, progress)))
     derived, days = refresh_slo_days(defs, instance, touched)

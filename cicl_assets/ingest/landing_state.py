@@ -13,12 +13,13 @@ gives rows their meaning and the key is ``path#digest``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cicl_assets.ingest.file_outcome import FileOutcome, ingest_key
-from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.batch import Retirement
 from cicl_assets.warehouse.tables import INGESTED_FILES
 
@@ -43,6 +44,25 @@ class LandingState:
             f"SELECT * FROM {INGESTED_FILES.name} WHERE stream = @stream",
             {"stream": stream.name},
         ).to_pylist()
+        return cls.from_rows(stream, rows)
+
+    @classmethod
+    def read_many(
+        cls, warehouse: Warehouse, streams: Sequence[StreamSpec]
+    ) -> dict[str, LandingState]:
+        """Each stream's state, from one query."""
+        rows = warehouse.query(
+            f"SELECT * FROM {INGESTED_FILES.name} "
+            f"WHERE stream IN {IN_ARRAY.format(param='streams')}",
+            {"streams": [s.name for s in streams]},
+        ).to_pylist()
+        by_stream: dict[str, list[dict[str, Any]]] = {s.name: [] for s in streams}
+        for row in rows:
+            by_stream[row["stream"]].append(row)
+        return {s.name: cls.from_rows(s, by_stream[s.name]) for s in streams}
+
+    @classmethod
+    def from_rows(cls, stream: StreamSpec, rows: list[dict[str, Any]]) -> LandingState:
         state = cls(stream)
         # Oldest first, so a path's newest row is its current one (tables written before
         # superseded rows existed keep every version a path had).

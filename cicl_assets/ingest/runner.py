@@ -23,7 +23,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,10 +46,11 @@ from cicl_assets.ingest.file_outcome import (
 )
 from cicl_assets.ingest.formats import FileFormat
 from cicl_assets.ingest.landing_state import LandingState
+from cicl_assets.ingest.listing import list_stream
 from cicl_assets.ingest.redact import configure as configure_redaction
 from cicl_assets.ingest.spool_dirs import make_spool
 from cicl_assets.ingest.workers import Lost, run_isolated
-from cicl_assets.landing.zone import READ_TIMEOUT_S, LandingObject, LandingZone
+from cicl_assets.landing.zone import READ_TIMEOUT_S, LandingZone
 from cicl_assets.settings import cloud_clients
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.batch import IngestBatch, Part, Retirement, TableLoad, partitions_of
@@ -100,22 +100,12 @@ class IngestReport:
     rows_by_format: dict[str, int] = field(default_factory=dict)
     rejects: list[FileOutcome] = field(default_factory=list)
     bytes_read: int = 0
+    # Days (partitions of the table's time column) the run's new rows fall in, by table.
+    days_by_table: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def rows_written(self) -> int:
         return sum(self.rows_by_table.values())
-
-
-# A local file changed again within this many seconds of a listing can keep its size and mtime
-# (coarse clocks, same-size rewrites): such a listing is not trusted to say "unchanged" later.
-RACY_WINDOW_S = 2.0
-
-
-def trusted_version(obj: LandingObject, listed_at: float) -> str | None:
-    """The object's listing version, unless a later write could hide behind it."""
-    if obj.version and obj.version.startswith("local:") and listed_at - obj.updated < RACY_WINDOW_S:
-        return None
-    return obj.version
 
 
 def _context(stream: StreamSpec) -> BaseContext:
@@ -157,17 +147,13 @@ def _ingest(
 ) -> IngestReport:
     for spec in (*stream.tables, INGESTED_FILES, INGEST_REJECTS):
         warehouse.ensure_table(spec)
-    state = LandingState.read(warehouse, stream)
-    wanted = None if paths is None else set(paths)
-    listed_at = time.time()
-    objects = [o for o in landing.list(stream.prefix) if wanted is None or o.path in wanted]
-    report = IngestReport(stream.name, files_seen=len(objects))
-    versions = {o.path: trusted_version(o, listed_at) for o in objects}
+    listing = list_stream(stream, landing, warehouse, paths)
+    state, versions = listing.state, listing.versions
+    report = IngestReport(stream.name, files_seen=len(listing.listed))
     # Unchanged since the listing that read them: not read again (on gs:// not downloaded).
-    to_read = [o for o in objects if not state.unchanged(o.path, versions[o.path])]
-    report.files_skipped_unread = len(objects) - len(to_read)
+    objects = listing.to_read
+    report.files_skipped_unread = len(listing.listed) - len(objects)
     report.files_skipped += report.files_skipped_unread
-    objects = to_read
     # Resolved here, once: workers get the policy and the cloud settings with their setup.
     setup = RunSetup(
         stream,
@@ -281,7 +267,9 @@ def _flush(
             key = state.content_key(o.source_file, o.digest)
             parts += [Part(path, key, order) for path in spools]
             if spools:
-                partitions[o.source_file] |= partitions_of(spec, spools)
+                days = partitions_of(spec, spools)
+                partitions[o.source_file] |= days
+                report.days_by_table.setdefault(spec.name, set()).update(days)
         if parts:
             loads.append(TableLoad(spec, tuple(parts)))
     records = [

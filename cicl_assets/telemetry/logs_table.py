@@ -38,6 +38,7 @@ OTEL_LOGS = TableSpec(
         ]
     ),
     time_column="time",
+    require_partition_filter=True,
     cluster_by=("service_name", "severity_number"),
     json_columns=("body_json", "attributes", "resource_attributes"),
     repeating_columns=("resource_attributes",),

@@ -46,6 +46,7 @@ OTEL_SPANS = TableSpec(
         ]
     ),
     time_column="start_time",
+    require_partition_filter=True,
     # One row per span; a version with an end time beats one without, then the newer content.
     identity=("trace_id", "span_id"),
     prefer_present=("end_time",),

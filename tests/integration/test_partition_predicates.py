@@ -1,8 +1,9 @@
 """Every statement the SLO path sends over a time-series table it reads carries a predicate on
 the table's partitioning column: minute counts, slo_status by day, the breach sensor and the
-CL evaluation it launches (the regressions of the breach window, then the report), on DuckDB and on the BigQuery emulator. BigQuery tables are created
-with require_partition_filter (the emulator neither keeps nor enforces it: the test reads
-the table resource cicl sends)."""
+CL evaluation it launches (the regressions of the breach window, then the report), on DuckDB and on the BigQuery emulator. So does the
+span ingest's asset with its metadata (row count from the table's statistics, a preview of
+the newest day it wrote). BigQuery tables are created with require_partition_filter (the
+emulator neither keeps nor enforces it: the test reads the table resource cicl sends)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from cicl_assets.slo.assets import slo_minute_counts, slo_status
 from cicl_assets.slo.minute_counts import SLO_MINUTE_COUNTS
 from cicl_assets.slo.status import SLO_STATUS
 from cicl_assets.stream_assets import StreamRun
-from cicl_assets.telemetry.assets import DATA_DAYS, check_time_order, run_figures
+from cicl_assets.telemetry.assets import DATA_DAYS, check_time_order, otel_spans, run_figures
 from cicl_assets.telemetry.formats import OTEL_STREAM
 from cicl_assets.telemetry.logs_table import OTEL_LOGS
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
@@ -163,3 +164,40 @@ def test_the_otel_ingests_figures_and_check_read_only_the_days_it_ingested(tmp_p
     assert figures[DATA_DAYS] and nothing[DATA_DAYS] == ""
     assert sum("FROM otel_spans" in s for s in STATEMENTS) == 4  # figures, days, services, check
     assert full_reads(STATEMENTS) == []
+
+
+def test_the_span_ingest_and_its_metadata_read_only_the_days_it_wrote(
+    recording_warehouse, tmp_path
+):
+    """The otel stream's asset: ingest, after-ingest figures, checks, and every view's row
+    count and preview. Row counts come from the table's statistics (BigQuery: the table
+    resource; DuckDB: its row-group counts, outside query()); previews from the newest day."""
+    warehouse = recording_warehouse
+    root = tmp_path / "landing"
+    (root / "otel").mkdir(parents=True)
+    (root / "otel" / "a.pb").write_bytes(every_kind_request().SerializeToString())
+    STATEMENTS.clear()
+    result = dg.materialize(
+        [otel_spans], resources={"warehouse": warehouse, "landing": LandingZone(uri=str(root))}
+    )
+    assert result.success
+    spans = result.asset_materializations_for_node("otel_spans")
+    meta = {m.asset_key.to_user_string(): m.metadata for m in spans}
+    counts = tuple(meta[t]["dagster/row_count"].value for t in ("otel_spans", "otel_logs"))
+    if isinstance(warehouse, BigQueryWarehouse):
+        # The table resource's numRows. BigQuery keeps it after DML; the emulator keeps the
+        # count of the table's last load job (rows arrive here by transaction: none).
+        stats = [warehouse.client.get_table(f"{warehouse.target}.{t}").num_rows or 0 for t in ("otel_spans", "otel_logs")]  # fmt: skip
+        assert counts == tuple(stats) == (0, 0)
+    else:
+        assert counts == (4, 0)
+    assert meta["otel_spans"]["preview"].value.startswith("Rows of 20")
+    assert meta["otel_logs"]["preview"].value == "_no rows written by this run_"
+    assert any("FROM otel_spans" in s for s in STATEMENTS)
+    assert full_reads(STATEMENTS) == []
+    if isinstance(warehouse, BigQueryWarehouse):
+        for spec in (OTEL_SPANS, OTEL_LOGS):
+            sent = warehouse._new_table(spec).to_api_repr()
+            assert sent["requirePartitionFilter"] is True, spec.name
+            assert sent["timePartitioning"] == {"type": "DAY", "field": spec.time_column}
+            assert sent["clustering"] == {"fields": list(spec.cluster_by)}, spec.name
