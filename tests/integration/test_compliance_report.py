@@ -19,6 +19,7 @@ from cicl_assets.deployments.summary import EXECUTED
 from cicl_assets.infra.retention import EVIDENCE_RETENTION
 from cicl_assets.warehouse.base import IN_ARRAY
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
+from tests.browser import launch
 from tests.conftest import EMULATOR_PROJECT
 from tests.integration.report_scenario import HOSTILE_SERVICE, HOSTILE_VERSION, at, build
 from tests.integration.test_compliance_evidence import digest
@@ -36,14 +37,6 @@ TIME_SERIES = {
 }
 NOVEMBER = (at(11, 1), at(12, 1))
 OCTOBER = (at(10, 1), at(11, 1))
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 class RecordingDuckDB(DuckDBWarehouse):
@@ -260,7 +253,7 @@ def read_page(path: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=BROWSER_ARGS)
+        browser = launch(p)
         try:
             page = browser.new_page()
             requests: list[str] = []

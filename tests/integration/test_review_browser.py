@@ -17,19 +17,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.browser import launch
 from tests.cicl_runs import REPO
-from tests.integration.test_ui_smoke import _chromium, _free_port
+from tests.integration.test_ui_smoke import _free_port
 from tests.review_home import ReviewHome, review_home
 
 RUN_TIMEOUT_S = 90
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Runs start as soon as they are launched, without the daemon's queue.
 RUN_NOW = """run_coordinator:
   module: dagster._core.run_coordinator
@@ -78,7 +71,7 @@ def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        launched = launch(p)
         yield launched
         launched.close()
 

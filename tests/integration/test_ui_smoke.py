@@ -4,7 +4,6 @@ through GraphQL and compare it with the Definitions loaded in-process."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +16,7 @@ import pytest
 import requests
 
 import definitions
+from tests.browser import CHROMIUM_ARGS, chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,27 +140,13 @@ def test_ui_serves_every_asset_with_group_description_and_owner(webserver):
     assert "landing_arrivals_sensor" in {s["name"] for s in repo["sensors"]}
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail("Chromium is not installed: `make browser` installs Debian's chromium")
-
-
 def _rendered_dom(url: str, tmp_path: Path) -> str:
     """The page as a real headless browser renders it, after the UI's scripts ran."""
     result = subprocess.run(
         [
-            _chromium(),
+            chromium_path(),
             "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_ARGS,
             f"--user-data-dir={tmp_path / 'chromium'}",
             "--virtual-time-budget=20000",
             "--dump-dom",
