@@ -21,6 +21,7 @@ import pytest
 import yaml
 from dagster._cli.job import _create_run
 from dagster._core.definitions.selector import JobSubsetSelector
+from dagster._core.events import DagsterEventType
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 from dagster._core.test_utils import InProcessTestWorkspaceLoadTarget
@@ -31,14 +32,18 @@ import definitions
 from cicl_assets.audit.chain import read_chain
 from cicl_assets.audit.judge import judge_chain
 from cicl_assets.resources import build_resources
+from cicl_assets.review.queue import CANDIDATE_PARTITIONS
 from cicl_assets.settings import Settings
 from cicl_assets.signer import Ed25519Signer, trust_entry, trust_file_text
 from demo import story
+from demo.platform_repo import write_platform_repo
 from jobs import ALL_JOBS
+from jobs.candidates import CANDIDATES_JOB, REVIEW_JOB
 from jobs.concurrency import CHAIN_TAG, only_concurrency_tags
 from sensors import ALL_SENSORS
 from sensors.in_process import evaluate_sensor
 from sensors.slo_partitions import run_day_ranges
+from tests.unit.candidates.scenario import write_stories
 from tests.unit.slo.spans import story_spans, write_spans
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +74,7 @@ def world(postgres_server, tmp_path_factory):
     )
     (root / "zone" / "audit").mkdir(parents=True)
     shutil.copy(AUDIT_FIXTURES / FIRST_AUDIT, root / "zone" / "audit" / FIRST_AUDIT)
+    write_platform_repo(root / "platform")
     env = {
         **postgres_server.env(db),
         "DAGSTER_HOME": str(home),
@@ -80,6 +86,7 @@ def world(postgres_server, tmp_path_factory):
         "CICL_STATE_DIR": str(root / "state"),
         "CICL_SIGNING_KEY": signer.private_key_pem(),
         "CICL_TRUST_FILE": str(root / "trust.yaml"),
+        "CICL_PLATFORM_REPO": str(root / "platform"),
     }
     with pytest.MonkeyPatch.context() as patch:
         for name in [k for k in os.environ if k.startswith("CICL_")]:
@@ -231,6 +238,38 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
 
 
+def _run_queue(world, ids: list[str], log_name: str) -> Path:
+    """Run `dagster-daemon run` until the runs ``ids`` (queued) have finished; its log."""
+    instance = world["instance"]
+    log_path = world["root"] / log_name
+    log = log_path.open("w")
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + DAEMON_TIMEOUT_S
+        while time.monotonic() < deadline:
+            done = instance.get_runs(
+                RunsFilter(
+                    run_ids=ids,
+                    statuses=[DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE],
+                )
+            )
+            if len(done) == len(ids):
+                break
+            assert daemon.poll() is None, log_path.read_text()[-3000:]
+            time.sleep(1)
+    finally:
+        _stop(daemon)
+        log.close()
+    return log_path
+
+
 def test_the_queue_keeps_two_chain_appenders_apart_and_the_chain_verifies(world):
     defs, instance = world["defs"], world["instance"]
     breach = world["state"]["breaches"][GATEWAY_BREACH]
@@ -271,37 +310,11 @@ def test_the_queue_keeps_two_chain_appenders_apart_and_the_chain_verifies(world)
         assert {instance.get_run_by_id(r.run_id).status for r in (review, ingest)} == {
             DagsterRunStatus.QUEUED
         }
-    log = (world["root"] / "daemon.log").open("w")
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     ids = [review.run_id, ingest.run_id]
-    try:
-        deadline = time.monotonic() + DAEMON_TIMEOUT_S
-        while time.monotonic() < deadline:
-            done = instance.get_runs(
-                RunsFilter(
-                    run_ids=ids,
-                    statuses=[DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE],
-                )
-            )
-            if len(done) == 2:
-                break
-            assert daemon.poll() is None, (world["root"] / "daemon.log").read_text()[-3000:]
-            time.sleep(1)
-    finally:
-        _stop(daemon)
-        log.close()
+    log = _run_queue(world, ids, "daemon.log")
     records = {r.dagster_run.run_id: r for r in instance.get_run_records(RunsFilter(run_ids=ids))}
     statuses = {records[i].dagster_run.status for i in ids}
-    assert statuses == {DagsterRunStatus.SUCCESS}, (world["root"] / "daemon.log").read_text()[
-        -3000:
-    ]
+    assert statuses == {DagsterRunStatus.SUCCESS}, log.read_text()[-3000:]
     first, second = records[review.run_id], records[ingest.run_id]
     assert second.start_time >= first.end_time  # queued behind the first, never beside it
     # Both appended: the review it triggered, then the new audit file's events; the chain
@@ -399,3 +412,92 @@ def test_the_k8s_launcher_runs_the_images_own_dagster_command(world):
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.SUCCESS
     finally:
         instance.dispose()
+
+
+def _decisions(warehouse) -> list[tuple]:
+    if not warehouse.table_exists("candidate_decisions"):
+        return []
+    rows = warehouse.query(
+        "SELECT candidate_id, reviewer, decision, candidate_status_after, audit_event_hash "
+        "FROM candidate_decisions ORDER BY decided_at"
+    ).to_pylist()
+    return [tuple(r.values()) for r in rows]
+
+
+def test_a_refresh_puts_the_review_queue_in_postgres(world):
+    defs, instance = world["defs"], world["instance"]
+    warehouse = _warehouse(world)
+    write_stories(warehouse)
+    assert instance.get_dynamic_partitions(CANDIDATE_PARTITIONS) == []
+    result = defs.resolve_job_def(CANDIDATES_JOB).execute_in_process(instance=instance)
+    assert result.success
+    open_ids = {
+        r["candidate_id"]: r["kind"]
+        for r in warehouse.query(
+            "SELECT candidate_id, kind FROM improvement_candidates WHERE status = 'open'"
+        ).to_pylist()
+    }
+    assert "provider_routing" in open_ids.values()
+    # A new instance on the same database: the partitions are PostgreSQL's, not this process's.
+    with dg.DagsterInstance.from_config(str(world["home"])) as fresh:
+        assert sorted(fresh.get_dynamic_partitions(CANDIDATE_PARTITIONS)) == sorted(open_ids)
+    world["state"]["routing"] = next(c for c, k in open_ids.items() if k == "provider_routing")
+
+
+def _review_run(instance, workspace, candidate_id: str, reviewer: str):
+    config = {"decision": "approve", "reviewer": reviewer, "justification": "the p95 drops"}
+    return _create(
+        instance,
+        workspace,
+        REVIEW_JOB,
+        run_config={"ops": {"candidate_review": {"config": config}}},
+        tags={"dagster/partition": candidate_id},
+    )
+
+
+def test_a_review_through_the_queue_records_once_and_refuses_the_same_reviewer(world):
+    instance, warehouse = world["instance"], _warehouse(world)
+    routing = world["state"]["routing"]
+    chain_before = len(read_chain(warehouse))
+    with _workspace(instance) as process_context:
+        workspace = process_context.create_request_context()
+        first = _review_run(instance, workspace, routing, "dana")
+        again = _review_run(instance, workspace, routing, "dana")
+        # The gate appends to the chain: the queue runs it alone among chain appenders.
+        assert only_concurrency_tags(first.tags) == {
+            CHAIN_TAG: "true",
+            "cicl/writes-review": "true",
+        }
+        for run in (first, again):
+            instance.submit_run(run.run_id, workspace)
+            assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.QUEUED
+    log = _run_queue(world, [first.run_id, again.run_id], "review_daemon.log")
+    records = {
+        r.dagster_run.run_id: r
+        for r in instance.get_run_records(RunsFilter(run_ids=[first.run_id, again.run_id]))
+    }
+    assert records[first.run_id].dagster_run.status == DagsterRunStatus.SUCCESS, log.read_text()[
+        -3000:
+    ]
+    assert records[again.run_id].dagster_run.status == DagsterRunStatus.FAILURE
+    assert records[again.run_id].start_time >= records[first.run_id].end_time
+    # One decision (routing needs two people: still open), chained once; the refusal wrote
+    # neither a row nor an event.
+    [decision] = _decisions(warehouse)
+    assert decision[:4] == (routing, "dana", "approve", "open")
+    chain = read_chain(warehouse)
+    assert len(chain) == chain_before + 1
+    assert (chain[-1]["action"], chain[-1]["actor"], chain[-1]["hash"]) == (
+        "candidate_approve",
+        "dana",
+        decision[4],
+    )
+    [failure] = instance.all_logs(again.run_id, of_type=DagsterEventType.STEP_FAILURE)
+    reason = failure.dagster_event.step_failure_data.user_failure_data.description
+    assert reason.startswith(
+        f"Decision refused, nothing recorded: dana already decided on candidate {routing} "
+        "(approve at "
+    ), reason
+    assert reason.endswith("one decision per reviewer; another reviewer must add theirs"), reason
+    # Still waiting for a second reviewer: its partition stays in the queue.
+    assert routing in instance.get_dynamic_partitions(CANDIDATE_PARTITIONS)
