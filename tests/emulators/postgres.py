@@ -237,6 +237,10 @@ def running(data: Path | None = None) -> Iterator[PostgresServer]:
             shutil.rmtree(data, ignore_errors=True)
 
 
+def _interrupt(signum, _frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.emulators.postgres")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -253,6 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = [a for a in args.argv if a != "--"] if args.argv[:1] == ["--"] else args.argv
     if not command:
         parser.error("run needs a command after --")
+    # `kill` or a closed terminal stops the command and the server as Ctrl-C does: without
+    # this they would outlive this process (the command runs in its own session).
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     server = start(args.data.resolve(), args.port)
     try:
         server.create_database(args.db)
@@ -263,7 +271,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return child.wait()
             except KeyboardInterrupt:
                 os.killpg(child.pid, signal.SIGTERM)
-                return child.wait(timeout=60)
+                try:
+                    return child.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(child.pid, signal.SIGKILL)
+                    return child.wait(timeout=30)
     finally:
         server.stop()
 

@@ -1,7 +1,9 @@
 """The production Dagster instance on a real PostgreSQL (deploy/dagster/dagster-vm.yaml and, for
 the Kubernetes launcher, dagster.yaml): the landing sensor's tick and its ingest run, the SLO
-day jobs, the breach sensor reading the event log, and the run queue under `dagster-daemon run`
-keeping two audit-chain appenders apart. The tests of this module run in order on one database.
+day jobs, the breach sensor reading the event log, the review queue's partitions, and the run
+queue under `dagster-daemon run` keeping audit-chain appenders apart (a breach review, an ingest
+and two decisions of the review gate, the second refused). The tests of this module run in order
+on one database.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 import yaml
 from dagster._cli.job import _create_run
 from dagster._core.definitions.selector import JobSubsetSelector
+from dagster._core.events import DagsterEventType
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 from dagster._core.test_utils import InProcessTestWorkspaceLoadTarget
@@ -31,14 +34,18 @@ import definitions
 from cicl_assets.audit.chain import read_chain
 from cicl_assets.audit.judge import judge_chain
 from cicl_assets.resources import build_resources
+from cicl_assets.review.queue import CANDIDATE_PARTITIONS
 from cicl_assets.settings import Settings
 from cicl_assets.signer import Ed25519Signer, trust_entry, trust_file_text
 from demo import story
+from demo.platform_repo import write_platform_repo
 from jobs import ALL_JOBS
+from jobs.candidates import CANDIDATES_JOB, REVIEW_JOB
 from jobs.concurrency import CHAIN_TAG, only_concurrency_tags
 from sensors import ALL_SENSORS
 from sensors.in_process import evaluate_sensor
 from sensors.slo_partitions import run_day_ranges
+from tests.unit.candidates.scenario import write_stories
 from tests.unit.slo.spans import story_spans, write_spans
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +76,7 @@ def world(postgres_server, tmp_path_factory):
     )
     (root / "zone" / "audit").mkdir(parents=True)
     shutil.copy(AUDIT_FIXTURES / FIRST_AUDIT, root / "zone" / "audit" / FIRST_AUDIT)
+    write_platform_repo(root / "platform")
     env = {
         **postgres_server.env(db),
         "DAGSTER_HOME": str(home),
@@ -80,6 +88,7 @@ def world(postgres_server, tmp_path_factory):
         "CICL_STATE_DIR": str(root / "state"),
         "CICL_SIGNING_KEY": signer.private_key_pem(),
         "CICL_TRUST_FILE": str(root / "trust.yaml"),
+        "CICL_PLATFORM_REPO": str(root / "platform"),
     }
     with pytest.MonkeyPatch.context() as patch:
         for name in [k for k in os.environ if k.startswith("CICL_")]:
@@ -166,6 +175,47 @@ def test_the_day_jobs_and_the_breach_sensor_read_postgres(world):
     world["state"]["breaches"] = {r.run_key: r for r in requests}
 
 
+def _decisions(warehouse) -> list[tuple]:
+    if not warehouse.table_exists("candidate_decisions"):
+        return []
+    rows = warehouse.query(
+        "SELECT candidate_id, reviewer, decision, candidate_status_after, audit_event_hash "
+        "FROM candidate_decisions ORDER BY decided_at"
+    ).to_pylist()
+    return [tuple(r.values()) for r in rows]
+
+
+def test_a_refresh_puts_the_review_queue_in_postgres(world):
+    defs, instance = world["defs"], world["instance"]
+    warehouse = _warehouse(world)
+    write_stories(warehouse)
+    assert instance.get_dynamic_partitions(CANDIDATE_PARTITIONS) == []
+    result = defs.resolve_job_def(CANDIDATES_JOB).execute_in_process(instance=instance)
+    assert result.success
+    open_ids = {
+        r["candidate_id"]: r["kind"]
+        for r in warehouse.query(
+            "SELECT candidate_id, kind FROM improvement_candidates WHERE status = 'open'"
+        ).to_pylist()
+    }
+    assert "provider_routing" in open_ids.values()
+    # A new instance on the same database: the partitions are PostgreSQL's, not this process's.
+    with dg.DagsterInstance.from_config(str(world["home"])) as fresh:
+        assert sorted(fresh.get_dynamic_partitions(CANDIDATE_PARTITIONS)) == sorted(open_ids)
+    world["state"]["routing"] = next(c for c, k in open_ids.items() if k == "provider_routing")
+
+
+def _review_run(instance, workspace, candidate_id: str, reviewer: str):
+    config = {"decision": "approve", "reviewer": reviewer, "justification": "the p95 drops"}
+    return _create(
+        instance,
+        workspace,
+        REVIEW_JOB,
+        run_config={"ops": {"candidate_review": {"config": config}}},
+        tags={"dagster/partition": candidate_id},
+    )
+
+
 def _workspace(instance):
     origin = InProcessCodeLocationOrigin(
         LoadableTargetOrigin(module_name="definitions", working_directory=str(ROOT)),
@@ -231,7 +281,39 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
 
 
-def test_the_queue_keeps_two_chain_appenders_apart_and_the_chain_verifies(world):
+def _run_queue(world, ids: list[str], log_name: str) -> Path:
+    """Run `dagster-daemon run` until the runs ``ids`` (queued) have finished; its log."""
+    instance = world["instance"]
+    log_path = world["root"] / log_name
+    log = log_path.open("w")
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + DAEMON_TIMEOUT_S
+        while time.monotonic() < deadline:
+            done = instance.get_runs(
+                RunsFilter(
+                    run_ids=ids,
+                    statuses=[DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE],
+                )
+            )
+            if len(done) == len(ids):
+                break
+            assert daemon.poll() is None, log_path.read_text()[-3000:]
+            time.sleep(1)
+    finally:
+        _stop(daemon)
+        log.close()
+    return log_path
+
+
+def test_the_queue_runs_chain_appenders_one_at_a_time_and_the_chain_verifies(world):
     defs, instance = world["defs"], world["instance"]
     breach = world["state"]["breaches"][GATEWAY_BREACH]
     shutil.copy(AUDIT_FIXTURES / SECOND_AUDIT, world["root"] / "zone" / "audit" / SECOND_AUDIT)
@@ -258,6 +340,14 @@ def test_the_queue_keeps_two_chain_appenders_apart_and_the_chain_verifies(world)
             tags={**arrival.tags, "dagster/run_key": arrival.run_key},
             asset_selection=list(arrival.asset_selection),
         )
+        # The gate's decisions on one candidate: an approval, then the same reviewer's again.
+        routing = world["state"]["routing"]
+        approve = _review_run(instance, workspace, routing, "dana")
+        again = _review_run(instance, workspace, routing, "dana")
+        assert only_concurrency_tags(approve.tags) == {
+            CHAIN_TAG: "true",
+            "cicl/writes-review": "true",
+        }
         # The only limited tag they share is the chain's.
         shared = set(only_concurrency_tags(review.tags)) & set(only_concurrency_tags(ingest.tags))
         assert shared == {CHAIN_TAG}
@@ -266,42 +356,18 @@ def test_the_queue_keeps_two_chain_appenders_apart_and_the_chain_verifies(world)
         repo = workspace.get_code_location("cicl").get_repository("__repository__")
         for sensor in repo.get_sensors():
             instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
-        for run in (review, ingest):
+        queued = (review, ingest, approve, again)
+        for run in queued:
             instance.submit_run(run.run_id, workspace)
-        assert {instance.get_run_by_id(r.run_id).status for r in (review, ingest)} == {
+        assert {instance.get_run_by_id(r.run_id).status for r in queued} == {
             DagsterRunStatus.QUEUED
         }
-    log = (world["root"] / "daemon.log").open("w")
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    world["state"]["reviews"] = (approve.run_id, again.run_id)
+    log = _run_queue(world, [r.run_id for r in queued], "daemon.log")
     ids = [review.run_id, ingest.run_id]
-    try:
-        deadline = time.monotonic() + DAEMON_TIMEOUT_S
-        while time.monotonic() < deadline:
-            done = instance.get_runs(
-                RunsFilter(
-                    run_ids=ids,
-                    statuses=[DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE],
-                )
-            )
-            if len(done) == 2:
-                break
-            assert daemon.poll() is None, (world["root"] / "daemon.log").read_text()[-3000:]
-            time.sleep(1)
-    finally:
-        _stop(daemon)
-        log.close()
     records = {r.dagster_run.run_id: r for r in instance.get_run_records(RunsFilter(run_ids=ids))}
     statuses = {records[i].dagster_run.status for i in ids}
-    assert statuses == {DagsterRunStatus.SUCCESS}, (world["root"] / "daemon.log").read_text()[
-        -3000:
-    ]
+    assert statuses == {DagsterRunStatus.SUCCESS}, log.read_text()[-3000:]
     first, second = records[review.run_id], records[ingest.run_id]
     assert second.start_time >= first.end_time  # queued behind the first, never beside it
     # Both appended: the review it triggered, then the new audit file's events; the chain
@@ -318,6 +384,36 @@ def test_the_queue_keeps_two_chain_appenders_apart_and_the_chain_verifies(world)
     verdict = judge_chain(rows, config.chain_notary(warehouse))
     assert verdict.passed, verdict.description
     world["state"]["finished_run"] = review.run_id
+
+
+def test_the_queued_review_recorded_once_and_refused_the_same_reviewer(world):
+    instance, warehouse = world["instance"], _warehouse(world)
+    routing = world["state"]["routing"]
+    approve, again = world["state"]["reviews"]
+    records = {
+        r.dagster_run.run_id: r
+        for r in instance.get_run_records(RunsFilter(run_ids=[approve, again]))
+    }
+    assert records[approve].dagster_run.status == DagsterRunStatus.SUCCESS
+    assert records[again].dagster_run.status == DagsterRunStatus.FAILURE
+    assert records[again].start_time >= records[approve].end_time
+    # One decision (routing needs two people: still open), chained once; the refusal wrote
+    # neither a row nor an event.
+    [decision] = _decisions(warehouse)
+    assert decision[:4] == (routing, "dana", "approve", "open")
+    decided = [r for r in read_chain(warehouse) if r["action"].startswith("candidate_")]
+    assert [(r["action"], r["actor"], r["hash"]) for r in decided] == [
+        ("candidate_approve", "dana", decision[4])
+    ]
+    [failure] = instance.all_logs(again, of_type=DagsterEventType.STEP_FAILURE)
+    reason = failure.dagster_event.step_failure_data.user_failure_data.description
+    assert reason.startswith(
+        f"Decision refused, nothing recorded: dana already decided on candidate {routing} "
+        "(approve at "
+    ), reason
+    assert reason.endswith("one decision per reviewer; another reviewer must add theirs"), reason
+    # Still waiting for a second reviewer: its partition stays in the queue.
+    assert routing in instance.get_dynamic_partitions(CANDIDATE_PARTITIONS)
 
 
 def _k8s_home(world, kubeconfig: Path) -> Path:
