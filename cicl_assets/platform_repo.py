@@ -183,8 +183,10 @@ def open_platform_repo(
 ) -> PlatformRepo:
     """The repository ``uri`` names, ready to read: a local one in place, a remote one through
     its mirror under ``mirror_dir`` (cloned on first use, fetched afterwards)."""
+    # git runs from the root folder (no working-tree surprises), so every path it is given is
+    # made absolute here: `.cicl/platform` is the demo's, relative to where cicl started.
     if is_local(uri):
-        path = Path(uri[len(FILE_SCHEME) :] if uri.startswith(FILE_SCHEME) else uri)
+        path = Path(uri[len(FILE_SCHEME) :] if uri.startswith(FILE_SCHEME) else uri).absolute()
         git_dir = path / ".git" if (path / ".git").exists() else path
         if not (git_dir / "HEAD").is_file():
             raise PlatformRepoError(f"{uri}: not a git repository")
@@ -196,6 +198,7 @@ def mirror(
     uri: str, mirror_dir: Path, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> PlatformRepo:
     """``uri`` read through a mirror at ``mirror_dir``: cloned on first use, fetched after."""
+    mirror_dir = mirror_dir.absolute()
     repo = PlatformRepo(uri, mirror_dir, remote=True, token=token, timeout_s=timeout_s)
     if not (mirror_dir / "HEAD").is_file():
         mirror_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -114,6 +115,17 @@ def test_a_remote_repository_is_read_through_its_mirror_fetched_before_each_read
     assert again.read("runbooks/x.md", again.head()) == "# x\n"
     # The origin's history is untouched: the mirror only reads it.
     assert again.read("runbooks/x.md", head) is None
+
+
+def test_paths_relative_to_where_cicl_started_are_read(tmp_path, monkeypatch):
+    # `make demo` names the demo's repository `.cicl/platform`, relative to the project.
+    write_platform_repo(tmp_path / ".cicl" / "platform")
+    monkeypatch.chdir(tmp_path)
+    local = open_platform_repo(".cicl/platform", Path(".cicl/mirror"))
+    remote = mirror(f"file://{tmp_path / '.cicl' / 'platform'}", Path(".cicl/mirror"))
+    assert local.head() == remote.head()
+    assert local.read("workflows/support-reply.yaml", local.head()).count("draft-reply@v8") == 1
+    assert (tmp_path / ".cicl" / "mirror" / "HEAD").is_file()
 
 
 @pytest.mark.parametrize(
