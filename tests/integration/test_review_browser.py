@@ -5,22 +5,17 @@ on the run's page. A screenshot of the page is saved under the test's tmp dir on
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.browser import launch
 from tests.cicl_runs import REPO
-from tests.integration.test_ui_smoke import _free_port
 from tests.review_home import ReviewHome, review_home
+from tests.webserver import webserver
 
 RUN_TIMEOUT_S = 90
 # Runs start as soon as they are launched, without the daemon's queue.
@@ -35,35 +30,8 @@ def served(tmp_path_factory) -> Iterator[tuple[str, ReviewHome]]:
     home = review_home(tmp_path_factory.mktemp("review_ui"))
     with (home.home / "dagster.yaml").open("a") as config:
         config.write(RUN_NOW)
-    port = _free_port()
-    log = (home.home / "webserver.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port),
-         "-w", str(REPO / "workspace.yaml")],
-        cwd=REPO, env=home.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while not _answers(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"webserver: {(home.home / 'webserver.log').read_text()[-3000:]}")
-            time.sleep(0.5)
+    with webserver(home.env, home.home / "webserver.log") as url:
         yield url, home
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/server_info", timeout=2).ok
-    except requests.ConnectionError:
-        return False
 
 
 @pytest.fixture(scope="module")

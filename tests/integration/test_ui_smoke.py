@@ -4,10 +4,7 @@ through GraphQL and compare it with the Definitions loaded in-process."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import requests
 
 import definitions
 from tests.browser import CHROMIUM_ARGS, chromium_path
+from tests.webserver import webserver as serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,12 +34,6 @@ ASSET_GRAPH_QUERY = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _instance_config(home: Path) -> None:
     """The instance config `make ui` writes, written by the Makefile's own rule."""
     subprocess.run(
@@ -57,56 +49,14 @@ def _instance_config(home: Path) -> None:
 def webserver(tmp_path_factory):
     home = tmp_path_factory.mktemp("dagster_home")  # fresh: no one has seen the dialog here
     _instance_config(home)
-    port = _free_port()
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
         "CICL_DUCKDB_PATH": str(home / "warehouse.duckdb"),
         "CICL_LANDING_URI": str(home / "landing"),
     }
-    log = (home / "webserver.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dagster_webserver",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-w",
-            str(ROOT / "workspace.yaml"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"webserver exited: {(home / 'webserver.log').read_text()[-3000:]}")
-            try:
-                if requests.get(f"{url}/server_info", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"webserver did not answer: {(home / 'webserver.log').read_text()[-3000:]}"
-                )
-            time.sleep(0.5)
+    with serve(env, home / "webserver.log") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 def _graphql(url: str, query: str) -> dict:
