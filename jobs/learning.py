@@ -8,10 +8,12 @@ from jobs.concurrency import writes
 
 # Learning assets that run per range of days (routing_by_day), not per breach, carry this tag.
 BY_DAY = dg.AssetSelection.tag(*DAY_RANGE_TAG)
+# Measured after releases (measure_outcomes, the refresh), not on each breach.
+NOT_PER_BREACH = dg.AssetSelection.assets("candidate_outcomes")
 
 cl_evaluation_job = dg.define_asset_job(
     name=CL_EVALUATION_JOB,
-    selection=dg.AssetSelection.groups("learning") - BY_DAY,
+    selection=dg.AssetSelection.groups("learning") - BY_DAY - NOT_PER_BREACH,
     description=(
         "The CL evaluation an SLO breach launches (slo_breach_sensor, under the daemon or in "
         "`make run`), one run over the days of the breach window: the regressions of those "
