@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from cicl_assets.charts import png_bytes
 from cicl_assets.learning.regressions.describe import metric_words, value_text
-from cicl_assets.learning.regressions.detect import HOUR, compare, hourly, passes
+from cicl_assets.learning.regressions.detect import HOUR, compare, passes
+from cicl_assets.learning.regressions.pictures import hourly_line
 from cicl_assets.learning.regressions.series import Series
 from cicl_assets.learning.regressions.thresholds import Thresholds
 from cicl_assets.release.tables import IMPROVED, NO_EFFECT, NOT_MEASURED, WORSE
@@ -131,24 +132,13 @@ def outcome_png(series: Series, at: datetime, t: Thresholds, verdict: str) -> by
 
     split = at.timestamp()
     start, end = split - t.before_hours * HOUR, split + t.after_hours * HOUR
-    points = hourly(series, start, end, 1)
     before, after = series.between(start, split), series.between(split, end)
     colour = {IMPROVED: "#2e7d32", WORSE: "#c62828"}.get(verdict, "#7f7f7f")
     fig, (line, dist) = plt.subplots(
         1, 2, figsize=(9, 3.2), dpi=72, gridspec_kw={"width_ratios": [2.2, 1]}
     )
     try:
-        line.plot(
-            [datetime.fromtimestamp(p[0], UTC) for p in points],
-            [p[1] for p in points],
-            marker=".",
-            color="#1f77b4",
-        )
-        line.axvline(at, color=colour, linestyle="--", label="release deployed")
-        line.set_title(f"{series.key}: hourly {metric_words(series.metric)}", fontsize="small")
-        line.legend(fontsize="x-small", loc="best")
-        line.grid(alpha=0.3)
-        line.tick_params(axis="x", labelsize="x-small", labelrotation=30)
+        hourly_line(line, series, *window(at, t), [(at, colour, "--", "release deployed")])
         if series.is_rate:
             dist.bar(["before", "after"], [before.mean(), after.mean()], color=["#7f7f7f", colour])
             dist.set_title("rate", fontsize="small")
