@@ -25,7 +25,7 @@ def rating_figures(warehouse: Warehouse) -> dict[str, Any]:
     since = recent_since(warehouse, USER_FEEDBACK.name, "rated_at")
     if since is None:
         return {"ratings": 0}
-    day = "DATE(rated_at)" if warehouse.dialect == "bigquery" else "CAST(rated_at AS DATE)"
+    day = warehouse.day_of("rated_at")
     rows = warehouse.query(
         f"SELECT {day} AS day, COALESCE(workflow, '?') AS workflow, COUNT(*) AS ratings, "
         "AVG(score) AS mean_score FROM user_feedback WHERE rated_at >= @since "

@@ -105,7 +105,7 @@ def run_figures(warehouse: Warehouse, run_id: str) -> dict[str, Any]:
         figures["error_span_share"] = float(summary["errors"]) / spans
         figures["duration_ms_p50"] = float(summary["p50"])
         figures["duration_ms_p95"] = float(summary["p95"])
-    day = "DATE(start_time)" if warehouse.dialect == "bigquery" else "CAST(start_time AS DATE)"
+    day = warehouse.day_of("start_time")
     days = warehouse.query(f"SELECT DISTINCT {day} AS day {this_run} ORDER BY day", params)
     # The data days this run's spans fall on: the partitions of what derives from spans.
     figures[DATA_DAYS] = ",".join(str(d) for d in days.column("day").to_pylist() if d)

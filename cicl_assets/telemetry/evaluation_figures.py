@@ -31,7 +31,7 @@ def evaluation_figures(warehouse: Warehouse) -> dict[str, Any]:
     since = recent_since(warehouse, EVAL_SCORES.name, "evaluated_at")
     if since is None:
         return {"evaluations": 0}
-    day = "DATE(evaluated_at)" if warehouse.dialect == "bigquery" else "CAST(evaluated_at AS DATE)"
+    day = warehouse.day_of("evaluated_at")
     rows = warehouse.query(
         f"SELECT {day} AS day, COALESCE(gen_ai_provider, '?') AS provider, "
         "COALESCE(gen_ai_model, '?') AS model, COUNT(*) AS n, AVG(score_value) AS mean "

@@ -93,6 +93,10 @@ class Warehouse(dg.ConfigurableResource):
         """The table's schema as the warehouse reports it, or None when it does not exist."""
         raise NotImplementedError
 
+    def day_of(self, column: str) -> str:
+        """The SQL expression of the UTC calendar day of the timestamp ``column``."""
+        raise NotImplementedError
+
     # Everything below is written once on top of the primitives above.
 
     def table_exists(self, name: str) -> bool:

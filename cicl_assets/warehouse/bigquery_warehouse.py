@@ -202,6 +202,9 @@ class BigQueryWarehouse(Warehouse):
     def target(self) -> str:
         return f"{self.project}.{self.dataset}"
 
+    def day_of(self, column: str) -> str:
+        return f"DATE({column})"
+
     @property
     def client(self) -> bigquery.Client:
         if self._client is None:

@@ -85,6 +85,9 @@ class DuckDBWarehouse(Warehouse):
     def target(self) -> str:
         return f"{self.path} (schema {self.schema_name})"
 
+    def day_of(self, column: str) -> str:
+        return f"CAST({column} AS DATE)"  # the day in the session's TimeZone: UTC (connect)
+
     @contextmanager
     def connect(self, what: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
         if self.path != ":memory:":

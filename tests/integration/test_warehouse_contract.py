@@ -185,6 +185,24 @@ def test_query_with_several_parameters_returns_arrow(any_warehouse):
     assert canonical(got.schema.field("happened_at").type) == UTC_TS
 
 
+def test_day_of_is_the_utc_calendar_day(any_warehouse):
+    loaded(any_warehouse)
+    day = any_warehouse.day_of("happened_at")
+    got = any_warehouse.query(f"SELECT id, {day} AS d FROM {EVENTS.name} ORDER BY id").to_pylist()
+    # 23:59:59 stays on its day, midnight starts the next.
+    assert got == [
+        {"id": "a", "d": dt.date(2026, 3, 1)},
+        {"id": "b", "d": dt.date(2026, 3, 2)},
+        {"id": "c", "d": dt.date(2026, 3, 3)},
+    ]
+    grouped = any_warehouse.query(
+        f"SELECT {day} AS d, COUNT(*) AS n FROM {EVENTS.name} WHERE happened_at >= @since "
+        "GROUP BY 1 ORDER BY 1",
+        {"since": dt.datetime(2026, 3, 2, tzinfo=UTC)},
+    ).to_pylist()
+    assert grouped == [{"d": dt.date(2026, 3, 2), "n": 1}, {"d": dt.date(2026, 3, 3), "n": 1}]
+
+
 def test_table_schema_is_none_for_a_missing_table(any_warehouse):
     assert any_warehouse.table_schema("no_such_table") is None
     assert not any_warehouse.table_exists("no_such_table")

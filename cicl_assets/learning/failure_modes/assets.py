@@ -210,7 +210,7 @@ def read_exposure(
     before: dict[str, int] = {}
     days: dict[str, int] = {}
     for unit, (table, column) in EXPOSURE_TABLES.items():
-        day = f"DATE({column})" if warehouse.dialect == "bigquery" else f"CAST({column} AS DATE)"
+        day = warehouse.day_of(column)
         counts = _query(
             warehouse,
             table,
