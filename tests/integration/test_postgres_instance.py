@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from datetime import timedelta
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import dagster as dg
 import pytest
 import yaml
+from click.testing import CliRunner
+from dagster._cli import cli as dagster_cli
 from dagster._cli.job import _create_run
 from dagster._core.definitions.selector import JobSubsetSelector
 from dagster._core.events import DagsterEventType
@@ -29,6 +28,9 @@ from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 from dagster._core.test_utils import InProcessTestWorkspaceLoadTarget
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
+    QueuedRunCoordinatorDaemon,
+)
 
 import definitions
 from cicl_assets.audit.chain import read_chain
@@ -52,19 +54,17 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "dagster"
 AUDIT_FIXTURES = ROOT / "tests" / "fixtures" / "audit-logs"
 FIRST_AUDIT = "gogithub-extract__orgs_audit_log.json"
-SECOND_AUDIT = "falco__create_secret.json"
 START = story.BREACH_START - timedelta(hours=28)
 END = story.BREACH_END + timedelta(hours=1)
 GATEWAY_BREACH = "slo-breach:gateway-availability:page:2026-11-05T14"
 INVOICE_BREACH = f"slo-breach:workflow-{story.BREACH_WORKFLOW}-availability:page:2026-11-05T14"
 IMAGE = "europe-docker.pkg.dev/cicl-prod/cicl/cicl@sha256:" + "ab" * 32
-DAEMON_TIMEOUT_S = 480  # generous: each run worker imports the code location anew
 
 
 @pytest.fixture(scope="module")
 def world(postgres_server, tmp_path_factory):
     """A database of its own, a DAGSTER_HOME holding the VM config, cicl's settings in the
-    environment (run workers and the daemon inherit them) and the Definitions they make."""
+    environment and the Definitions they make."""
     root = tmp_path_factory.mktemp("pg_world")
     db = postgres_server.create_database(f"cicl_{uuid.uuid4().hex[:10]}")
     home = root / "dagster_home"
@@ -103,6 +103,9 @@ def world(postgres_server, tmp_path_factory):
             resources=build_resources(Settings.from_env()),
             executor=dg.in_process_executor,
         )
+        # Runs launched here load the code location from its module, already imported with
+        # the environment of its import: they get these Definitions instead.
+        patch.setattr(definitions, "defs", defs)
         instance = dg.DagsterInstance.from_config(str(home))
         try:
             yield {
@@ -150,7 +153,6 @@ def test_a_landing_tick_launches_the_audit_ingest_and_the_next_tick_nothing(worl
     assert stored.status == DagsterRunStatus.SUCCESS
     assert stored.tags[CHAIN_TAG] == "true"
     assert instance.get_latest_materialization_event(dg.AssetKey("audit_events")) is not None
-    world["state"]["landing_cursor"] = result.cursor
     world["state"]["first_audit_events"] = len(read_chain(_warehouse(world)))
     assert world["state"]["first_audit_events"] > 0
     again = dg.build_sensor_context(
@@ -272,131 +274,96 @@ def _create(instance, workspace, job_name, run_config=None, tags=None, asset_sel
     )
 
 
-def _stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
+def _queue_home(world) -> Path:
+    """The VM config as it is (storage, run queue and its tag limits), except that a dequeued run
+    executes in this process: a run worker process would cost a Dagster start-up per run."""
+    home = world["root"] / "queue_home"
+    home.mkdir()
+    config = yaml.safe_load((DEPLOY / "dagster-vm.yaml").read_text())
+    config["run_launcher"] = {
+        "module": "dagster._core.launcher.sync_in_memory_run_launcher",
+        "class": "SyncInMemoryRunLauncher",
+    }
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    return home
 
 
-def _run_queue(world, ids: list[str], log_name: str) -> Path:
-    """Run `dagster-daemon run` until the runs ``ids`` (queued) have finished; its log."""
-    instance = world["instance"]
-    log_path = world["root"] / log_name
-    log = log_path.open("w")
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + DAEMON_TIMEOUT_S
-        while time.monotonic() < deadline:
-            done = instance.get_runs(
-                RunsFilter(
-                    run_ids=ids,
-                    statuses=[DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE],
-                )
-            )
-            if len(done) == len(ids):
-                break
-            assert daemon.poll() is None, log_path.read_text()[-3000:]
-            time.sleep(1)
-    finally:
-        _stop(daemon)
-        log.close()
-    return log_path
+def _dequeue(process_context) -> None:
+    """One pass of the daemon's queue: what `dagster-daemon run` does every few seconds."""
+    with QueuedRunCoordinatorDaemon(interval_seconds=2) as daemon:
+        list(daemon.run_iteration(process_context))
+
+
+def _status(instance, runs) -> list[DagsterRunStatus]:
+    return [instance.get_run_by_id(r.run_id).status for r in runs]
 
 
 def test_the_queue_runs_chain_appenders_one_at_a_time_and_the_chain_verifies(world):
-    defs, instance = world["defs"], world["instance"]
     breach = world["state"]["breaches"][GATEWAY_BREACH]
-    shutil.copy(AUDIT_FIXTURES / SECOND_AUDIT, world["root"] / "zone" / "audit" / SECOND_AUDIT)
-    tick = dg.build_sensor_context(
-        instance=instance,
-        definitions=defs,
-        resources=defs.resources,
-        cursor=world["state"]["landing_cursor"],
-    )
-    [arrival] = defs.resolve_sensor_def("landing_arrivals_sensor")(tick).run_requests
-    with _workspace(instance) as process_context:
-        workspace = process_context.create_request_context()
-        review = _create(
-            instance,
-            workspace,
-            "cl_evaluation",
-            run_config=breach.run_config,
-            tags={**breach.tags, "dagster/run_key": breach.run_key},
-        )
-        ingest = _create(
-            instance,
-            workspace,
-            "__ASSET_JOB",
-            tags={**arrival.tags, "dagster/run_key": arrival.run_key},
-            asset_selection=list(arrival.asset_selection),
-        )
-        # The gate's decisions on one candidate: an approval, then the same reviewer's again.
-        routing = world["state"]["routing"]
-        approve = _review_run(instance, workspace, routing, "dana")
-        again = _review_run(instance, workspace, routing, "dana")
-        assert only_concurrency_tags(approve.tags) == {
-            CHAIN_TAG: "true",
-            "cicl/writes-review": "true",
+    instance = dg.DagsterInstance.from_config(str(_queue_home(world)))
+    try:
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        with _workspace(instance) as process_context:
+            workspace = process_context.create_request_context()
+            review = _create(
+                instance,
+                workspace,
+                "cl_evaluation",
+                run_config=breach.run_config,
+                tags={**breach.tags, "dagster/run_key": breach.run_key},
+            )
+            # A reviewer's approval of the routing candidate (it needs two: it stays open).
+            approve = _review_run(instance, workspace, world["state"]["routing"], "dana")
+            # The only limited tag they share is the chain's.
+            shared = set(only_concurrency_tags(review.tags)) & set(
+                only_concurrency_tags(approve.tags)
+            )
+            assert shared == {CHAIN_TAG}
+            queued = [review, approve]
+            for run in queued:
+                instance.submit_run(run.run_id, workspace)
+            assert _status(instance, queued) == [DagsterRunStatus.QUEUED] * 2
+            # Two runs may run at once, yet the first pass dequeues one: the chain's limit holds
+            # the other back until the first has finished.
+            _dequeue(process_context)
+            assert _status(instance, queued) == [DagsterRunStatus.SUCCESS, DagsterRunStatus.QUEUED]
+            _dequeue(process_context)
+            assert _status(instance, queued) == [DagsterRunStatus.SUCCESS] * 2
+        records = {
+            r.dagster_run.run_id: r
+            for r in instance.get_run_records(RunsFilter(run_ids=[r.run_id for r in queued]))
         }
-        # The only limited tag they share is the chain's.
-        shared = set(only_concurrency_tags(review.tags)) & set(only_concurrency_tags(ingest.tags))
-        assert shared == {CHAIN_TAG}
-        # The daemon here only dequeues: its sensors (running by default) would ask for these
-        # same runs again at their own time.
-        repo = workspace.get_code_location("cicl").get_repository("__repository__")
-        for sensor in repo.get_sensors():
-            instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
-        queued = (review, ingest, approve, again)
-        for run in queued:
-            instance.submit_run(run.run_id, workspace)
-        assert {instance.get_run_by_id(r.run_id).status for r in queued} == {
-            DagsterRunStatus.QUEUED
-        }
-    world["state"]["reviews"] = (approve.run_id, again.run_id)
-    log = _run_queue(world, [r.run_id for r in queued], "daemon.log")
-    ids = [review.run_id, ingest.run_id]
-    records = {r.dagster_run.run_id: r for r in instance.get_run_records(RunsFilter(run_ids=ids))}
-    statuses = {records[i].dagster_run.status for i in ids}
-    assert statuses == {DagsterRunStatus.SUCCESS}, log.read_text()[-3000:]
-    first, second = records[review.run_id], records[ingest.run_id]
-    assert second.start_time >= first.end_time  # queued behind the first, never beside it
-    # Both appended: the review it triggered, then the new audit file's events; the chain
-    # verifies against the heads published after each append.
+        assert records[approve.run_id].start_time >= records[review.run_id].end_time
+    finally:
+        instance.dispose()
+    # Both appended: the review the breach triggered, then the approval; the chain verifies
+    # against the heads published after each append.
     warehouse = _warehouse(world)
     rows = read_chain(warehouse)
     reviews = [r for r in rows if r["action"] == "cl_review_triggered"]
     assert [r["resource"] for r in reviews] == ["slo/gateway-availability"]
-    files = [r["source_file"] for r in rows]
-    assert f"audit/{SECOND_AUDIT}" in files
-    assert files.index(f"audit/{SECOND_AUDIT}") > rows.index(reviews[0])
+    decided = [r for r in rows if r["action"].startswith("candidate_")]
+    assert [(r["action"], r["actor"]) for r in decided] == [("candidate_approve", "dana")]
+    assert rows.index(decided[0]) > rows.index(reviews[0])
     # The resource holds the key as an EnvVar, resolved only inside a run: here it is given.
+    defs = world["defs"]
     config = defs.resources["cicl_config"].model_copy(update={"signing_key": world["signing_key"]})
     verdict = judge_chain(rows, config.chain_notary(warehouse))
     assert verdict.passed, verdict.description
-    world["state"]["finished_run"] = review.run_id
 
 
-def test_the_queued_review_recorded_once_and_refused_the_same_reviewer(world):
-    instance, warehouse = world["instance"], _warehouse(world)
+def test_the_review_recorded_once_and_refused_the_same_reviewer(world):
+    defs, instance, warehouse = world["defs"], world["instance"], _warehouse(world)
     routing = world["state"]["routing"]
-    approve, again = world["state"]["reviews"]
-    records = {
-        r.dagster_run.run_id: r
-        for r in instance.get_run_records(RunsFilter(run_ids=[approve, again]))
-    }
-    assert records[approve].dagster_run.status == DagsterRunStatus.SUCCESS
-    assert records[again].dagster_run.status == DagsterRunStatus.FAILURE
-    assert records[again].start_time >= records[approve].end_time
+    config = {"decision": "approve", "reviewer": "dana", "justification": "the p95 drops"}
+    again = defs.resolve_job_def(REVIEW_JOB).execute_in_process(
+        instance=instance,
+        partition_key=routing,
+        run_config={"ops": {"candidate_review": {"config": config}}},
+        raise_on_error=False,
+    )
+    assert not again.success
+    assert instance.get_run_by_id(again.run_id).status == DagsterRunStatus.FAILURE
     # One decision (routing needs two people: still open), chained once; the refusal wrote
     # neither a row nor an event.
     [decision] = _decisions(warehouse)
@@ -405,7 +372,7 @@ def test_the_queued_review_recorded_once_and_refused_the_same_reviewer(world):
     assert [(r["action"], r["actor"], r["hash"]) for r in decided] == [
         ("candidate_approve", "dana", decision[4])
     ]
-    [failure] = instance.all_logs(again, of_type=DagsterEventType.STEP_FAILURE)
+    [failure] = instance.all_logs(again.run_id, of_type=DagsterEventType.STEP_FAILURE)
     reason = failure.dagster_event.step_failure_data.user_failure_data.description
     assert reason.startswith(
         f"Decision refused, nothing recorded: dana already decided on candidate {routing} "
@@ -474,24 +441,14 @@ def test_the_k8s_launcher_runs_the_images_own_dagster_command(world):
         assert env["DAGSTER_PG_PASSWORD"].value_from.secret_key_ref.name == (
             "dagster-postgresql-secret"
         )
-        # The pod's command line, run here with the environment's own `dagster` first on the
-        # PATH (the image installs the same lock): the run succeeds in PostgreSQL.
-        bin_dir = str(Path(sys.executable).parent)
-        done = subprocess.run(
-            container.args,
-            cwd=ROOT,
-            env={
-                **os.environ,
-                "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
-                "DAGSTER_HOME": str(home),
-                "PYTHONPATH": str(ROOT),
-            },
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
+        # The pod's command line, run here by the `dagster` command the environment installs
+        # (the image installs the same lock), in this process: the run succeeds in PostgreSQL.
+        [command] = entry_points(group="console_scripts", name=container.args[0])
+        assert command.value == "dagster._cli:main"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DAGSTER_HOME", str(home))
+            done = CliRunner().invoke(dagster_cli, container.args[1:])
+        assert done.exit_code == 0, (done.output[-3000:], done.exception)
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.SUCCESS
     finally:
         instance.dispose()
