@@ -1,10 +1,10 @@
 """The production Dagster instance on a real PostgreSQL (deploy/dagster/dagster-vm.yaml and, for
 the Kubernetes launcher, dagster.yaml): the landing sensor's tick and its ingest run, the SLO
-day jobs, the breach sensor reading the event log, the review queue's partitions, and the run
-queue under `dagster-daemon run` keeping audit-chain appenders apart (a breach review, an ingest
-and two decisions of the review gate, the second refused). The tests of this module run in order
-on one database.
-"""
+day jobs, the breach sensor reading the event log, the review queue's partitions, the run
+queue's daemon keeping audit-chain appenders apart (a breach review and a decision of the review
+gate), the same reviewer's second decision refused, and the pod the Kubernetes launcher would
+start. Runs execute in this process (a run worker process costs a Dagster start-up per run). The
+tests of this module run in order on one database."""
 
 from __future__ import annotations
 
