@@ -10,7 +10,7 @@ import pyarrow as pa
 from cicl_assets.charts import chart_markdown
 from cicl_assets.learning.routing import DAY_RANGE_TAG
 from cicl_assets.learning.routing.figures import side_by_side_png, weights_png
-from cicl_assets.learning.routing.groups import ModelGroup, load_groups, load_policy
+from cicl_assets.learning.routing.groups import ModelGroup, current_groups, load_policy
 from cicl_assets.learning.routing.prices import PriceTable, load_prices
 from cicl_assets.learning.routing.proposals import ROUTING_PROPOSALS, propose
 from cicl_assets.learning.routing.reads import read_calls, read_ratings
@@ -184,7 +184,7 @@ def proposals_of_day(
 def routing_proposals(
     context: dg.AssetExecutionContext, warehouse: Warehouse, cicl_config: CiclConfig
 ) -> dg.MaterializeResult:
-    groups = load_groups(cicl_config.path)
+    groups, groups_from = current_groups(cicl_config.path, cicl_config.platform_repo())
     written: list[dict] = []
     meta: dict[str, Any] = {}
     days = partition_days(context)
@@ -214,6 +214,7 @@ def routing_proposals(
             "dagster/column_schema": column_schema(ROUTING_PROPOSALS),
             "proposals": len(written),
             "groups": len(groups),
+            "model_groups_from": groups_from,
             "proposed": dg.MetadataValue.md(
                 "Model groups whose weights should change, and why in one line.\n\n"
                 + markdown_table(listed, 20)

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from cicl_assets.platform_repo import MODEL_GROUPS, PlatformRepo
+
 ROUTING_FILE = "routing.yaml"
 POLICY_FILE = Path("policies") / "routing.yaml"
 # LiteLLM provider prefix -> gen_ai.provider.name
@@ -119,6 +121,19 @@ def parse_groups(text: str, source: str = ROUTING_FILE) -> list[ModelGroup]:
 def load_groups(config_dir: Path) -> list[ModelGroup]:
     path = config_dir / ROUTING_FILE
     return parse_groups(path.read_text(), str(path)) if path.exists() else []
+
+
+def current_groups(config_dir: Path, repo: PlatformRepo | None) -> tuple[list[ModelGroup], str]:
+    """The model groups as production routes today, and where they were read: the platform
+    repository's routing/model_groups.yaml at HEAD when a repository is configured and holds it
+    (releases change that file), else config/routing.yaml."""
+    if repo is not None:
+        head = repo.head()
+        text = repo.read(MODEL_GROUPS, head)
+        if text is not None:
+            where = f"{MODEL_GROUPS} at {head[:12]}"
+            return parse_groups(text, where), where
+    return load_groups(config_dir), str(config_dir / ROUTING_FILE)
 
 
 def load_policy(config_dir: Path) -> RoutingPolicy:
