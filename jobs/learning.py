@@ -8,8 +8,9 @@ from jobs.concurrency import writes
 
 # Learning assets that run per range of days (routing_by_day), not per breach, carry this tag.
 BY_DAY = dg.AssetSelection.tag(*DAY_RANGE_TAG)
-# Measured after releases (measure_outcomes, the refresh), not on each breach.
-NOT_PER_BREACH = dg.AssetSelection.assets("candidate_outcomes")
+# Measured after releases (measure_outcomes, the refresh), not on each breach. By key prefix:
+# unlike assets(), it resolves where the release assets are not defined (smaller Definitions).
+NOT_PER_BREACH = dg.AssetSelection.key_prefixes("candidate_outcomes")
 
 cl_evaluation_job = dg.define_asset_job(
     name=CL_EVALUATION_JOB,

@@ -303,6 +303,7 @@ def test_the_queue_runs_chain_appenders_one_at_a_time_and_the_chain_verifies(wor
     instance = dg.DagsterInstance.from_config(str(_queue_home(world)))
     try:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 2
         with _workspace(instance) as process_context:
             workspace = process_context.create_request_context()
             review = _create(

@@ -4,7 +4,9 @@ import dagster as dg
 import pytest
 
 import definitions
+from cicl_assets.learning import assets as learning
 from cicl_assets.learning.breach import CL_EVALUATION_JOB
+from jobs.learning import cl_evaluation_job
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +39,13 @@ def test_every_learning_asset_the_report_reads_is_selected(selected):
     learning = {k.to_user_string() for k in upstream if graph.get(k).group_name == "learning"}
     assert learning <= selected
     assert learning == {"cl_regressions", "cl_findings"}
+
+
+def test_the_job_resolves_without_the_release_assets():
+    # Smaller Definitions (tests, tools) hold the learning assets without the release's.
+    keys = cl_evaluation_job.selection.resolve(learning.ASSETS)
+    assert {k.to_user_string() for k in keys} == {
+        "cl_regressions",
+        "cl_findings",
+        "slo_breach_report",
+    }
