@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from cicl_assets.release.manifest import manifest_name, read_manifest
+from cicl_assets.outbox import open_outbox
+from cicl_assets.release.manifest import OUTBOX_BRANCH, manifest_name, read_manifest
 from demo import story
 from demo.ci_files import iso
 from demo.landing_writer import write_file
@@ -39,17 +40,21 @@ def _say(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def load_release(release: str, outbox: Path) -> dict[str, Any]:
-    """The manifest's predicate, from a manifest file or a manifest id in ``outbox``."""
+def load_release(release: str, outbox: str) -> dict[str, Any]:
+    """The manifest's predicate, from a manifest file, or by its name (``releases/<id>.intoto.json``,
+    as `cicl.py release` prints it) or manifest id in the outbox."""
     path = Path(release)
-    if not path.is_file():
-        path = outbox / manifest_name(release)
-    if not path.is_file():
+    if path.is_file():
+        return read_manifest(path.read_bytes())["predicate"]
+    name = release if release.endswith(".intoto.json") else manifest_name(release)
+    try:
+        data = open_outbox(outbox, OUTBOX_BRANCH).read(name)
+    except Exception as e:
         raise SystemExit(
-            f"no release manifest at {release} nor at {path}: pass the manifest's path or its id "
-            "(`cicl.py release` prints both)"
-        )
-    return read_manifest(path.read_bytes())["predicate"]
+            f"no release manifest {release}: not a file, nor {name} in the outbox {outbox} ({e}); "
+            "pass the manifest's path or its id (`cicl.py release` prints both)"
+        ) from e
+    return read_manifest(data)["predicate"]
 
 
 def _time(text: str) -> datetime:
@@ -101,7 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--release", required=True, help="the release manifest's path, or its manifest id"
     )
-    parser.add_argument("--outbox", default=".cicl/outbox", help="where a manifest id is looked up")
+    parser.add_argument(
+        "--outbox",
+        default=".cicl/outbox",
+        help="the outbox (CICL_OUTBOX_URI) a manifest id is read from",
+    )
     parser.add_argument(
         "--platform-repo",
         default=None,
@@ -117,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes to use"
     )
     args = parser.parse_args(argv)
-    release = load_release(args.release, Path(args.outbox))
+    release = load_release(args.release, args.outbox)
     rid = release["release_id"]
     repo = Path(args.platform_repo or release["platform_repo"])
     started = _time(release["released_at"]) + DEPLOY_STARTS_AFTER
