@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--before-hours", type=int, default=24, help="hours of traffic before the deploy"
     )
-    parser.add_argument("--runs-per-hour", type=int, default=60, help="workflow runs per hour")
+    parser.add_argument("--runs-per-hour", type=int, default=30, help="workflow runs per hour")
     parser.add_argument("--seed", type=int, default=story.SEED, help="random seed")
     parser.add_argument(
         "--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes to use"
