@@ -10,6 +10,7 @@ days of demo traffic that make them is a `make demo`'s work, not a test's."""
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -22,7 +23,7 @@ from tests.signing_keys import SINCE, write_trust
 
 ROUTING, SUPPORT = "routing/model_groups.yaml", "workflows/support-reply.yaml"
 # Half a day each side, a few runs an hour: enough samples for the detectors' tests, few files.
-AFTER_RELEASE = ["--hours", "12", "--before-hours", "12", "--runs-per-hour", "12", "--workers", "1"]
+AFTER_RELEASE = ["--hours", "12", "--before-hours", "12", "--runs-per-hour", "30", "--workers", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,30 @@ def test_outcomes_wait_for_the_deployment_then_show_one_improved_and_one_no_effe
     )
     assert lines[1] == f"{ids[ROUTING][:12]}  no_effect    {ROUTING}"
     assert lines[3] == f"{ids[SUPPORT][:12]}  improved     {SUPPORT}"
-    assert lines[4] == (
-        f"    The workflow_template change to {SUPPORT} improved: median relevance score "
-        "0.53 -> 0.87 (p=3e-33), 96 samples before and 96 after the deployment."
+    assert re.fullmatch(
+        rf"    The workflow_template change to {SUPPORT} improved: median relevance score "
+        r"0\.5\d -> 0\.8\d \(p=\S+\), \d\d+ samples before and \d\d+ after the deployment\.",
+        lines[4],
+    ), lines[4]
+
+
+def test_the_deployment_and_its_traffic_are_ingested(walk):
+    run = walk["steps"]["run"]
+    assert run.returncode == 0, run.stderr[-3000:]
+    rid = walk["release"]["release_id"]
+    rows = (
+        walk["home"]
+        .warehouse.query(
+            "SELECT deployment_id, environment, commit_sha, release_manifest FROM deployments "
+            "WHERE release_manifest IS NOT NULL"
+        )
+        .to_pylist()
     )
+    assert rows == [
+        {
+            "deployment_id": f"dep-prod-release-{rid[:12]}",
+            "environment": "production",
+            "commit_sha": walk["release"]["release_commit"],
+            "release_manifest": rid,
+        }
+    ]
