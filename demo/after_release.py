@@ -34,6 +34,15 @@ from demo.release_traffic import plan_around, release_seed, running_at
 # The platform's pipeline deploys the release branch this long after cicl made it.
 DEPLOY_STARTS_AFTER = timedelta(minutes=5)
 DEPLOY_TAKES = timedelta(minutes=3)
+# A run's last records (evaluations, ratings) land up to minutes after its hour ends.
+RECORDS_TRAIL = timedelta(minutes=15)
+
+
+def hours_today(deployed: datetime, wanted: int, now: datetime) -> int:
+    """``wanted`` hours after the deployment, but none whose records would be dated after the
+    current UTC day: cicl's daily partitions end with it, so later data could not be ingested."""
+    end = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    return max(0, min(wanted, int((end - RECORDS_TRAIL - deployed) / timedelta(hours=1))))
 
 
 def _say(line: str) -> None:
@@ -132,13 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     started = _time(release["released_at"]) + DEPLOY_STARTS_AFTER
     record = deployment_record(release, started)
     deployed = started + DEPLOY_TAKES
+    hours = hours_today(deployed, args.hours, datetime.now(UTC))
     plans = plan_around(
         deployed,
         running_at(repo, release["base_commit"]),
         running_at(repo, release["release_commit"]),
         release_seed(args.seed, rid),
         args.before_hours,
-        args.hours,
+        hours,
         args.runs_per_hour,
     )
     landing = Path(args.landing)
@@ -155,9 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     _say(
         f"{landing}: {spans} spans in {len(moved)} files under otel/release-{rid}/ and "
         f"feedback/release-{rid}/, {args.before_hours} h before the deployment (base "
-        f"{release['base_commit'][:12]}) and {args.hours} h after (release "
+        f"{release['base_commit'][:12]}) and {hours} h after (release "
         f"{release['release_commit'][:12]})"
     )
+    if hours < args.hours:
+        _say(
+            f"only {hours} of the {args.hours} h after the deployment: no traffic is dated past "
+            "the end of today (UTC), where cicl's daily partitions end"
+        )
     return 0
 
 

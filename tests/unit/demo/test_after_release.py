@@ -119,3 +119,20 @@ def test_an_unknown_release_says_where_it_looked(release):
         after_release.main(
             ["--landing", str(root / "l2"), "--outbox", str(root / "outbox"), "--release", "nope"]
         )
+
+
+@pytest.mark.parametrize(
+    ("deployed", "now", "expected"),
+    [
+        ("2026-12-01T10:48:00", "2026-12-01T10:49:00", 12),  # 13h12m left, less the records' trail
+        ("2026-12-01T00:10:00", "2026-12-01T00:11:00", 23),
+        ("2026-12-01T23:40:00", "2026-12-01T23:41:00", 0),
+        ("2026-12-01T10:48:00", "2026-12-03T09:00:00", 24),  # later, the whole day after is past
+    ],
+)
+def test_no_traffic_is_dated_past_the_end_of_today(deployed, now, expected):
+    at = datetime.fromisoformat(deployed).replace(tzinfo=UTC)
+    assert (
+        after_release.hours_today(at, 24, datetime.fromisoformat(now).replace(tzinfo=UTC))
+        == expected
+    )
