@@ -42,7 +42,8 @@ WITH_PLATFORM = \
   CICL_PLATFORM_REPO="$${CICL_PLATFORM_REPO:-$$(test -d $(PLATFORM_REPO) && echo $(PLATFORM_REPO))}"
 
 .PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser postgres \
-  kubectl lint ui ui-postgres bench fuzz clean dogfood sast audit sbom promote cicl
+  kubectl lint ui ui-postgres bench fuzz clean dogfood sast audit sbom promote cicl \
+  after-release
 
 venv: $(STAMP)
 
@@ -79,6 +80,13 @@ run: venv $(DAGSTER_HOME)/dagster.yaml
 ## (make cicl ARGS="release"; the reviewer's walk-through in README.md)
 cicl: venv $(DAGSTER_HOME)/dagster.yaml
 	$(WITH_KEYS) $(WITH_PLATFORM) $(PY) scripts/cicl.py $(ARGS)
+
+## after-release: what the demo's platform sends once it has deployed release RELEASE (its
+## manifest id or path) to production: the deployment record and the traffic around it
+## (python -m demo.after_release --help), into the landing zone; `make run` ingests them
+after-release: venv
+	@test -n "$(RELEASE)" || { echo 'make: RELEASE=<manifest id> (`make cicl ARGS="release"` prints it)' >&2; exit 1; }
+	$(PY) -m demo.after_release --landing $(CICL_LANDING_URI) --outbox $(CICL_OUTBOX_URI) --release $(RELEASE)
 
 ## emulators: build the BigQuery and GCS emulators' virtualenvs (cached in .cicl/emulators)
 emulators: venv

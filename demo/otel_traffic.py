@@ -23,7 +23,7 @@ from opentelemetry.trace import (
 
 from demo import story
 from demo.otel_sdk import CollectingSpanExporter, SeededIdGenerator, service_tracer
-from demo.traffic_plan import WORKFLOW_STEPS, HourPlan, PlannedRun, Step, in_breach
+from demo.traffic_plan import WORKFLOW_STEPS, HourPlan, PlannedRun, Running, Step, in_breach
 
 MS = 1_000_000  # nanoseconds per millisecond
 
@@ -84,7 +84,7 @@ def emit_hour(plan: HourPlan) -> list[ReadableSpan]:
     rng = random.Random(f"{plan.seed}:spans:{plan.hour_index}")
     breach_hour = in_breach(plan.start)
     for run in plan.runs:
-        _RunEmitter(tracers, rng, run, breach_hour).emit()
+        _RunEmitter(tracers, rng, run, breach_hour, plan.running or Running()).emit()
     return tracers.exporter.take()
 
 
@@ -98,8 +98,16 @@ def _remote(span: Span) -> trace.Context:
 class _RunEmitter:
     """One workflow run across the gateway, the runtime and the tool worker."""
 
-    def __init__(self, tracers: HourTracers, rng: random.Random, run: PlannedRun, breach: bool):
+    def __init__(
+        self,
+        tracers: HourTracers,
+        rng: random.Random,
+        run: PlannedRun,
+        breach: bool,
+        running: Running,
+    ):
         self.t = tracers
+        self.running = running
         self.rng = rng
         self.run = run
         self.breach = breach
@@ -165,8 +173,9 @@ class _RunEmitter:
     def _pick_provider(self, step: Step) -> str:
         if step.kind != "llm":
             return ""
-        names = [p for p, _ in step.providers]
-        return self.rng.choices(names, weights=[w for _, w in step.providers])[0]
+        mix = self.running.providers(self.run.workflow, step)
+        names = [p for p, _ in mix]
+        return self.rng.choices(names, weights=[w for _, w in mix])[0]
 
     def _failing_step(self, steps: tuple[Step, ...], providers: list[str]) -> int:
         failure = self.run.failure

@@ -22,28 +22,31 @@ from opentelemetry.trace import StatusCode
 
 from demo import story
 from demo.landing_writer import WrittenFile, write_file
-from demo.traffic_plan import HourPlan
+from demo.traffic_plan import HourPlan, Running
 
 USERS = 40
 S = 1_000_000_000
 
 
-def quality(workflow: str, at_ns: int) -> float:
+def _degraded(workflow: str, at_ns: int, running: Running | None) -> bool:
+    if running is not None:
+        return workflow in running.degraded
     changed = at_ns >= int(story.TEMPLATE_CHANGE_AT.timestamp()) * S
-    if changed and workflow == story.TEMPLATE_CHANGE_WORKFLOW:
+    return changed and workflow == story.TEMPLATE_CHANGE_WORKFLOW
+
+
+def quality(workflow: str, at_ns: int, running: Running | None = None) -> float:
+    if _degraded(workflow, at_ns, running):
         return story.QUALITY_AFTER_TEMPLATE_CHANGE
     return story.QUALITY_BEFORE
 
 
-def drops_citation(workflow: str, run: ReadableSpan) -> bool:
+def drops_citation(workflow: str, run: ReadableSpan, running: Running | None = None) -> bool:
     """After the template change, a third of the changed workflow's runs log that the draft
     dropped a retrieved document's citation: a failure mode that starts with the deploy. Chosen
     by trace id, not drawn, so the other records stay as they were."""
-    changed = (run.end_time or 0) >= int(story.TEMPLATE_CHANGE_AT.timestamp()) * S
     return (
-        changed
-        and workflow == story.TEMPLATE_CHANGE_WORKFLOW
-        and run.get_span_context().trace_id % 3 == 0
+        _degraded(workflow, run.end_time or 0, running) and run.get_span_context().trace_id % 3 == 0
     )
 
 
@@ -103,7 +106,7 @@ def write_sessions(root: Path, plan: HourPlan, spans: Sequence[ReadableSpan]) ->
         if attributes.get("gen_ai.operation.name") == "chat" and ok:
             if rng.random() >= story.EVALUATED_SHARE:
                 continue
-            mean = quality(str(workflow), span.end_time or 0)
+            mean = quality(str(workflow), span.end_time or 0, plan.running)
             score = round(min(1.0, max(0.0, rng.gauss(mean, 0.08))), 3)
             evaluations.append(
                 _record(
@@ -135,7 +138,7 @@ def write_sessions(root: Path, plan: HourPlan, spans: Sequence[ReadableSpan]) ->
                 body={"stringValue": f"workflow {workflow} run finished"},
             )
         )
-        if drops_citation(workflow, run):
+        if drops_citation(workflow, run, plan.running):
             doc = run.get_span_context().trace_id % 10_000
             sessions.append(
                 _record(
@@ -149,7 +152,7 @@ def write_sessions(root: Path, plan: HourPlan, spans: Sequence[ReadableSpan]) ->
             )
         if rng.random() >= story.RATED_SHARE:
             continue
-        mean = quality(workflow, end)
+        mean = quality(workflow, end, plan.running)
         if rng.random() < 0.5:
             rating: Any = "up" if rng.random() < mean else "down"
         else:

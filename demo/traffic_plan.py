@@ -84,11 +84,26 @@ class PlannedRun:
 
 
 @dataclass(frozen=True)
+class Running:
+    """What the platform runs from some commit on, where it differs from the story's clock:
+    LLM steps' provider mixes by (workflow, step), and the workflows whose prompt template is the
+    one that drops citations (lower quality, an ERROR log line)."""
+
+    mixes: tuple[tuple[tuple[str, str], tuple[tuple[str, float], ...]], ...] = ()
+    degraded: frozenset[str] = frozenset()
+
+    def providers(self, workflow: str, step: Step) -> tuple[tuple[str, float], ...]:
+        return dict(self.mixes).get((workflow, step.name), step.providers)
+
+
+@dataclass(frozen=True)
 class HourPlan:
     hour_index: int
     start: datetime
     seed: int
     runs: tuple[PlannedRun, ...]
+    # None: the story's own timeline (the template change and its effects from TEMPLATE_CHANGE_AT)
+    running: Running | None = None
 
 
 def hour_weight(hour_of_day: int) -> float:

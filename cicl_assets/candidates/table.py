@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import JSON, UTC_TS, TableSpec
 
 KINDS = ("provider_routing", "workflow_template", "runbook", "test_quarantine", "revert")
@@ -139,3 +140,15 @@ def candidate_row(
         "base_blob": base_blob,
         "platform_repo": platform_repo,
     }
+
+
+def read_candidates(warehouse: Warehouse, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The candidates' rows by id; an id with no row is left out."""
+    if not ids or not warehouse.table_exists(IMPROVEMENT_CANDIDATES.name):
+        return {}
+    rows = warehouse.query(
+        f"SELECT * FROM {IMPROVEMENT_CANDIDATES.name} WHERE candidate_id IN "
+        f"{IN_ARRAY.format(param='ids')}",
+        {"ids": sorted(set(ids))},
+    ).to_pylist()
+    return {r["candidate_id"]: r for r in rows}

@@ -12,7 +12,7 @@ from typing import Any
 
 from cicl_assets.candidates.lifecycle import refresh_candidates
 from cicl_assets.candidates.reverts import OUTCOME_WORSE
-from cicl_assets.candidates.table import IMPROVEMENT_CANDIDATES
+from cicl_assets.candidates.table import read_candidates
 from cicl_assets.learning.findings import finding_id, finding_row, group_key, merge_findings
 from cicl_assets.learning.regressions.series import load_series
 from cicl_assets.learning.regressions.thresholds import load_thresholds
@@ -92,7 +92,7 @@ def measure_release(
     """(outcome rows, pictures by outcome id, worse findings) of one deployed release."""
     t = load_thresholds(config_dir)
     ids = json.loads(release["candidate_ids"])
-    candidates = _by_id(warehouse, IMPROVEMENT_CANDIDATES.name, "candidate_id", ids)
+    candidates = read_candidates(warehouse, ids)
     fids = [f for c in candidates.values() for f in json.loads(c["finding_ids"] or "[]")]
     findings = _by_id(warehouse, "cl_findings", "finding_id", fids)
     start, end = window(dep.at, t)

@@ -15,18 +15,13 @@ from typing import Any
 from cicl_assets.audit.chain import record_action
 from cicl_assets.audit.notary import ChainNotary
 from cicl_assets.candidates.decisions import CANDIDATE_DECISIONS
-from cicl_assets.candidates.table import IMPROVEMENT_CANDIDATES, OPEN
+from cicl_assets.candidates.table import IMPROVEMENT_CANDIDATES, OPEN, read_candidates
 from cicl_assets.review.rules import Verdict
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 
 
 def read_candidate(warehouse: Warehouse, candidate_id: str) -> dict[str, Any] | None:
-    if not warehouse.table_exists(IMPROVEMENT_CANDIDATES.name):
-        return None
-    rows = warehouse.query(
-        "SELECT * FROM improvement_candidates WHERE candidate_id = @id", {"id": candidate_id}
-    ).to_pylist()
-    return rows[0] if rows else None
+    return read_candidates(warehouse, [candidate_id]).get(candidate_id)
 
 
 def candidates_with_prefix(warehouse: Warehouse, prefix: str) -> list[str]:

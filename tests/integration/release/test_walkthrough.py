@@ -1,23 +1,29 @@
 """The reviewer's walk-through (README) as a reviewer types it, on the demo's stories: list the
-candidates, approve the routing change (two reviewers) and the support-reply template (one) with
-`cicl.py review`, ship them with `cicl.py release`, deploy the release with its manifest id and
-let traffic flow, then `cicl.py outcomes`: the template improved, the routing change had no
-effect on the slow model's own latency."""
+candidates with `cicl.py candidates`, approve the routing change (two reviewers) and the
+support-reply template (one) with `cicl.py review`, ship them with `cicl.py release`, land the
+platform's deployment of the release and its traffic with `demo.after_release`, ingest them with
+`cicl.py run`, then `cicl.py outcomes`: the template improved, the routing change had no effect
+on the slow model's own latency.
+
+The stories the candidates come from are written as rows (tests/review_home.py): ingesting the
+days of demo traffic that make them is a `make demo`'s work, not a test's."""
 
 from __future__ import annotations
 
+import re
 import sys
-from datetime import timedelta
 
 import pytest
 
 from cicl_assets.signer import Ed25519Signer, trust_entry
+from demo import after_release
 from tests.cicl_runs import CICL, cicl_run
-from tests.integration.release.traffic import write_deployment, write_traffic
 from tests.review_home import review_home
 from tests.signing_keys import SINCE, write_trust
 
 ROUTING, SUPPORT = "routing/model_groups.yaml", "workflows/support-reply.yaml"
+# Half a day each side, a few runs an hour: enough samples for the detectors' tests, few files.
+AFTER_RELEASE = ["--hours", "12", "--before-hours", "12", "--runs-per-hour", "30", "--workers", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +37,12 @@ def walk(tmp_path_factory):
     def cicl(*args: str):
         return cicl_run(env, [sys.executable, str(CICL), *args])
 
+    steps = {"candidates": cicl("candidates")}
+    # "<id>  <kind>  <file>  approvals 0/2", as the reviewer reads it
+    listed = [line.split() for line in steps["candidates"].stdout.splitlines()[1::2]]
     ids = {
-        r["target_file"]: r["candidate_id"]
-        for r in home.warehouse.query(
-            "SELECT target_file, candidate_id FROM improvement_candidates WHERE kind IN "
-            "('provider_routing', 'workflow_template')"
-        ).to_pylist()
+        f: cid for cid, kind, f, *_ in listed if kind in ("provider_routing", "workflow_template")
     }
-    steps = {}
     why = "anthropic is 2.5x slower since 1.8.0"
     steps["routing_dana"] = cicl("review", ids[ROUTING][:12], "--approve", "--reviewer", "dana",
                                  "--justification", why)  # fmt: skip
@@ -49,12 +53,20 @@ def walk(tmp_path_factory):
     steps["release"] = cicl("release")
     steps["not_deployed"] = cicl("outcomes")
     [release] = home.warehouse.query("SELECT * FROM improvement_releases").to_pylist()
-    deployed = release["released_at"] + timedelta(minutes=5)
-    write_deployment(home.warehouse, "dep-prod-walk", deployed, None, release["manifest_id"])
-    write_traffic(home.warehouse, deployed, relevance=(0.52, 0.86))
+    landing = ["--landing", env["CICL_LANDING_URI"], "--outbox", env["CICL_OUTBOX_URI"]]
+    assert after_release.main([*landing, "--release", release["manifest_id"], *AFTER_RELEASE]) == 0
+    steps["run"] = cicl("run")
     steps["outcomes"] = cicl("outcomes")
     steps["again"] = cicl("release")
     return dict(home=home, ids=ids, steps=steps, release=release)
+
+
+def test_the_reviewer_lists_what_waits_for_a_decision(walk):
+    listed, ids = walk["steps"]["candidates"], walk["ids"]
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    lines = listed.stdout.splitlines()
+    assert f"{ids[ROUTING]}  provider_routing  {ROUTING}  approvals 0/2" in lines
+    assert f"{ids[SUPPORT]}  workflow_template {SUPPORT}  approvals 0/1" in lines
 
 
 def test_the_reviewers_approve_from_the_command_line(walk):
@@ -100,7 +112,30 @@ def test_outcomes_wait_for_the_deployment_then_show_one_improved_and_one_no_effe
     )
     assert lines[1] == f"{ids[ROUTING][:12]}  no_effect    {ROUTING}"
     assert lines[3] == f"{ids[SUPPORT][:12]}  improved     {SUPPORT}"
-    assert lines[4] == (
-        f"    The workflow_template change to {SUPPORT} improved: median relevance score "
-        "0.53 -> 0.87 (p=3e-33), 96 samples before and 96 after the deployment."
+    assert re.fullmatch(
+        rf"    The workflow_template change to {SUPPORT} improved: median relevance score "
+        r"0\.5\d -> 0\.8\d \(p=\S+\), \d\d+ samples before and \d\d+ after the deployment\.",
+        lines[4],
+    ), lines[4]
+
+
+def test_the_deployment_and_its_traffic_are_ingested(walk):
+    run = walk["steps"]["run"]
+    assert run.returncode == 0, run.stderr[-3000:]
+    rid = walk["release"]["release_id"]
+    rows = (
+        walk["home"]
+        .warehouse.query(
+            "SELECT deployment_id, environment, commit_sha, release_manifest FROM deployments "
+            "WHERE release_manifest IS NOT NULL"
+        )
+        .to_pylist()
     )
+    assert rows == [
+        {
+            "deployment_id": f"dep-prod-release-{rid[:12]}",
+            "environment": "production",
+            "commit_sha": walk["release"]["release_commit"],
+            "release_manifest": rid,
+        }
+    ]
