@@ -22,7 +22,7 @@ from tests.soak.harness import (
 
 pytestmark = pytest.mark.soak
 
-SHORT_KILLS = 2
+SHORT_KILLS = 1
 SEED = 9
 
 
