@@ -124,7 +124,7 @@ kubectl:
 test: export PYTHONDONTWRITEBYTECODE =
 test: export PYTHONPYCACHEPREFIX = $(CURDIR)/.cicl/pycache
 test: venv emulators browser postgres kubectl
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS) $(TEST_PATHS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS) $(TEST_PATHS)
 
 ## sast / audit / sbom: bandit's SARIF, pip-audit's JSON for requirements.lock (asks PyPI's
 ## vulnerability data about every locked package) and the CycloneDX SBOM of the lock, in $(REPORTS)
