@@ -126,8 +126,13 @@ kubectl:
 
 ## test: the whole suite (starts the BigQuery and GCS emulators, PostgreSQL and a headless
 ## browser itself)
+# The suite starts hundreds of interpreters (`cicl.py run`, the emulators, the webserver): with
+# PYTHONDONTWRITEBYTECODE set, each would compile Dagster and its dependencies from source again
+# (seconds of CPU each). Their bytecode is cached under .cicl/pycache instead.
+test: export PYTHONDONTWRITEBYTECODE =
+test: export PYTHONPYCACHEPREFIX = $(CURDIR)/.cicl/pycache
 test: venv emulators browser postgres kubectl
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS) $(TEST_PATHS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS) $(TEST_PATHS)
 
 ## sast / audit / sbom: bandit's SARIF, pip-audit's JSON for requirements.lock (asks PyPI's
 ## vulnerability data about every locked package) and the CycloneDX SBOM of the lock, in $(REPORTS)

@@ -15,6 +15,7 @@ from cicl_assets.warehouse.tables import NULL_PARTITION, TableSpec
 
 PREVIEW_ROWS = 5
 PREVIEW_CELL_CHARS = 60
+ROWS_COLUMN = "cicl_preview_table_rows"
 
 
 def counts_by(warehouse: Warehouse, table: str, column: str) -> dict[Any, int]:
@@ -65,9 +66,14 @@ def table_metadata(
     warehouse.ensure_table(spec)
     cols = ", ".join(preview_columns) if preview_columns else "*"
     if not spec.require_partition_filter:
-        preview = warehouse.query(f"SELECT {cols} FROM {spec.name} LIMIT {PREVIEW_ROWS}")
-        rows = warehouse.row_count(spec.name)
-        shown = markdown_table(preview)
+        # One query for both: the window counts the table's rows before LIMIT keeps five. On
+        # BigQuery every query is a job, so each asset's metadata costs one instead of two.
+        preview = warehouse.query(
+            f"SELECT {cols}, COUNT(*) OVER () AS {ROWS_COLUMN} FROM {spec.name} "
+            f"LIMIT {PREVIEW_ROWS}"
+        )
+        rows = preview.column(ROWS_COLUMN)[0].as_py() if preview.num_rows else 0
+        shown = markdown_table(preview.drop_columns([ROWS_COLUMN]))
     else:
         rows = warehouse.stored_rows(spec.name)
         newest = max((d for d in days or () if d != NULL_PARTITION), default=None)

@@ -18,6 +18,26 @@ EMULATOR_PROJECT = "cicl-test"
 
 WAREHOUSE_KINDS = ["duckdb", pytest.param("bigquery", marks=pytest.mark.bigquery)]
 
+# Modules that take minutes, started first (`make test` runs `--dist loadscope
+# --no-loadscope-reorder`: a module stays on one worker, and one started last would leave the
+# other worker idle while it ends). Each worker takes two at once: the longest is paired with a
+# shorter one.
+LONG_MODULES = (
+    "tests/integration/test_run_end_to_end.py",
+    "tests/soak/test_kill_loop.py",
+    "tests/integration/test_delivery_demo.py",
+    "tests/integration/test_no_secret_stored.py",
+    "tests/integration/test_scale_bench.py",
+    "tests/integration/release/test_walkthrough.py",
+    "tests/integration/test_slo_breach.py",
+    "tests/integration/test_dogfood.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    first = {path: rank for rank, path in enumerate(LONG_MODULES)}
+    items.sort(key=lambda item: first.get(item.nodeid.split("::")[0], len(first)))
+
 
 @pytest.fixture(autouse=True)
 def _process_redaction():

@@ -13,8 +13,10 @@ import re
 import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -207,24 +209,9 @@ def test_after_the_run_its_own_daemon_evaluates_no_regression_day_again(runs):
     assert (left, list(asked.run_requests)) == ([], [])
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "bigquery"])
-def test_a_second_run_reads_no_landing_file_and_changes_no_table(runs, engine):
-    """Last but one in this module: it runs `cicl.py run` again on each engine's warehouse."""
-    first = runs[engine]
-    succeeded(first)
-    before = warehouse_fingerprint(first.warehouse)
-    again = cicl_run(first.env)
-    succeeded(again)
-    assert (
-        "landing files: 53 listed, 0 read (0 ingested, 0 rejected), 53 unchanged and not read"
-        in again.stdout.splitlines()
-    )
-    assert "slo_status days evaluated: none" in again.stdout.splitlines()
-    assert differences(before, warehouse_fingerprint(again.warehouse)) == []
-
-
 WORKBENCH = "workbench-ui-workbench-page-availability"
 LATE_DAY = "2026-11-03"
+LATE_FILE = f"slo/workbench-ui/{LATE_DAY}.jsonl"
 
 
 def _workbench_events(run: Run) -> int:
@@ -237,28 +224,78 @@ def _workbench_events(run: Run) -> int:
     return row["total_events"]
 
 
+@dataclass(frozen=True)
+class Again:
+    """A later `cicl.py run` on a first run's warehouse, what was measured just before it and
+    the warehouse's fingerprint just after it (None: not measured)."""
+
+    before: Any
+    run: Run
+    after: Any = None
+
+
+@pytest.fixture(scope="module")
+def later_runs(runs, small_demo_zone) -> dict[str, Again | None]:
+    """The module's last tests' runs: each engine's second run, the two engines at once, and on
+    DuckDB after its second run the run after a late SLO file lands (None: the first failed)."""
+
+    def second(engine: str) -> Again | None:
+        first = runs[engine]
+        if first.returncode != 0:
+            return None
+        before = warehouse_fingerprint(first.warehouse)
+        again = cicl_run(first.env)
+        # Taken here: on DuckDB the late file's run changes the warehouse next.
+        after = warehouse_fingerprint(again.warehouse) if again.returncode == 0 else None
+        return Again(before, again, after)
+
+    def duckdb_second_then_late() -> dict[str, Again | None]:
+        done = {"duckdb": second("duckdb")}
+        run = runs["duckdb"]
+        if run.returncode != 0:
+            return {**done, "late": None}
+        before = _workbench_events(run)
+        zone = Path(run.env["CICL_LANDING_URI"])
+        shutil.copy2(small_demo_zone.parent / "full" / LATE_FILE, zone / LATE_FILE)
+        return {**done, "late": Again(before, cicl_run(run.env))}
+
+    with ThreadPoolExecutor(2) as pool:
+        bigquery = pool.submit(second, "bigquery")
+        duckdb = pool.submit(duckdb_second_then_late)
+        return {"bigquery": bigquery.result(), **duckdb.result()}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "bigquery"])
+def test_a_second_run_reads_no_landing_file_and_changes_no_table(runs, later_runs, engine):
+    """Last but one in this module: `cicl.py run` again on each engine's warehouse."""
+    succeeded(runs[engine])
+    again = later_runs[engine]
+    succeeded(again.run)
+    assert (
+        "landing files: 53 listed, 0 read (0 ingested, 0 rejected), 53 unchanged and not read"
+        in again.run.stdout.splitlines()
+    )
+    assert "slo_status days evaluated: none" in again.run.stdout.splitlines()
+    assert differences(again.before, again.after) == []
+
+
 def test_a_late_slo_file_re_evaluates_its_day_and_the_days_whose_windows_cover_it(
-    runs, small_demo_zone
+    runs, later_runs, small_demo_zone
 ):
     """Last in this module: the demo's slo/ report of a day before the zone's spans lands after
     the other runs. Its day is recounted, and slo_status is evaluated again from that day
     through the data's last day (every later day's 30-day budget window covers it)."""
-    run = runs["duckdb"]
-    succeeded(run)
-    before = _workbench_events(run)
-    late = f"slo/workbench-ui/{LATE_DAY}.jsonl"
-    report = small_demo_zone.parent / "full" / late
-    zone = Path(run.env["CICL_LANDING_URI"])
-    shutil.copy2(report, zone / late)
-    again = cicl_run(run.env)
-    succeeded(again)
-    lines = again.stdout.splitlines()
+    succeeded(runs["duckdb"])
+    late = later_runs["late"]
+    succeeded(late.run)
+    lines = late.run.stdout.splitlines()
     assert (
         "landing files: 54 listed, 1 read (1 ingested, 0 rejected), 53 unchanged and not read"
         in lines
     )
     assert f"slo_status days evaluated: {LATE_DAY}..2026-11-05" in lines
     # The Workbench's hourly reports (its shortest policy step) of that day now count.
+    report = small_demo_zone.parent / "full" / LATE_FILE
     hourly = [
         json.loads(line)
         for line in report.read_text().splitlines()
@@ -269,4 +306,4 @@ def test_a_late_slo_file_re_evaluates_its_day_and_the_days_whose_windows_cover_i
         for r in hourly
         if r["slo_name"] == "page-availability"
     )
-    assert (added > 0, _workbench_events(again) - before) == (True, added)
+    assert (added > 0, _workbench_events(late.run) - late.before) == (True, added)

@@ -2,6 +2,7 @@
 slo_breach_report naming the breach provider and error."""
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,10 +14,14 @@ from cicl_assets.learning.breach import read_status_rows
 from cicl_assets.partitions import range_tags
 from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.assets import slo_minute_counts, slo_status
+from cicl_assets.warehouse.bigquery_warehouse import BigQueryWarehouse
+from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 from demo import story
 from jobs.learning import cl_evaluation_job
 from sensors.in_process import evaluate_sensor, run_sensor_once
 from sensors.slo_breach import slo_breach_sensor
+from tests.conftest import EMULATOR_PROJECT, WAREHOUSE_KINDS
+from tests.signing_keys import signed_config
 from tests.unit.slo.spans import story_spans, write_spans
 
 CONFIG_DIR = str(Path(__file__).parents[2] / "config")
@@ -38,18 +43,46 @@ def instance():
         yield instance
 
 
-@pytest.fixture
-def breached(any_warehouse, repo_config, instance):
+def _breach(warehouse, config, instance):
     """The story's spans, their minute counts and slo_status, one run for the range of days."""
-    write_spans(any_warehouse, story_spans(START, END, runs_per_minute=2))
+    write_spans(warehouse, story_spans(START, END, runs_per_minute=2))
     result = dg.materialize(
         [slo_minute_counts, slo_status],
-        resources={"warehouse": any_warehouse, "cicl_config": repo_config},
+        resources={"warehouse": warehouse, "cicl_config": config},
         instance=instance,
         tags=range_tags(START.date(), END.date()),
     )
     assert result.success
-    return any_warehouse
+    return warehouse
+
+
+@pytest.fixture
+def breached(any_warehouse, repo_config, instance):
+    """A breach of the test's own, for the tests that write reports and reviews."""
+    return _breach(any_warehouse, repo_config, instance)
+
+
+@pytest.fixture(scope="module", params=WAREHOUSE_KINDS)
+def breached_once(request, tmp_path_factory):
+    """One breach per engine for the module, shared by the tests that only read it or are
+    refused before writing."""
+    folder = tmp_path_factory.mktemp("breached")
+    if request.param == "duckdb":
+        warehouse = DuckDBWarehouse(path=str(folder / "warehouse.duckdb"))
+    else:
+        request.getfixturevalue("bigquery_emulator")
+        warehouse = BigQueryWarehouse(
+            project=EMULATOR_PROJECT, dataset=f"test_{uuid.uuid4().hex[:12]}", location="US"
+        )
+    config = signed_config(folder / "chain").model_copy(update={"config_dir": CONFIG_DIR})
+    try:
+        with dg.instance_for_test() as instance:
+            yield _breach(warehouse, config, instance), config
+    finally:
+        if request.param == "bigquery":
+            warehouse.client.delete_dataset(
+                f"{EMULATOR_PROJECT}.{warehouse.dataset}", delete_contents=True, not_found_ok=True
+            )
 
 
 def _defs(warehouse, config):
@@ -182,7 +215,8 @@ def test_the_batch_path_runs_the_sensors_requests_and_nothing_twice(
     assert sorted(r["run_id"] for r in reported) == sorted(run.run_id for run in launched)
 
 
-def test_status_rows_of_the_days_asked_for(breached):
+def test_status_rows_of_the_days_asked_for(breached_once):
+    breached, _ = breached_once
     day = read_status_rows(breached, [story.BREACH_START.date()])
     # 10 SLOs (the Workbench one without counts here), every 5 minutes from midnight to 16:00.
     assert len(day) == 10 * (16 * 12 + 1)
@@ -190,7 +224,8 @@ def test_status_rows_of_the_days_asked_for(breached):
     assert max(r["evaluation_time"] for r in day) == END
 
 
-def test_without_run_config_no_breach_is_picked_and_the_run_is_refused(breached, repo_config):
+def test_without_run_config_no_breach_is_picked_and_the_run_is_refused(breached_once):
+    breached, repo_config = breached_once
     # Only slo_breach_sensor's decision picks breaches: a run must name its breach.
     with pytest.raises(dg.DagsterInvalidConfigError) as refused:
         _defs(breached, repo_config).resolve_job_def("cl_evaluation").execute_in_process()
@@ -202,7 +237,8 @@ def test_without_run_config_no_breach_is_picked_and_the_run_is_refused(breached,
     ) in message
 
 
-def test_an_unknown_slo_fails_with_the_known_ones(breached, repo_config):
+def test_an_unknown_slo_fails_with_the_known_ones(breached_once):
+    breached, repo_config = breached_once
     config = {"slo_name": "nope", "alert": "page", "evaluation_time": story.BREACH_END.isoformat()}
     result = (
         _defs(breached, repo_config)
