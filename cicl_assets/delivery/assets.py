@@ -13,7 +13,7 @@ from cicl_assets.delivery.metrics import day_start, period_rows, periods
 from cicl_assets.delivery.policy import load_policy
 from cicl_assets.delivery.tables import COMMIT_PUSHES, COMMITS, DORA_DEPLOYMENTS, DORA_METRICS
 from cicl_assets.metadata import table_metadata
-from cicl_assets.partitions import DAILY
+from cicl_assets.partitions import DAILY, partition_days
 from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import Warehouse
 
@@ -156,29 +156,31 @@ def evaluate_day(
         ),
     ],
     partitions_def=DAILY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=False,
 )
 def dora(context: dg.AssetExecutionContext, warehouse: Warehouse, cicl_config: CiclConfig):
     """Per day: the deploys that started on it and the DORA figures of the periods ending with
-    it. A run replaces that day's deploy rows, and that day's period rows."""
-    day = date.fromisoformat(context.partition_key)
-    today, metrics = evaluate_day(warehouse, day, cicl_config)
-    start, end = day_start(day), day_start(day + timedelta(days=1))
-    warehouse.ensure_table(DORA_DEPLOYMENTS)
-    warehouse.execute(
-        "DELETE FROM dora_deployments WHERE started_at >= @start AND started_at < @end",
-        {"start": start, "end": end},
-    )
-    warehouse.append(DORA_DEPLOYMENTS, DORA_DEPLOYMENTS.from_records(today))
-    warehouse.ensure_table(DORA_METRICS)
-    week_start = periods(day)[0][1]
-    # The week's row grows day by day: the latest day's replaces it.
-    warehouse.execute(
-        "DELETE FROM dora_metrics WHERE period_end > @week AND period_end <= @end "
-        "AND (period = 'week' OR period_end = @end)",
-        {"week": week_start, "end": end},
-    )
-    warehouse.append(DORA_METRICS, DORA_METRICS.from_records(metrics))
+    it. A run replaces each of its days' deploy rows and period rows, in order; the metadata
+    describes its last day."""
+    for day in partition_days(context):
+        today, metrics = evaluate_day(warehouse, day, cicl_config)
+        start, end = day_start(day), day_start(day + timedelta(days=1))
+        warehouse.ensure_table(DORA_DEPLOYMENTS)
+        warehouse.execute(
+            "DELETE FROM dora_deployments WHERE started_at >= @start AND started_at < @end",
+            {"start": start, "end": end},
+        )
+        warehouse.append(DORA_DEPLOYMENTS, DORA_DEPLOYMENTS.from_records(today))
+        warehouse.ensure_table(DORA_METRICS)
+        week_start = periods(day)[0][1]
+        # The week's row grows day by day: the latest day's replaces it.
+        warehouse.execute(
+            "DELETE FROM dora_metrics WHERE period_end > @week AND period_end <= @end "
+            "AND (period = 'week' OR period_end = @end)",
+            {"week": week_start, "end": end},
+        )
+        warehouse.append(DORA_METRICS, DORA_METRICS.from_records(metrics))
     production = [m for m in metrics if m["environment"] == "production"]
     yield dg.MaterializeResult(
         asset_key=DORA_DEPLOYMENTS.name,

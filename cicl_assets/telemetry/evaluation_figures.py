@@ -4,7 +4,7 @@ moved day by day."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import dagster as dg
@@ -12,8 +12,10 @@ import pyarrow as pa
 
 from cicl_assets.charts import chart_markdown, line_chart_png
 from cicl_assets.metadata import markdown_table
+from cicl_assets.telemetry.formats import OTEL_STREAM
 from cicl_assets.telemetry.logs_table import EVAL_SCORES
 from cicl_assets.warehouse.base import Warehouse
+from cicl_assets.warehouse.tables import NULL_PARTITION
 
 # Figures cover the last days of data, so their cost does not grow with the table's history.
 FIGURE_DAYS = 30
@@ -26,18 +28,42 @@ def recent_since(warehouse: Warehouse, table: str, column: str) -> Any:
     return None if newest is None else newest - timedelta(days=FIGURE_DAYS)
 
 
+def newest_data_day(warehouse: Warehouse, stream: str) -> date | None:
+    """The newest day holding rows of any file the stream ingested, from ``ingested_files``
+    (one row a file): the data's own clock without reading a table that must be read by day."""
+    if warehouse.dialect == "bigquery":
+        held = "ingested_files, UNNEST(partitions) AS p"
+    else:
+        held = "(SELECT UNNEST(partitions) AS p, stream, status FROM ingested_files)"
+    newest = warehouse.query(
+        f"SELECT MAX(p) AS day FROM {held} WHERE stream = @stream AND status = 'ingested' "
+        "AND p != @null",
+        {"stream": stream, "null": NULL_PARTITION},
+    ).to_pylist()[0]["day"]
+    return None if newest is None else date.fromisoformat(newest)
+
+
+def recent_days(warehouse: Warehouse, stream: str) -> tuple[datetime, datetime] | None:
+    """[start, end) of the FIGURE_DAYS up to the stream's newest data day, inclusive."""
+    newest = newest_data_day(warehouse, stream)
+    if newest is None:
+        return None
+    end = datetime.combine(newest + timedelta(days=1), time(), UTC)
+    return end - timedelta(days=FIGURE_DAYS), end
+
+
 def evaluation_figures(warehouse: Warehouse) -> dict[str, Any]:
     warehouse.ensure_table(EVAL_SCORES)
-    since = recent_since(warehouse, EVAL_SCORES.name, "evaluated_at")
-    if since is None:
+    window = recent_days(warehouse, OTEL_STREAM.name)
+    if window is None:
         return {"evaluations": 0}
     day = warehouse.day_of("evaluated_at")
     rows = warehouse.query(
         f"SELECT {day} AS day, COALESCE(gen_ai_provider, '?') AS provider, "
         "COALESCE(gen_ai_model, '?') AS model, COUNT(*) AS n, AVG(score_value) AS mean "
-        f"FROM {EVAL_SCORES.name} WHERE evaluated_at >= @since AND score_value IS NOT NULL "
-        "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-        {"since": since},
+        f"FROM {EVAL_SCORES.name} WHERE evaluated_at >= @since AND evaluated_at < @until "
+        "AND score_value IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        {"since": window[0], "until": window[1]},
     ).to_pylist()
     meta: dict[str, Any] = {"evaluations": sum(int(r["n"]) for r in rows)}
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])

@@ -4,16 +4,19 @@ log records (a span event's row has them from the span that carries it).
 A log record's evaluation may land before or after the span it evaluates, so every run joins
 the rows still missing them. The join reads spans only in the window those rows can point at:
 from ``JOIN_LAG`` before the oldest such evaluation to its newest (an evaluation follows the
-call it evaluates), and looks only ``LOOKBACK`` back from the newest evaluation, so a row whose
-span never arrives stops costing anything.
+call it evaluates), and looks only ``LOOKBACK`` back from the end of the newest day the
+stream's files hold (as ``ingested_files`` records it, so eval_scores is read by day only), so
+a row whose span never arrives stops costing anything.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from cicl_assets.telemetry.evaluation_figures import newest_data_day
 from cicl_assets.telemetry.evaluations import LOG_RECORD
+from cicl_assets.telemetry.formats import OTEL_STREAM
 from cicl_assets.telemetry.logs_table import EVAL_SCORES
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from cicl_assets.warehouse.base import Warehouse
@@ -32,13 +35,15 @@ def _unjoined(table: str = "") -> str:
 
 
 def _window(warehouse: Warehouse) -> tuple[datetime, datetime] | None:
-    newest = warehouse.query(f"SELECT MAX(evaluated_at) AS t FROM {EVAL_SCORES.name}").to_pylist()
-    if not newest or newest[0]["t"] is None:
+    # The newest day the stream's files hold bounds the look back (eval_scores is read by day).
+    newest = newest_data_day(warehouse, OTEL_STREAM.name)
+    if newest is None:
         return None
+    until = datetime.combine(newest + timedelta(days=1), time(), UTC)
     bounds = warehouse.query(
         f"SELECT MIN(evaluated_at) AS lo, MAX(evaluated_at) AS hi FROM {EVAL_SCORES.name} "
-        f"WHERE evaluated_at >= @since AND {_unjoined()}",
-        {"since": newest[0]["t"] - LOOKBACK},
+        f"WHERE evaluated_at >= @since AND evaluated_at < @until AND {_unjoined()}",
+        {"since": until - LOOKBACK, "until": until},
     ).to_pylist()[0]
     if bounds["lo"] is None:
         return None
@@ -85,7 +90,8 @@ def join_evaluated_spans(warehouse: Warehouse) -> dict[str, Any]:
         params,
     )
     left = warehouse.query(
-        f"SELECT COUNT(*) AS n FROM {e} WHERE evaluated_at >= @eval_lo AND {_unjoined()}",
-        {"eval_lo": lo},
+        f"SELECT COUNT(*) AS n FROM {e} WHERE evaluated_at >= @eval_lo "
+        f"AND evaluated_at <= @eval_hi AND {_unjoined()}",
+        {"eval_lo": lo, "eval_hi": hi},
     ).to_pylist()[0]["n"]
     return {"evaluations_without_span": int(left)}

@@ -86,6 +86,7 @@ EVAL_SCORES = TableSpec(
     ),
     time_column="evaluated_at",
     cluster_by=("evaluation_name",),
+    require_partition_filter=True,
     identity=("evaluation_id",),
     column_docs={
         "evaluation_id": "SHA-256 (32 hex) of carrier, trace, span, response id, name and time",

@@ -4,7 +4,7 @@ rows a person would check by hand, on both warehouses."""
 import base64
 import json
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pytest
@@ -16,6 +16,7 @@ from cicl_assets.infra.tables import INFRA_APPLY_LOGS
 from cicl_assets.learning.failure_modes.assets import failure_modes
 from cicl_assets.learning.findings import finding_id, group_key
 from cicl_assets.learning.flaky.assets import flaky_tests_asset
+from cicl_assets.partitions import range_tags
 from cicl_assets.resources import CiclConfig
 from cicl_assets.telemetry.logs_table import OTEL_LOGS
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
@@ -294,3 +295,36 @@ def test_failure_modes_of_a_day(any_warehouse, tmp_path):
         ("d1", group_key("deploy:d1"), "new signature (fisher_exact)", "failure_modes",
          t(4, 9, 30), pytest.approx(6 / 15)),
     ]  # fmt: skip
+
+    # A range of days is one run that gives each day what a run of that day alone gives: the
+    # lenient policy's days 2 and 4 one by one, then the same days in one run.
+    def modes() -> list[tuple]:
+        return [
+            tuple(r.values())
+            for r in warehouse.query(
+                "SELECT day, signature, count, baseline_daily_mean, new, jumped, finding "
+                "FROM failure_modes ORDER BY day, signature"
+            ).to_pylist()
+        ]
+
+    lenient_resources = {"warehouse": warehouse, "cicl_config": config}
+    for day in ("2026-11-02", "2026-11-03"):
+        assert dg.materialize(
+            [failure_modes], resources=lenient_resources, partition_key=day
+        ).success
+    one_by_one = modes()
+    warehouse.execute("DELETE FROM failure_modes WHERE day >= @lo", {"lo": t(1, 0)})
+    ranged = dg.materialize(
+        [failure_modes],
+        resources=lenient_resources,
+        tags=range_tags(date(2026, 11, 2), date(2026, 11, 4)),
+    )
+    assert ranged.success
+    assert modes() == one_by_one
+    assert [r[:3] for r in modes()] == [
+        (t(2, 0), "TimeoutError: provider <ip> timed out after <duration>", 1),
+        *[(t(4, 0), r["signature"], r["count"]) for r in rows],
+    ]
+    assert ranged.asset_materializations_for_node("failure_modes")[-1].metadata[
+        "modes_today"
+    ].value == len(rows)

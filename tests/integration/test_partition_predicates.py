@@ -27,7 +27,7 @@ from cicl_assets.slo.status import SLO_STATUS
 from cicl_assets.stream_assets import StreamRun
 from cicl_assets.telemetry.assets import DATA_DAYS, check_time_order, otel_spans, run_figures
 from cicl_assets.telemetry.formats import OTEL_STREAM
-from cicl_assets.telemetry.logs_table import OTEL_LOGS
+from cicl_assets.telemetry.logs_table import EVAL_SCORES, OTEL_LOGS
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from cicl_assets.warehouse.bigquery_warehouse import BigQueryWarehouse
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
@@ -40,7 +40,8 @@ from tests.unit.telemetry.otlp_requests import every_kind_request
 
 CONFIG_DIR = str(Path(__file__).parents[2] / "config")
 TIME_SERIES = {
-    t.name: t.time_column for t in (OTEL_SPANS, OTEL_LOGS, SLO_MINUTE_COUNTS, SLO_STATUS)
+    t.name: t.time_column
+    for t in (OTEL_SPANS, OTEL_LOGS, EVAL_SCORES, SLO_MINUTE_COUNTS, SLO_STATUS)
 }
 TIME_SERIES[SLO_BREACH_REPORTS.name] = SLO_BREACH_REPORTS.time_column
 STATEMENTS: list[str] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +35,24 @@ ASSET_GRAPH_QUERY = """
 """
 
 
+BACKFILL = ("2026-11-02", "2026-11-03")
+PARTITIONS_QUERY = """
+{
+  assetNodes(assetKeys: [{path: ["slo_minute_counts"]}, {path: ["slo_status"]}]) {
+    assetKey { path }
+    partitionDefinition { type }
+    assetPartitionStatuses {
+      ... on TimePartitionStatuses { ranges { status startKey endKey } }
+    }
+  }
+  runsOrError(filter: {tags: [{key: "dagster/asset_partition_range_start", value: "@FIRST@"}]}) {
+    ... on Runs { results { jobName status tags { key value } } }
+  }
+  repositoriesOrError { ... on RepositoryConnection { nodes { name } } }
+}
+""".replace("@FIRST@", BACKFILL[0])
+
+
 def _instance_config(home: Path) -> None:
     """The instance config `make ui` writes, written by the Makefile's own rule."""
     subprocess.run(
@@ -55,7 +74,19 @@ def webserver(tmp_path_factory):
         "CICL_DUCKDB_PATH": str(home / "warehouse.duckdb"),
         "CICL_LANDING_URI": str(home / "landing"),
     }
+    # A backfill from the command line, beside the server's start-up: its runs and the
+    # partitions they materialised are what the UI must show.
+    backfill = subprocess.Popen(
+        [sys.executable, "scripts/cicl.py", "backfill", "--from", BACKFILL[0], "--to", BACKFILL[1]],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     with serve(env, home / "webserver.log") as url:
+        out, _ = backfill.communicate(timeout=300)
+        assert backfill.returncode == 0, out[-3000:]
         yield url
 
 
@@ -88,6 +119,31 @@ def test_ui_serves_every_asset_with_group_description_and_owner(webserver):
     repo = data["repositoriesOrError"]["nodes"][0]
     assert "landing_batch" in {j["name"] for j in repo["jobs"]}
     assert "landing_arrivals_sensor" in {s["name"] for s in repo["sensors"]}
+
+
+@pytest.mark.ui
+def test_ui_shows_the_day_partitions_and_a_command_line_backfill(webserver):
+    """The daily partitions of the SLO assets, the days `cicl.py backfill --from --to`
+    materialised, and its runs: one per job for the whole range."""
+    data = _graphql(webserver, PARTITIONS_QUERY)
+    for node in data["assetNodes"]:
+        key = node["assetKey"]["path"][0]
+        assert node["partitionDefinition"]["type"] == "TIME_WINDOW", key
+        ranges = node["assetPartitionStatuses"]["ranges"]
+        assert ranges == [
+            {"status": "MATERIALIZED", "startKey": BACKFILL[0], "endKey": BACKFILL[1]}
+        ], key
+    assert len(data["assetNodes"]) == 2
+    runs = data["runsOrError"]["results"]
+    jobs = sorted(r["jobName"] for r in runs)
+    assert {"slo_counts_by_day", "slo_status_by_day"} <= set(jobs)
+    assert len(jobs) == len(set(jobs))  # one run per job for the range
+    for run in runs:
+        tags = {t["key"]: t["value"] for t in run["tags"]}
+        assert (run["status"], tags["dagster/asset_partition_range_end"]) == (
+            "SUCCESS",
+            BACKFILL[1],
+        ), run["jobName"]
 
 
 def _rendered_dom(url: str, tmp_path: Path) -> str:

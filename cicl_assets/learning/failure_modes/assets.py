@@ -19,7 +19,7 @@ from cicl_assets.learning.failure_modes.modes import (
 )
 from cicl_assets.learning.findings import merge_findings
 from cicl_assets.metadata import markdown_table, table_metadata
-from cicl_assets.partitions import DAILY
+from cicl_assets.partitions import day_range_asset, partition_days, partition_key
 from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec, utcnow
@@ -302,27 +302,29 @@ def sparkline_lines(
     return lines
 
 
-@dg.asset(
+@day_range_asset(
     name=FAILURE_MODES.name,
     group_name="delivery",
     kinds={"python", "sql"},
     owners=["team:sre"],
     deps=["otel_spans", "otel_logs", "ci_test_cases", "infra_apply_logs", "deployments"],
     description=FAILURE_MODES.description,
-    partitions_def=DAILY,
 )
 def failure_modes(
     context: dg.AssetExecutionContext, warehouse: Warehouse, cicl_config: CiclConfig
 ) -> dg.MaterializeResult:
-    day = date.fromisoformat(context.partition_key)
-    rows = evaluate_day(warehouse, day, cicl_config)
+    """Each day of the run's range in order (a first run over months of history is one run);
+    the metadata describes the range's last day."""
     warehouse.ensure_table(FAILURE_MODES)
-    warehouse.execute("DELETE FROM failure_modes WHERE day = @day", {"day": day_start(day)})
-    warehouse.append(FAILURE_MODES, FAILURE_MODES.from_records(rows))
-    findings = findings_rows(
-        rows, utcnow(), day_start(day + timedelta(days=1)), context.partition_key
-    )
-    written = merge_findings(warehouse, FAILURE_MODES.name, findings)
+    written: list = []
+    for day in partition_days(context):
+        rows = evaluate_day(warehouse, day, cicl_config)
+        warehouse.execute("DELETE FROM failure_modes WHERE day = @day", {"day": day_start(day)})
+        warehouse.append(FAILURE_MODES, FAILURE_MODES.from_records(rows))
+        findings = findings_rows(
+            rows, utcnow(), day_start(day + timedelta(days=1)), partition_key(day)
+        )
+        written += merge_findings(warehouse, FAILURE_MODES.name, findings)
     top = sorted(rows, key=lambda r: (-r["count"], r["mode_id"]))[:10]
     picture = sparklines(warehouse, rows, day)
     return dg.MaterializeResult(

@@ -18,7 +18,7 @@ from cicl_assets.learning.findings import (
 )
 from cicl_assets.learning.flaky.detect import Result, flaky_tests
 from cicl_assets.metadata import markdown_table, table_metadata
-from cicl_assets.partitions import DAILY
+from cicl_assets.partitions import day_range_asset, partition_days, partition_key
 from cicl_assets.resources import CiclConfig
 from cicl_assets.warehouse.base import IN_ARRAY, Warehouse
 from cicl_assets.warehouse.tables import UTC_TS, TableSpec, utcnow
@@ -159,27 +159,29 @@ def findings_rows(
     ]
 
 
-@dg.asset(
+@day_range_asset(
     name=FLAKY_TESTS.name,
     group_name="delivery",
     kinds={"python", "sql"},
     owners=["team:platform"],
     deps=["ci_runs", "ci_test_cases"],
     description=FLAKY_TESTS.description,
-    partitions_def=DAILY,
 )
 def flaky_tests_asset(
     context: dg.AssetExecutionContext, warehouse: Warehouse, cicl_config: CiclConfig
 ) -> dg.MaterializeResult:
-    day = date.fromisoformat(context.partition_key)
-    rows = evaluate_day(warehouse, day, load_policy(cicl_config.path))
-    end = day_start(day + timedelta(days=1))
+    """Each day of the run's range in order; the metadata describes the range's last day."""
+    policy = load_policy(cicl_config.path)
     warehouse.ensure_table(FLAKY_TESTS)
-    warehouse.execute("DELETE FROM flaky_tests WHERE as_of = @end", {"end": end})
-    warehouse.append(FLAKY_TESTS, FLAKY_TESTS.from_records(rows))
-    written = merge_findings(
-        warehouse, FLAKY_TESTS.name, findings_rows(rows, utcnow(), context.partition_key)
-    )
+    written: list = []
+    for day in partition_days(context):
+        rows = evaluate_day(warehouse, day, policy)
+        end = day_start(day + timedelta(days=1))
+        warehouse.execute("DELETE FROM flaky_tests WHERE as_of = @end", {"end": end})
+        warehouse.append(FLAKY_TESTS, FLAKY_TESTS.from_records(rows))
+        written += merge_findings(
+            warehouse, FLAKY_TESTS.name, findings_rows(rows, utcnow(), partition_key(day))
+        )
     top = pa.Table.from_pylist(
         [
             {k: r[k] for k in ("rank", "test_key", "failed_runs_caused", "flip_rate", "history")}
