@@ -40,6 +40,16 @@ static int json_string(Buf *b, const uint8_t *p, size_t n) {
     if (buf_reserve(b, n + 2) < 0 || buf_u8(b, '"') < 0) return -1;
     size_t start = 0;
     for (size_t k = 0; k < n; k++) {
+        /* eight bytes at a time while none is below 0x20, a quote or a backslash */
+        while (n - k >= 8) {
+            uint64_t w;
+            memcpy(&w, p + k, 8);
+            const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+            uint64_t q = w ^ (ones * '"'), s = w ^ (ones * '\\');
+            if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((s - ones) & ~s)) & high) break;
+            k += 8;
+        }
+        if (k >= n) break;
         uint8_t c = p[k];
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         if (buf_put(b, p + start, k - start) < 0) return -1;
@@ -58,10 +68,22 @@ static int json_string(Buf *b, const uint8_t *p, size_t n) {
     return buf_u8(b, '"');
 }
 
+/* Decimal digits of n into the end of text[24]; returns where they start. */
+static char *u64_digits(uint64_t n, char text[24]) {
+    char *p = text + 24;
+    do {
+        *--p = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    return p;
+}
+
 static int json_i64(Buf *b, int64_t v) {
     char text[24];
-    int n = snprintf(text, sizeof text, "%lld", (long long)v);
-    return buf_put(b, text, (size_t)n);
+    uint64_t n = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    char *p = u64_digits(n, text);
+    if (v < 0) *--p = '-';
+    return buf_put(b, p, (size_t)(text + 24 - p));
 }
 
 /* The p-digit decimal nearest v (v finite, positive): digits[0..p), v ~ d1.d2.. * 10^exp; 1 when it
@@ -95,9 +117,36 @@ static int digits_at(double v, int p, char digits[20], int *exp) {
     return strtod(text, NULL) == v;
 }
 
+static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
+                               1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
+
+/* Most doubles people send are short decimals (0.25, 1234.5): the fewest decimals k for which
+ * the nearest integer n to v * 10^k gives back v as n / 10^k (both exact, so the division
+ * rounds as reading "n e-k" does). Below 2^51 the doubles reading back as v span less than half
+ * a unit of n, so n is the only candidate and the product's rounding cannot move it; past that
+ * (16 digits and more) 0, and printf decides. */
+static int short_decimal(double v, char digits[20], int *exp) {
+    for (int k = 0; k < (int)(sizeof POW10 / sizeof *POW10); k++) {
+        double x = v * POW10[k];
+        if (x >= 2251799813685248.0) return 0;
+        uint64_t n = (uint64_t)(x + 0.5);
+        if (n == 0 || (double)n / POW10[k] != v) continue;
+        char text[24];
+        const char *p = u64_digits(n, text);
+        int len = (int)(text + 24 - p);
+        *exp = len - 1 - k;
+        while (len > 1 && p[len - 1] == '0') len--;
+        memcpy(digits, p, (size_t)len);
+        return len;
+    }
+    return 0;
+}
+
 /* The shortest digits that read back as v (finite, positive), searched by precision: glibc's
  * printf rounds correctly, and once p digits read back so do p + 1. */
 static int shortest_digits(double v, char digits[20], int *exp) {
+    int n = short_decimal(v, digits, exp);
+    if (n) return n;
     int lo = 1, hi = 17;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
@@ -105,7 +154,7 @@ static int shortest_digits(double v, char digits[20], int *exp) {
         else lo = mid + 1;
     }
     digits_at(v, lo, digits, exp);
-    int n = lo;
+    n = lo;
     while (n > 1 && digits[n - 1] == '0') n--;
     return n;
 }
