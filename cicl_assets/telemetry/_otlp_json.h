@@ -200,6 +200,13 @@ typedef struct {
 
 static const int32_t *str_off(const Strs *s) { return (const int32_t *)s->off.p; }
 
+/* String r of s and its length (data is NULL while every string is empty). */
+static const uint8_t *str_at(const Strs *s, int64_t r, size_t *n) {
+    const int32_t *off = str_off(s);
+    *n = (size_t)(off[r + 1] - off[r]);
+    return s->data.p ? (const uint8_t *)s->data.p + off[r] : (const uint8_t *)"";
+}
+
 static int64_t at_i64(const Buf *b, int64_t k) {
     int64_t v;
     memcpy(&v, b->p + 8 * k, 8);
@@ -217,11 +224,9 @@ static int json_members(Buf *out, Walk *w, Walk *child, int64_t owner) {
         if (!first && buf_u8(out, ',') < 0) return -1;
         first = 0;
         if (L->key_valid.p[w->row]) {
-            const int32_t *off = str_off(&L->keys);
-            int64_t r = w->row;
-            if (json_string(out, (const uint8_t *)L->keys.data.p + off[r], (size_t)(off[r + 1] - off[r])) < 0 ||
-                buf_u8(out, ':') < 0)
-                return -1;
+            size_t n;
+            const uint8_t *key = str_at(&L->keys, w->row, &n);
+            if (json_string(out, key, n) < 0 || buf_u8(out, ':') < 0) return -1;
         }
         if (json_value(out, w, child) < 0) return -1;
     }
@@ -232,11 +237,13 @@ static int json_members(Buf *out, Walk *w, Walk *child, int64_t owner) {
 static int json_value(Buf *out, Walk *w, Walk *child) {
     const Level *L = w->L;
     int64_t r = w->row++;
-    const int32_t *off = str_off(&L->s);
+    size_t n;
+    const uint8_t *text;
     switch ((uint8_t)L->kind.p[r]) {
     case STR:
     case BYTES:
-        return json_string(out, (const uint8_t *)L->s.data.p + off[r], (size_t)(off[r + 1] - off[r]));
+        text = str_at(&L->s, r, &n);
+        return json_string(out, text, n);
     case INT:
         return json_i64(out, at_i64(&L->i, w->i++));
     case DOUBLE: {
@@ -296,14 +303,14 @@ static int has_raw(const Batch *B) {
 static int json_events(Strs *out, const Batch *B) {
     AttrWalk a;
     attr_walk(&a, &B->event_attrs);
-    const int32_t *off = str_off(&B->ev_name);
     int64_t e = 0;
     Buf *b = &out->data;
     for (int64_t span = 0; span < B->n; span++) {
         if (buf_u8(b, '[') < 0) return -1;
         for (int first = 1; e < B->events && at_i64(&B->ev_owner, e) == span; e++, first = 0) {
-            if ((!first && buf_u8(b, ',') < 0) || PUT(b, "{\"name\":") < 0 ||
-                json_string(b, (const uint8_t *)B->ev_name.data.p + off[e], (size_t)(off[e + 1] - off[e])) < 0 ||
+            size_t n;
+            const uint8_t *name = str_at(&B->ev_name, e, &n);
+            if ((!first && buf_u8(b, ',') < 0) || PUT(b, "{\"name\":") < 0 || json_string(b, name, n) < 0 ||
                 PUT(b, ",\"time_unix_nano\":") < 0 || json_i64(b, at_i64(&B->ev_time, e)) < 0 ||
                 PUT(b, ",\"attributes\":") < 0 || json_object(b, &a, e) < 0 || buf_u8(b, '}') < 0)
                 return -1;
@@ -316,19 +323,19 @@ static int json_events(Strs *out, const Batch *B) {
 static int json_links(Strs *out, const Batch *B) {
     AttrWalk a;
     attr_walk(&a, &B->link_attrs);
-    const int32_t *off = str_off(&B->ln_state);
     int64_t l = 0;
     Buf *b = &out->data;
     for (int64_t span = 0; span < B->n; span++) {
         if (buf_u8(b, '[') < 0) return -1;
         for (int first = 1; l < B->links && at_i64(&B->ln_owner, l) == span; l++, first = 0) {
-            size_t state = (size_t)(off[l + 1] - off[l]);
+            size_t state;
+            const uint8_t *text = str_at(&B->ln_state, l, &state);
             if ((!first && buf_u8(b, ',') < 0) || PUT(b, "{\"trace_id\":\"") < 0 ||
                 buf_put(b, B->ln_trace.p + 32 * l, 32) < 0 || PUT(b, "\",\"span_id\":\"") < 0 ||
                 buf_put(b, B->ln_span.p + 16 * l, 16) < 0 || buf_u8(b, '"') < 0)
                 return -1;
             if (state && (PUT(b, ",\"trace_state\":") < 0 ||
-                          json_string(b, (const uint8_t *)B->ln_state.data.p + off[l], state) < 0))
+                          json_string(b, text, state) < 0))
                 return -1;
             if (PUT(b, ",\"attributes\":") < 0 || json_object(b, &a, l) < 0 || buf_u8(b, '}') < 0)
                 return -1;

@@ -192,6 +192,6 @@ def test_most_checked_mutants_are_rendered_in_c():
     for data in otlp_fuzz.mutants(seed=22, count=250):
         if otlp_compiled.check(data)[0] == "ok":
             verdicts += _rendered_in_c(data)
-    # 84 batches of the 250 mutants pass the check; 74 of them are rendered in C
+    # 88 batches of the 250 mutants pass the check; 78 of them are rendered in C
     assert len(verdicts) > 60
     assert sum(verdicts) / len(verdicts) > 0.75
