@@ -1,6 +1,7 @@
 """The compiled decoder's JSON text columns (attributes, events, links): exact text, the same as
 the fallback's, and rendered in C unless a value is nested two levels deep."""
 
+import json
 import random
 import struct
 
@@ -9,8 +10,13 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+from cicl_assets.ingest.redact import configure
+from cicl_assets.ingest.redact_table import redact_table
+from cicl_assets.ingest.redaction_key import RedactionKey, RedactionPolicy
 from cicl_assets.telemetry import otlp_compiled
 from cicl_assets.telemetry.otlp_proto import parse_protobuf
+from cicl_assets.telemetry.spans_table import OTEL_SPANS
+from tests.redaction import masked
 from tests.unit.telemetry import otlp_fuzz
 from tests.unit.telemetry.otlp_requests import T0, every_kind_request, kv
 
@@ -195,3 +201,26 @@ def test_most_checked_mutants_are_rendered_in_c():
     # 88 batches of the 250 mutants pass the check; 78 of them are rendered in C
     assert len(verdicts) > 60
     assert sum(verdicts) / len(verdicts) > 0.75
+
+
+def test_secrets_in_json_rendered_in_c_are_redacted_before_storage():
+    """The spool redacts the table's JSON columns (ingest.redact_table), whoever rendered them."""
+    configure(RedactionPolicy(RedactionKey(b"k" * 32, "test")))
+    secret = {"db.password": "hunter2", "http.request.header.cookie": "sid=s3cr3t"}
+    attrs = [kv(k, string_value=v) for k, v in secret.items()]
+    req = _one_span(*attrs, kv("db.system", string_value="pg"))
+    req.resource_spans[0].resource.attributes.extend(attrs)
+    span = req.resource_spans[0].scope_spans[0].spans[0]
+    span.events.add(name="e", time_unix_nano=T0).attributes.extend(attrs)
+    span.links.add(trace_id=b"\x03" * 16, span_id=b"\x04" * 8).attributes.extend(attrs)
+    data = req.SerializeToString()
+    assert _rendered_in_c(data) == [True]
+    table = _both(data)
+    assert "hunter2" in table.column("span_attributes")[0].as_py()
+    row = redact_table(table, OTEL_SPANS).to_pylist()[0]
+    hidden = {"db.password": "[REDACTED]", "http.request.header.cookie": "[REDACTED]"}
+    assert json.loads(masked(row["span_attributes"])) == {**hidden, "db.system": "pg"}
+    assert json.loads(masked(row["resource_attributes"])) == {"service.name": "svc", **hidden}
+    assert json.loads(masked(row["events"]))[0]["attributes"] == hidden
+    assert json.loads(masked(row["links"]))[0]["attributes"] == hidden
+    assert not any("hunter2" in str(v) or "s3cr3t" in str(v) for v in row.values())
