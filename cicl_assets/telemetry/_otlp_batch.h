@@ -105,7 +105,7 @@ static int add_kv(Attrs *A, int depth, int64_t owner, const uint8_t *p, const ui
     TRY(buf_i64(&L->owner, owner));
     TRY(buf_u8(&L->key_valid, 1));
     TRY(strs_push(&L->keys, key.data, key.len));
-    return add_value(A, depth, row, value.data, value.data + value.len);
+    return add_value(A, depth, row, value.data, field_end(&value));
 }
 
 static int add_kvs(Attrs *A, int64_t owner, const uint8_t *p, const uint8_t *end, uint32_t number) {
@@ -257,7 +257,7 @@ static int next_message(const uint8_t **pp, const uint8_t *end, uint32_t number,
 
 static int add_scope_row(Batch *B, const Field *scope) {
     Field f, name = {0}, version = {0};
-    const uint8_t *p = scope->data, *end = scope->data + scope->len;
+    const uint8_t *p = scope->data, *end = field_end(scope);
     while (p < end) {
         NEXT(&p, end, &f);
         if (f.wire != WT_LEN) continue;

@@ -99,6 +99,7 @@ static int batch_init(Batch *B) {
 static const char HEX[] = "0123456789abcdef";
 
 static int put_hex(Buf *b, const uint8_t *p, size_t n) {
+    if (n == 0) return 0; /* b->p may still be NULL */
     if (buf_reserve(b, 2 * n) < 0) return -1;
     char *out = b->p + b->len;
     for (size_t k = 0; k < n; k++) {
@@ -112,6 +113,7 @@ static int put_hex(Buf *b, const uint8_t *p, size_t n) {
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static int push_b64(Strs *s, const uint8_t *p, size_t n) {
+    if (n == 0) return strs_push(s, NULL, 0); /* s->data.p may still be NULL */
     size_t size = (n + 2) / 3 * 4;
     if (s->data.len + size > INT32_MAX || buf_reserve(&s->data, size) < 0) return -1;
     char *out = s->data.p + s->data.len;

@@ -5,12 +5,14 @@
  *   Decoder(data).next(limit) -> dict | None  columns of up to `limit` spans, None at the end
  *
  * A Decoder must only be given data check() passed: it still bounds every read, and raises
- * ValueError rather than read past a length, but it does not repeat the schema checks. Rendering
- * (JSON, promoted columns) and redaction stay in Python, on the columns this produces. */
+ * ValueError rather than read past a length, but it does not repeat the schema checks. The JSON
+ * text columns are rendered here too (_otlp_json.h) unless the batch holds a value nested two
+ * levels deep; promoted columns and redaction stay in Python. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include "_otlp_batch.h"
+#include "_otlp_json.h"
 
 typedef struct {
     PyObject_HEAD
@@ -70,7 +72,16 @@ static int put_attrs(PyObject *d, const char *name, const Attrs *A) {
     return put_level(d, prefix, &A->child);
 }
 
-static PyObject *batch_dict(const Batch *B) {
+static int put_rendered(PyObject *d, const Rendered *J, int done) {
+    const Strs *strs[] = {RENDERED_STRS(J)};
+    static const char *names[] = {"resource_attributes", "span_attributes", "events", "links"};
+    int r = PyDict_SetItemString(d, "rendered", done ? Py_True : Py_False);
+    for (size_t k = 0; done && !r && k < sizeof strs / sizeof *strs; k++)
+        r = put_strs(d, "json.", names[k], strs[k]);
+    return r;
+}
+
+static PyObject *batch_dict(const Batch *B, const Rendered *J, int done) {
     PyObject *d = PyDict_New();
     if (!d) return NULL;
     const Buf *bufs[] = {BATCH_BUFS(B)};
@@ -86,6 +97,7 @@ static PyObject *batch_dict(const Batch *B) {
     for (size_t k = 0; !r && k < sizeof bufs / sizeof *bufs; k++) r = put_buf(d, "", buf_names[k], bufs[k]);
     for (size_t k = 0; !r && k < sizeof strs / sizeof *strs; k++) r = put_strs(d, "", str_names[k], strs[k]);
     for (size_t k = 0; !r && k < sizeof attrs / sizeof *attrs; k++) r = put_attrs(d, attr_names[k], attrs[k]);
+    if (!r) r = put_rendered(d, J, done);
     if (r) {
         Py_DECREF(d);
         return NULL;
@@ -101,14 +113,22 @@ static PyObject *Decoder_next(Decoder *D, PyObject *arg) {
         return NULL;
     }
     Batch B;
-    if (batch_init(&B) < 0) {
+    Rendered J;
+    int init = batch_init(&B), done = 0;
+    init |= rendered_init(&J);
+    if (init < 0) {
         batch_free(&B);
+        rendered_free(&J);
         return PyErr_NoMemory();
     }
     int r;
     Py_BEGIN_ALLOW_THREADS
     failure = 0;
     r = fill(&D->cursor, &B, limit);
+    if (r >= 0 && B.n) {
+        done = render(&J, &B);
+        if (done < 0) r = fail_memory();
+    }
     Py_END_ALLOW_THREADS
     PyObject *out = NULL;
     if (r < 0 && failure == FAIL_DATA) {
@@ -118,9 +138,10 @@ static PyObject *Decoder_next(Decoder *D, PyObject *arg) {
     } else if (B.n == 0) {
         out = Py_NewRef(Py_None);
     } else {
-        out = batch_dict(&B);
+        out = batch_dict(&B, &J, done);
     }
     batch_free(&B);
+    rendered_free(&J);
     return out;
 }
 

@@ -88,6 +88,10 @@ static inline int wire_field(const uint8_t **pp, const uint8_t *end, Field *f) {
     }
 }
 
+/* The end of a length-delimited field's payload; an absent field ({0}) is empty (NULL + 0 is
+ * undefined behaviour). */
+static inline const uint8_t *field_end(const Field *f) { return f->data ? f->data + f->len : f->data; }
+
 /* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as upb checks it. */
 static inline int utf8_valid(const uint8_t *s, size_t n) {
     size_t i = 0;

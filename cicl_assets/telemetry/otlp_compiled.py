@@ -1,8 +1,10 @@
 """OTLP protobuf traces through the compiled decoder, with the pure-Python one as the fallback.
 
 The C extension (`_otlp_decode.c`, built by the package's install) reads the wire format
-straight into the column buffers `otlp_proto._Batch` builds from upb messages; rendering
-(JSON, promoted columns) is the same `span_batch.build_table` step, so both give identical rows.
+straight into the column buffers `otlp_proto._Batch` builds from upb messages, and renders the
+JSON text columns (attributes, events, links) as `span_batch.render_json` does; the promoted
+columns are the same `span_batch.build_table` step. A batch holding a value nested two levels
+deep is rendered by `render_json`. Redaction runs later, on the table (`ingest.redact_table`).
 It first checks the whole request; a request it does not pass (malformed: the fallback words
 the reject; or valid in a spelling only the protobuf runtime interprets) goes to the fallback.
 Without the extension, or with CICL_COMPILED_DECODERS=off, every request does.
@@ -24,6 +26,7 @@ from cicl_assets.telemetry.attributes import RAW_JSON, AttrColumns, natural_json
 from cicl_assets.telemetry.otlp_proto import gc_paused, natural, parse_protobuf
 from cicl_assets.telemetry.span_batch import (
     BATCH_SPANS,
+    JSON_COLUMNS,
     EventColumns,
     LinkColumns,
     SpanColumns,
@@ -79,7 +82,7 @@ def decode_compiled(data: bytes) -> Iterator[tuple[str, pa.Table]]:
             batch = decoder.next(BATCH_SPANS)
             if batch is None:
                 return
-            table = build_table(span_columns(batch))
+            table = build_table(span_columns(batch), rendered_json(batch))
         yield OTEL_SPANS.name, table
 
 
@@ -143,6 +146,15 @@ def _attrs(d: dict[str, Any], name: str) -> AttrColumns:
 def _hex(data: bytes, n: int, digits: int) -> pa.Array:
     offsets = np.arange(0, digits * (n + 1), digits, dtype=np.int32)
     return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def rendered_json(d: dict[str, Any]) -> dict[str, pa.Array] | None:
+    """The JSON text columns the decoder rendered, or None when the batch is left to Python
+    (a value nested two levels deep)."""
+    if not d["rendered"]:
+        return None
+    sizes = {"resource_attributes": d["resources"]}
+    return {name: _strings(d, f"json.{name}", sizes.get(name, d["n"])) for name in JSON_COLUMNS}
 
 
 def span_columns(d: dict[str, Any]) -> SpanColumns:

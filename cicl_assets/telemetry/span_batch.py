@@ -149,9 +149,27 @@ def _wrap_list(objects: pa.Array, owner: np.ndarray, n: int) -> pa.Array:
     return pc.binary_join_element_wise("[", joined, "]", "")
 
 
-def build_table(cols: SpanColumns) -> pa.Table:
-    """The `otel_spans` rows of one batch (without source_file, which the runner adds)."""
+JSON_COLUMNS = ("resource_attributes", "span_attributes", "events", "links")
+
+
+def render_json(cols: SpanColumns) -> dict[str, pa.Array]:
+    """The JSON text columns (resource_attributes per resource row, the others per span)."""
     n = len(cols.trace_id)
+    return {
+        "resource_attributes": render_objects(cols.resource_attrs, cols.resource_count),
+        "span_attributes": render_objects(cols.attrs, n),
+        "events": _events_json(cols.events, n),
+        "links": _links_json(cols.links, n),
+    }
+
+
+def build_table(cols: SpanColumns, rendered: dict[str, pa.Array] | None = None) -> pa.Table:
+    """The `otel_spans` rows of one batch (without source_file, which the runner adds).
+
+    ``rendered``: the JSON_COLUMNS already rendered (by the compiled decoder), as render_json
+    gives them."""
+    n = len(cols.trace_id)
+    text = render_json(cols) if rendered is None else rendered
     res_idx = pa.array(cols.resource_of)
     scope_idx = pa.array(cols.scope_of)
     rcount = cols.resource_count
@@ -176,10 +194,10 @@ def build_table(cols: SpanColumns) -> pa.Table:
         "status_message": cols.status_message,
         "scope_name": pc.take(cols.scope_name, scope_idx),
         "scope_version": pc.take(cols.scope_version, scope_idx),
-        "resource_attributes": pc.take(render_objects(cols.resource_attrs, rcount), res_idx),
-        "span_attributes": render_objects(cols.attrs, n),
-        "events": _events_json(cols.events, n),
-        "links": _links_json(cols.links, n),
+        "resource_attributes": pc.take(text["resource_attributes"], res_idx),
+        "span_attributes": text["span_attributes"],
+        "events": text["events"],
+        "links": text["links"],
     }
     for name, keys in SPAN_STRINGS.items():
         columns[name] = promote(cols.attrs, n, keys, STR)

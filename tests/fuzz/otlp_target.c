@@ -6,10 +6,12 @@
  *       -I cicl_assets/telemetry tests/fuzz/otlp_target.c -o otlp-target && ./otlp-target FILE...
  *
  * Each input goes through the check and, checked or not, through the second pass in batches of
- * seven spans: the second pass must bound its own reads. `make fuzz` runs both forms. */
+ * seven spans, each batch then rendered to JSON: the second pass must bound its own reads.
+ * `make fuzz` runs both forms. */
 #include <stdio.h>
 
 #include "_otlp_batch.h"
+#include "_otlp_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Check c;
@@ -21,6 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (batch_init(&B) < 0) abort();
         int r = fill(&cursor, &B, 7);
         int64_t n = B.n;
+        if (r >= 0 && n) {
+            Rendered J;
+            if (rendered_init(&J) < 0 || render(&J, &B) < 0) abort();
+            rendered_free(&J);
+        }
         batch_free(&B);
         if (r < 0 && failure == FAIL_MEMORY) abort();
         if (r <= 0 || n == 0) break;

@@ -88,6 +88,7 @@ def test_only_the_product_is_copied(steps):
             "_otlp_batch.h",
             "_otlp_check.h",
             "_otlp_columns.h",
+            "_otlp_json.h",
             "_otlp_wire.h",
         )
     }

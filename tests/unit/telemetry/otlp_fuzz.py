@@ -225,7 +225,14 @@ def _any_value(rng: random.Random, value: AnyValue, depth: int = 0) -> None:
     elif choice == 2:
         value.int_value = rng.choice((0, -1, 2**63 - 1, -(2**63), rng.randrange(-1000, 1000)))
     elif choice == 3:
-        value.double_value = rng.choice((0.0, -0.0, 0.1, 1e300, 5e-324, float("nan"), float("inf")))
+        value.double_value = rng.choice(
+            (
+                0.0, -0.0, 0.1, 1e300, 5e-324, float("nan"), float("inf"),
+                round(rng.uniform(-1e4, 1e4), rng.randrange(8)),  # short decimals
+                2.0 ** rng.randint(-1074, 1023),  # where the nearest digits may not read back
+                struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0],
+            )
+        )  # fmt: skip
     elif choice == 4:
         value.bytes_value = bytes(rng.randrange(256) for _ in range(rng.randrange(5)))
     elif choice == 5:
