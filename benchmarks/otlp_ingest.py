@@ -333,8 +333,8 @@ def main() -> None:
     for kind, one, two in (("protobuf", pb1, pb2), ("JSON lines", js1, js2)):
         say(
             f"{kind}, 2 workers: {two['spans_per_s'] / one['spans_per_s']:.2f}x one worker; CPU s "
-            f"loading {two['cpu_s_main']} vs parsing {two['cpu_s_workers']}: at most "
-            f"{ceiling(two)}x on 2 cores"
+            f"loading {two['cpu_s_main']} vs parsing {two['cpu_s_workers']}: "
+            + (f"at most {ceiling(two)}x on 2 cores" if ceiling(two) else "loading bounds it")
         )
     say("goals: " + ", ".join(f"{k} {v}" for k, v in GOALS.items()))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
