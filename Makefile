@@ -42,8 +42,8 @@ WITH_PLATFORM = \
   CICL_PLATFORM_REPO="$${CICL_PLATFORM_REPO:-$$(test -d $(PLATFORM_REPO) && echo $(PLATFORM_REPO))}"
 
 .PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser postgres \
-  kubectl lint ui ui-postgres bench fuzz clean dogfood sast audit sbom promote cicl \
-  after-release
+  kubectl clang lint ui ui-postgres bench fuzz clean test-fallback dogfood sast audit sbom promote \
+  cicl after-release
 
 venv: $(STAMP)
 
@@ -134,6 +134,25 @@ test: export PYTHONPYCACHEPREFIX = $(CURDIR)/.cicl/pycache
 test: venv emulators browser postgres kubectl
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS) $(TEST_PATHS)
 
+## test-fallback: the OTLP, ingest and exactly-once tests as a machine without a C compiler
+## runs them: from a copy of the source tree without the compiled decoder (git's files only; the
+## extension is git-ignored), with CICL_COMPILED_DECODERS=off. Installing with
+## CICL_BUILD_EXTENSION=off gives that form too.
+FALLBACK := .cicl/fallback
+FALLBACK_ENV = PYTHONPATH=$$PWD CICL_COMPILED_DECODERS=off \
+  CICL_EMULATOR_CACHE=$${CICL_EMULATOR_CACHE:-$(CURDIR)/.cicl/emulators}
+FALLBACK_TESTS ?= tests/unit/telemetry tests/unit/ingest tests/unit/test_ingest_runner.py \
+  tests/unit/test_exactly_once.py tests/unit/test_poison_files.py \
+  tests/unit/test_invalid_utf8_every_stream.py tests/integration/test_telemetry_assets.py
+test-fallback: venv emulators
+	rm -rf $(FALLBACK) && mkdir -p $(FALLBACK)
+	git ls-files -z --cached --others --exclude-standard \
+	  | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(FALLBACK)
+	cd $(FALLBACK) && $(FALLBACK_ENV) $(abspath $(PY)) -c \
+	  'from cicl_assets.telemetry import otlp_compiled as c; assert c._otlp_decode is None, c'
+	cd $(FALLBACK) && $(FALLBACK_ENV) $(abspath $(PY)) -m pytest -q \
+	  -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS) $(FALLBACK_TESTS)
+
 ## sast / audit / sbom: bandit's SARIF, pip-audit's JSON for requirements.lock (asks PyPI's
 ## vulnerability data about every locked package) and the CycloneDX SBOM of the lock, in $(REPORTS)
 sast: venv
@@ -167,22 +186,34 @@ promote: kubectl
 soak: venv
 	$(PY) -m tests.soak --kills 20 $(SOAK_ARGS)
 
-## fuzz: the compiled OTLP protobuf decoder's C under ASan/UBSan on the fuzz set and 20k seeded
-## mutants; with clang, coverage-guided (libFuzzer) for FUZZ_SECONDS; then compared with the
-## pure-Python decoder for FUZZ_SECONDS (FUZZ_ARGS="--raw": the extension alone, for valgrind)
+## clang: Debian's clang and its libFuzzer runtime, for `make fuzz` (installed when missing;
+## needs root or sudo)
+clang:
+	@command -v clang >/dev/null && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
+	  >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
+
+## fuzz: the compiled OTLP protobuf decoder's C under ASan/UBSan, then LeakSanitizer, on the fuzz
+## set and 20k seeded mutants; coverage-guided (clang's libFuzzer) for FUZZ_SECONDS; then compared
+## with the pure-Python decoder for FUZZ_SECONDS (FUZZ_ARGS="--raw": the extension alone, for
+## valgrind). A libFuzzer finding is written to $(FUZZ)/crash-*.
 FUZZ_SECONDS ?= 300
 FUZZ := .cicl/fuzz
 FUZZ_C = -g -O1 -std=c11 -fsanitize=address,undefined -fno-sanitize-recover=all \
   -I cicl_assets/telemetry tests/fuzz/otlp_target.c
-fuzz: venv
+fuzz: venv clang
 	rm -rf $(FUZZ) && mkdir -p $(FUZZ)/corpus
 	$(PY) -m tests.unit.telemetry.otlp_fuzz --write $(FUZZ)/inputs --count 20000
 	gcc -DCICL_STANDALONE $(FUZZ_C) -o $(FUZZ)/otlp-target
 	find $(FUZZ)/inputs -type f -print0 | xargs -0 $(FUZZ)/otlp-target
-	if command -v clang >/dev/null; then \
-	  clang -fsanitize=fuzzer $(FUZZ_C) -o $(FUZZ)/otlp-libfuzzer && \
-	  $(FUZZ)/otlp-libfuzzer -max_total_time=$(FUZZ_SECONDS) $(FUZZ)/corpus $(FUZZ)/inputs; \
-	else echo "fuzz: no clang, coverage-guided fuzzing skipped (Debian: apt-get install clang)"; fi
+	clang -fsanitize=fuzzer $(FUZZ_C) -o $(FUZZ)/otlp-libfuzzer
+	$(FUZZ)/otlp-libfuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  -artifact_prefix=$(FUZZ)/ $(FUZZ)/corpus $(FUZZ)/inputs
+	gcc -DCICL_STANDALONE -g -O1 -std=c11 -fsanitize=leak -I cicl_assets/telemetry \
+	  tests/fuzz/otlp_target.c -o $(FUZZ)/otlp-lsan
+	find $(FUZZ)/inputs $(FUZZ)/corpus -type f -print0 | xargs -0 $(FUZZ)/otlp-lsan
 	$(PY) -m tests.unit.telemetry.otlp_fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
 
 lint: venv

@@ -1,6 +1,14 @@
-"""The compiled OTLP decoder; everything else about the package is in pyproject.toml."""
+"""The compiled OTLP decoder; everything else about the package is in pyproject.toml.
+
+CICL_BUILD_EXTENSION=off installs the package without it (the pure-Python decoder then parses
+everything): `make test-fallback` tests that form.
+"""
+
+import os
 
 from setuptools import Extension, setup
+
+BUILD_EXTENSION = os.environ.get("CICL_BUILD_EXTENSION", "on").lower() != "off"
 
 setup(
     ext_modules=[
@@ -25,4 +33,6 @@ setup(
             optional=True,  # no compiler: the pure-Python decoder is used
         )
     ]
+    if BUILD_EXTENSION
+    else []
 )
