@@ -74,7 +74,7 @@ static int add_value(Attrs *A, int depth, int64_t row, const uint8_t *p, const u
         TRY(buf_i64(&L->raw_rows, row));
         TRY(strs_push(&L->raw, p, (size_t)(end - p)));
     } else if (kind == ARRAY || kind == KVLIST) {
-        const uint8_t *m = value.data, *mend = value.data + value.len;
+        const uint8_t *m = value.data, *mend = field_end(&value);
         while (m < mend) {
             NEXT(&m, mend, &f);
             if (f.number != 1 || f.wire != WT_LEN) continue;
