@@ -67,10 +67,14 @@ def partition_days(context: dg.AssetExecutionContext) -> list[date]:
     return list(days_between(window.start, window.end))
 
 
-def day_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
-    """Consecutive days grouped into inclusive (first, last) ranges, in order."""
+def day_ranges(days: Iterable[date], today: date | None = None) -> list[tuple[date, date]]:
+    """Consecutive days grouped into inclusive (first, last) ranges, in order. Days after today
+    (UTC) are left out: their partitions do not exist yet, and a producer's clock running ahead
+    must not fail the run that ingested its rows; the day is evaluated once it has begun and new
+    rows touch it again."""
+    last = today or datetime.now(UTC).date()
     ranges: list[tuple[date, date]] = []
-    for day in sorted(set(days)):
+    for day in sorted(d for d in set(days) if d <= last):
         if ranges and ranges[-1][1] + DAY == day:
             ranges[-1] = (ranges[-1][0], day)
         else:
