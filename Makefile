@@ -220,7 +220,10 @@ lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 ## ui: the Dagster webserver and daemon on 127.0.0.1:3000
+# The instance's storage is created first, under cicl's lock: a `cicl.py` command started beside
+# `make ui` on a new DAGSTER_HOME would otherwise race the webserver to create it.
 ui: venv $(DAGSTER_HOME)/dagster.yaml
+	$(PY) -m cicl_assets.instance
 	$(WITH_KEYS) $(WITH_PLATFORM) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
 ## ui-postgres: webserver and daemon on a local PostgreSQL (data in .cicl/postgres, kept between

@@ -41,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import dagster as dg
 
-from cicl_assets import settings
 from cicl_assets.audit.notary import ChainError, reset_chain
+from cicl_assets.instance import open_instance
 from cicl_assets.learning.breach import BREACH_REPORT_ASSET
 from cicl_assets.learning.routing.groups import load_policy as load_routing_policy
 from cicl_assets.partitions import day_ranges, range_tags
@@ -267,7 +267,7 @@ def run() -> int:
     those days); the breach sensor."""
     import definitions
 
-    instance = _instance()
+    instance = open_instance()
     defs = definitions.defs
     warehouse = defs.resources["warehouse"]
     began = time.monotonic()
@@ -275,27 +275,6 @@ def run() -> int:
     # On stderr with the run's logs: stdout ends with the breach lines people read.
     print(f"work after start-up: {time.monotonic() - began:.2f} s", file=sys.stderr)
     return code
-
-
-def _instance() -> dg.DagsterInstance:
-    """The DAGSTER_HOME instance. Its storage is created on first use; two commands started at
-    once on a new DAGSTER_HOME would both create it (alembic_version already exists), so the
-    first use is serialised with a file lock beside the instance."""
-    import fcntl
-
-    home = settings.dagster_home()
-    if not home:
-        return dg.DagsterInstance.get()
-    os.makedirs(home, exist_ok=True)
-    with open(os.path.join(home, ".cicl-instance.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            instance = dg.DagsterInstance.get()
-            instance.get_runs(limit=1)  # storages are created here, under the lock
-            instance.event_log_storage.get_asset_records([])
-            return instance
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _with_writer_lease(warehouse, work) -> int:
@@ -376,7 +355,7 @@ def backfill(first: date, last: date) -> int:
     per job for the whole range), then review the breaches they show."""
     import definitions
 
-    instance = _instance()
+    instance = open_instance()
     defs = definitions.defs
     warehouse = defs.resources["warehouse"]
     return _with_writer_lease(warehouse, lambda: _backfill(defs, instance, warehouse, first, last))
@@ -511,7 +490,7 @@ def review_command(args: argparse.Namespace) -> int:
     defs = definitions.defs
     if args.command == "candidates":
         return candidates(defs)
-    instance = _instance()
+    instance = open_instance()
     return _with_writer_lease(
         defs.resources["warehouse"],
         lambda: review(
@@ -525,7 +504,7 @@ def release_command(command: str) -> int:
     from scripts.release_commands import outcomes, release
 
     defs = definitions.defs
-    instance = _instance()
+    instance = open_instance()
     work = release if command == "release" else outcomes
     return _with_writer_lease(defs.resources["warehouse"], lambda: work(defs, instance))
 

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 import definitions
+from cicl_assets.instance import open_instance
 from tests.browser import CHROMIUM_ARGS, chromium_path
 from tests.webserver import webserver as serve
 
@@ -54,7 +55,9 @@ PARTITIONS_QUERY = """
 
 
 def _instance_config(home: Path) -> None:
-    """The instance config `make ui` writes, written by the Makefile's own rule."""
+    """The instance `make ui` starts the webserver on: the config its Makefile rule writes, and
+    the storage it creates first (without it, the backfill started beside the webserver below
+    races it to create the same tables)."""
     subprocess.run(
         ["make", "-s", f"DAGSTER_HOME={home}", f"{home}/dagster.yaml"],
         cwd=ROOT,
@@ -62,6 +65,7 @@ def _instance_config(home: Path) -> None:
         capture_output=True,
         timeout=60,
     )
+    open_instance(str(home)).dispose()
 
 
 @pytest.fixture(scope="module")
