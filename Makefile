@@ -16,6 +16,11 @@ export CICL_LANDING_URI ?= .cicl/landing
 export CICL_OUTBOX_URI ?= .cicl/outbox
 export CICL_CONFIG_DIR ?= config
 export DAGSTER_HOME ?= $(CURDIR)/.cicl/dagster_home
+# Every command starts interpreters that import Dagster (`make run` one, the suite hundreds): with
+# PYTHONDONTWRITEBYTECODE set in the shell, each would compile Dagster and its dependencies from
+# source again (~8 s of CPU each). Their bytecode is cached under .cicl/pycache instead.
+export PYTHONDONTWRITEBYTECODE =
+export PYTHONPYCACHEPREFIX ?= $(CURDIR)/.cicl/pycache
 KEYS ?= .cicl/keys
 # The demo's platform repository (`make demo` seeds it); `make run` uses it unless
 # CICL_PLATFORM_REPO names another.
@@ -126,11 +131,6 @@ kubectl:
 
 ## test: the whole suite (starts the BigQuery and GCS emulators, PostgreSQL and a headless
 ## browser itself)
-# The suite starts hundreds of interpreters (`cicl.py run`, the emulators, the webserver): with
-# PYTHONDONTWRITEBYTECODE set, each would compile Dagster and its dependencies from source again
-# (seconds of CPU each). Their bytecode is cached under .cicl/pycache instead.
-test: export PYTHONDONTWRITEBYTECODE =
-test: export PYTHONPYCACHEPREFIX = $(CURDIR)/.cicl/pycache
 test: venv emulators browser postgres kubectl
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS) $(TEST_PATHS)
 
