@@ -271,7 +271,7 @@ def run() -> int:
     defs = definitions.defs
     warehouse = defs.resources["warehouse"]
     began = time.monotonic()
-    code = _with_writer_lease(warehouse, lambda: _run(defs, instance, warehouse))
+    code = _with_writer_lease(warehouse, lambda: _held(warehouse, _run, defs, instance))
     # On stderr with the run's logs: stdout ends with the breach lines people read.
     print(f"work after start-up: {time.monotonic() - began:.2f} s", file=sys.stderr)
     return code
@@ -286,6 +286,12 @@ def _with_writer_lease(warehouse, work) -> int:
     except LeaseBusy as exc:
         print(f"skipped: {exc}", file=sys.stderr)
         return 75  # EX_TEMPFAIL: nothing was written; run again later
+
+
+def _held(warehouse: Warehouse, work, defs, instance, *args) -> int:
+    # The warehouse stays open across the runs' many calls instead of being opened by each.
+    with warehouse.held():
+        return work(defs, instance, warehouse, *args)
 
 
 def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
@@ -358,7 +364,9 @@ def backfill(first: date, last: date) -> int:
     instance = open_instance()
     defs = definitions.defs
     warehouse = defs.resources["warehouse"]
-    return _with_writer_lease(warehouse, lambda: _backfill(defs, instance, warehouse, first, last))
+    return _with_writer_lease(
+        warehouse, lambda: _held(warehouse, _backfill, defs, instance, first, last)
+    )
 
 
 def _backfill(defs, instance, warehouse, first: date, last: date) -> int:
