@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import dagster as dg
 
 from cicl_assets.audit.notary import ChainError, reset_chain
+from cicl_assets.ingest.runner import start_workers
 from cicl_assets.instance import open_instance
 from cicl_assets.learning.breach import BREACH_REPORT_ASSET
 from cicl_assets.learning.routing.groups import load_policy as load_routing_policy
@@ -308,6 +309,8 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
         progress = progress.started(run_id)
         progress.save(instance)
         record_started(instance, plan)
+        for stream in plan.selected_streams():
+            start_workers(stream.spec)
         result = defs.resolve_job_def("landing_batch").execute_in_process(
             instance=instance,
             raise_on_error=False,
