@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import dagster as dg
 
 from cicl_assets.audit.notary import ChainError, reset_chain
+from cicl_assets.ingest.runner import start_workers
 from cicl_assets.instance import open_instance
 from cicl_assets.learning.breach import BREACH_REPORT_ASSET
 from cicl_assets.learning.routing.groups import load_policy as load_routing_policy
@@ -271,7 +272,7 @@ def run() -> int:
     defs = definitions.defs
     warehouse = defs.resources["warehouse"]
     began = time.monotonic()
-    code = _with_writer_lease(warehouse, lambda: _run(defs, instance, warehouse))
+    code = _with_writer_lease(warehouse, lambda: _held(warehouse, _run, defs, instance))
     # On stderr with the run's logs: stdout ends with the breach lines people read.
     print(f"work after start-up: {time.monotonic() - began:.2f} s", file=sys.stderr)
     return code
@@ -288,6 +289,12 @@ def _with_writer_lease(warehouse, work) -> int:
         return 75  # EX_TEMPFAIL: nothing was written; run again later
 
 
+def _held(warehouse: Warehouse, work, defs, instance, *args) -> int:
+    # The warehouse stays open across the runs' many calls instead of being opened by each.
+    with warehouse.held():
+        return work(defs, instance, warehouse, *args)
+
+
 def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
     # From where the last run that finished its day runs and reviews left off, not from this
     # run's start: a run killed after its ingest leaves its days to this one.
@@ -302,6 +309,8 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse) -> int:
         progress = progress.started(run_id)
         progress.save(instance)
         record_started(instance, plan)
+        for stream in plan.selected_streams():
+            start_workers(stream.spec)
         result = defs.resolve_job_def("landing_batch").execute_in_process(
             instance=instance,
             raise_on_error=False,
@@ -358,7 +367,9 @@ def backfill(first: date, last: date) -> int:
     instance = open_instance()
     defs = definitions.defs
     warehouse = defs.resources["warehouse"]
-    return _with_writer_lease(warehouse, lambda: _backfill(defs, instance, warehouse, first, last))
+    return _with_writer_lease(
+        warehouse, lambda: _held(warehouse, _backfill, defs, instance, first, last)
+    )
 
 
 def _backfill(defs, instance, warehouse, first: date, last: date) -> int:

@@ -64,6 +64,9 @@ class BatchPlan:
     fingerprint: str
     streams: dict[str, StreamFiles] = field(default_factory=dict)
 
+    def selected_streams(self) -> list[DeclaredStream]:
+        return [s for s in DECLARED_STREAMS if stream_keys(s) & self.selection]
+
     def unselected_streams(self) -> dict[str, StreamFiles]:
         chosen = {stream_name(s) for s in DECLARED_STREAMS if stream_keys(s) & self.selection}
         return {name: files for name, files in self.streams.items() if name not in chosen}

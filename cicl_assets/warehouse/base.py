@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +69,11 @@ class Warehouse(dg.ConfigurableResource):
     def target(self) -> str:
         """Where the tables live, as a person names it: a file's schema, a project's dataset."""
         raise NotImplementedError
+
+    def held(self) -> AbstractContextManager[None]:
+        """Keep what the calls of a run share open for the block (DuckDB: the open file);
+        nothing by default."""
+        return nullcontext()
 
     def table_row_counts(self) -> dict[str, int]:
         """Rows per table of the schema/dataset, by name; exact, and never by reading a remote

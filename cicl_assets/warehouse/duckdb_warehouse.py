@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from cicl_assets.warehouse.base import (
 )
 from cicl_assets.warehouse.batch import IngestBatch
 from cicl_assets.warehouse.duckdb_merge import commit_batch
+from cicl_assets.warehouse.duckdb_open import held, open_connection
 from cicl_assets.warehouse.tables import INGEST_REJECTS, INGESTED_FILES, TableSpec
 
 _PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
@@ -64,7 +64,8 @@ class DuckDBWarehouse(Warehouse):
 
     Each call opens a short-lived connection so several processes (run workers, sensors, the
     webserver's code server) can take turns on the file; a lock held by another process is
-    waited for, up to ``lock_timeout_s``. A connection is interrupted ``timeout_s`` after it
+    waited for, up to ``lock_timeout_s`` (``held`` keeps the file open across calls, see
+    duckdb_open). A connection is interrupted ``timeout_s`` after it
     opened: each call is one connection, so that is the call's deadline.
     """
 
@@ -92,18 +93,7 @@ class DuckDBWarehouse(Warehouse):
     def connect(self, what: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout_s
-        delay = 0.05
-        while True:
-            try:
-                con = duckdb.connect(self.path)
-                break
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
-        try:
+        with open_connection(self.path, self.lock_timeout_s) as con:
             con.execute("SET TimeZone = 'UTC'")
             # Bounded memory: loads stream Parquet and big queries spill next to the database
             # file instead of growing the process (a 1M-span load peaked near 1 GB without it).
@@ -119,8 +109,11 @@ class DuckDBWarehouse(Warehouse):
             con.execute(f"USE {self.schema_name}")
             with _deadline(con, self.timeout_s, what):
                 yield con
-        finally:
-            con.close()
+
+    def held(self) -> AbstractContextManager[None]:
+        """Keep the database open in this process for the block: a run's many calls then skip
+        opening the file each (another process waiting for it still gets its turns)."""
+        return held(self.path)
 
     def ensure_table(self, spec: TableSpec) -> None:
         with self.connect(f"creating or extending {spec.name}") as con:
