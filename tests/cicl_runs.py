@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from cicl_assets.resources import build_resources
@@ -31,17 +32,14 @@ OTHER_STREAMS = {"deployments": 3, "infra/dev": 3, "audit": 1, "slo": 1}
 SMALL_ZONE_FILES = 53
 
 
-def small_zone(
-    full: Path, out: Path, hours: int = 7, other_streams: dict[str, int] = OTHER_STREAMS
-) -> list[str]:
-    """Copy the slice of the demo zone at ``full`` described in the module doc to ``out``: the
-    traffic of the ``hours`` up to the breach's end, ``other_streams``' first files."""
-    last = story.BREACH_END.hour
+def small_zone(full: Path, out: Path) -> list[str]:
+    """Copy the slice of the demo zone at ``full`` described in the module doc to ``out``."""
+    hours = range((story.BREACH_START - timedelta(hours=6)).hour, story.BREACH_END.hour)
     day = full / "otel" / story.BREACH_START.strftime("%Y/%m/%d")
-    picked = [p for p in sorted(day.iterdir()) if last - hours <= int(p.name[:2]) < last]
+    picked = [p for p in sorted(day.iterdir()) if int(p.name[:2]) in hours]
     picked += sorted((full / "otel" / "broken").iterdir())
     picked += sorted(sorted((full / "ci").iterdir())[0].iterdir())
-    for folder, count in other_streams.items():
+    for folder, count in OTHER_STREAMS.items():
         picked += sorted(p for p in (full / folder).rglob("*") if p.is_file())[:count]
     copied = []
     for path in picked:

@@ -2,9 +2,6 @@
 form is `make soak`): a seeded SIGKILL while it loads, a run to the end, then the warehouse
 equals a clean run's (docs/ingestion.md, "When two warehouses are equal"). And two runs at once
 on one warehouse end with one copy of everything, the second ingesting nothing again.
-
-The short form runs on a smaller slice of the demo zone than `make soak`: every stream and
-format, the broken files, two hours of traffic.
 """
 
 from __future__ import annotations
@@ -12,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from cicl_assets.warehouse.fingerprint import warehouse_differences
-from tests.cicl_runs import small_zone, succeeded
+from tests.cicl_runs import succeeded
 from tests.soak.harness import (
     Reference,
     Workspace,
@@ -27,18 +24,11 @@ pytestmark = pytest.mark.soak
 
 SHORT_KILLS = 1
 SEED = 9
-HOURS = 2
-OTHER_STREAMS = {"deployments": 1, "infra/dev": 1, "audit": 1, "slo": 1}
-# 2 hours of traffic (10 files), 3 broken, 8 of the pipeline run, 4 of the other streams
-ZONE_FILES = 25
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory, small_demo_zone, demo_keys) -> Workspace:
-    zone = tmp_path_factory.mktemp("soak-zone")
-    copied = small_zone(small_demo_zone.parent / "full", zone, HOURS, OTHER_STREAMS)
-    assert len(copied) == ZONE_FILES
-    return Workspace(tmp_path_factory.mktemp("soak"), zone, demo_keys)
+    return Workspace(tmp_path_factory.mktemp("soak"), small_demo_zone, demo_keys)
 
 
 @pytest.fixture(scope="module")
