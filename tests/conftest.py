@@ -6,8 +6,12 @@ start, the tests that need it fail with its log; they are never skipped.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +19,8 @@ from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 from tests.emulators.harness import BIGQUERY, GCS, RunningEmulator, running
 
 EMULATOR_PROJECT = "cicl-test"
+# the scale of the demo landing zone the demo and delivery tests share
+DEMO_SPANS = 20_000
 
 WAREHOUSE_KINDS = ["duckdb", pytest.param("bigquery", marks=pytest.mark.bigquery)]
 
@@ -131,11 +137,30 @@ def any_warehouse(request, tmp_path):
     raise AssertionError(f"unknown warehouse kind {request.param}")
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]) -> Path:
+    """``build`` run once per test session into a folder every xdist worker of the session
+    shares (workers are separate processes: a file lock, as for the emulator cache), so a costly
+    input is made once, not once per worker. Its users only read it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's own
+    folder = root / f"built-{name}"
+    built = root / f"built-{name}.done"  # beside it: the folder holds the build's files only
+    with open(root / f"built-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            built.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def demo_keys(tmp_path_factory):
     from demo.keys import ensure_keys
 
-    return ensure_keys(tmp_path_factory.mktemp("keys"))
+    return ensure_keys(built_once(tmp_path_factory, "keys", ensure_keys))
 
 
 @pytest.fixture(scope="session")
@@ -143,7 +168,23 @@ def small_demo_zone(tmp_path_factory, demo_keys):
     """The seeded slice of the demo's landing zone that `cicl.py run` tests run on."""
     from tests.cicl_runs import small_demo_zone
 
-    return small_demo_zone(tmp_path_factory.mktemp("zone"), demo_keys)
+    folder = built_once(tmp_path_factory, "zone", lambda f: small_demo_zone(f, demo_keys))
+    return folder / "zone"
+
+
+@pytest.fixture(scope="session")
+def demo_landing(tmp_path_factory, demo_keys) -> Path:
+    """The demo's landing zone at a reduced scale (DEMO_SPANS), its pipeline's attestations
+    signed with the demo keys' attestation key."""
+    from demo.generate import generate
+
+    def build(folder: Path) -> None:
+        report = generate(
+            folder, spans=DEMO_SPANS, workers=1, attestation_key=demo_keys.attestation
+        )
+        assert not report.skipped
+
+    return built_once(tmp_path_factory, "demo-landing", build)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 
 import definitions
 from cicl_assets.delivery.assets import commits, dora
@@ -21,9 +20,7 @@ from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.assets import slo_minute_counts, slo_status
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 from demo import story
-from demo.generate import generate
 
-SPANS = 20_000
 DAYS = ("2026-11-04", "2026-11-05")
 ROLLBACK_DAY = "2026-10-15"
 
@@ -33,15 +30,12 @@ def t(month: int, day: int, hour: int, minute: int = 0) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def demo_warehouse(tmp_path_factory) -> DuckDBWarehouse:
+def demo_warehouse(tmp_path_factory, demo_landing) -> DuckDBWarehouse:
     root = tmp_path_factory.mktemp("delivery-demo")
-    generate(
-        root / "lz", spans=SPANS, workers=1, attestation_key=ec.generate_private_key(ec.SECP256R1())
-    )
     warehouse = DuckDBWarehouse(path=str(root / "w.duckdb"))
     resources = {
         "warehouse": warehouse,
-        "landing": LandingZone(uri=str(root / "lz")),
+        "landing": LandingZone(uri=str(demo_landing)),
         "cicl_config": CiclConfig(config_dir="config", outbox_uri=str(root / "outbox")),
     }
     unpartitioned = [a for a in definitions.defs.assets if not getattr(a, "partitions_def", None)]

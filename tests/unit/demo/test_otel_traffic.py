@@ -12,7 +12,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from demo import story
 from demo.otlp_json import request_to_otlp_json
-from tests.unit.demo.conftest import DEMO_SPANS
+from tests.conftest import DEMO_SPANS
 from tests.unit.demo.otlp_reader import FlatSpan, otlp_json_to_request, read_requests
 
 ERROR = Status.STATUS_CODE_ERROR
