@@ -30,7 +30,7 @@ import decimal
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -50,12 +50,30 @@ from cicl_assets.warehouse.tables import CARRIED_BY, UTC_TS, TableSpec
 
 MAX_CLUSTER_COLUMNS = 4  # BigQuery's limit
 CANCEL_TIMEOUT_S = 10.0
+# Rows asked for with a query's completion, so the first page needs no request of its own; a
+# response also stops at 10 MB (BigQuery's limit), the rest comes page by page.
+ROWS_PER_PAGE = 50_000
 _TIMED_OUT = (
     concurrent.futures.TimeoutError,
     RetryError,
     DeadlineExceeded,
     requests.exceptions.Timeout,
 )
+
+# What this process has created or read, by endpoint: datasets, and tables with the schema
+# they were seen to have. Every batch ensures its tables again and assets ask whether tables
+# exist; with these, a table already seen with every column of its spec costs no request. Only
+# cicl alters its tables, through ``_ensure_table``, which records what it changed, and it
+# drops none but its own staging tables (never recorded here).
+_KNOWN_DATASETS: set[tuple[str, str]] = set()
+_KNOWN_TABLES: dict[tuple[str, str], tuple[bigquery.SchemaField, ...]] = {}
+
+
+def forget_dataset(endpoint: str, dataset_id: str) -> None:
+    """Drop what this process knows of a dataset and its tables (after deleting it)."""
+    _KNOWN_DATASETS.discard((endpoint, dataset_id))
+    for key in [k for k in _KNOWN_TABLES if k[0] == endpoint and k[1].startswith(dataset_id + ".")]:
+        _KNOWN_TABLES.pop(key, None)
 
 
 class Deadline:
@@ -192,7 +210,6 @@ class BigQueryWarehouse(Warehouse):
     )
 
     _client: bigquery.Client | None = PrivateAttr(default=None)
-    _dataset_ready: bool = PrivateAttr(default=False)
 
     @property
     def dialect(self) -> str:
@@ -229,6 +246,30 @@ class BigQueryWarehouse(Warehouse):
     def _table_id(self, name: str) -> str:
         return f"{self.project}.{self.dataset}.{name}"
 
+    @property
+    def endpoint(self) -> str:
+        """Which BigQuery the client talks to: the emulator's URL, else the service."""
+        return cloud_clients().bigquery_emulator_host or "bigquery.googleapis.com"
+
+    def known_columns(self, name: str) -> frozenset[str] | None:
+        """The columns of a table this process created or read, else None."""
+        fields = _KNOWN_TABLES.get((self.endpoint, self._table_id(name)))
+        return None if fields is None else frozenset(f.name for f in fields)
+
+    def _remember(self, name: str, fields: Iterable[bigquery.SchemaField]) -> None:
+        _KNOWN_TABLES[(self.endpoint, self._table_id(name))] = tuple(fields)
+
+    def _forget(self, name: str) -> None:
+        _KNOWN_TABLES.pop((self.endpoint, self._table_id(name)), None)
+
+    def drop_dataset(self) -> None:
+        """Delete the dataset and every table in it (tests and throwaway targets)."""
+        with self._bounded(f"deleting {self.target}") as deadline:
+            self.client.delete_dataset(
+                self.target, delete_contents=True, not_found_ok=True, **deadline.options()
+            )
+        forget_dataset(self.endpoint, self.target)
+
     @contextlib.contextmanager
     def _bounded(self, what: str) -> Iterator[Deadline]:
         """One call's deadline; running past it is a QueryTimeout naming ``what``."""
@@ -241,10 +282,17 @@ class BigQueryWarehouse(Warehouse):
             last = f"{type(cause).__name__}: {cause}" if cause is not None else None
             raise QueryTimeout("bigquery", self.timeout_s, what, last) from exc
 
-    def _job_result(self, job: Any, deadline: Deadline) -> Any:
-        """Wait for a job within the deadline; a job still running past it is cancelled."""
+    def _job_result(self, job: Any, deadline: Deadline, rows: bool = False) -> Any:
+        """Wait for a job within the deadline; a job still running past it is cancelled. With
+        ``rows``, a query's rows come with its completion: one request when they fit a page."""
+        if not rows and job.state == "DONE" and job.error_result is None:
+            # Its insert answered it finished and succeeded (the emulator runs a job as it
+            # accepts it): no poll.
+            return None
         # A query job that failed is not run again (the client re-runs some by default).
         rerun = {"job_retry": None} if isinstance(job, bigquery.QueryJob) else {}
+        if rows:
+            rerun["page_size"] = ROWS_PER_PAGE
         try:
             return job.result(retry=deadline.retry(), timeout=deadline.left(), **rerun)
         except _TIMED_OUT:
@@ -254,34 +302,51 @@ class BigQueryWarehouse(Warehouse):
                 )
             raise
 
-    def _run_query(self, sql: str, params: dict[str, Any] | None, deadline: Deadline) -> Any:
+    def _run_query(
+        self, sql: str, params: dict[str, Any] | None, deadline: Deadline, rows: bool = False
+    ) -> Any:
+        # A query job (jobs.insert), not jobs.query: the emulator's jobs.query leaves unqualified
+        # table names unresolved (it ignores defaultDataset) and answers a failed query as a
+        # success, so the path every test runs would not be the one production takes.
         config = self._job_config(params, deadline)
         job = self.client.query(sql, job_config=config, job_retry=None, **deadline.options())
-        return self._job_result(job, deadline)
+        return self._job_result(job, deadline, rows)
 
     def _ensure_dataset(self, deadline: Deadline) -> None:
-        if self._dataset_ready:
+        key = (self.endpoint, self.target)
+        if key in _KNOWN_DATASETS:
             return
-        ds = bigquery.Dataset(f"{self.project}.{self.dataset}")
+        ds = bigquery.Dataset(self.target)
         ds.location = self.location
         self.client.create_dataset(ds, exists_ok=True, **deadline.options())
-        self._dataset_ready = True
+        _KNOWN_DATASETS.add(key)
 
     def ensure_table(self, spec: TableSpec) -> None:
         with self._bounded(f"creating or extending {self.target}.{spec.name}") as deadline:
             self._ensure_table(spec, deadline)
 
     def _ensure_table(self, spec: TableSpec, deadline: Deadline) -> None:
+        known = self.known_columns(spec.name)
+        if known is not None and known.issuperset(spec.schema.names):
+            return
         self._ensure_dataset(deadline)
         table_id = self._table_id(spec.name)
         try:
             table = self.client.get_table(table_id, **deadline.options())
         except NotFound:
-            self.client.create_table(self._new_table(spec), exists_ok=True, **deadline.options())
+            created = self.client.create_table(
+                self._new_table(spec), exists_ok=True, **deadline.options()
+            )
+            # exists_ok: a table another process created meanwhile is returned as it is.
+            self._remember(spec.name, created.schema)
+            if not set(spec.schema.names) <= {f.name for f in created.schema}:
+                self._forget(spec.name)
+                self._ensure_table(spec, deadline)
             return
         existing = {f.name for f in table.schema}
         missing = [bigquery_field(f) for f in spec.schema if f.name not in existing]
         if not missing:
+            self._remember(spec.name, table.schema)
             return
         # DDL, one column a statement, is what the emulator applies to its storage; BigQuery
         # accepts it too. Adding columns is rare (a spec grew), so the extra jobs cost little.
@@ -301,7 +366,8 @@ class BigQueryWarehouse(Warehouse):
                 for f in missing
             }
             table.schema = [wanted.pop(f.name, f) for f in table.schema] + list(wanted.values())
-            self.client.update_table(table, ["schema"], **deadline.options())
+            table = self.client.update_table(table, ["schema"], **deadline.options())
+        self._remember(spec.name, table.schema)
 
     def _new_table(self, spec: TableSpec) -> bigquery.Table:
         table = bigquery.Table(
@@ -335,10 +401,10 @@ class BigQueryWarehouse(Warehouse):
             return 0
         # Rows appended to a stream table outside an ingest commit carry no content: the file
         # still names the table's provenance column, as a load job wants every column.
-        if CARRIED_BY not in spec.schema.names:
-            table = self.client.get_table(self._table_id(spec.name), **deadline.options())
-            if any(f.name == CARRIED_BY for f in table.schema):
-                spec = spec.with_provenance()
+        if CARRIED_BY not in spec.schema.names and CARRIED_BY in (
+            self.known_columns(spec.name) or ()
+        ):
+            spec = spec.with_provenance()
         with tempfile.TemporaryDirectory(prefix="cicl-bq-load-") as tmp:
             merged = os.path.join(tmp, "load.parquet")
             rows = _merge_parquet(spec, paths, merged)
@@ -405,7 +471,7 @@ class BigQueryWarehouse(Warehouse):
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         with self._bounded(sql) as deadline:
-            rows = self._run_query(sql, params, deadline)
+            rows = self._run_query(sql, params, deadline, rows=True)
             return rows.to_arrow(create_bqstorage_client=False)
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
@@ -413,12 +479,16 @@ class BigQueryWarehouse(Warehouse):
             self._run_query(sql, params, deadline)
 
     def table_schema(self, name: str) -> pa.Schema | None:
-        with self._bounded(f"reading the schema of {self.target}.{name}") as deadline:
-            try:
-                table = self.client.get_table(self._table_id(name), **deadline.options())
-            except NotFound:
-                return None
-        return pa.schema([arrow_field(f) for f in table.schema])
+        fields = _KNOWN_TABLES.get((self.endpoint, self._table_id(name)))
+        if fields is None:
+            with self._bounded(f"reading the schema of {self.target}.{name}") as deadline:
+                try:
+                    table = self.client.get_table(self._table_id(name), **deadline.options())
+                except NotFound:
+                    return None
+            fields = tuple(table.schema)
+            self._remember(name, fields)
+        return pa.schema([arrow_field(f) for f in fields])
 
     def stored_rows(self, name: str) -> int:
         # The table resource's numRows: no query, no bytes billed, and allowed on a table that
