@@ -46,6 +46,12 @@ WITH_KEYS = \
 WITH_PLATFORM = \
   CICL_PLATFORM_REPO="$${CICL_PLATFORM_REPO:-$$(test -d $(PLATFORM_REPO) && echo $(PLATFORM_REPO))}"
 
+# A release to the demo's platform repository (CICL_PLATFORM_REPO unset) is dated on the clock of
+# the demo's weeks-old traffic, so its deployment and the traffic after it fall on the data's days
+# (docs/release.md, "The demo's release"); any other repository's on the wall clock.
+WITH_DEMO_CLOCK = \
+  CICL_RELEASE_CLOCK="$${CICL_RELEASE_CLOCK:-$$(test -z "$${CICL_PLATFORM_REPO:-}" && test -d $(PLATFORM_REPO) && echo data)}"
+
 .PHONY: venv demo demo-data run test soak emulators emulators-up emulators-down browser postgres \
   kubectl clang lint ui ui-postgres bench fuzz clean test-fallback dogfood sast audit sbom promote \
   cicl after-release
@@ -84,7 +90,7 @@ run: venv $(DAGSTER_HOME)/dagster.yaml
 ## cicl: scripts/cicl.py $(ARGS) with the keys and platform repository `make run` passes
 ## (make cicl ARGS="release"; the reviewer's walk-through in README.md)
 cicl: venv $(DAGSTER_HOME)/dagster.yaml
-	$(WITH_KEYS) $(WITH_PLATFORM) $(PY) scripts/cicl.py $(ARGS)
+	$(WITH_KEYS) $(WITH_DEMO_CLOCK) $(WITH_PLATFORM) $(PY) scripts/cicl.py $(ARGS)
 
 ## after-release: what the demo's platform sends once it has deployed release RELEASE (its
 ## manifest id or path) to production: the deployment record and the traffic around it
@@ -224,7 +230,7 @@ lint: venv
 # `make ui` on a new DAGSTER_HOME would otherwise race the webserver to create it.
 ui: venv $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m cicl_assets.instance
-	$(WITH_KEYS) $(WITH_PLATFORM) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
+	$(WITH_KEYS) $(WITH_DEMO_CLOCK) $(WITH_PLATFORM) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
 ## ui-postgres: webserver and daemon on a local PostgreSQL (data in .cicl/postgres, kept between
 ## runs) with the single-VM production instance config, deploy/dagster/dagster-vm.yaml

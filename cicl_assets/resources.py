@@ -83,6 +83,11 @@ class CiclConfig(dg.ConfigurableResource):
         default=None,
         description="wall or data (CICL_RETENTION_CLOCK): overrides the retention policy's clock",
     )
+    release_clock: str | None = Field(
+        default=None,
+        description="wall or data (CICL_RELEASE_CLOCK): what a release is dated by; data, the "
+        "newest span no later than now (a replay of old traffic, as the demo's)",
+    )
     identity_tag: str | None = Field(
         default=None,
         description="run tag holding the reviewer identity a login proxy vouched for "
@@ -198,6 +203,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
             else None,
             state_dir=settings.state_dir,
             retention_clock=settings.retention_clock,
+            release_clock=settings.release_clock,
             identity_tag=settings.identity_tag,
             require_identity=settings.require_identity,
         ),

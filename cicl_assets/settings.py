@@ -48,6 +48,7 @@ VARIABLES: dict[str, str] = {
     "CICL_TRUST_FILE": "the keys whose signatures cicl accepts, with their validity",
     "CICL_SLO_BREACH_COOLDOWN_MINUTES": "minutes before an ongoing SLO alert triggers again",
     "CICL_RETENTION_CLOCK": "wall (default) or data: what evidence retention measures age against",
+    "CICL_RELEASE_CLOCK": "wall (default) or data: what a release is dated by (data: newest span)",
     "CICL_MAX_FILE_BYTES": "largest landing file read",
     "CICL_MAX_INFLATED_BYTES": "largest content a gzipped landing file may inflate to",
     "CICL_QUERY_TIMEOUT_SECONDS": "longest a warehouse statement may run before it is stopped",
@@ -137,6 +138,7 @@ class Settings:
     trust_file: Path | None = None
     slo_breach_cooldown_minutes: int = DEFAULT_SLO_BREACH_COOLDOWN_MINUTES
     retention_clock: str | None = None
+    release_clock: str | None = None
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES
     query_timeout_seconds: int = DEFAULT_QUERY_TIMEOUT_SECONDS
@@ -167,6 +169,9 @@ class Settings:
         clock = read.text("CICL_RETENTION_CLOCK")
         if clock is not None and clock not in ("wall", "data"):
             read.fail("CICL_RETENTION_CLOCK", f"{clock!r} is not one of wall, data")
+        release_clock = read.text("CICL_RELEASE_CLOCK")
+        if release_clock is not None and release_clock not in ("wall", "data"):
+            read.fail("CICL_RELEASE_CLOCK", f"{release_clock!r} is not one of wall, data")
         settings = cls(
             warehouse=warehouse,
             duckdb_path=read.text("CICL_DUCKDB_PATH") or cls.duckdb_path,
@@ -184,6 +189,7 @@ class Settings:
                 "CICL_SLO_BREACH_COOLDOWN_MINUTES", cls.slo_breach_cooldown_minutes, minimum=0
             ),
             retention_clock=clock,
+            release_clock=release_clock,
             max_file_bytes=read.integer("CICL_MAX_FILE_BYTES", cls.max_file_bytes, minimum=1),
             max_inflated_bytes=read.integer(
                 "CICL_MAX_INFLATED_BYTES", cls.max_inflated_bytes, minimum=1

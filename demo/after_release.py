@@ -5,10 +5,10 @@ Into the landing zone: a ``cicl.deployment/v1`` record of the production deploym
 release's manifest id (``release_manifest``), finished a few minutes after the release's
 ``released_at``, and the platform's OTLP traffic (spans, session logs, evaluation results, user
 ratings) of the ``--before-hours`` before that deployment, running the release's base commit, and
-of the ``--hours`` after it, running the release commit (demo/release_traffic.py). The release
-happens on the wall clock while the demo's own traffic is weeks old, so the measurement's
-"before" window is the platform as it ran just before the deployment, not the demo's history
-(docs/release.md, "The demo's release").
+of the ``--hours`` after it, running the release commit (demo/release_traffic.py). `make cicl`
+dates a release to the demo's platform repository on the data's clock (CICL_RELEASE_CLOCK=data:
+the newest span), so both windows fall on the data's days, weeks before today; a release dated
+on the wall clock gets no traffic past the end of today (docs/release.md, "The demo's release").
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from cicl_assets.release.ship import ship
 from cicl_assets.release.tables import CANDIDATE_OUTCOMES, IMPROVEMENT_RELEASES, VERDICTS
 from cicl_assets.release.verify import released_diffs, verify_release
 from cicl_assets.resources import CiclConfig
+from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import utcnow
 
@@ -24,6 +25,19 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RELEASE = "improvement_release"
 # Releases the check re-verifies: the newest (older ones were verified when they were new).
 VERIFIED_RELEASES = 20
+
+
+def release_time(warehouse: Warehouse, clock: str | None, now: datetime) -> datetime:
+    """When a release made ``now`` is dated. On the data clock (CICL_RELEASE_CLOCK=data, for a
+    replay of weeks-old traffic such as the demo's) the newest span that is not in the future,
+    so the deployment after it and the traffic after that fall on the data's days."""
+    if clock != "data" or not warehouse.table_exists(OTEL_SPANS.name):
+        return now
+    [row] = warehouse.query(
+        f"SELECT MAX(start_time) AS t FROM {OTEL_SPANS.name} WHERE start_time <= @now",
+        {"now": now},
+    ).to_pylist()
+    return row["t"].astimezone(UTC) if row["t"] is not None else now
 
 
 @dg.asset(
@@ -52,7 +66,8 @@ def improvement_release(
         context.log.info(f"nothing released: {why_not}")
         return dg.MaterializeResult(metadata={"released": 0, "not_released": why_not})
     store = open_outbox(cicl_config.outbox_uri, git_branch=OUTBOX_BRANCH)
-    shipped = ship(warehouse, repo, signer, store, cicl_config.chain_notary(warehouse), utcnow())
+    at = release_time(warehouse, cicl_config.release_clock, utcnow())
+    shipped = ship(warehouse, repo, signer, store, cicl_config.chain_notary(warehouse), at)
     skipped = "\n".join(f"- `{cid}`: {why}" for cid, why in shipped.skipped.items())
     meta: dict[str, Any] = {
         "dagster/row_count": warehouse.row_count(IMPROVEMENT_RELEASES.name),

@@ -1,37 +1,60 @@
 """The reviewer's walk-through (README) as a reviewer types it, on the demo's stories: list the
 candidates with `cicl.py candidates`, approve the routing change (two reviewers) and the
-support-reply template (one) with `cicl.py review`, ship them with `cicl.py release`, deploy the
-release with its manifest id and let traffic flow, then `cicl.py outcomes`: the template
-improved, the routing change had no effect on the slow model's own latency.
+support-reply template (one) with `cicl.py review`, ship them with `cicl.py release` on the
+demo's data clock, land what the platform sends after deploying the release with
+`python -m demo.after_release` (what `make after-release` runs), ingest it with `cicl.py run`,
+then `cicl.py outcomes`: the template improved, the routing change had no effect on the slow
+model's own latency.
 
-The stories the candidates come from, the deployment and the traffic after it are written as
-rows (tests/review_home.py, traffic.py): ingesting the days of demo traffic that make them, and
-what `make after-release` lands (tests/unit/demo/test_after_release.py checks its files), is a
-`make demo`'s work, not a test's."""
+The stories the candidates come from are written as rows (tests/review_home.py): ingesting the
+days of demo traffic that make them is a `make demo`'s work, not a test's. Their traffic ends
+where the demo's does, so the release is dated there whatever the hour the test runs."""
 
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cicl_assets.signer import Ed25519Signer, trust_entry
+from cicl_assets.telemetry.spans_table import OTEL_SPANS
+from demo import story
 from tests.cicl_runs import CICL, cicl_run
-from tests.integration.release.traffic import write_deployment, write_traffic
 from tests.review_home import review_home
 from tests.signing_keys import SINCE, write_trust
 
 ROUTING, SUPPORT = "routing/model_groups.yaml", "workflows/support-reply.yaml"
+# The stories' newest span: the data clock dates the release here.
+LAST_SPAN_AT = story.TRAFFIC_END - timedelta(seconds=3)
+# What `python -m demo.after_release` lands for this release: its traffic files (and the
+# deployment record), 24 h each side of the deployment.
+AFTER_FILES, AFTER_SPANS = 286, 12470
+
+
+def last_span(at: datetime) -> dict:
+    return {
+        "trace_id": "f" * 32,
+        "span_id": "f" * 16,
+        "service_name": "flow-gateway",
+        "deployment_environment": story.ENVIRONMENT,
+        "span_name": "POST /v1/workflows/invoice-triage/runs",
+        "start_time": at,
+        "end_time": at + timedelta(milliseconds=40),
+        "duration_ms": 40.0,
+        "status_code": "OK",
+    }
 
 
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory):
     root = tmp_path_factory.mktemp("walk")
     home = review_home(root)
+    home.warehouse.append(OTEL_SPANS, OTEL_SPANS.from_records([last_span(LAST_SPAN_AT)]))
     signer = Ed25519Signer.generate()
     trust = write_trust(root / "trust.yaml", trust_entry(signer.public_key(), SINCE))
-    env = {**home.env, "CICL_SIGNING_KEY": signer.private_key_pem(), "CICL_TRUST_FILE": str(trust)}
+    env = {**home.env, "CICL_SIGNING_KEY": signer.private_key_pem(), "CICL_TRUST_FILE": str(trust),
+           "CICL_RELEASE_CLOCK": "data"}  # fmt: skip
 
     def cicl(*args: str):
         return cicl_run(env, [sys.executable, str(CICL), *args])
@@ -52,9 +75,10 @@ def walk(tmp_path_factory):
     steps["release"] = cicl("release")
     steps["not_deployed"] = cicl("outcomes")
     [release] = home.warehouse.query("SELECT * FROM improvement_releases").to_pylist()
-    deployed = release["released_at"] + timedelta(minutes=5)
-    write_deployment(home.warehouse, "dep-prod-walk", deployed, None, release["manifest_id"])
-    write_traffic(home.warehouse, deployed, relevance=(0.52, 0.86))
+    steps["after_release"] = cicl_run(env, [sys.executable, "-m", "demo.after_release",
+        "--landing", env["CICL_LANDING_URI"], "--outbox", env["CICL_OUTBOX_URI"],
+        "--release", release["manifest_id"]])  # fmt: skip
+    steps["run"] = cicl("run")
     steps["outcomes"] = cicl("outcomes")
     steps["again"] = cicl("release")
     return dict(home=home, ids=ids, steps=steps, release=release)
@@ -95,6 +119,29 @@ def test_release_prints_the_branch_the_manifest_and_the_check(walk):
     ]
 
 
+def test_the_release_is_dated_on_the_data_clock_whatever_the_hour(walk):
+    assert walk["release"]["released_at"] == datetime(2026, 11, 5, 23, 59, 57, tzinfo=UTC)
+
+
+def test_after_release_lands_the_deployment_and_a_full_day_each_side(walk):
+    done, r = walk["steps"]["after_release"], walk["release"]
+    assert done.returncode == 0, done.stderr[-3000:]
+    rid, dep = r["release_id"], f"dep-prod-release-{r['release_id'][:12]}"
+    assert done.stdout.splitlines() == [
+        f"deployments/production/{dep}.json: {dep} of release {rid} to production, "
+        f"finished 2026-11-06T00:07:57Z (release_manifest {rid})",
+        f"{walk['home'].env['CICL_LANDING_URI']}: {AFTER_SPANS} spans in {AFTER_FILES} files "
+        f"under otel/release-{rid}/ and feedback/release-{rid}/, 24 h before the deployment "
+        f"(base {r['base_commit'][:12]}) and 24 h after (release {r['release_commit'][:12]})",
+    ]
+    run = walk["steps"]["run"]
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.splitlines()[0] == (
+        f"landing files: {AFTER_FILES + 1} listed, {AFTER_FILES + 1} read ({AFTER_FILES + 1} "
+        "ingested, 0 rejected), 0 unchanged and not read"
+    )
+
+
 def test_outcomes_wait_for_the_deployment_then_show_one_improved_and_one_no_effect(walk):
     waiting = walk["steps"]["not_deployed"]
     assert waiting.returncode == 0, waiting.stderr[-3000:]
@@ -104,14 +151,13 @@ def test_outcomes_wait_for_the_deployment_then_show_one_improved_and_one_no_effe
     ]
     done, ids = walk["steps"]["outcomes"], walk["ids"]
     assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.splitlines()
-    assert lines[0] == (
+    assert done.stdout.splitlines() == [
         "outcomes measured: 2 (1 improved, 1 no_effect, 0 worse, 0 not_measured); "
-        "releases not yet in production: 0"
-    )
-    assert lines[1] == f"{ids[ROUTING][:12]}  no_effect    {ROUTING}"
-    assert lines[3] == f"{ids[SUPPORT][:12]}  improved     {SUPPORT}"
-    assert lines[4] == (
+        "releases not yet in production: 0",
+        f"{ids[ROUTING][:12]}  no_effect    {ROUTING}",
+        f"    The provider_routing change to {ROUTING} had no effect the detectors can tell: "
+        "p50 latency 5.5 s -> 5.5 s, 433 samples before and 362 after the deployment.",
+        f"{ids[SUPPORT][:12]}  improved     {SUPPORT}",
         f"    The workflow_template change to {SUPPORT} improved: median relevance score "
-        "0.53 -> 0.87 (p=3e-33), 96 samples before and 96 after the deployment."
-    )
+        "0.52 -> 0.87 (p=5e-49), 150 samples before and 145 after the deployment.",
+    ]
