@@ -26,7 +26,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
-import decimal
 import os
 import tempfile
 import time
@@ -43,10 +42,16 @@ from pydantic import Field, PrivateAttr
 
 from cicl_assets.secrets import parse_secret, resolve_secret
 from cicl_assets.settings import cloud_clients, service_account_info
-from cicl_assets.warehouse import bigquery_writes
+from cicl_assets.warehouse import bigquery_catalog, bigquery_writes
 from cicl_assets.warehouse.base import QueryTimeout, Warehouse
 from cicl_assets.warehouse.batch import IngestBatch
-from cicl_assets.warehouse.tables import CARRIED_BY, UTC_TS, TableSpec
+from cicl_assets.warehouse.bigquery_types import (
+    arrow_field,
+    bigquery_field,
+    ddl_type,
+    query_parameter,
+)
+from cicl_assets.warehouse.tables import CARRIED_BY, TableSpec
 
 MAX_CLUSTER_COLUMNS = 4  # BigQuery's limit
 CANCEL_TIMEOUT_S = 10.0
@@ -59,21 +64,6 @@ _TIMED_OUT = (
     DeadlineExceeded,
     requests.exceptions.Timeout,
 )
-
-# What this process has created or read, by endpoint: datasets, and tables with the schema
-# they were seen to have. Every batch ensures its tables again and assets ask whether tables
-# exist; with these, a table already seen with every column of its spec costs no request. Only
-# cicl alters its tables, through ``_ensure_table``, which records what it changed, and it
-# drops none but its own staging tables (never recorded here).
-_KNOWN_DATASETS: set[tuple[str, str]] = set()
-_KNOWN_TABLES: dict[tuple[str, str], tuple[bigquery.SchemaField, ...]] = {}
-
-
-def forget_dataset(endpoint: str, dataset_id: str) -> None:
-    """Drop what this process knows of a dataset and its tables (after deleting it)."""
-    _KNOWN_DATASETS.discard((endpoint, dataset_id))
-    for key in [k for k in _KNOWN_TABLES if k[0] == endpoint and k[1].startswith(dataset_id + ".")]:
-        _KNOWN_TABLES.pop(key, None)
 
 
 class Deadline:
@@ -92,108 +82,6 @@ class Deadline:
         return {"retry": self.retry(), "timeout": self.left()}
 
 
-def bigquery_field(f: pa.Field, description: str | None = None) -> bigquery.SchemaField:
-    """The BigQuery column for an Arrow field: lists become REPEATED columns."""
-    t = f.type
-    mode = "NULLABLE"
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        mode = "REPEATED"
-        t = t.value_type
-    return bigquery.SchemaField(f.name, _scalar_type(t, f.name), mode=mode, description=description)
-
-
-def _scalar_type(t: pa.DataType, name: str) -> str:
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "STRING"
-    if pa.types.is_integer(t):
-        return "INT64"
-    if pa.types.is_floating(t):
-        return "FLOAT64"
-    if pa.types.is_boolean(t):
-        return "BOOL"
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMP" if t.tz else "DATETIME"
-    if pa.types.is_date(t):
-        return "DATE"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        return "BYTES"
-    if pa.types.is_decimal(t):
-        return "NUMERIC"
-    raise TypeError(f"column {name!r}: no BigQuery type for Arrow type {t}")
-
-
-def _ddl_type(f: bigquery.SchemaField) -> str:
-    return f"ARRAY<{f.field_type}>" if f.mode == "REPEATED" else f.field_type
-
-
-_ARROW_OF = {
-    "STRING": pa.string(),
-    "JSON": pa.string(),
-    "INT64": pa.int64(),
-    "INTEGER": pa.int64(),
-    "FLOAT64": pa.float64(),
-    "FLOAT": pa.float64(),
-    "BOOL": pa.bool_(),
-    "BOOLEAN": pa.bool_(),
-    "TIMESTAMP": UTC_TS,
-    "DATETIME": pa.timestamp("us"),
-    "DATE": pa.date32(),
-    "BYTES": pa.binary(),
-    "NUMERIC": pa.decimal128(38, 9),
-}
-
-
-def arrow_field(f: bigquery.SchemaField) -> pa.Field:
-    if f.field_type not in _ARROW_OF:
-        raise TypeError(f"column {f.name!r}: BigQuery type {f.field_type} has no Arrow mapping")
-    t = _ARROW_OF[f.field_type]
-    return pa.field(f.name, pa.list_(t) if f.mode == "REPEATED" else t)
-
-
-def _param_type(value: Any) -> str:
-    # bool before int: True is an int to Python, a BOOL to BigQuery.
-    if isinstance(value, bool):
-        return "BOOL"
-    if isinstance(value, int):
-        return "INT64"
-    if isinstance(value, float):
-        return "FLOAT64"
-    if isinstance(value, str):
-        return "STRING"
-    if isinstance(value, dt.datetime):
-        return "TIMESTAMP"
-    if isinstance(value, dt.date):
-        return "DATE"
-    if isinstance(value, bytes):
-        return "BYTES"
-    if isinstance(value, decimal.Decimal):
-        return "NUMERIC"
-    raise TypeError(f"no BigQuery parameter type for {type(value).__name__} value {value!r}")
-
-
-def _as_utc(value: Any) -> Any:
-    # Naive datetimes mean UTC here, as they do on the DuckDB side (its session time zone is UTC).
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
-def query_parameter(name: str, value: Any) -> bigquery.ScalarQueryParameter:
-    """A typed ``@name`` parameter; lists become ARRAY parameters typed by their elements."""
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [_as_utc(v) for v in value]
-        types = {_param_type(v) for v in items if v is not None}
-        if types == {"INT64", "FLOAT64"}:
-            types = {"FLOAT64"}
-        if len(types) > 1:
-            raise TypeError(f"parameter @{name} mixes element types {sorted(types)}")
-        # An empty list has no element to type it by; STRING is the usual case (ids, paths).
-        return bigquery.ArrayQueryParameter(name, types.pop() if types else "STRING", items)
-    if value is None:
-        return bigquery.ScalarQueryParameter(name, "STRING", None)
-    return bigquery.ScalarQueryParameter(name, _param_type(value), _as_utc(value))
-
-
 class BigQueryWarehouse(Warehouse):
     """Tables live in one BigQuery dataset; SQL names them unqualified."""
 
@@ -210,6 +98,7 @@ class BigQueryWarehouse(Warehouse):
     )
 
     _client: bigquery.Client | None = PrivateAttr(default=None)
+    _endpoint: str | None = PrivateAttr(default=None)
 
     @property
     def dialect(self) -> str:
@@ -248,19 +137,22 @@ class BigQueryWarehouse(Warehouse):
 
     @property
     def endpoint(self) -> str:
-        """Which BigQuery the client talks to: the emulator's URL, else the service."""
-        return cloud_clients().bigquery_emulator_host or "bigquery.googleapis.com"
+        """Which BigQuery the client talks to: the emulator's URL, else the service. Read once,
+        with the client: the catalog is keyed by it on every table lookup."""
+        if self._endpoint is None:
+            self._endpoint = cloud_clients().bigquery_emulator_host or "bigquery.googleapis.com"
+        return self._endpoint
 
     def known_columns(self, name: str) -> frozenset[str] | None:
         """The columns of a table this process created or read, else None."""
-        fields = _KNOWN_TABLES.get((self.endpoint, self._table_id(name)))
+        fields = bigquery_catalog.table_fields(self.endpoint, self._table_id(name))
         return None if fields is None else frozenset(f.name for f in fields)
 
     def _remember(self, name: str, fields: Iterable[bigquery.SchemaField]) -> None:
-        _KNOWN_TABLES[(self.endpoint, self._table_id(name))] = tuple(fields)
+        bigquery_catalog.remember_table(self.endpoint, self._table_id(name), fields)
 
     def _forget(self, name: str) -> None:
-        _KNOWN_TABLES.pop((self.endpoint, self._table_id(name)), None)
+        bigquery_catalog.forget_table(self.endpoint, self._table_id(name))
 
     def drop_dataset(self) -> None:
         """Delete the dataset and every table in it (tests and throwaway targets)."""
@@ -268,7 +160,7 @@ class BigQueryWarehouse(Warehouse):
             self.client.delete_dataset(
                 self.target, delete_contents=True, not_found_ok=True, **deadline.options()
             )
-        forget_dataset(self.endpoint, self.target)
+        bigquery_catalog.forget_dataset(self.endpoint, self.target)
 
     @contextlib.contextmanager
     def _bounded(self, what: str) -> Iterator[Deadline]:
@@ -313,13 +205,12 @@ class BigQueryWarehouse(Warehouse):
         return self._job_result(job, deadline, rows)
 
     def _ensure_dataset(self, deadline: Deadline) -> None:
-        key = (self.endpoint, self.target)
-        if key in _KNOWN_DATASETS:
+        if bigquery_catalog.dataset_known(self.endpoint, self.target):
             return
         ds = bigquery.Dataset(self.target)
         ds.location = self.location
         self.client.create_dataset(ds, exists_ok=True, **deadline.options())
-        _KNOWN_DATASETS.add(key)
+        bigquery_catalog.remember_dataset(self.endpoint, self.target)
 
     def ensure_table(self, spec: TableSpec) -> None:
         with self._bounded(f"creating or extending {self.target}.{spec.name}") as deadline:
@@ -352,7 +243,7 @@ class BigQueryWarehouse(Warehouse):
         # accepts it too. Adding columns is rare (a spec grew), so the extra jobs cost little.
         for f in missing:
             self._run_query(
-                f"ALTER TABLE `{table_id}` ADD COLUMN IF NOT EXISTS {f.name} {_ddl_type(f)}",
+                f"ALTER TABLE `{table_id}` ADD COLUMN IF NOT EXISTS {f.name} {ddl_type(f)}",
                 None,
                 deadline,
             )
@@ -479,7 +370,7 @@ class BigQueryWarehouse(Warehouse):
             self._run_query(sql, params, deadline)
 
     def table_schema(self, name: str) -> pa.Schema | None:
-        fields = _KNOWN_TABLES.get((self.endpoint, self._table_id(name)))
+        fields = bigquery_catalog.table_fields(self.endpoint, self._table_id(name))
         if fields is None:
             with self._bounded(f"reading the schema of {self.target}.{name}") as deadline:
                 try:

@@ -31,6 +31,7 @@ from cicl_assets.warehouse.bigquery_merge import (
     transaction,
     write_stage,
 )
+from cicl_assets.warehouse.bigquery_types import bigquery_field
 from cicl_assets.warehouse.tables import INGEST_REJECTS, INGESTED_FILES, TableSpec
 
 if TYPE_CHECKING:
@@ -41,8 +42,6 @@ CANCEL_TIMEOUT_S = 10.0
 
 def stage_file(wh: BigQueryWarehouse, schema: pa.Schema, path: str, deadline: Deadline) -> str:
     """Load a local Parquet file into a new staging table of the dataset; its name."""
-    from cicl_assets.warehouse.bigquery_warehouse import bigquery_field  # imports this module
-
     name = f"_stage_{uuid.uuid4().hex[:16]}"
     config = bigquery.LoadJobConfig(
         source_format=bigquery.SourceFormat.PARQUET,
