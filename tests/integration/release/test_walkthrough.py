@@ -9,7 +9,10 @@ model's own latency.
 The stories the candidates come from are written as rows (tests/review_home.py): ingesting the
 days of demo traffic that make them is a `make demo`'s work, not a test's. Their last span,
 where the demo's traffic ends, is landed as a file and ingested, so the data clock (which finds
-its day in ``ingested_files``) dates the release there whatever the hour the test runs."""
+its day in ``ingested_files``) dates the release there whatever the hour the test runs.
+
+On the BigQuery emulator only the outcome step runs again, on the tables it reads copied from
+this walk-through's warehouse: a second whole walk-through would measure nothing new."""
 
 from __future__ import annotations
 
@@ -208,4 +211,8 @@ def test_bigquery_measures_the_same_outcomes(walk, bigquery_warehouse, tmp_path)
     )  # fmt: skip
     done = cicl_run(env, [sys.executable, str(CICL), "outcomes"])
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines()[0] == (
+        "outcomes measured: 2 (1 improved, 1 no_effect, 0 worse, 0 not_measured); "
+        "releases not yet in production: 0"
+    )
     assert done.stdout.splitlines() == walk["steps"]["outcomes"].stdout.splitlines()
