@@ -1,13 +1,14 @@
 """The improvement_release asset and its blocking check, and candidate_outcomes."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import dagster as dg
 import pyarrow as pa
 
 from cicl_assets.charts import chart_markdown
+from cicl_assets.ingest.data_days import newest_data_day
 from cicl_assets.metadata import column_schema, markdown_table
 from cicl_assets.outbox import open_outbox
 from cicl_assets.release.manifest import OUTBOX_BRANCH
@@ -16,6 +17,7 @@ from cicl_assets.release.ship import ship
 from cicl_assets.release.tables import CANDIDATE_OUTCOMES, IMPROVEMENT_RELEASES, VERDICTS
 from cicl_assets.release.verify import released_diffs, verify_release
 from cicl_assets.resources import CiclConfig
+from cicl_assets.telemetry.formats import OTEL_STREAM
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 from cicl_assets.warehouse.base import Warehouse
 from cicl_assets.warehouse.tables import utcnow
@@ -30,14 +32,26 @@ VERIFIED_RELEASES = 20
 def release_time(warehouse: Warehouse, clock: str | None, now: datetime) -> datetime:
     """When a release made ``now`` is dated. On the data clock (CICL_RELEASE_CLOCK=data, for a
     replay of weeks-old traffic such as the demo's) the newest span that is not in the future,
-    so the deployment after it and the traffic after that fall on the data's days."""
+    so the deployment after it and the traffic after that fall on the data's days. The newest
+    day comes from ``ingested_files``; only that day of the spans is read (the day before it
+    too when all of that day's spans are still ahead of ``now``)."""
     if clock != "data" or not warehouse.table_exists(OTEL_SPANS.name):
         return now
-    [row] = warehouse.query(
-        f"SELECT MAX(start_time) AS t FROM {OTEL_SPANS.name} WHERE start_time <= @now",
-        {"now": now},
-    ).to_pylist()
-    return row["t"].astimezone(UTC) if row["t"] is not None else now
+    through = now.astimezone(UTC).date()
+    for _ in range(2):
+        day = newest_data_day(warehouse, OTEL_STREAM.name, through)
+        if day is None:
+            return now
+        start = datetime.combine(day, time(), UTC)
+        [row] = warehouse.query(
+            f"SELECT MAX(start_time) AS t FROM {OTEL_SPANS.name} "
+            "WHERE start_time >= @start AND start_time < @end AND start_time <= @now",
+            {"start": start, "end": start + timedelta(days=1), "now": now},
+        ).to_pylist()
+        if row["t"] is not None:
+            return row["t"].astimezone(UTC)
+        through = day - timedelta(days=1)
+    return now
 
 
 @dg.asset(

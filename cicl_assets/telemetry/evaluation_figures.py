@@ -4,18 +4,18 @@ moved day by day."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import dagster as dg
 import pyarrow as pa
 
 from cicl_assets.charts import chart_markdown, line_chart_png
+from cicl_assets.ingest.data_days import newest_data_day
 from cicl_assets.metadata import markdown_table
 from cicl_assets.telemetry.formats import OTEL_STREAM
 from cicl_assets.telemetry.logs_table import EVAL_SCORES
 from cicl_assets.warehouse.base import Warehouse
-from cicl_assets.warehouse.tables import NULL_PARTITION
 
 # Figures cover the last days of data, so their cost does not grow with the table's history.
 FIGURE_DAYS = 30
@@ -26,21 +26,6 @@ def recent_since(warehouse: Warehouse, table: str, column: str) -> Any:
     """The start of the figure window: FIGURE_DAYS before the table's newest row."""
     newest = warehouse.query(f"SELECT MAX({column}) AS t FROM {table}").to_pylist()[0]["t"]
     return None if newest is None else newest - timedelta(days=FIGURE_DAYS)
-
-
-def newest_data_day(warehouse: Warehouse, stream: str) -> date | None:
-    """The newest day holding rows of any file the stream ingested, from ``ingested_files``
-    (one row a file): the data's own clock without reading a table that must be read by day."""
-    if warehouse.dialect == "bigquery":
-        held = "ingested_files, UNNEST(partitions) AS p"
-    else:
-        held = "(SELECT UNNEST(partitions) AS p, stream, status FROM ingested_files)"
-    newest = warehouse.query(
-        f"SELECT MAX(p) AS day FROM {held} WHERE stream = @stream AND status = 'ingested' "
-        "AND p != @null",
-        {"stream": stream, "null": NULL_PARTITION},
-    ).to_pylist()[0]["day"]
-    return None if newest is None else date.fromisoformat(newest)
 
 
 def recent_days(warehouse: Warehouse, stream: str) -> tuple[datetime, datetime] | None:

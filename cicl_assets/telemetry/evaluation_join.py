@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from cicl_assets.telemetry.evaluation_figures import newest_data_day
+from cicl_assets.ingest.data_days import newest_data_day
 from cicl_assets.telemetry.evaluations import LOG_RECORD
 from cicl_assets.telemetry.formats import OTEL_STREAM
 from cicl_assets.telemetry.logs_table import EVAL_SCORES

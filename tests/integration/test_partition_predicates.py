@@ -8,7 +8,7 @@ emulator neither keeps nor enforces it: the test reads the table resource cicl s
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from cicl_assets.learning.assets import slo_breach_report
 from cicl_assets.learning.breach_report import SLO_BREACH_REPORTS
 from cicl_assets.learning.regressions.assets import cl_findings, cl_regressions
 from cicl_assets.partitions import range_tags
+from cicl_assets.release.assets import release_time
 from cicl_assets.slo.assets import slo_minute_counts, slo_status
 from cicl_assets.slo.minute_counts import SLO_MINUTE_COUNTS
 from cicl_assets.slo.status import SLO_STATUS
@@ -35,6 +36,7 @@ from demo import story
 from jobs.learning import cl_evaluation_job
 from sensors.in_process import run_sensor_once
 from sensors.slo_breach import slo_breach_sensor
+from tests.unit.release.spans_file import land_and_ingest, spans_request
 from tests.unit.slo.spans import story_spans, write_spans
 from tests.unit.telemetry.otlp_requests import every_kind_request
 
@@ -72,7 +74,8 @@ class RecordingBigQuery(BigQueryWarehouse):
 
 
 def full_reads(statements: list[str]) -> list[str]:
-    """Statements naming a time-series table without a range predicate on its time column."""
+    """Statements naming a time-series table without a lower bound on its time column (an
+    upper bound alone still reads every partition before it)."""
     bad = []
     for sql in statements:
         for table, column in TIME_SERIES.items():
@@ -80,7 +83,8 @@ def full_reads(statements: list[str]) -> list[str]:
                 continue
             if re.match(r"\s*INSERT\b", sql, re.I) and " FROM read_parquet" in sql:
                 continue
-            if not re.search(rf"\b{column}\s*(>=|>|<|<=|BETWEEN)\s*@", sql):
+            lower = rf"\b{column}\s*(>=|>|\s+BETWEEN)\s*@|@\w+\s*(<=|<)\s*{column}\b"
+            if not re.search(lower, sql):
                 bad.append(sql)
     return bad
 
@@ -96,6 +100,9 @@ def full_reads(statements: list[str]) -> list[str]:
         ("DELETE FROM slo_minute_counts WHERE TRUE", True),
         ("SELECT n FROM otel_spans WHERE source_file IN (SELECT v FROM UNNEST(@f) AS v)", True),
         ("SELECT day FROM slo_count_days", False),
+        ("SELECT MAX(start_time) AS t FROM otel_spans WHERE start_time <= @now", True),
+        ("SELECT * FROM otel_spans WHERE @since <= start_time AND start_time < @until", False),
+        ("SELECT * FROM otel_spans WHERE start_time BETWEEN @since AND @until", False),
     ],
 )
 def test_the_check_flags_full_reads(sql, flagged):
@@ -202,3 +209,19 @@ def test_the_span_ingest_and_its_metadata_read_only_the_days_it_wrote(
             assert sent["requirePartitionFilter"] is True, spec.name
             assert sent["timePartitioning"] == {"type": "DAY", "field": spec.time_column}
             assert sent["clustering"] == {"fields": list(spec.cluster_by)}, spec.name
+
+
+def test_the_release_clock_reads_one_day_of_spans(recording_warehouse, tmp_path):
+    """CICL_RELEASE_CLOCK=data dates a release at the newest span not in the future: the day
+    from ``ingested_files``, then that day's spans only (the day before too when all of the
+    newest day's spans are ahead of now)."""
+    warehouse = recording_warehouse
+    now = datetime(2026, 12, 1, 13, 51, 14, tzinfo=UTC)
+    newest = datetime(2026, 11, 30, 22, 10, 3, 250_000, tzinfo=UTC)
+    starts = [newest - timedelta(days=3), newest, now + timedelta(hours=2)]
+    request = spans_request("flow-gateway", "production", "op", starts)
+    assert land_and_ingest(warehouse, tmp_path / "landing", "a.pb", request).files_ingested == 1
+    STATEMENTS.clear()
+    assert release_time(warehouse, "data", now) == newest
+    assert full_reads(STATEMENTS) == []
+    assert sum("FROM otel_spans" in s for s in STATEMENTS) == 2  # today's, then yesterday's
