@@ -85,6 +85,35 @@ static void batch_free(Batch *B) {
     }
 }
 
+static void strs_reset(Strs *s) {
+    s->off.len = 4; /* the leading 0, which strs_init wrote */
+    s->data.len = 0;
+}
+
+static void level_reset(Level *L) {
+    Buf *bufs[] = {LEVEL_BUFS(L)};
+    for (size_t k = 0; k < sizeof bufs / sizeof *bufs; k++) bufs[k]->len = 0;
+    strs_reset(&L->keys);
+    strs_reset(&L->s);
+    strs_reset(&L->raw);
+    L->m = 0;
+}
+
+/* Empties an initialised batch but keeps its buffers: the next batch of a request is about as
+ * large, so it is written without growing them (or faulting in fresh pages) again. */
+static void batch_reset(Batch *B) {
+    Buf *bufs[] = {BATCH_BUFS(B)};
+    Strs *strs[] = {BATCH_STRS(B)};
+    Attrs *attrs[] = {BATCH_ATTRS(B)};
+    for (size_t k = 0; k < sizeof bufs / sizeof *bufs; k++) bufs[k]->len = 0;
+    for (size_t k = 0; k < sizeof strs / sizeof *strs; k++) strs_reset(strs[k]);
+    for (size_t k = 0; k < sizeof attrs / sizeof *attrs; k++) {
+        level_reset(&attrs[k]->top);
+        level_reset(&attrs[k]->child);
+    }
+    B->n = B->resources = B->scopes = B->events = B->links = 0;
+}
+
 static int batch_init(Batch *B) {
     memset(B, 0, sizeof *B);
     Strs *strs[] = {BATCH_STRS(B)};

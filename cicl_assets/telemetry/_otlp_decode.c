@@ -17,8 +17,10 @@
 typedef struct {
     PyObject_HEAD
     Py_buffer view;
-    int has_view;
+    int has_view, has_buffers;
     Cursor cursor;
+    Batch batch;      /* reused from batch to batch (emptied, not freed) */
+    Rendered json;
 } Decoder;
 
 static int put_bytes(PyObject *d, const char *key, const void *p, size_t n) {
@@ -112,21 +114,21 @@ static PyObject *Decoder_next(Decoder *D, PyObject *arg) {
         PyErr_SetString(PyExc_ValueError, "limit must be positive");
         return NULL;
     }
-    Batch B;
-    Rendered J;
-    int init = batch_init(&B), done = 0;
-    init |= rendered_init(&J);
-    if (init < 0) {
-        batch_free(&B);
-        rendered_free(&J);
-        return PyErr_NoMemory();
+    Batch *B = &D->batch;
+    Rendered *J = &D->json;
+    int done = 0;
+    if (!D->has_buffers) {
+        PyErr_SetString(PyExc_ValueError, "Decoder not initialised");
+        return NULL;
     }
+    batch_reset(B);
+    rendered_reset(J);
     int r;
     Py_BEGIN_ALLOW_THREADS
     failure = 0;
-    r = fill(&D->cursor, &B, limit);
-    if (r >= 0 && B.n) {
-        done = render(&J, &B);
+    r = fill(&D->cursor, B, limit);
+    if (r >= 0 && B->n) {
+        done = render(J, B);
         if (done < 0) r = fail_memory();
     }
     Py_END_ALLOW_THREADS
@@ -135,22 +137,34 @@ static PyObject *Decoder_next(Decoder *D, PyObject *arg) {
         PyErr_SetString(PyExc_ValueError, "malformed protobuf reached the compiled decoder");
     } else if (r < 0) {
         PyErr_NoMemory();
-    } else if (B.n == 0) {
+    } else if (B->n == 0) {
         out = Py_NewRef(Py_None);
     } else {
-        out = batch_dict(&B, &J, done);
+        out = batch_dict(B, J, done);
     }
-    batch_free(&B);
-    rendered_free(&J);
     return out;
+}
+
+static void Decoder_clear(Decoder *D) {
+    if (D->has_view) PyBuffer_Release(&D->view);
+    if (D->has_buffers) {
+        batch_free(&D->batch);
+        rendered_free(&D->json);
+    }
+    D->has_view = D->has_buffers = 0;
 }
 
 static int Decoder_init(Decoder *D, PyObject *args, PyObject *kwds) {
     PyObject *data;
     if (!PyArg_ParseTuple(args, "O", &data)) return -1;
-    if (D->has_view) {
-        PyBuffer_Release(&D->view);
-        D->has_view = 0;
+    Decoder_clear(D);
+    int init = batch_init(&D->batch);
+    init |= rendered_init(&D->json);
+    D->has_buffers = 1;
+    if (init < 0) {
+        Decoder_clear(D); /* frees what was allocated before the failure */
+        PyErr_NoMemory();
+        return -1;
     }
     if (PyObject_GetBuffer(data, &D->view, PyBUF_SIMPLE) < 0) return -1;
     D->has_view = 1;
@@ -159,7 +173,7 @@ static int Decoder_init(Decoder *D, PyObject *args, PyObject *kwds) {
 }
 
 static void Decoder_dealloc(Decoder *D) {
-    if (D->has_view) PyBuffer_Release(&D->view);
+    Decoder_clear(D);
     Py_TYPE(D)->tp_free((PyObject *)D);
 }
 

@@ -21,6 +21,12 @@ typedef struct {
  * upb does for values). 0 ok, -1 malformed. */
 static inline int wire_varint_wide(const uint8_t **pp, const uint8_t *end, uint64_t *out, int *wide) {
     const uint8_t *p = *pp;
+    if (p < end && *p < 0x80) { /* most tags and lengths are one byte */
+        *pp = p + 1;
+        *out = *p;
+        *wide = 0;
+        return 0;
+    }
     uint64_t v = 0;
     for (int i = 0; i < 10; i++) {
         if (p >= end) return -1;

@@ -6,7 +6,8 @@
  *       -I cicl_assets/telemetry tests/fuzz/otlp_target.c -o otlp-target && ./otlp-target FILE...
  *
  * Each input goes through the check and, checked or not, through the second pass in batches of
- * seven spans, each batch then rendered to JSON: the second pass must bound its own reads.
+ * seven spans (the buffers reused, as the Decoder reuses them), each batch then rendered to JSON:
+ * the second pass must bound its own reads.
  * `make fuzz` runs both forms. */
 #include <stdio.h>
 
@@ -18,20 +19,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_request(&c, data, size);
     Cursor cursor;
     cursor_init(&cursor, data, size);
+    /* one batch and one rendering reused for every batch, as Decoder.next reuses them */
+    Batch B;
+    Rendered J;
+    if (batch_init(&B) < 0 || rendered_init(&J) < 0) abort();
     for (;;) {
-        Batch B;
-        if (batch_init(&B) < 0) abort();
+        batch_reset(&B);
+        rendered_reset(&J);
         int r = fill(&cursor, &B, 7);
         int64_t n = B.n;
-        if (r >= 0 && n) {
-            Rendered J;
-            if (rendered_init(&J) < 0 || render(&J, &B) < 0) abort();
-            rendered_free(&J);
-        }
-        batch_free(&B);
+        if (r >= 0 && n && render(&J, &B) < 0) abort();
         if (r < 0 && failure == FAIL_MEMORY) abort();
         if (r <= 0 || n == 0) break;
     }
+    batch_free(&B);
+    rendered_free(&J);
     return 0;
 }
 
