@@ -17,11 +17,15 @@ static int strs_init(Strs *s) {
     return buf_put(&s->off, &zero, 4);
 }
 
-static int strs_push(Strs *s, const void *p, size_t n) {
+HOT int strs_push(Strs *s, const void *p, size_t n) {
     if (s->data.len + n > INT32_MAX) return -1; /* check() caps requests at 1 GiB */
-    if (buf_put(&s->data, p, n) < 0) return -1;
+    if (buf_reserve(&s->data, n) < 0 || buf_reserve(&s->off, 4) < 0) return -1;
+    if (n) memcpy(s->data.p + s->data.len, p, n);
+    s->data.len += n;
     int32_t end = (int32_t)s->data.len;
-    return buf_put(&s->off, &end, 4);
+    memcpy(s->off.p + s->off.len, &end, 4);
+    s->off.len += 4;
+    return 0;
 }
 
 static void strs_free(Strs *s) {
