@@ -34,7 +34,7 @@ static int add_value(Attrs *A, int depth, int64_t row, const uint8_t *p, const u
     const uint8_t *q = p;
     while (q < end) {
         NEXT(&q, end, &f);
-        if (f.number >= 1 && f.number <= 7 && f.wire == expected_wire(field_spec(M_ANY, f.number).kind)) {
+        if (f.number <= 7 && field_spec(M_ANY, &f)->kind != K_UNKNOWN) {
             which = (int)f.number;
             value = f;
         }

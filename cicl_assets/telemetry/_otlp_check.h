@@ -22,8 +22,10 @@ enum { K_UNKNOWN, K_STR, K_BYTES, K_VARINT, K_F64, K_F32, K_MSG };
 /* Larger requests go to the fallback rather than risk 32-bit Arrow offsets. */
 #define MAX_COMPILED_BYTES ((size_t)1 << 30)
 
+/* A field's kind, its submessage and whether it is singular, and the wire type it must have (another
+ * one makes it an unknown field: upb's rule). */
 typedef struct {
-    int kind, sub, singular;
+    uint8_t kind, sub, singular, wire;
 } Spec;
 
 typedef struct {
@@ -32,76 +34,39 @@ typedef struct {
     size_t at; /* byte offset the verdict refers to */
 } Check;
 
-#define S(k) ((Spec){k, 0, 0})
-#define MSG(m) ((Spec){K_MSG, m, 0})
-#define ONE(m) ((Spec){K_MSG, m, 1})
+#define S(k) {k, 0, 0, k == K_VARINT ? WT_VARINT : k == K_F64 ? WT_I64 : k == K_F32 ? WT_I32 : WT_LEN}
+#define MSG(m) {K_MSG, m, 0, WT_LEN}
+#define ONE(m) {K_MSG, m, 1, WT_LEN}
+#define MAX_KNOWN 16
 
-static Spec field_spec(int msg, uint32_t n) {
-    switch (msg) {
-    case M_RS:
-        return n == 1 ? ONE(M_RES) : n == 2 ? MSG(M_SS) : n == 3 ? S(K_STR) : S(K_UNKNOWN);
-    case M_RES:
-        return n == 1 ? MSG(M_KV) : n == 2 ? S(K_VARINT) : n == 3 ? MSG(M_ENT) : S(K_UNKNOWN);
-    case M_ENT:
-        return n >= 1 && n <= 4 ? S(K_STR) : S(K_UNKNOWN);
-    case M_SS:
-        return n == 1 ? ONE(M_SCOPE) : n == 2 ? MSG(M_SPAN) : n == 3 ? S(K_STR) : S(K_UNKNOWN);
-    case M_SCOPE:
-        return n == 1 || n == 2 ? S(K_STR) : n == 3 ? MSG(M_KV) : n == 4 ? S(K_VARINT) : S(K_UNKNOWN);
-    case M_SPAN:
-        switch (n) {
-        case 1: case 2: case 4: return S(K_BYTES);
-        case 3: case 5: return S(K_STR);
-        case 6: case 10: case 12: case 14: return S(K_VARINT);
-        case 7: case 8: return S(K_F64);
-        case 9: return MSG(M_KV);
-        case 11: return MSG(M_EVENT);
-        case 13: return MSG(M_LINK);
-        case 15: return ONE(M_STATUS);
-        case 16: return S(K_F32);
-        default: return S(K_UNKNOWN);
-        }
-    case M_EVENT:
-        return n == 1 ? S(K_F64) : n == 2 ? S(K_STR) : n == 3 ? MSG(M_KV) : n == 4 ? S(K_VARINT) : S(K_UNKNOWN);
-    case M_LINK:
-        switch (n) {
-        case 1: case 2: return S(K_BYTES);
-        case 3: return S(K_STR);
-        case 4: return MSG(M_KV);
-        case 5: return S(K_VARINT);
-        case 6: return S(K_F32);
-        default: return S(K_UNKNOWN);
-        }
-    case M_STATUS:
-        return n == 2 ? S(K_STR) : n == 3 ? S(K_VARINT) : S(K_UNKNOWN);
-    case M_KV:
-        return n == 1 ? S(K_STR) : n == 2 ? ONE(M_ANY) : n == 3 ? S(K_VARINT) : S(K_UNKNOWN);
-    case M_ANY:
-        switch (n) {
-        case 1: return S(K_STR);
-        case 2: case 3: case 8: return S(K_VARINT);
-        case 4: return S(K_F64);
-        case 5: return MSG(M_ARR);
-        case 6: return MSG(M_KVL);
-        case 7: return S(K_BYTES);
-        default: return S(K_UNKNOWN);
-        }
-    case M_ARR:
-        return n == 1 ? MSG(M_ANY) : S(K_UNKNOWN);
-    case M_KVL:
-        return n == 1 ? MSG(M_KV) : S(K_UNKNOWN);
-    }
-    return S(K_UNKNOWN);
-}
+/* The OTLP trace schema, one row per message, by field number (0: an unknown field). */
+static const Spec SPECS[M_KVL + 1][MAX_KNOWN + 1] = {
+    [M_RS] = {[1] = ONE(M_RES), [2] = MSG(M_SS), [3] = S(K_STR)},
+    [M_RES] = {[1] = MSG(M_KV), [2] = S(K_VARINT), [3] = MSG(M_ENT)},
+    [M_ENT] = {[1] = S(K_STR), [2] = S(K_STR), [3] = S(K_STR), [4] = S(K_STR)},
+    [M_SS] = {[1] = ONE(M_SCOPE), [2] = MSG(M_SPAN), [3] = S(K_STR)},
+    [M_SCOPE] = {[1] = S(K_STR), [2] = S(K_STR), [3] = MSG(M_KV), [4] = S(K_VARINT)},
+    [M_SPAN] = {[1] = S(K_BYTES), [2] = S(K_BYTES), [3] = S(K_STR), [4] = S(K_BYTES),
+                [5] = S(K_STR), [6] = S(K_VARINT), [7] = S(K_F64), [8] = S(K_F64),
+                [9] = MSG(M_KV), [10] = S(K_VARINT), [11] = MSG(M_EVENT), [12] = S(K_VARINT),
+                [13] = MSG(M_LINK), [14] = S(K_VARINT), [15] = ONE(M_STATUS), [16] = S(K_F32)},
+    [M_EVENT] = {[1] = S(K_F64), [2] = S(K_STR), [3] = MSG(M_KV), [4] = S(K_VARINT)},
+    [M_LINK] = {[1] = S(K_BYTES), [2] = S(K_BYTES), [3] = S(K_STR), [4] = MSG(M_KV),
+                [5] = S(K_VARINT), [6] = S(K_F32)},
+    [M_STATUS] = {[2] = S(K_STR), [3] = S(K_VARINT)},
+    [M_KV] = {[1] = S(K_STR), [2] = ONE(M_ANY), [3] = S(K_VARINT)},
+    [M_ANY] = {[1] = S(K_STR), [2] = S(K_VARINT), [3] = S(K_VARINT), [4] = S(K_F64),
+               [5] = MSG(M_ARR), [6] = MSG(M_KVL), [7] = S(K_BYTES), [8] = S(K_VARINT)},
+    [M_ARR] = {[1] = MSG(M_ANY)},
+    [M_KVL] = {[1] = MSG(M_KV)},
+};
 
-/* The wire type a known field must have; another one makes it an unknown field (upb's rule). */
-static int expected_wire(int kind) {
-    switch (kind) {
-    case K_VARINT: return WT_VARINT;
-    case K_F64: return WT_I64;
-    case K_F32: return WT_I32;
-    default: return WT_LEN;
-    }
+/* The spec of field n of msg; whether the field is known with its wire type. */
+static inline const Spec *field_spec(int msg, const Field *f) {
+    static const Spec unknown = {K_UNKNOWN, 0, 0, 0xFF};
+    if (f->number > MAX_KNOWN) return &unknown;
+    const Spec *s = &SPECS[msg][f->number];
+    return s->kind != K_UNKNOWN && f->wire == s->wire ? s : &unknown;
 }
 
 static int verdict(Check *c, int status, const char *why, const uint8_t *at) {
@@ -125,18 +90,18 @@ static int check_msg(Check *c, const uint8_t *p, const uint8_t *end, int msg, in
         int r = wire_field(&p, end, &f);
         if (r == -2) return verdict(c, CHECK_UNUSUAL, "a group field", at);
         if (r < 0) return verdict(c, CHECK_REJECT, "malformed field", at);
-        Spec s = field_spec(msg, f.number);
-        if (s.kind == K_UNKNOWN || f.wire != expected_wire(s.kind)) continue;
-        if (s.kind == K_STR && !utf8_valid(f.data, f.len))
+        const Spec *s = field_spec(msg, &f);
+        if (s->kind == K_UNKNOWN) continue;
+        if (s->kind == K_STR && !utf8_valid(f.data, f.len))
             return verdict(c, CHECK_REJECT, "invalid UTF-8", at);
-        if (s.kind == K_MSG) {
+        if (s->kind == K_MSG) {
             if (depth + 1 > MAX_DEPTH) return verdict(c, CHECK_REJECT, "nested too deep", at);
-            if (s.singular) {
+            if (s->singular) {
                 if (singular_seen & (1u << f.number))
                     return verdict(c, CHECK_UNUSUAL, "a message field repeated", at);
                 singular_seen |= 1u << f.number;
             }
-            int status = check_msg(c, f.data, f.data + f.len, s.sub, depth + 1);
+            int status = check_msg(c, f.data, f.data + f.len, s->sub, depth + 1);
             if (status != CHECK_OK) return status;
         }
         if (msg == M_SPAN) {

@@ -17,11 +17,15 @@ static int strs_init(Strs *s) {
     return buf_put(&s->off, &zero, 4);
 }
 
-static int strs_push(Strs *s, const void *p, size_t n) {
+HOT int strs_push(Strs *s, const void *p, size_t n) {
     if (s->data.len + n > INT32_MAX) return -1; /* check() caps requests at 1 GiB */
-    if (buf_put(&s->data, p, n) < 0) return -1;
+    if (buf_reserve(&s->data, n) < 0 || buf_reserve(&s->off, 4) < 0) return -1;
+    if (n) memcpy(s->data.p + s->data.len, p, n);
+    s->data.len += n;
     int32_t end = (int32_t)s->data.len;
-    return buf_put(&s->off, &end, 4);
+    memcpy(s->off.p + s->off.len, &end, 4);
+    s->off.len += 4;
+    return 0;
 }
 
 static void strs_free(Strs *s) {
@@ -83,6 +87,35 @@ static void batch_free(Batch *B) {
         level_free(&attrs[k]->top);
         level_free(&attrs[k]->child);
     }
+}
+
+static void strs_reset(Strs *s) {
+    s->off.len = 4; /* the leading 0, which strs_init wrote */
+    s->data.len = 0;
+}
+
+static void level_reset(Level *L) {
+    Buf *bufs[] = {LEVEL_BUFS(L)};
+    for (size_t k = 0; k < sizeof bufs / sizeof *bufs; k++) bufs[k]->len = 0;
+    strs_reset(&L->keys);
+    strs_reset(&L->s);
+    strs_reset(&L->raw);
+    L->m = 0;
+}
+
+/* Empties an initialised batch but keeps its buffers: the next batch of a request is about as
+ * large, so it is written without growing them (or faulting in fresh pages) again. */
+static void batch_reset(Batch *B) {
+    Buf *bufs[] = {BATCH_BUFS(B)};
+    Strs *strs[] = {BATCH_STRS(B)};
+    Attrs *attrs[] = {BATCH_ATTRS(B)};
+    for (size_t k = 0; k < sizeof bufs / sizeof *bufs; k++) bufs[k]->len = 0;
+    for (size_t k = 0; k < sizeof strs / sizeof *strs; k++) strs_reset(strs[k]);
+    for (size_t k = 0; k < sizeof attrs / sizeof *attrs; k++) {
+        level_reset(&attrs[k]->top);
+        level_reset(&attrs[k]->child);
+    }
+    B->n = B->resources = B->scopes = B->events = B->links = 0;
 }
 
 static int batch_init(Batch *B) {

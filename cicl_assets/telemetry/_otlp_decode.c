@@ -2,23 +2,31 @@
  * the column buffers the pure-Python decoder (otlp_proto.py) builds, batch by batch.
  *
  *   check(data) -> (status, why, offset)     the first pass (_otlp_check.h)
- *   Decoder(data).next(limit) -> dict | None  columns of up to `limit` spans, None at the end
+ *   Decoder(data, promote=()).next(limit) -> dict | None
+ *       columns of up to `limit` spans, None at the end; promote: ((spans, kind, (key, ...)), ...)
+ *       the promoted columns whose picks (_otlp_promote.h) it gives as "promoted", in that order
  *
  * A Decoder must only be given data check() passed: it still bounds every read, and raises
  * ValueError rather than read past a length, but it does not repeat the schema checks. The JSON
  * text columns are rendered here too (_otlp_json.h) unless the batch holds a value nested two
- * levels deep; promoted columns and redaction stay in Python. */
+ * levels deep; redaction stays in Python. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include "_otlp_batch.h"
 #include "_otlp_json.h"
+#include "_otlp_promote.h"
 
 typedef struct {
     PyObject_HEAD
     Py_buffer view;
-    int has_view;
+    int has_view, has_buffers;
     Cursor cursor;
+    Batch batch;      /* reused from batch to batch (emptied, not freed) */
+    Rendered json;
+    int promoted;     /* columns in promote[] */
+    Promoted promote[MAX_PROMOTED];
+    Buf picks[MAX_PROMOTED], prio;
 } Decoder;
 
 static int put_bytes(PyObject *d, const char *key, const void *p, size_t n) {
@@ -81,6 +89,23 @@ static int put_rendered(PyObject *d, const Rendered *J, int done) {
     return r;
 }
 
+static int put_picks(PyObject *d, const Decoder *D) {
+    PyObject *picks = PyTuple_New(D->promoted);
+    if (!picks) return -1;
+    for (int c = 0; c < D->promoted; c++) {
+        const Buf *b = &D->picks[c];
+        PyObject *v = PyBytes_FromStringAndSize(b->len ? b->p : "", (Py_ssize_t)b->len);
+        if (!v) {
+            Py_DECREF(picks);
+            return -1;
+        }
+        PyTuple_SET_ITEM(picks, c, v);
+    }
+    int r = PyDict_SetItemString(d, "promoted", picks);
+    Py_DECREF(picks);
+    return r;
+}
+
 static PyObject *batch_dict(const Batch *B, const Rendered *J, int done) {
     PyObject *d = PyDict_New();
     if (!d) return NULL;
@@ -112,22 +137,28 @@ static PyObject *Decoder_next(Decoder *D, PyObject *arg) {
         PyErr_SetString(PyExc_ValueError, "limit must be positive");
         return NULL;
     }
-    Batch B;
-    Rendered J;
-    int init = batch_init(&B), done = 0;
-    init |= rendered_init(&J);
-    if (init < 0) {
-        batch_free(&B);
-        rendered_free(&J);
-        return PyErr_NoMemory();
+    Batch *B = &D->batch;
+    Rendered *J = &D->json;
+    int done = 0;
+    if (!D->has_buffers) {
+        PyErr_SetString(PyExc_ValueError, "Decoder not initialised");
+        return NULL;
     }
+    batch_reset(B);
+    rendered_reset(J);
     int r;
     Py_BEGIN_ALLOW_THREADS
     failure = 0;
-    r = fill(&D->cursor, &B, limit);
-    if (r >= 0 && B.n) {
-        done = render(&J, &B);
+    r = fill(&D->cursor, B, limit);
+    if (r >= 0 && B->n) {
+        done = render(J, B);
         if (done < 0) r = fail_memory();
+    }
+    for (int c = 0; r >= 0 && B->n && c < D->promoted; c++) {
+        const Promoted *P = &D->promote[c];
+        const Level *L = P->spans ? &B->attrs.top : &B->resource_attrs.top;
+        if (promote_level(L, P->spans ? B->n : B->resources, P, &D->picks[c], &D->prio) < 0)
+            r = fail_memory();
     }
     Py_END_ALLOW_THREADS
     PyObject *out = NULL;
@@ -135,22 +166,96 @@ static PyObject *Decoder_next(Decoder *D, PyObject *arg) {
         PyErr_SetString(PyExc_ValueError, "malformed protobuf reached the compiled decoder");
     } else if (r < 0) {
         PyErr_NoMemory();
-    } else if (B.n == 0) {
+    } else if (B->n == 0) {
         out = Py_NewRef(Py_None);
     } else {
-        out = batch_dict(&B, &J, done);
+        out = batch_dict(B, J, done);
+        if (out && put_picks(out, D) < 0) Py_CLEAR(out);
     }
-    batch_free(&B);
-    rendered_free(&J);
     return out;
 }
 
+static void Decoder_clear(Decoder *D) {
+    if (D->has_view) PyBuffer_Release(&D->view);
+    if (D->has_buffers) {
+        batch_free(&D->batch);
+        rendered_free(&D->json);
+    }
+    D->has_view = D->has_buffers = 0;
+    for (int c = 0; c < D->promoted; c++) {
+        for (int k = 0; k < D->promote[c].keys; k++) free(D->promote[c].key[k]);
+        buf_free(&D->picks[c]);
+    }
+    buf_free(&D->prio);
+    D->promoted = 0;
+}
+
+/* The promoted columns Decoder(data, promote) looks for: ((spans, kind, (key, ...)), ...). */
+static int parse_promote(Decoder *D, PyObject *spec) {
+    PyObject *seq = PySequence_Fast(spec, "promote must be a sequence");
+    if (!seq) return -1;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    int r = 0;
+    if (count > MAX_PROMOTED) {
+        PyErr_SetString(PyExc_ValueError, "too many promoted columns");
+        r = -1;
+    }
+    for (Py_ssize_t c = 0; !r && c < count; c++) {
+        Promoted *P = &D->promote[c];
+        PyObject *keys;
+        int spans, kind;
+        memset(P, 0, sizeof *P);
+        D->promoted = (int)c + 1; /* what is set so far is freed by Decoder_clear */
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, c), "iiO!", &spans, &kind, &PyTuple_Type,
+                              &keys)) {
+            r = -1;
+            break;
+        }
+        if ((kind != STR && kind != INT) || PyTuple_GET_SIZE(keys) > MAX_PROMOTED_KEYS) {
+            PyErr_SetString(PyExc_ValueError, "a promoted column is STR or INT, with up to 4 keys");
+            r = -1;
+            break;
+        }
+        P->spans = spans != 0;
+        P->kind = (uint8_t)kind;
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(keys); k++) {
+            Py_ssize_t n;
+            const char *text = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(keys, k), &n);
+            if (!text || n == 0) {
+                if (text) PyErr_SetString(PyExc_ValueError, "an empty promoted key");
+                r = -1;
+                break;
+            }
+            P->key[k] = malloc((size_t)n);
+            if (!P->key[k]) {
+                PyErr_NoMemory();
+                r = -1;
+                break;
+            }
+            memcpy(P->key[k], text, (size_t)n);
+            P->len[k] = (size_t)n;
+            P->keys++;
+        }
+    }
+    Py_DECREF(seq);
+    return r;
+}
+
 static int Decoder_init(Decoder *D, PyObject *args, PyObject *kwds) {
-    PyObject *data;
-    if (!PyArg_ParseTuple(args, "O", &data)) return -1;
-    if (D->has_view) {
-        PyBuffer_Release(&D->view);
-        D->has_view = 0;
+    PyObject *data, *promote = NULL;
+    if (!PyArg_ParseTuple(args, "O|O", &data, &promote)) return -1;
+    Decoder_clear(D);
+    if (promote && parse_promote(D, promote) < 0) {
+        Decoder_clear(D);
+        return -1;
+    }
+    int init = batch_init(&D->batch);
+    init |= rendered_init(&D->json);
+    D->has_buffers = 1;
+    if (init < 0) {
+        Decoder_clear(D); /* frees what was allocated before the failure */
+        PyErr_NoMemory();
+        return -1;
     }
     if (PyObject_GetBuffer(data, &D->view, PyBUF_SIMPLE) < 0) return -1;
     D->has_view = 1;
@@ -159,7 +264,7 @@ static int Decoder_init(Decoder *D, PyObject *args, PyObject *kwds) {
 }
 
 static void Decoder_dealloc(Decoder *D) {
-    if (D->has_view) PyBuffer_Release(&D->view);
+    Decoder_clear(D);
     Py_TYPE(D)->tp_free((PyObject *)D);
 }
 
@@ -174,7 +279,7 @@ static PyTypeObject DecoderType = {
     .tp_name = "cicl_assets.telemetry._otlp_decode.Decoder",
     .tp_basicsize = sizeof(Decoder),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Decoder(data): spans of a checked ExportTraceServiceRequest, batch by batch",
+    .tp_doc = "Decoder(data, promote=()): spans of a checked ExportTraceServiceRequest, batch by batch",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Decoder_init,
     .tp_dealloc = (destructor)Decoder_dealloc,

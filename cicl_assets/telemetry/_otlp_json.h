@@ -26,6 +26,11 @@ static int rendered_init(Rendered *J) {
     return r;
 }
 
+static void rendered_reset(Rendered *J) {
+    Strs *strs[] = {RENDERED_STRS(J)};
+    for (size_t k = 0; k < sizeof strs / sizeof *strs; k++) strs_reset(strs[k]);
+}
+
 static void rendered_free(Rendered *J) {
     Strs *strs[] = {RENDERED_STRS(J)};
     for (size_t k = 0; k < sizeof strs / sizeof *strs; k++) strs_free(strs[k]);

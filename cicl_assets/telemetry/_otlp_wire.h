@@ -19,8 +19,16 @@ typedef struct {
 
 /* A varint of at most 10 bytes; *wide says whether it held bits past 64, which are dropped (as
  * upb does for values). 0 ok, -1 malformed. */
-static inline int wire_varint_wide(const uint8_t **pp, const uint8_t *end, uint64_t *out, int *wide) {
+#define HOT static inline __attribute__((always_inline))
+
+HOT int wire_varint_wide(const uint8_t **pp, const uint8_t *end, uint64_t *out, int *wide) {
     const uint8_t *p = *pp;
+    if (p < end && *p < 0x80) { /* most tags and lengths are one byte */
+        *pp = p + 1;
+        *out = *p;
+        *wide = 0;
+        return 0;
+    }
     uint64_t v = 0;
     for (int i = 0; i < 10; i++) {
         if (p >= end) return -1;
@@ -36,13 +44,13 @@ static inline int wire_varint_wide(const uint8_t **pp, const uint8_t *end, uint6
     return -1;
 }
 
-static inline int wire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out) {
+HOT int wire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out) {
     int wide;
     return wire_varint_wide(pp, end, out, &wide);
 }
 
 /* Field tags are at most 5 bytes and 32 bits (upb refuses longer ones). */
-static inline int wire_tag(const uint8_t **pp, const uint8_t *end, uint64_t *tag, int *long_tag) {
+HOT int wire_tag(const uint8_t **pp, const uint8_t *end, uint64_t *tag, int *long_tag) {
     const uint8_t *start = *pp;
     if (wire_varint(pp, end, tag) < 0) return -1;
     *long_tag = (*pp - start) > 5 || *tag > 0xFFFFFFFFu;
@@ -50,12 +58,15 @@ static inline int wire_tag(const uint8_t **pp, const uint8_t *end, uint64_t *tag
 }
 
 /* One field (groups excluded). 0 ok, -1 malformed, -2 a group. */
-static inline int wire_field(const uint8_t **pp, const uint8_t *end, Field *f) {
+HOT int wire_field(const uint8_t **pp, const uint8_t *end, Field *f) {
     uint64_t tag, len;
     int long_tag;
     if (wire_tag(pp, end, &tag, &long_tag) < 0 || long_tag) return -1;
     f->number = (uint32_t)(tag >> 3);
     f->wire = (int)(tag & 7);
+    f->value = 0; /* every member set: callers read the one their wire type fills */
+    f->data = NULL;
+    f->len = 0;
     if (f->number == 0) return -1;
     switch (f->wire) {
     case WT_VARINT:
@@ -137,8 +148,7 @@ typedef struct {
     size_t len, cap;
 } Buf;
 
-static inline int buf_reserve(Buf *b, size_t extra) {
-    if (b->len + extra <= b->cap) return 0;
+static int buf_grow(Buf *b, size_t extra) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + extra) cap *= 2;
     char *p = realloc(b->p, cap);
@@ -148,7 +158,11 @@ static inline int buf_reserve(Buf *b, size_t extra) {
     return 0;
 }
 
-static inline int buf_put(Buf *b, const void *src, size_t n) {
+HOT int buf_reserve(Buf *b, size_t extra) {
+    return __builtin_expect(b->len + extra <= b->cap, 1) ? 0 : buf_grow(b, extra);
+}
+
+HOT int buf_put(Buf *b, const void *src, size_t n) {
     if (buf_reserve(b, n) < 0) return -1;
     if (n) memcpy(b->p + b->len, src, n);
     b->len += n;

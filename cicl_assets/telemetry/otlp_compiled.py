@@ -2,9 +2,10 @@
 
 The C extension (`_otlp_decode.c`, built by the package's install) reads the wire format
 straight into the column buffers `otlp_proto._Batch` builds from upb messages, and renders the
-JSON text columns (attributes, events, links) as `span_batch.render_json` does; the promoted
-columns are the same `span_batch.build_table` step. A batch holding a value nested two levels
-deep is rendered by `render_json`. Redaction runs later, on the table (`ingest.redact_table`).
+JSON text columns (attributes, events, links) as `span_batch.render_json` does, and finds the
+values of the promoted columns as `attributes.promote` does; the rest is the same
+`span_batch.build_table` step. A batch holding a value nested two levels deep is rendered by
+`render_json`. Redaction runs later, on the table (`ingest.redact_table`).
 It first checks the whole request; a request it does not pass (malformed: the fallback words
 the reject; or valid in a spelling only the protobuf runtime interprets) goes to the fallback.
 Without the extension, or with CICL_COMPILED_DECODERS=off, every request does.
@@ -27,6 +28,7 @@ from cicl_assets.telemetry.otlp_proto import gc_paused, natural, parse_protobuf
 from cicl_assets.telemetry.span_batch import (
     BATCH_SPANS,
     JSON_COLUMNS,
+    PROMOTED,
     EventColumns,
     LinkColumns,
     SpanColumns,
@@ -76,14 +78,24 @@ def parse_protobuf_spans(data: bytes, source_file: str) -> Iterator[tuple[str, p
 
 def decode_compiled(data: bytes) -> Iterator[tuple[str, pa.Table]]:
     """Batches of a request `check` passed (ValueError if it did not)."""
-    decoder = _otlp_decode.Decoder(data)
+    decoder = _otlp_decode.Decoder(data, _PROMOTE)
     while True:
         with gc_paused():
             batch = decoder.next(BATCH_SPANS)
             if batch is None:
                 return
-            table = build_table(span_columns(batch), rendered_json(batch))
+            table = build_table(span_columns(batch), rendered_json(batch), picks(batch))
         yield OTEL_SPANS.name, table
+
+
+_PROMOTE = tuple(PROMOTED.values())
+
+
+def picks(d: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The slots of the promoted columns' values, which the decoder found (span_batch.PROMOTED)."""
+    return {
+        name: np.frombuffer(b, np.int64) for name, b in zip(PROMOTED, d["promoted"], strict=True)
+    }
 
 
 def _strings(
@@ -98,8 +110,9 @@ def _strings(
     return pa.Array.from_buffers(typ, n, buffers, null_count=int(n - valid.sum()))
 
 
-def _blank_to_null(strings: pa.Array) -> pa.Array:
-    return pc.if_else(pc.equal(strings, ""), pa.scalar(None, pa.string()), strings)
+def _nonblank(d: dict[str, Any], name: str, n: int) -> pa.Array:
+    """The strings `name`, null where empty."""
+    return _strings(d, name, n, np.diff(np.frombuffer(d[f"{name}.off"], np.int32)) != 0)
 
 
 def _ints(d: dict[str, Any], name: str, dtype: Any = np.int64) -> np.ndarray:
@@ -113,7 +126,8 @@ def _level(d: dict[str, Any], prefix: str, child: AttrColumns | None) -> AttrCol
     m = d[f"{prefix}m"]
     kind = _ints(d, f"{prefix}kind", np.int8)
     keys = _strings(d, f"{prefix}keys", m, _ints(d, f"{prefix}key_valid", np.uint8).astype(bool))
-    s = _strings(d, f"{prefix}s", m)
+    # null where the value is not text (the decoder wrote "" there)
+    s = _strings(d, f"{prefix}s", m, np.isin(kind, _TEXT_KINDS))
     raw_rows = _ints(d, f"{prefix}raw_rows")
     if len(raw_rows):
         raw = _strings(d, f"{prefix}raw", len(raw_rows), typ=pa.binary()).to_pylist()
@@ -121,9 +135,6 @@ def _level(d: dict[str, Any], prefix: str, child: AttrColumns | None) -> AttrCol
         mask = np.zeros(m, bool)
         mask[raw_rows] = True
         s = pc.replace_with_mask(s, pa.array(mask), pa.array(texts, pa.string()))
-    is_text = np.isin(kind, _TEXT_KINDS)
-    if not is_text.all():
-        s = pc.if_else(pa.array(is_text), s, pa.scalar(None, pa.string()))
     return AttrColumns(
         _ints(d, f"{prefix}owner"),
         keys,
@@ -171,19 +182,19 @@ def span_columns(d: dict[str, Any]) -> SpanColumns:
         trace_id=_hex(d["trace_id"], n, 32),
         span_id=_hex(d["span_id"], n, 16),
         parent_span_id=_strings(parent, "parent", n, present),
-        trace_state=_blank_to_null(_strings(d, "state", n)),
+        trace_state=_nonblank(d, "state", n),
         name=_strings(d, "name", n),
         kind=pa.array(_ints(d, "kind")),
         start_ns=pa.array(_ints(d, "start")),
         end_ns=pa.array(_ints(d, "end")),
         status_code=pa.array(_ints(d, "code")),
-        status_message=_blank_to_null(_strings(d, "message", n)),
+        status_message=_nonblank(d, "message", n),
         resource_of=_ints(d, "resource_of"),
         scope_of=_ints(d, "scope_of"),
         resource_attrs=_attrs(d, "resource_attrs"),
         resource_count=d["resources"],
-        scope_name=_blank_to_null(_strings(d, "scope_name", scopes)),
-        scope_version=_blank_to_null(_strings(d, "scope_version", scopes)),
+        scope_name=_nonblank(d, "scope_name", scopes),
+        scope_version=_nonblank(d, "scope_version", scopes),
         attrs=_attrs(d, "attrs"),
         events=EventColumns(
             ev_owner,
@@ -195,7 +206,7 @@ def span_columns(d: dict[str, Any]) -> SpanColumns:
             ln_owner,
             _hex(d["ln_trace"], len(ln_owner), 32),
             _hex(d["ln_span"], len(ln_owner), 16),
-            _blank_to_null(_strings(d, "ln_state", len(ln_owner))),
+            _nonblank(d, "ln_state", len(ln_owner)),
             _attrs(d, "ln_attrs"),
         ),
     )

@@ -163,19 +163,44 @@ def render_json(cols: SpanColumns) -> dict[str, pa.Array]:
     }
 
 
-def build_table(cols: SpanColumns, rendered: dict[str, pa.Array] | None = None) -> pa.Table:
+# (spans, kind, keys) of each promoted column: spans 1 for span attributes, 0 for resource ones
+PROMOTED = {
+    **{name: (0, STR, keys) for name, keys in RESOURCE_STRINGS.items()},
+    **{name: (1, STR, keys) for name, keys in SPAN_STRINGS.items()},
+    **{name: (1, INT, keys) for name, keys in SPAN_INTS.items()},
+}
+
+
+def _promoted(
+    cols: SpanColumns, name: str, n: int, picks: dict[str, np.ndarray] | None
+) -> pa.Array:
+    """A promoted column per owner; ``picks``: each owner's slot as attributes.promote finds it
+    (-1 for none), when the compiled decoder found them."""
+    spans, kind, keys = PROMOTED[name]
+    attrs = cols.attrs if spans else cols.resource_attrs
+    if picks is None:
+        return promote(attrs, n, keys, kind)
+    pick = picks[name]
+    source, target = (attrs.s, pa.string()) if kind == STR else (attrs.i, pa.int64())
+    return pc.take(source, pa.array(pick, mask=pick < 0)).cast(target)
+
+
+def build_table(
+    cols: SpanColumns,
+    rendered: dict[str, pa.Array] | None = None,
+    picks: dict[str, np.ndarray] | None = None,
+) -> pa.Table:
     """The `otel_spans` rows of one batch (without source_file, which the runner adds).
 
     ``rendered``: the JSON_COLUMNS already rendered (by the compiled decoder), as render_json
-    gives them."""
+    gives them; ``picks``: the promoted values' slots, as `_promoted` takes them."""
     n = len(cols.trace_id)
     text = render_json(cols) if rendered is None else rendered
     res_idx = pa.array(cols.resource_of)
     scope_idx = pa.array(cols.scope_of)
     rcount = cols.resource_count
     resource_cols = {
-        name: pc.take(promote(cols.resource_attrs, rcount, keys, STR), res_idx)
-        for name, keys in RESOURCE_STRINGS.items()
+        name: pc.take(_promoted(cols, name, rcount, picks), res_idx) for name in RESOURCE_STRINGS
     }
     columns = {
         "trace_id": cols.trace_id,
@@ -199,10 +224,8 @@ def build_table(cols: SpanColumns, rendered: dict[str, pa.Array] | None = None) 
         "events": text["events"],
         "links": text["links"],
     }
-    for name, keys in SPAN_STRINGS.items():
-        columns[name] = promote(cols.attrs, n, keys, STR)
-    for name, keys in SPAN_INTS.items():
-        columns[name] = promote(cols.attrs, n, keys, INT)
+    for name in (*SPAN_STRINGS, *SPAN_INTS):
+        columns[name] = _promoted(cols, name, n, picks)
     return pa.Table.from_arrays([columns[f.name] for f in SCHEMA], schema=SCHEMA)
 
 

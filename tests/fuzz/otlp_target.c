@@ -6,32 +6,43 @@
  *       -I cicl_assets/telemetry tests/fuzz/otlp_target.c -o otlp-target && ./otlp-target FILE...
  *
  * Each input goes through the check and, checked or not, through the second pass in batches of
- * seven spans, each batch then rendered to JSON: the second pass must bound its own reads.
+ * seven spans (the buffers reused, as the Decoder reuses them), each batch then rendered to JSON
+ * and two promoted columns picked: the second pass must bound its own reads.
  * `make fuzz` runs both forms. */
 #include <stdio.h>
 
 #include "_otlp_batch.h"
 #include "_otlp_json.h"
+#include "_otlp_promote.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Check c;
     check_request(&c, data, size);
     Cursor cursor;
     cursor_init(&cursor, data, size);
+    /* one batch and one rendering reused for every batch, as Decoder.next reuses them */
+    Batch B;
+    Rendered J;
+    Buf pick = {0}, prio = {0};
+    Promoted service = {0, STR, 2, {"service.name", "k"}, {12, 1}};
+    Promoted status = {1, INT, 2, {"http.response.status_code", "k"}, {25, 1}};
+    if (batch_init(&B) < 0 || rendered_init(&J) < 0) abort();
     for (;;) {
-        Batch B;
-        if (batch_init(&B) < 0) abort();
+        batch_reset(&B);
+        rendered_reset(&J);
         int r = fill(&cursor, &B, 7);
         int64_t n = B.n;
-        if (r >= 0 && n) {
-            Rendered J;
-            if (rendered_init(&J) < 0 || render(&J, &B) < 0) abort();
-            rendered_free(&J);
-        }
-        batch_free(&B);
+        if (r >= 0 && n && render(&J, &B) < 0) abort();
+        if (r >= 0 && n && (promote_level(&B.resource_attrs.top, B.resources, &service, &pick, &prio) < 0 ||
+                            promote_level(&B.attrs.top, n, &status, &pick, &prio) < 0))
+            abort();
         if (r < 0 && failure == FAIL_MEMORY) abort();
         if (r <= 0 || n == 0) break;
     }
+    batch_free(&B);
+    rendered_free(&J);
+    buf_free(&pick);
+    buf_free(&prio);
     return 0;
 }
 

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from cicl_assets.ingest.content import ParseError
 from cicl_assets.settings import Settings, SettingsError, compiled_decoders
 from cicl_assets.telemetry import otlp_compiled
 from cicl_assets.telemetry.otlp_proto import parse_protobuf
 from tests.unit.telemetry import otlp_fuzz
-from tests.unit.telemetry.otlp_requests import every_kind_request
+from tests.unit.telemetry.otlp_requests import T0, every_kind_request, kv
 
 built = pytest.mark.skipif(
     otlp_compiled._otlp_decode is None, reason="the compiled decoder is not built"
@@ -174,3 +175,76 @@ def test_ids_whose_lengths_only_add_up_are_refused():
     data = otlp_fuzz.request(otlp_fuzz.span(trace=b"\x01" * 15), otlp_fuzz.span(trace=b"\x01" * 17))
     with pytest.raises(ParseError, match=r"spans\[0\]: invalid trace_id \(15 bytes, expected 16\)"):
         _tables(parse_protobuf(data, "otel/x.pb"))
+
+
+def _promoted_row(resource: list, span: list) -> dict:
+    req = ExportTraceServiceRequest()
+    rs = req.resource_spans.add()
+    rs.resource.attributes.extend(resource)
+    rs.scope_spans.add().spans.add(
+        trace_id=b"\x01" * 16,
+        span_id=b"\x02" * 8,
+        name="op",
+        start_time_unix_nano=T0,
+        end_time_unix_nano=T0 + 1,
+        attributes=span,
+    )
+    data = req.SerializeToString()
+    table = _tables(otlp_compiled.decode_compiled(data))
+    assert table.equals(_tables(parse_protobuf(data, "otel/x.pb")))
+    columns = ("deployment_environment", "gen_ai_model", "input_tokens", "http_status_code")
+    return {c: table.column(c)[0].as_py() for c in columns}
+
+
+# (resource attributes, span attributes, the promoted values): the first listed key present
+# with the column's kind wins, wherever it sits; of a key given twice, the last
+PROMOTED_CASES = [
+    ([], [], (None, None, None, None)),
+    ([kv("deployment.environment", string_value="prod")], [], ("prod", None, None, None)),
+    (
+        [
+            kv("deployment.environment", string_value="prod"),
+            kv("deployment.environment.name", string_value="staging"),
+        ],
+        [
+            kv("gen_ai.response.model", string_value="b"),
+            kv("gen_ai.request.model", string_value="a"),
+        ],
+        ("staging", "a", None, None),
+    ),
+    (
+        [],
+        [
+            kv("gen_ai.request.model", string_value="a1"),
+            kv("gen_ai.request.model", string_value="a2"),
+        ],
+        (None, "a2", None, None),
+    ),
+    (
+        [kv("deployment.environment.name", int_value=3)],
+        [kv("gen_ai.request.model", int_value=5), kv("gen_ai.response.model", string_value="b")],
+        (None, "b", None, None),
+    ),
+    (
+        [],
+        [
+            kv("gen_ai.usage.input_tokens", string_value="9"),
+            kv("gen_ai.usage.prompt_tokens", int_value=7),
+            kv("http.status_code", int_value=429),
+            kv("http.response.status_code", string_value="200"),
+        ],
+        (None, None, 7, 429),
+    ),
+    (
+        [],
+        [kv("http.status_code", int_value=429), kv("http.response.status_code", int_value=200)],
+        (None, None, None, 200),
+    ),
+]
+
+
+@built
+@pytest.mark.parametrize(("resource", "span", "expected"), PROMOTED_CASES)
+def test_the_decoder_picks_the_promoted_values_the_fallback_promotes(resource, span, expected):
+    row = _promoted_row(resource, span)
+    assert tuple(row.values()) == expected
