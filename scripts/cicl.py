@@ -169,7 +169,7 @@ def refresh_delivery_findings(
     defs: dg.Definitions, instance: dg.DagsterInstance, days: list[date]
 ) -> list[dg.ExecuteInProcessResult]:
     """Failure modes and flaky tests of ``days``: one run per range of consecutive days, at
-    most a week (each asset loops over its range's days)."""
+    most a month (each asset loops over its range's days)."""
     job = defs.resolve_job_def("delivery_daily")
     keys = [dg.AssetKey(k) for k in DELIVERY_FINDINGS]
     return [

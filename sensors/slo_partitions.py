@@ -144,7 +144,7 @@ def run_day_ranges(
     days: Iterable[date],
     run_config: dict | None = None,
 ) -> list[dg.ExecuteInProcessResult]:
-    """One in-process run of ``job_name`` per range of consecutive ``days`` (at most a week:
+    """One in-process run of ``job_name`` per range of consecutive ``days`` (at most a month:
     ``run_ranges``), in order."""
     job = defs.resolve_job_def(job_name)
     return [

@@ -60,12 +60,12 @@ def test_day_ranges_of_at_most_max_days(days, max_days, ranges):
     assert got == [(_d(a), _d(b)) for a, b in ranges]
 
 
-def test_a_first_run_of_128_days_launches_week_long_runs():
-    """A first run over 128 days of history: 19 runs of at most RUN_MAX_DAYS days, not one
+def test_a_first_run_of_128_days_launches_month_long_runs():
+    """A first run over 128 days of history: 5 runs of at most RUN_MAX_DAYS days, not one
     run holding all 128 (a range is what one run's assets hold and its result keeps)."""
     days = [_d(i) for i in range(128)]
     ranges = run_ranges(days, today=TODAY)
-    assert RUN_MAX_DAYS == 7
-    assert [(b - a).days + 1 for a, b in ranges] == [7] * 18 + [2]
+    assert RUN_MAX_DAYS == 31
+    assert [(b - a).days + 1 for a, b in ranges] == [31] * 4 + [4]
     assert ranges[0][0] == days[0] and ranges[-1][1] == days[-1]
     assert all(b + timedelta(days=1) == c for (_, b), (c, _) in pairwise(ranges))
