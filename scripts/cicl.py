@@ -46,7 +46,7 @@ from cicl_assets.ingest.runner import start_workers
 from cicl_assets.instance import open_instance
 from cicl_assets.learning.breach import BREACH_REPORT_ASSET
 from cicl_assets.learning.routing.groups import load_policy as load_routing_policy
-from cicl_assets.partitions import day_ranges, range_tags
+from cicl_assets.partitions import day_ranges, range_tags, run_ranges
 from cicl_assets.signer import Ed25519Signer, trust_entry, trust_file_text
 from cicl_assets.slo.minute_counts import data_days, lookback_days
 from cicl_assets.slo.specs import load_spec_dir
@@ -168,8 +168,8 @@ def review_breaches(
 def refresh_delivery_findings(
     defs: dg.Definitions, instance: dg.DagsterInstance, days: list[date]
 ) -> list[dg.ExecuteInProcessResult]:
-    """Failure modes and flaky tests of ``days``: one run per range of consecutive days (each
-    asset loops over its range's days)."""
+    """Failure modes and flaky tests of ``days``: one run per range of consecutive days, at
+    most a month (each asset loops over its range's days)."""
     job = defs.resolve_job_def("delivery_daily")
     keys = [dg.AssetKey(k) for k in DELIVERY_FINDINGS]
     return [
@@ -180,7 +180,7 @@ def refresh_delivery_findings(
             tags={**range_tags(first, last), "cicl/reason": "days to refresh"},
             raise_on_error=False,
         )
-        for first, last in day_ranges(days)
+        for first, last in run_ranges(days)
     ]
 
 

@@ -73,7 +73,7 @@ def slo_breach_sensor(
     days, newest = materialized_days(context.instance, state.get(AFTER))
     if not days:
         return dg.SensorResult(skip_reason="no slo_status partition materialized since last tick")
-    rows = read_status_rows(warehouse, days)
+    rows = read_status_rows(warehouse, days, firing_only=True)
     since = reviews_since(rows, cicl_config.slo_breach_cooldown)
     breaches, decided = decide_breaches(
         rows,

@@ -15,7 +15,7 @@ from datetime import date
 
 import dagster as dg
 
-from cicl_assets.partitions import DAY, day_ranges, range_tags
+from cicl_assets.partitions import DAY, day_ranges, range_tags, run_ranges
 from cicl_assets.slo.minute_counts import SLO_MINUTE_COUNTS
 from cicl_assets.slo.reports import SLO_REPORTS
 from cicl_assets.telemetry.assets import DATA_DAYS
@@ -144,7 +144,8 @@ def run_day_ranges(
     days: Iterable[date],
     run_config: dict | None = None,
 ) -> list[dg.ExecuteInProcessResult]:
-    """One in-process run of ``job_name`` per range of consecutive ``days``, in order."""
+    """One in-process run of ``job_name`` per range of consecutive ``days`` (at most a month:
+    ``run_ranges``), in order."""
     job = defs.resolve_job_def(job_name)
     return [
         job.execute_in_process(
@@ -153,5 +154,5 @@ def run_day_ranges(
             tags={**range_tags(first, last), "cicl/reason": "days to refresh"},
             raise_on_error=False,
         )
-        for first, last in day_ranges(days)
+        for first, last in run_ranges(days)
     ]

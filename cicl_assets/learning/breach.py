@@ -201,17 +201,29 @@ def decide_breaches(
     return decided, json.dumps(new_cursor, sort_keys=True)
 
 
-def read_status_rows(warehouse: Any, days: Iterable[date]) -> list[dict[str, Any]]:
-    """The slo_status rows a decision needs: those of ``days`` (partitions just materialized)."""
+def read_status_rows(
+    warehouse: Any, days: Iterable[date], firing_only: bool = False
+) -> list[dict[str, Any]]:
+    """The slo_status rows a decision needs: those of ``days`` (partitions just materialized).
+    ``firing_only``: just the page and ticket rows and those of the latest evaluation time, all
+    ``decide_breaches`` reads of them (a first run over months of days would otherwise hold
+    every evaluation of every SLO: 369k rows at 128 days)."""
     from cicl_assets.partitions import day_ranges, day_start
 
     if not warehouse.table_exists("slo_status"):
         return []
+    window = "evaluation_time >= @since AND evaluation_time < @until"
+    where = window
+    if firing_only:
+        firing = ", ".join(f"'{alert}'" for alert in FIRING)
+        where += (
+            f" AND (alert IN ({firing}) OR evaluation_time = "
+            f"(SELECT max(evaluation_time) FROM slo_status WHERE {window}))"
+        )
     rows: list[dict[str, Any]] = []
     for first, last in day_ranges(days):
         rows += warehouse.query(
-            f"SELECT {', '.join(STATUS_COLUMNS)} FROM slo_status "
-            "WHERE evaluation_time >= @since AND evaluation_time < @until",
+            f"SELECT {', '.join(STATUS_COLUMNS)} FROM slo_status WHERE {where}",
             {"since": day_start(first), "until": day_start(last) + timedelta(days=1)},
         ).to_pylist()
     return rows

@@ -23,7 +23,7 @@ from cicl_assets.slo.reports import SLO_REPORTS, SLO_STREAM
 from cicl_assets.slo.sli_counts import SLO_SLI_COUNTS
 from cicl_assets.slo.spec_table import SLO_SPECS, spec_rows
 from cicl_assets.slo.specs import SpecSet, load_spec_dir
-from cicl_assets.slo.status import SLO_STATUS, alert_episodes, latest_by_slo
+from cicl_assets.slo.status import SLO_STATUS, StatusFold
 from cicl_assets.stream_assets import AssetView, DeclaredStream, StreamRun, build_stream_asset
 from cicl_assets.warehouse.base import Warehouse
 
@@ -185,8 +185,7 @@ def _alerting_markdown(latest: dict[str, dict[str, Any]]) -> str:
     return markdown_table(table, max_rows=len(rows))
 
 
-def _episodes_markdown(records: list[dict[str, Any]]) -> str:
-    episodes = alert_episodes(records)
+def _episodes_markdown(episodes: list[dict[str, Any]]) -> str:
     if not episodes:
         return "_no page or ticket in the evaluated range_"
     table = pa.Table.from_pylist(
@@ -238,28 +237,28 @@ def slo_status(
     """
     specs = load_spec_dir(cicl_config.path / "slos")
     clock = data_clock(warehouse)
-    records: list[dict[str, Any]] = []
+    fold = StatusFold()
     for day in partition_days(context):
         rows = day_status_records(warehouse, specs.slos, day, clock, config.step_minutes)
         write_day_status(warehouse, day, rows)
-        records += rows
+        fold.add(rows)
     context.log.info(
-        f"{len(specs.slos)} SLOs, {len(records)} evaluations on "
+        f"{len(specs.slos)} SLOs, {fold.rows} evaluations on "
         f"{context.partition_key_range.start}..{context.partition_key_range.end}"
         + (f" (data from {clock[0]} to {clock[1]})" if clock else " (no SLO events)")
     )
 
-    latest = latest_by_slo(records)
+    latest = fold.latest
     meta: dict[str, Any] = {
-        "dagster/row_count": len(records),
+        "dagster/row_count": fold.rows,
         "dagster/column_schema": column_schema(SLO_STATUS),
     }
     meta["slos"] = len(specs.slos)
     meta["spec_rejects"] = dg.MetadataValue.md(_spec_rejects_markdown(specs))
     meta["alerting_now"] = dg.MetadataValue.md(_alerting_markdown(latest))
-    meta["alert_history"] = dg.MetadataValue.md(_episodes_markdown(records))
-    meta["evaluations_paging"] = sum(r["alert"] == "page" for r in records)
-    meta["evaluations_ticketing"] = sum(r["alert"] == "ticket" for r in records)
+    meta["alert_history"] = dg.MetadataValue.md(_episodes_markdown(fold.episodes))
+    meta["evaluations_paging"] = fold.paging
+    meta["evaluations_ticketing"] = fold.ticketing
     if clock:
         meta["data_clock"] = dg.MetadataValue.timestamp(clock[1] + timedelta(minutes=1))
     for name, rec in sorted(latest.items()):

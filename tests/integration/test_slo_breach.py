@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from cicl_assets.learning.assets import slo_breach_report
-from cicl_assets.learning.breach import read_status_rows
+from cicl_assets.learning.breach import FIRING, decide_breaches, read_status_rows, reviews_since
 from cicl_assets.partitions import range_tags
 from cicl_assets.resources import CiclConfig
 from cicl_assets.slo.assets import slo_minute_counts, slo_status
@@ -222,6 +222,27 @@ def test_status_rows_of_the_days_asked_for(breached_once):
     assert len(day) == 10 * (16 * 12 + 1)
     assert min(r["evaluation_time"] for r in day) == datetime(2026, 11, 5, tzinfo=UTC)
     assert max(r["evaluation_time"] for r in day) == END
+
+
+def test_the_sensor_reads_only_the_rows_a_decision_needs(breached_once):
+    """Firing rows and those of the latest evaluation, not every evaluation of the days: the
+    same breaches and cursor as from all rows, from a fraction of them."""
+    breached, _ = breached_once
+    days = [story.BREACH_START.date() - timedelta(days=1), story.BREACH_START.date()]
+    every = read_status_rows(breached, days)
+    needed = read_status_rows(breached, days, firing_only=True)
+    firing = [r for r in every if r["alert"] in FIRING]
+    assert firing and len(needed) < len(every) // 4
+    key = ("evaluation_time", "slo_name")
+    assert sorted(needed, key=lambda r: [r[k] for k in key]) == sorted(
+        [r for r in every if r["alert"] in FIRING or r["evaluation_time"] == END],
+        key=lambda r: [r[k] for k in key],
+    )
+    now = datetime(2026, 11, 6, tzinfo=UTC)
+    cooldown = timedelta(hours=12)
+    decided = [decide_breaches(rows, [], None, now, cooldown) for rows in (every, needed)]
+    assert decided[0][0] and decided[0] == decided[1]
+    assert reviews_since(needed, cooldown) >= reviews_since(every, cooldown)
 
 
 def test_without_run_config_no_breach_is_picked_and_the_run_is_refused(breached_once):
