@@ -125,13 +125,26 @@ class MinuteCounts:
         end: datetime,
     ) -> MinuteCounts:
         """Scatter sparse (minute, good, total) buckets into a dense array over [start, end)."""
+        offsets = np.array(
+            [int((m - start).total_seconds() // 60) for m in minutes], dtype=np.int64
+        )
+        return cls.from_offsets(offsets, good, total, start, end)
+
+    @classmethod
+    def from_offsets(
+        cls,
+        offsets: np.ndarray,
+        good: np.ndarray | list[int],
+        total: np.ndarray | list[int],
+        start: datetime,
+        end: datetime,
+    ) -> MinuteCounts:
+        """``from_buckets`` with each bucket given as its minute's offset from ``start``."""
         size = int((end - start).total_seconds() // 60)
         good_arr = np.zeros(size, dtype=np.int64)
         total_arr = np.zeros(size, dtype=np.int64)
-        if minutes:
-            offsets = np.array(
-                [int((m - start).total_seconds() // 60) for m in minutes], dtype=np.int64
-            )
+        if len(offsets):
+            offsets = np.asarray(offsets, dtype=np.int64)
             keep = (offsets >= 0) & (offsets < size)
             np.add.at(good_arr, offsets[keep], np.asarray(good, dtype=np.int64)[keep])
             np.add.at(total_arr, offsets[keep], np.asarray(total, dtype=np.int64)[keep])

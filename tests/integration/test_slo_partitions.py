@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from cicl_assets.partitions import day_of, days_between
@@ -17,6 +18,7 @@ from cicl_assets.slo.minute_counts import (
     day_evaluation_times,
     day_minute_counts,
     day_status_records,
+    load_window_counts,
     lookback_days,
     write_day_counts,
 )
@@ -133,3 +135,62 @@ def test_days_a_touched_day_makes_stale(touched, data, expected):
 
 def test_lookback_is_the_budget_window():
     assert lookback_days(SPECS) == 30
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "expected"),
+    [
+        # Each SLO's own buckets at their offsets; a minute before or at the end is outside.
+        (
+            T,
+            T + 4 * M,
+            {"a": ([0, 0, 3, 0], [0, 0, 4, 0]), "b": ([1, 0, 0, 7], [2, 0, 0, 9])},
+        ),
+        # An SLO with no minute in the window is all zeros.
+        (T + M, T + 3 * M, {"a": ([0, 3], [0, 4]), "b": ([0, 0], [0, 0])}),
+    ],
+)
+def test_window_counts_are_dense_per_slo(tmp_path, since, until, expected):
+    a, b = SPECS[0], SPECS[1]
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    rows = [
+        {"slo_name": a.name, "minute": T + 2 * M, "good": 3, "total": 4},
+        {"slo_name": b.name, "minute": T, "good": 1, "total": 2},
+        {"slo_name": b.name, "minute": T + 3 * M, "good": 7, "total": 9},
+        {"slo_name": b.name, "minute": T - M, "good": 5, "total": 5},
+        {"slo_name": b.name, "minute": T + 4 * M, "good": 6, "total": 6},
+        {"slo_name": SPECS[2].name, "minute": T + M, "good": 8, "total": 8},
+    ]
+    write_day_counts(warehouse, date(2026, 11, 4), rows[3:4])
+    write_day_counts(warehouse, date(2026, 11, 5), rows[:3] + rows[4:])
+    # A budget window is hundreds of thousands of rows: never turned into Python rows.
+    counts = load_window_counts(_ColumnsOnly(warehouse), [a, b], since, until)
+    assert sorted(counts) == sorted([a.name, b.name])
+    for key, slo in (("a", a), ("b", b)):
+        good, total = expected[key]
+        assert counts[slo.name].start == since
+        assert counts[slo.name].good.tolist() == good
+        assert counts[slo.name].total.tolist() == total
+
+
+class _ColumnsOnly:
+    """A warehouse whose query results refuse to become Python rows."""
+
+    def __init__(self, warehouse: DuckDBWarehouse) -> None:
+        self.warehouse = warehouse
+
+    def table_exists(self, name: str) -> bool:
+        return self.warehouse.table_exists(name)
+
+    def query(self, sql: str, params: dict | None = None) -> _NoRows:
+        return _NoRows(self.warehouse.query(sql, params))
+
+
+class _NoRows:
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+
+    def __getattr__(self, name: str):
+        if name in ("to_pylist", "to_pydict", "to_pandas", "to_batches"):
+            raise AssertionError(f"minute counts read row by row ({name})")
+        return getattr(self._table, name)
