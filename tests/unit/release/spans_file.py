@@ -3,6 +3,8 @@ landing zone, ingested by the otel stream (so ``ingested_files`` records the day
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from cicl_assets.telemetry.formats import OTEL_STREAM
 from cicl_assets.warehouse.base import Warehouse
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LANDED_BEFORE_S = 60.0
 
 
 def _nanos(at: datetime) -> int:
@@ -50,10 +53,15 @@ def spans_request(
 def land_and_ingest(
     warehouse: Warehouse, landing: Path, relative: str, request: ExportTraceServiceRequest
 ) -> IngestReport:
-    """Write ``request`` to ``landing``/otel/``relative`` and ingest that file."""
+    """Write ``request`` to ``landing``/otel/``relative`` and ingest that file, landed a minute
+    before, as production's files land before a run lists them: a file listed within seconds of
+    its write is not trusted unchanged later (ingest.listing.RACY_WINDOW_S) and would be read
+    again by the next run."""
     path = landing / "otel" / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(request.SerializeToString(deterministic=True))
+    landed = time.time() - LANDED_BEFORE_S
+    os.utime(path, (landed, landed))
     return ingest_stream(
         OTEL_STREAM, LandingZone(uri=str(landing)), warehouse, paths=[f"otel/{relative}"]
     )
