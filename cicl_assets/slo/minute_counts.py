@@ -211,12 +211,13 @@ def load_window_counts(
     slo_of = _numpy(
         pc.fill_null(pc.index_in(rows.column("slo_name"), value_set=pa.array(names)), -1)
     )
-    return {
-        name: MinuteCounts.from_offsets(
-            offsets[slo_of == i], good[slo_of == i], total[slo_of == i], since, until
+    counts = {}
+    for i, name in enumerate(names):
+        mine = slo_of == i
+        counts[name] = MinuteCounts.from_offsets(
+            offsets[mine], good[mine], total[mine], since, until
         )
-        for i, name in enumerate(names)
-    }
+    return counts
 
 
 def _numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cicl_assets.learning.regressions.scipy_stats import stats
+
 
 @dataclass(frozen=True)
 class ChangePoint:
@@ -95,9 +97,7 @@ def _best_split(
     if before.std() == 0 and after.std() == 0:
         p = 0.0 if before[0] != after[0] else 1.0
     else:
-        from scipy import stats  # on first use: its import costs every cicl process seconds
-
-        p = float(stats.ttest_ind(before, after, equal_var=True).pvalue)
+        p = float(stats().ttest_ind(before, after, equal_var=True).pvalue)
     mean_before, mean_after = float(before.mean()), float(after.mean())
     magnitude = abs(mean_after - mean_before) / abs(mean_before) if mean_before else np.inf
     if p <= max_p_value and magnitude >= min_magnitude:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cicl_assets.learning.regressions.scipy_stats import stats
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -49,9 +51,7 @@ def mann_whitney(
     b = np.asarray(before, dtype=float)
     if a.size == 0 or b.size == 0:
         raise ValueError("both samples need at least one value")
-    from scipy import stats  # on first use: its import costs every cicl process seconds
-
-    result = stats.mannwhitneyu(a, b, alternative=_alternative(worse), method="auto")
+    result = stats().mannwhitneyu(a, b, alternative=_alternative(worse), method="auto")
     return Comparison(
         method="mann_whitney_u",
         statistic=float(result.statistic),
@@ -78,9 +78,7 @@ def fisher_rates(
         [events_after, total_after - events_after],
         [events_before, total_before - events_before],
     ]
-    from scipy import stats  # on first use: its import costs every cicl process seconds
-
-    odds, p = stats.fisher_exact(table, alternative="greater")
+    odds, p = stats().fisher_exact(table, alternative="greater")
     return Comparison(
         method="fisher_exact",
         statistic=float(odds),
