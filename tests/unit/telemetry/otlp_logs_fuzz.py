@@ -234,8 +234,9 @@ def mutate_message(rng: random.Random, data: bytes) -> bytes:
         elif op == 1:
             _any_value(rng, rec.body)
         elif op == 2:
-            rec.severity_text, rec.event_name = rng.choice(TEXTS), rng.choice(
-                ("", "x", "gen_ai.evaluation.result")
+            rec.severity_text, rec.event_name = (
+                rng.choice(TEXTS),
+                rng.choice(("", "x", "gen_ai.evaluation.result")),
             )
         elif op == 3:
             rec.severity_number, rec.flags = rng.randrange(-2, 30), rng.choice((0, 1, 2**32 - 1))
