@@ -307,7 +307,8 @@ static int lj_object(LogBatch *B, Buf *out, const uint8_t *p, const uint8_t *end
         if (seen >= MAX_COMPARED_KEYS) {
             *hard = 1;
         } else {
-            const KeyRef *refs = (const KeyRef *)(B->keys.p + base);
+            /* keys.p is NULL until the first key: no offset from it before then */
+            const KeyRef *refs = seen ? (const KeyRef *)(B->keys.p + base) : NULL;
             for (size_t k = 0; k < seen; k++)
                 if (refs[k].n == key.len && (key.len == 0 || memcmp(refs[k].p, key.data, key.len) == 0))
                     *hard = 1;

@@ -119,6 +119,8 @@ HANDMADE: list[tuple[str, bytes, str]] = [
         b"service.version", field(1, b"1.2"))), scope=field(1, b"lib") + field(2, b"0.1")), "ok"),
     ("service.name as an int", request(record(), resource=field(1, kv(
         b"service.name", field(3, 1, 0)))), "ok"),
+    # libFuzzer's first find (an offset from the still unallocated key list)
+    ("an attribute without a key", bytes.fromhex("0a0a12081206320412020a00"), "ok"),
     ("severity outside the enum", request(record(field(2, 2**64 - 1, 0))), "ok"),
     ("body nested deep", request(record(_body(nested_arrays(46)))), "ok"),
     ("body nested past upb's depth limit", request(record(_body(nested_arrays(48)))), "reject"),
