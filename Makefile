@@ -244,12 +244,13 @@ ui-postgres: venv postgres
 	  --data .cicl/postgres -- $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
 ## bench: ingestion benchmarks against a naive baseline in the same process; the compiled OTLP
-## decoder against its pure-Python fallback on one core; the regression
+## decoders (traces, logs) against their pure-Python fallbacks; the regression
 ## detectors over a large span table, and their efficacy over 50 seeded scenarios of each kind;
 ## `cicl.py run` (first, no-op, one new hour) over 2, 16 and 128 days of history
 bench: venv
 	$(PY) benchmarks/otlp_ingest.py
 	$(PY) benchmarks/otlp_decoders.py
+	$(PY) benchmarks/otlp_logs_decoders.py
 	$(PY) benchmarks/regressions.py
 	$(PY) -m tests.unit.learning.regressions.scenario --runs 50
 	$(PY) benchmarks/scale.py
