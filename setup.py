@@ -21,6 +21,8 @@ setup(
                 "cicl_assets/telemetry/_otlp_columns.h",
                 "cicl_assets/telemetry/_otlp_json.h",
                 "cicl_assets/telemetry/_otlp_logs.h",
+                "cicl_assets/telemetry/_otlp_logs_check.h",
+                "cicl_assets/telemetry/_otlp_logs_json.h",
                 "cicl_assets/telemetry/_otlp_logs_py.h",
                 "cicl_assets/telemetry/_otlp_promote.h",
                 "cicl_assets/telemetry/_otlp_wire.h",

@@ -1,15 +1,9 @@
 /* OTLP ExportLogsServiceRequest protobuf -> the `otel_logs` columns, batch by batch (see
  * otlp_logs_compiled.py). Plain C, no Python: the fuzz target builds it on its own.
  *
- * check_logs_request is the first pass: the whole tree against the OTLP logs schema, with the
- * verdicts of _otlp_check.h (the messages logs share with traces are checked by check_msg). The
- * fallback parses the whole request with upb, so the request itself is one more level of upb's
- * depth count, and its framing follows upb's rules.
- *
- * log_fill is the second pass. Attributes, resource attributes and non-string bodies are rendered
- * straight from the wire as JSON text, byte for byte what orjson.dumps writes for the values
- * otlp_proto.natural gives (strings escaped as orjson escapes them, doubles in its shortest form,
- * NaN and infinities as null, bytes as base64 text). A record whose rows the Python path derives
+ * check_logs_request (_otlp_logs_check.h) is the first pass; log_fill is the second. It renders
+ * attributes, resource attributes and non-string bodies straight from the wire as JSON text
+ * (_otlp_logs_json.h). A record whose rows the Python path derives
  * in a way this pass does not repeat is flagged `hard`, and Python decodes that record itself:
  * a key repeated within one object (a dict keeps the first place and the last value), event.name
  * or session.id (or, on its resource, service.name, service.version, deployment.environment[.name])
@@ -19,110 +13,12 @@
 
 #include "_otlp_batch.h"
 #include "_otlp_json.h"
-
-/* ---- the first pass ---- */
-
-static int check_log_record(Check *c, const uint8_t *p, const uint8_t *end, int depth) {
-    const uint8_t *start = p;
-    int body_seen = 0;
-    size_t trace = 0, span = 0;
-    uint64_t time = 0, observed = 0;
-    while (p < end) {
-        const uint8_t *at = p;
-        Field f;
-        int r = wire_field(&p, end, &f);
-        if (r == -2) return verdict(c, CHECK_UNUSUAL, "a group field", at);
-        if (r < 0) return verdict(c, CHECK_REJECT, "malformed field", at);
-        if (f.wire == WT_I64 && (f.number == 1 || f.number == 11)) {
-            *(f.number == 1 ? &time : &observed) = f.value;
-            continue;
-        }
-        if (f.wire != WT_LEN) continue; /* severity, flags, dropped count; or an unknown field */
-        int status = CHECK_OK;
-        switch (f.number) {
-        case 3:
-        case 12:
-            if (!utf8_valid(f.data, f.len)) return verdict(c, CHECK_REJECT, "invalid UTF-8", at);
-            break;
-        case 5:
-            if (body_seen++) return verdict(c, CHECK_UNUSUAL, "a message field repeated", at);
-            status = check_msg(c, f.data, f.data + f.len, M_ANY, depth + 1);
-            break;
-        case 6:
-            status = check_msg(c, f.data, f.data + f.len, M_KV, depth + 1);
-            break;
-        case 9:
-            trace = f.len;
-            break;
-        case 10:
-            span = f.len;
-            break;
-        }
-        if (status != CHECK_OK) return status;
-    }
-    if ((trace != 0 && trace != 16) || (span != 0 && span != 8))
-        return verdict(c, CHECK_REJECT, "log record id length", start);
-    if (time >= TIME_LIMIT || observed >= TIME_LIMIT)
-        return verdict(c, CHECK_UNUSUAL, "log time past 2^63", start);
-    return CHECK_OK;
-}
-
-/* ResourceLogs (records at level 2) and ScopeLogs (records at level 1): the singular message of
- * field 1 (Resource or InstrumentationScope), field 2 repeated, field 3 the schema URL. */
-static int check_log_level(Check *c, const uint8_t *p, const uint8_t *end, int records_below,
-                           int depth) {
-    int first_seen = 0;
-    while (p < end) {
-        const uint8_t *at = p;
-        Field f;
-        int r = wire_field(&p, end, &f);
-        if (r == -2) return verdict(c, CHECK_UNUSUAL, "a group field", at);
-        if (r < 0) return verdict(c, CHECK_REJECT, "malformed field", at);
-        if (f.wire != WT_LEN) continue;
-        int status = CHECK_OK;
-        if (f.number == 1) {
-            if (first_seen++) return verdict(c, CHECK_UNUSUAL, "a message field repeated", at);
-            status = check_msg(c, f.data, f.data + f.len, records_below == 2 ? M_RES : M_SCOPE,
-                               depth + 1);
-        } else if (f.number == 2) {
-            status = records_below == 2
-                         ? check_log_level(c, f.data, f.data + f.len, 1, depth + 1)
-                         : check_log_record(c, f.data, f.data + f.len, depth + 1);
-        } else if (f.number == 3 && !utf8_valid(f.data, f.len)) {
-            return verdict(c, CHECK_REJECT, "invalid UTF-8", at);
-        }
-        if (status != CHECK_OK) return status;
-    }
-    return CHECK_OK;
-}
-
-static int check_logs_request(Check *c, const uint8_t *p, size_t size) {
-    const uint8_t *end = p + size;
-    c->base = p;
-    c->why = NULL;
-    c->at = 0;
-    if (size > MAX_COMPILED_BYTES) return verdict(c, CHECK_UNUSUAL, "larger than 1 GiB", p);
-    while (p < end) {
-        const uint8_t *at = p;
-        Field f;
-        int r = wire_field(&p, end, &f);
-        if (r == -2) return verdict(c, CHECK_UNUSUAL, "a group field", at);
-        if (r < 0) return verdict(c, CHECK_REJECT, "malformed field", at);
-        if (f.number != 1 || f.wire != WT_LEN) continue;
-        int status = check_log_level(c, f.data, f.data + f.len, 2, 1);
-        if (status != CHECK_OK) return status;
-    }
-    return CHECK_OK;
-}
+#include "_otlp_logs_check.h"
+#include "_otlp_logs_json.h"
 
 /* ---- the column buffers of one batch ---- */
 
 enum { BODY_NONE = 0, BODY_TEXT = 1, BODY_JSON = 2 };
-
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} KeyRef;
 
 typedef struct {
     int64_t n, resources, scopes;
@@ -132,7 +28,7 @@ typedef struct {
     /* per resource and per scope */
     Buf res_at, res_len, res_hard;
     Strs res_json, service_name, service_version, environment, scope_name, scope_version;
-    Buf keys; /* scratch: KeyRefs of the objects being rendered, innermost last */
+    Buf keys; /* scratch for lj_object */
 } LogBatch;
 
 #define LOG_BUFS(B) &B->time, &B->observed, &B->severity, &B->flags, &B->body_kind, &B->hard, \
@@ -164,166 +60,6 @@ static void log_batch_free(LogBatch *B) {
     for (size_t k = 0; k < sizeof bufs / sizeof *bufs; k++) buf_free(bufs[k]);
     for (size_t k = 0; k < sizeof strs / sizeof *strs; k++) strs_free(strs[k]);
     buf_free(&B->keys);
-}
-
-/* ---- JSON as orjson writes it ---- */
-
-/* orjson's float form: shortest digits, fixed from 1e-5 to below 1e16 (with ".0" when whole),
- * else d[.ddd]e[+-]x. */
-static int lj_double(Buf *b, double v) {
-    if (!isfinite(v)) return PUT(b, "null");
-    if (signbit(v) && buf_u8(b, '-') < 0) return -1;
-    if (v == 0) return PUT(b, "0.0");
-    char digits[20], out[48];
-    int exp, n = shortest_digits(fabs(v), digits, &exp), o = 0;
-    if (exp < -5 || exp > 15) {
-        out[o++] = digits[0];
-        if (n > 1) {
-            out[o++] = '.';
-            memcpy(out + o, digits + 1, (size_t)n - 1);
-            o += n - 1;
-        }
-        o += snprintf(out + o, sizeof out - (size_t)o, "e%c%d", exp < 0 ? '-' : '+', abs(exp));
-    } else if (exp < 0) {
-        out[o++] = '0';
-        out[o++] = '.';
-        for (int k = 0; k < -exp - 1; k++) out[o++] = '0';
-        memcpy(out + o, digits, (size_t)n);
-        o += n;
-    } else {
-        for (int k = 0; k <= exp; k++) out[o++] = k < n ? digits[k] : '0';
-        out[o++] = '.';
-        if (n > exp + 1) {
-            memcpy(out + o, digits + exp + 1, (size_t)(n - exp - 1));
-            o += n - exp - 1;
-        } else {
-            out[o++] = '0';
-        }
-    }
-    return buf_put(b, out, (size_t)o);
-}
-
-/* Bytes as base64 text, in quotes when `quoted` (a JSON string needs no escapes inside). */
-static int lj_b64(Buf *b, const uint8_t *p, size_t n, int quoted) {
-    if (buf_reserve(b, (n + 2) / 3 * 4 + 2) < 0) return -1;
-    char *out = b->p + b->len;
-    size_t o = 0;
-    if (quoted) out[o++] = '"';
-    for (size_t k = 0; k < n; k += 3) {
-        uint32_t v = (uint32_t)p[k] << 16;
-        if (k + 1 < n) v |= (uint32_t)p[k + 1] << 8;
-        if (k + 2 < n) v |= p[k + 2];
-        out[o++] = B64[v >> 18];
-        out[o++] = B64[v >> 12 & 63];
-        out[o++] = k + 1 < n ? B64[v >> 6 & 63] : '=';
-        out[o++] = k + 2 < n ? B64[v & 63] : '=';
-    }
-    if (quoted) out[o++] = '"';
-    b->len += o;
-    return 0;
-}
-
-/* The AnyValue in [p, end): which member is set (0: none) and that field. */
-static int any_member(const uint8_t *p, const uint8_t *end, Field *value) {
-    Field f;
-    int which = 0;
-    memset(value, 0, sizeof *value);
-    while (p < end) {
-        NEXT(&p, end, &f);
-        if (f.number <= 7 && field_spec(M_ANY, &f)->kind != K_UNKNOWN) {
-            which = (int)f.number;
-            *value = f;
-        }
-    }
-    return which;
-}
-
-static int lj_object(LogBatch *B, Buf *out, const uint8_t *p, const uint8_t *end, uint32_t number,
-                     int depth, int *hard);
-
-/* The AnyValue in [p, end) as JSON (an absent value is null). */
-static int lj_value(LogBatch *B, Buf *out, const uint8_t *p, const uint8_t *end, int depth, int *hard) {
-    Field value, f;
-    int which = p ? any_member(p, end, &value) : 0;
-    if (which < 0) return -1;
-    if (depth > MAX_DEPTH) return fail_data(); /* check() bounds it; unchecked input must not recurse on */
-    switch (which) {
-    case 1:
-        return json_string(out, value.data, value.len) < 0 ? fail_memory() : 0;
-    case 2:
-        return (value.value ? PUT(out, "true") : PUT(out, "false")) < 0 ? fail_memory() : 0;
-    case 3:
-        return json_i64(out, (int64_t)value.value) < 0 ? fail_memory() : 0;
-    case 4: {
-        double v;
-        memcpy(&v, &value.value, 8);
-        return lj_double(out, v) < 0 ? fail_memory() : 0;
-    }
-    case 7:
-        return lj_b64(out, value.data, value.len, 1) < 0 ? fail_memory() : 0;
-    case 5: {
-        const uint8_t *q = value.data, *qend = field_end(&value);
-        int first = 1;
-        TRY(buf_u8(out, '['));
-        while (q < qend) {
-            NEXT(&q, qend, &f);
-            if (f.number != 1 || f.wire != WT_LEN) continue;
-            if (!first) TRY(buf_u8(out, ','));
-            first = 0;
-            if (lj_value(B, out, f.data, f.data + f.len, depth + 1, hard) < 0) return -1;
-        }
-        TRY(buf_u8(out, ']'));
-        return 0;
-    }
-    case 6:
-        return lj_object(B, out, value.data, field_end(&value), 1, depth + 1, hard);
-    default:
-        return PUT(out, "null") < 0 ? fail_memory() : 0;
-    }
-}
-
-/* Past this many keys in one object, a repeat is not looked for: the record goes to Python. */
-#define MAX_COMPARED_KEYS 1024
-
-/* The KeyValues in the fields `number` of [p, end) as a JSON object; *hard set on a repeated key. */
-static int lj_object(LogBatch *B, Buf *out, const uint8_t *p, const uint8_t *end, uint32_t number,
-                     int depth, int *hard) {
-    size_t base = B->keys.len;
-    Field f, g;
-    int first = 1;
-    TRY(buf_u8(out, '{'));
-    while (p < end) {
-        NEXT(&p, end, &f);
-        if (f.number != number || f.wire != WT_LEN) continue;
-        Field key = {0}, value = {0};
-        const uint8_t *q = f.data, *qend = f.data + f.len;
-        while (q < qend) {
-            NEXT(&q, qend, &g);
-            if (g.wire != WT_LEN) continue;
-            if (g.number == 1) key = g;
-            else if (g.number == 2) value = g;
-        }
-        size_t seen = (B->keys.len - base) / sizeof(KeyRef);
-        if (seen >= MAX_COMPARED_KEYS) {
-            *hard = 1;
-        } else {
-            /* keys.p is NULL until the first key: no offset from it before then */
-            const KeyRef *refs = seen ? (const KeyRef *)(B->keys.p + base) : NULL;
-            for (size_t k = 0; k < seen; k++)
-                if (refs[k].n == key.len && (key.len == 0 || memcmp(refs[k].p, key.data, key.len) == 0))
-                    *hard = 1;
-            KeyRef ref = {key.data, key.len};
-            TRY(buf_put(&B->keys, &ref, sizeof ref));
-        }
-        if (!first) TRY(buf_u8(out, ','));
-        first = 0;
-        TRY(json_string(out, key.data ? key.data : (const uint8_t *)"", key.len));
-        TRY(buf_u8(out, ':'));
-        if (lj_value(B, out, value.data, field_end(&value), depth + 1, hard) < 0) return -1;
-    }
-    B->keys.len = base;
-    TRY(buf_u8(out, '}'));
-    return 0;
 }
 
 /* ---- the records ---- */
@@ -369,7 +105,7 @@ static int add_log_resource(LogBatch *B, const uint8_t *base, const Field *resou
     int hard = 0;
     Field service, version, name, env;
     if (p) {
-        if (lj_object(B, &B->res_json.data, p, end, 1, 2, &hard) < 0) return -1;
+        if (lj_object(&B->keys, &B->res_json.data, p, end, 1, 2, &hard) < 0) return -1;
     } else {
         TRY(PUT(&B->res_json.data, "{}"));
     }
@@ -454,10 +190,10 @@ static int add_log_record(LogBatch *B, const uint8_t *base, int64_t resource_row
         TRY(strs_end(&B->body));
     }
     if (kind == BODY_JSON &&
-        lj_value(B, &B->body_json.data, body.data, field_end(&body), 4, &hard) < 0)
+        lj_value(&B->keys, &B->body_json.data, body.data, field_end(&body), 4, &hard) < 0)
         return -1;
     TRY(strs_end(&B->body_json));
-    if (lj_object(B, &B->attributes.data, p, end, 6, 4, &hard) < 0) return -1;
+    if (lj_object(&B->keys, &B->attributes.data, p, end, 6, 4, &hard) < 0) return -1;
     TRY(strs_end(&B->attributes));
     /* event_name: eventName, else the event.name attribute; session_id: session.id */
     Field attr_event, session;
