@@ -15,6 +15,7 @@
 
 #include "_otlp_batch.h"
 #include "_otlp_json.h"
+#include "_otlp_logs_py.h"
 #include "_otlp_promote.h"
 
 typedef struct {
@@ -301,6 +302,7 @@ static PyObject *check(PyObject *self, PyObject *arg) {
 static PyMethodDef module_methods[] = {
     {"check", check, METH_O,
      "check(data) -> (status, why, offset): 0 ok, 1 the fallback rejects it, 2 the fallback decodes it"},
+    LOGS_METHODS
     {NULL, NULL, 0, NULL},
 };
 
@@ -312,7 +314,7 @@ PyMODINIT_FUNC PyInit__otlp_decode(void) {
     if (PyType_Ready(&DecoderType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
-    if (PyModule_AddObjectRef(m, "Decoder", (PyObject *)&DecoderType) < 0 ||
+    if (PyModule_AddObjectRef(m, "Decoder", (PyObject *)&DecoderType) < 0 || add_log_decoder(m) < 0 ||
         PyModule_AddIntConstant(m, "OK", CHECK_OK) < 0 ||
         PyModule_AddIntConstant(m, "REJECT", CHECK_REJECT) < 0 ||
         PyModule_AddIntConstant(m, "UNUSUAL", CHECK_UNUSUAL) < 0) {

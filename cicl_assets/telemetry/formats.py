@@ -25,8 +25,8 @@ from cicl_assets.telemetry.otlp_logs import (
     looks_otlp_json_logs,
     looks_protobuf_logs,
     parse_logs_json,
-    parse_logs_protobuf,
 )
+from cicl_assets.telemetry.otlp_logs_compiled import parse_logs_protobuf_compiled
 from cicl_assets.telemetry.otlp_proto import looks_protobuf
 from cicl_assets.telemetry.spans_table import OTEL_SPANS
 
@@ -76,7 +76,9 @@ OTLP_JSON = FileFormat(
     "otlp-json", looks_otlp_json_traces, parse_json_traces, look_alikes=(OTHER_TELEMETRY,)
 )
 OTLP_LOGS_JSON = FileFormat("otlp-logs-json", looks_otlp_json_logs, parse_logs_json)
-OTLP_LOGS_PROTOBUF = FileFormat("otlp-logs-protobuf", looks_protobuf_logs, parse_logs_protobuf)
+OTLP_LOGS_PROTOBUF = FileFormat(
+    "otlp-logs-protobuf", looks_protobuf_logs, parse_logs_protobuf_compiled
+)
 
 OTEL_STREAM = StreamSpec(
     name="otel",

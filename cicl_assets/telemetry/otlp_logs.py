@@ -108,7 +108,7 @@ def _time(ns: int) -> datetime | None:
     return datetime.fromtimestamp(ns / 1e9, UTC) if ns > 0 else None
 
 
-class _Records:
+class Records:
     """Rows of the two tables, handed out in batches."""
 
     def __init__(self) -> None:
@@ -199,7 +199,7 @@ def _plain(value: Any) -> str | None:
 def parse_logs_json(data: bytes, source_file: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """An OTLP/JSON logs document or OTLP/JSON lines (told apart by the first line)."""
     first_line = data.lstrip().split(b"\n", 1)[0].strip()
-    records = _Records()
+    records = Records()
     with gc_paused():
         if len(first_line) > 1 and first_line.endswith(b"}"):
             for number, line in enumerate(data.split(b"\n"), 1):
@@ -212,7 +212,7 @@ def parse_logs_json(data: bytes, source_file: str) -> Iterator[tuple[str, list[d
 
 
 def _json_request(
-    doc: Any, prefix: str, records: _Records
+    doc: Any, prefix: str, records: Records
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     if not isinstance(doc, dict) or "resourceLogs" not in doc:
         keys = ", ".join(sorted(doc)[:5]) if isinstance(doc, dict) else type(doc).__name__
@@ -238,7 +238,7 @@ def _json_request(
 
 
 def _json_record(
-    records: _Records,
+    records: Records,
     resource: dict[str, Any],
     scope: tuple[str | None, str | None],
     rec: dict[str, Any],
@@ -335,31 +335,47 @@ def parse_logs_protobuf(
         raise ParseError(
             f"not a readable protobuf ExportLogsServiceRequest ({exc}); truncated or not OTLP"
         ) from None
-    records = _Records()
+    records = Records()
     with gc_paused():
         for ri, rl in enumerate(request.resource_logs):
-            resource = {kv.key: proto_natural(kv.value) for kv in rl.resource.attributes}
+            resource = proto_attributes(rl.resource.attributes)
             for si, sl in enumerate(rl.scope_logs):
                 scope = (sl.scope.name, sl.scope.version)
                 for k, rec in enumerate(sl.log_records):
                     where = f"resourceLogs[{ri}].scopeLogs[{si}].logRecords[{k}]"
-                    records.add(
-                        resource,
-                        scope,
-                        time_ns=rec.time_unix_nano,
-                        observed_ns=rec.observed_time_unix_nano,
-                        severity=rec.severity_number or None,
-                        severity_text=rec.severity_text,
-                        body=proto_natural(rec.body) if rec.HasField("body") else None,
-                        attributes={kv.key: proto_natural(kv.value) for kv in rec.attributes},
-                        trace_id=_id_bytes(rec.trace_id, 16, f"{where}.traceId"),
-                        span_id=_id_bytes(rec.span_id, 8, f"{where}.spanId"),
-                        flags=rec.flags,
-                        event_name=rec.event_name,
-                    )
+                    add_proto_record(records, resource, scope, rec, where)
                     if records.full():
                         yield from records.drain()
         yield from records.drain()
+
+
+def proto_attributes(attributes: Any) -> dict[str, Any]:
+    """Repeated KeyValues as a dict: a repeated key keeps its first place and its last value."""
+    return {kv.key: proto_natural(kv.value) for kv in attributes}
+
+
+def add_proto_record(
+    records: Records,
+    resource: dict[str, Any],
+    scope: tuple[str | None, str | None],
+    rec: Any,
+    where: str,
+) -> None:
+    """One protobuf LogRecord's rows (the compiled decoder hands its hard records here too)."""
+    records.add(
+        resource,
+        scope,
+        time_ns=rec.time_unix_nano,
+        observed_ns=rec.observed_time_unix_nano,
+        severity=rec.severity_number or None,
+        severity_text=rec.severity_text,
+        body=proto_natural(rec.body) if rec.HasField("body") else None,
+        attributes=proto_attributes(rec.attributes),
+        trace_id=_id_bytes(rec.trace_id, 16, f"{where}.traceId"),
+        span_id=_id_bytes(rec.span_id, 8, f"{where}.spanId"),
+        flags=rec.flags,
+        event_name=rec.event_name,
+    )
 
 
 def _id_bytes(value: bytes, size: int, where: str) -> str | None:

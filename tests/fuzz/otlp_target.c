@@ -1,4 +1,5 @@
-/* The compiled OTLP decoder's two passes without Python, for sanitizers and libFuzzer.
+/* The compiled OTLP decoders' two passes (traces, logs) without Python, for sanitizers and
+ * libFuzzer.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I cicl_assets/telemetry \
  *       tests/fuzz/otlp_target.c -o otlp-fuzz && ./otlp-fuzz CORPUS_DIR
@@ -7,13 +8,32 @@
  *
  * Each input goes through the check and, checked or not, through the second pass in batches of
  * seven spans (the buffers reused, as the Decoder reuses them), each batch then rendered to JSON
- * and two promoted columns picked: the second pass must bound its own reads.
+ * and two promoted columns picked: the second pass must bound its own reads. Then the same
+ * bytes as a logs request: its check, and its decoder in batches of seven records.
  * `make fuzz` runs both forms. */
 #include <stdio.h>
 
 #include "_otlp_batch.h"
 #include "_otlp_json.h"
+#include "_otlp_logs.h"
 #include "_otlp_promote.h"
+
+static void logs_pass(const uint8_t *data, size_t size) {
+    Check c;
+    check_logs_request(&c, data, size);
+    Cursor cursor;
+    cursor_init(&cursor, data, size);
+    LogBatch B; /* reused for every batch, as LogDecoder.next reuses it */
+    if (log_batch_init(&B) < 0) abort();
+    for (;;) {
+        log_batch_reset(&B);
+        failure = 0;
+        int r = log_fill(&cursor, data, &B, 7);
+        if (r < 0 && failure == FAIL_MEMORY) abort();
+        if (r <= 0 || B.n == 0) break;
+    }
+    log_batch_free(&B);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Check c;
@@ -43,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rendered_free(&J);
     buf_free(&pick);
     buf_free(&prio);
+    logs_pass(data, size);
     return 0;
 }
 
