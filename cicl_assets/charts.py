@@ -53,6 +53,9 @@ def png_bytes(fig) -> bytes:
 
     try:
         fig.tight_layout()
+        # tight_layout leaves a placeholder layout engine, for which savefig lays the figure out
+        # in a draw of its own before the one it renders: the same bytes at ~20% more CPU.
+        fig.set_layout_engine(None)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", metadata={"Software": None})
         return buffer.getvalue()

@@ -35,6 +35,8 @@ LONG_MODULES = (
     "tests/integration/test_no_secret_stored.py",
     "tests/integration/test_scale_bench.py",
     "tests/integration/release/test_walkthrough.py",
+    # after the kill loop, which makes the clean run both compare with (tests/soak/conftest.py)
+    "tests/soak/test_concurrent_runs.py",
     "tests/integration/test_slo_breach.py",
     "tests/integration/test_dogfood.py",
 )

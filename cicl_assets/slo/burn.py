@@ -199,8 +199,10 @@ def evaluate(
         )
     windows = policy.windows
     per_window: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    # Parsed once: the loop below reads them for every evaluation time.
+    minutes_of = {name: parse_duration_minutes(name) for name in windows}
     for name in windows:
-        minutes = parse_duration_minutes(name)
+        minutes = minutes_of[name]
         total = _window_sums(cum_total, ends, minutes)
         bad = total - _window_sums(cum_good, ends, minutes)
         per_window[name] = (bad, total)
@@ -244,7 +246,7 @@ def evaluate(
             # Rounded so a rate equal to a threshold on paper compares equal in floats too.
             rates[name] = round((float(bad[i]) / n) / budget_share, 9) if n else None
             # A window reaching back before the first minute of data is not yet that window.
-            covered = since_data[i] >= parse_duration_minutes(name)
+            covered = since_data[i] >= minutes_of[name]
             sufficient[name] = covered and n > 0 and n >= policy.min_for(name)
             record[f"events_{name}"] = n
             record[f"bad_{name}"] = _count(bad[i])

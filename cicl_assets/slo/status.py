@@ -247,6 +247,7 @@ def slo_status_rows(slo: SloSpec, records: list[dict[str, Any]]) -> list[dict[st
     """slo_status rows of one SLO from its ``evaluate`` records."""
     out = []
     rule_by_label = {r.label: r for r in slo.policy.rules}
+    columns = frozenset(SLO_STATUS.schema.names)  # a new list at each call of ``names``
     for rec in records:
         rates = rec.pop("burn_rates")
         insufficient = rec.pop("insufficient_windows")
@@ -263,7 +264,7 @@ def slo_status_rows(slo: SloSpec, records: list[dict[str, Any]]) -> list[dict[st
             "alert_policy": slo.policy.name,
             "span_filter": slo.describe_sli(),
             "spec_source": slo.source_file,
-            **{k: v for k, v in rec.items() if k in SLO_STATUS.schema.names},
+            **{k: v for k, v in rec.items() if k in columns},
         }
         for key in INT_COLUMNS:
             # RatioTimeslices count fractional slices; the columns hold whole events.

@@ -17,6 +17,7 @@ Two forms:
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -199,6 +200,22 @@ class Workspace:
         started = time.monotonic()
         run = cicl_run(env, [sys.executable, "-m", "tests.soak.probed_run", str(marks)])
         return Reference(run, read_marks(marks), time.monotonic() - started)
+
+
+def save_reference(reference: Reference, folder: Path) -> None:
+    """Write what ``load_reference`` needs beside the reference's own folders, so test modules
+    in other processes compare with the same clean run instead of each making one."""
+    run = reference.run
+    saved = {"env": run.env, "returncode": run.returncode, "stdout": run.stdout,
+             "stderr": run.stderr, "marks": [[m.t, m.phase, m.detail] for m in reference.marks],
+             "seconds": reference.seconds}  # fmt: skip
+    (folder / "reference.json").write_text(json.dumps(saved))
+
+
+def load_reference(folder: Path) -> Reference:
+    saved = json.loads((folder / "reference.json").read_text())
+    run = Run(saved["env"], saved["returncode"], saved["stdout"], saved["stderr"])
+    return Reference(run, [Mark(*m) for m in saved["marks"]], saved["seconds"])
 
 
 def warehouse_of(env: dict[str, str]) -> DuckDBWarehouse:
