@@ -20,6 +20,8 @@ setup(
                 "cicl_assets/telemetry/_otlp_check.h",
                 "cicl_assets/telemetry/_otlp_columns.h",
                 "cicl_assets/telemetry/_otlp_json.h",
+                "cicl_assets/telemetry/_otlp_jsonin.h",
+                "cicl_assets/telemetry/_otlp_jsonin_py.h",
                 "cicl_assets/telemetry/_otlp_promote.h",
                 "cicl_assets/telemetry/_otlp_wire.h",
             ],
