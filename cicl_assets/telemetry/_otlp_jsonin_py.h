@@ -2,10 +2,11 @@
  * batches Decoder gives, rendered and promoted the same way. Included by _otlp_decode.c after
  * Decoder (it shares batch_dict and the promote parsing).
  *
- *   JsonDecoder(data, lines, promote=()).next(limit) -> dict | (start, end, line) | None
- *       whole requests until a batch holds `limit` spans or more; a tuple names a request this
- *       reader is unsure of (bytes [start, end), first line `line`), which the caller reads
- *       with the Python reader before asking for the next batch; None at the end. */
+ *   JsonDecoder(data, lines, chunk_bytes, promote=()).next(limit) -> dict | (start, end, line) | None
+ *       whole units (the document, or the Python reader's chunks of lines: `chunk_bytes`) until
+ *       a batch holds `limit` spans or more; a tuple names a unit holding a request this reader
+ *       is unsure of (bytes [start, end), first line `line`), which the caller reads with the
+ *       Python reader before asking for the next batch; None at the end. */
 #ifndef CICL_OTLP_JSONIN_PY_H
 #define CICL_OTLP_JSONIN_PY_H
 
@@ -64,7 +65,12 @@ static PyObject *JsonDecoder_next(JsonDecoder *JD, PyObject *arg) {
 static int JsonDecoder_init(JsonDecoder *JD, PyObject *args, PyObject *kwds) {
     PyObject *data, *promote = NULL;
     int lines;
-    if (!PyArg_ParseTuple(args, "Op|O", &data, &lines, &promote)) return -1;
+    Py_ssize_t chunk_bytes;
+    if (!PyArg_ParseTuple(args, "Opn|O", &data, &lines, &chunk_bytes, &promote)) return -1;
+    if (chunk_bytes < 1) {
+        PyErr_SetString(PyExc_ValueError, "chunk_bytes must be positive");
+        return -1;
+    }
     PyObject *base_args = promote ? PyTuple_Pack(2, data, promote) : PyTuple_Pack(1, data);
     if (!base_args) return -1;
     int r = Decoder_init(&JD->base, base_args, NULL);
@@ -76,7 +82,8 @@ static int JsonDecoder_init(JsonDecoder *JD, PyObject *args, PyObject *kwds) {
         PyErr_NoMemory();
         return -1;
     }
-    json_cursor_init(&JD->cursor, JD->base.view.buf, (size_t)JD->base.view.len, lines);
+    json_cursor_init(&JD->cursor, JD->base.view.buf, (size_t)JD->base.view.len, lines,
+                     (size_t)chunk_bytes);
     return 0;
 }
 
@@ -99,7 +106,7 @@ static PyTypeObject JsonDecoderType = {
     .tp_name = "cicl_assets.telemetry._otlp_decode.JsonDecoder",
     .tp_basicsize = sizeof(JsonDecoder),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "JsonDecoder(data, lines, promote=()): spans of OTLP/JSON traces, batch by batch",
+    .tp_doc = "JsonDecoder(data, lines, chunk_bytes, promote=()): spans of OTLP/JSON traces, batch by batch",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)JsonDecoder_init,
     .tp_dealloc = (destructor)JsonDecoder_dealloc,

@@ -5,7 +5,9 @@ column buffers the compiled protobuf decoder fills, so the rest (`span_columns`,
 columns rendered in C, the promoted picks, `span_batch.build_table`) is the protobuf path's.
 It reads canonical OTLP/JSON only; a request it is unsure of (enum names, snake_case names,
 malformed or invalid UTF-8 text, values nested two levels deep, missing ids or times...) goes
-whole to the Python reader, which reads it or words the reject with its line number as before.
+to the Python reader with the whole of its unit (the document, or the Python reader's chunk of
+lines that holds it), which the Python reader then reads or rejects exactly as without the C one,
+line numbers included.
 Without the extension, or with CICL_COMPILED_DECODERS=off, the Python reader reads everything.
 """
 
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from cicl_assets.telemetry import otlp_compiled
+from cicl_assets.telemetry import otlp_json
 from cicl_assets.telemetry.otlp_json import one_request_per_line, parse_json, parse_lines
 from cicl_assets.telemetry.otlp_proto import gc_paused
 from cicl_assets.telemetry.span_batch import BATCH_SPANS, SCHEMA, build_table
@@ -34,7 +37,9 @@ def decode_json_compiled(
 ) -> Iterator[tuple[str, pa.Table]]:
     """Batches of whole requests of about ``limit`` spans; unsure requests read in Python."""
     lines = one_request_per_line(data)
-    decoder = otlp_compiled._otlp_decode.JsonDecoder(data, lines, otlp_compiled._PROMOTE)
+    decoder = otlp_compiled._otlp_decode.JsonDecoder(
+        data, lines, otlp_json.CHUNK_BYTES, otlp_compiled._PROMOTE
+    )
     rows = 0
     while True:
         with gc_paused():
