@@ -201,10 +201,11 @@ clang:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
 
-## fuzz: the compiled OTLP protobuf decoder's C under ASan/UBSan, then LeakSanitizer, on the fuzz
-## set and 20k seeded mutants; coverage-guided (clang's libFuzzer) for FUZZ_SECONDS; then compared
-## with the pure-Python decoder for FUZZ_SECONDS (FUZZ_ARGS="--raw": the extension alone, for
-## valgrind). A libFuzzer finding is written to $(FUZZ)/crash-*.
+## fuzz: the compiled OTLP protobuf decoder's and OTLP/JSON reader's C under ASan/UBSan, then
+## LeakSanitizer, on both fuzz sets and 20k seeded mutants of each; coverage-guided (clang's
+## libFuzzer) for FUZZ_SECONDS; then each compared with the Python one for FUZZ_SECONDS
+## (FUZZ_ARGS="--raw": the protobuf extension alone, for valgrind). A libFuzzer finding is written
+## to $(FUZZ)/crash-*.
 FUZZ_SECONDS ?= 300
 FUZZ := .cicl/fuzz
 FUZZ_C = -g -O1 -std=c11 -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -212,6 +213,7 @@ FUZZ_C = -g -O1 -std=c11 -fsanitize=address,undefined -fno-sanitize-recover=all 
 fuzz: venv clang
 	rm -rf $(FUZZ) && mkdir -p $(FUZZ)/corpus
 	$(PY) -m tests.unit.telemetry.otlp_fuzz --write $(FUZZ)/inputs --count 20000
+	$(PY) -m tests.unit.telemetry.otlp_json_fuzz --write $(FUZZ)/inputs/json --count 20000
 	gcc -DCICL_STANDALONE $(FUZZ_C) -o $(FUZZ)/otlp-target
 	find $(FUZZ)/inputs -type f -print0 | xargs -0 $(FUZZ)/otlp-target
 	clang -fsanitize=fuzzer $(FUZZ_C) -o $(FUZZ)/otlp-libfuzzer
@@ -221,6 +223,7 @@ fuzz: venv clang
 	  tests/fuzz/otlp_target.c -o $(FUZZ)/otlp-lsan
 	find $(FUZZ)/inputs $(FUZZ)/corpus -type f -print0 | xargs -0 $(FUZZ)/otlp-lsan
 	$(PY) -m tests.unit.telemetry.otlp_fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
+	$(PY) -m tests.unit.telemetry.otlp_json_fuzz --seconds $(FUZZ_SECONDS)
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -17,8 +17,7 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from cicl_assets.telemetry import otlp_compiled
-from cicl_assets.telemetry import otlp_json
+from cicl_assets.telemetry import otlp_compiled, otlp_json
 from cicl_assets.telemetry.otlp_json import one_request_per_line, parse_json, parse_lines
 from cicl_assets.telemetry.otlp_proto import gc_paused
 from cicl_assets.telemetry.span_batch import BATCH_SPANS, SCHEMA, build_table

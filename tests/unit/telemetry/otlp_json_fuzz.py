@@ -46,19 +46,19 @@ def _line(text: str) -> bytes:
 _SPAN = (
     '{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708",'
     '"name":"s","kind":2,"startTimeUnixNano":"1700000000000000000",'
-    '"endTimeUnixNano":"1700000001000000000"%s}'
+    '"endTimeUnixNano":"1700000001000000000"EXTRA}'
 )
 
 
 def _request(span_extra: str = "", attrs: str = "") -> str:
-    span = _SPAN % span_extra
+    span = _SPAN.replace("EXTRA", span_extra)
     if attrs:
         span = span[:-1] + f',"attributes":[{attrs}]}}'
-    return '{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":[%s]}]}]}' % span
+    return '{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":[' + span + "]}]}]}"
 
 
 def _attr(value: str) -> str:
-    return '{"key":"k","value":%s}' % value
+    return '{"key":"k","value":' + value + "}"
 
 
 # (name, text): spellings both readers must agree on, whichever of them reads it
@@ -86,7 +86,7 @@ HANDMADE: list[tuple[str, bytes]] = [
     ("int with a plus", _line(_request(attrs=_attr('{"intValue":"+5"}')))),
     ("double as a string", _line(_request(attrs=_attr('{"doubleValue":"1.5"}')))),
     ("NaN and infinities", _line(_request(attrs=",".join(
-        _attr('{"doubleValue":"%s"}' % v) for v in ("NaN", "Infinity", "-Infinity"))))),
+        _attr(f'{{"doubleValue":"{v}"}}') for v in ("NaN", "Infinity", "-Infinity"))))),
     ("double exponent", _line(_request(attrs=_attr('{"doubleValue":1e-7}')))),
     ("double as an integer", _line(_request(attrs=_attr('{"doubleValue":3}')))),
     ("bytes", _line(_request(attrs=_attr('{"bytesValue":"AP8="}')))),
@@ -140,7 +140,7 @@ def _files(directory: Path) -> Iterator[tuple[str, bytes]]:
     for path in sorted(directory.glob("*.json*")) if directory.is_dir() else ():
         data = path.read_bytes()
         if b'"resourceSpans"' in data:
-            yield f"{directory.parent.parent.name}/{path.name}", data
+            yield f"{directory.parent.name}/{path.name}", data
 
 
 def _demo_form(data: bytes) -> dict[str, Any] | None:
@@ -180,8 +180,18 @@ def _set(doc: Any, path: tuple, value: Any) -> None:
 _RESPELL = {
     str: lambda rng, v: rng.choice(
         (
-            v.upper(), v[:-1], "", int(v) if v.lstrip("-").isdigit() else v, f" {v}", "NaN",
-            "Infinity", v + "\ud800", "STATUS_CODE_ERROR", "SPAN_KIND_CLIENT", "0" + v, None,
+            v.upper(),
+            v[:-1],
+            "",
+            int(v) if v.lstrip("-").isdigit() else v,
+            f" {v}",
+            "NaN",
+            "Infinity",
+            v + "\ud800",
+            "STATUS_CODE_ERROR",
+            "SPAN_KIND_CLIENT",
+            "0" + v,
+            None,
             "\u00e9\u2028\U0001f600\x00\x1f",
         )
     ),
