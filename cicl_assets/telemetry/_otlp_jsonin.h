@@ -384,7 +384,8 @@ static int jin_double(JIn *J, double *out) {
     int integer;
     JTRY(jin_number(J, &t, &integer));
     char text[48];
-    if (t.n >= sizeof text || (integer && t.n > 16)) return unsure();
+    /* Arrow reads an integer as int64 first: "-0" becomes 0, and past 16 digits it may differ */
+    if (t.n >= sizeof text || (integer && (t.n > 16 || IS(t, "-0")))) return unsure();
     memcpy(text, t.s, t.n);
     text[t.n] = 0;
     errno = 0;
@@ -445,13 +446,15 @@ static int jin_skip(JIn *J, int depth) {
     }
 }
 
+static int b64_value(uint8_t c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
 /* Strictly padded standard base64, decoded into J->bytes (what b64decode(validate=True) takes). */
 static int jin_base64(JIn *J, Text t) {
-    static int8_t value[256];
-    if (!value['B']) {
-        memset(value, -1, sizeof value);
-        for (int k = 0; k < 64; k++) value[(uint8_t)B64[k]] = (int8_t)k;
-    }
     if (t.n % 4) return unsure();
     size_t pad = 0;
     while (pad < 2 && pad < t.n && t.s[t.n - 1 - pad] == '=') pad++;
@@ -463,7 +466,7 @@ static int jin_base64(JIn *J, Text t) {
         uint32_t v = 0;
         size_t real = k + 4 == t.n ? 4 - pad : 4;
         for (size_t j = 0; j < 4; j++) {
-            int8_t d = j < real ? value[t.s[k + j]] : 0;
+            int d = j < real ? b64_value(t.s[k + j]) : 0;
             if (d < 0) return unsure();
             v = v << 6 | (uint32_t)d;
         }
@@ -1002,7 +1005,8 @@ static int json_fill(JsonCursor *C, JIn *J, Batch *B, int64_t limit) {
         Mark before;
         batch_mark(B, &before);
         failure = 0;
-        int r = json_unit(J, start, stop, C->lines);
+        /* a unit past 1 GiB could overflow the int32 string offsets: the Python reader takes it */
+        int r = stop - start > (1 << 30) ? unsure() : json_unit(J, start, stop, C->lines);
         C->pos = stop;
         C->line_no += count_lines(start, stop);
         C->done = C->pos >= C->end;

@@ -89,6 +89,8 @@ HANDMADE: list[tuple[str, bytes]] = [
         _attr(f'{{"doubleValue":"{v}"}}') for v in ("NaN", "Infinity", "-Infinity"))))),
     ("double exponent", _line(_request(attrs=_attr('{"doubleValue":1e-7}')))),
     ("double as an integer", _line(_request(attrs=_attr('{"doubleValue":3}')))),
+    ("double as minus zero", _line(_request(attrs=",".join(
+        _attr(f'{{"doubleValue":{v}}}') for v in ("-0", "-0.0", "0", "9007199254740993"))))),
     ("bytes", _line(_request(attrs=_attr('{"bytesValue":"AP8="}')))),
     ("bytes without padding", _line(_request(attrs=_attr('{"bytesValue":"AP8"}')))),
     ("bytes, url alphabet", _line(_request(attrs=_attr('{"bytesValue":"-_8="}')))),
