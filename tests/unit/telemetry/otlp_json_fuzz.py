@@ -1,8 +1,9 @@
 """The compiled OTLP/JSON traces reader against the Python one: the JSON set and mutations.
 
-The JSON set is every OTLP/JSON trace file the tests know (tests/fixtures, the shared corpus),
-the protobuf fuzz set's requests written as the demo writes them (Collector file-exporter lines,
-and pretty-printed documents), and hand-made spellings the reader must leave to Python. Mutants
+The JSON set is every OTLP/JSON trace file the tests know (tests/fixtures, the shared corpus, the
+demo's first hours and broken files), the protobuf fuzz set's requests written as the demo writes
+them (Collector file-exporter lines, and pretty-printed documents), and hand-made spellings the
+reader must leave to Python. Mutants
 are seeded edits of those: of the decoded JSON (other spellings of numbers, enums, ids, values,
 names, nulls, escapes, duplicate names, deeper nesting) and of the text (bytes cut, flipped,
 repeated), with one to four requests per file. The oracle, per input: both readers give the same
@@ -16,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gzip
 import itertools
 import json
 import random
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,9 +155,27 @@ def _demo_form(data: bytes) -> dict[str, Any] | None:
         return None
 
 
+def _demo_zone(hours: int = 6) -> Iterator[tuple[str, bytes]]:
+    """The OTLP/JSON trace files the demo writes for its first hours, and its broken ones."""
+    from demo.otel_files import write_broken, write_hour
+    from demo.traffic_plan import plan_traffic
+
+    plans = plan_traffic(spans=20_000)[:hours]
+    with tempfile.TemporaryDirectory(prefix="cicl-demo-otel-") as tmp:
+        root = Path(tmp)
+        for plan in plans:
+            write_hour((tmp, plan))
+        write_broken(root, plans[0])
+        for path in sorted(root.rglob("*.json*")):
+            data = path.read_bytes()
+            data = gzip.decompress(data) if path.suffix == ".gz" else data
+            if b'"resourceSpans"' in data:
+                yield f"demo/{path.relative_to(root)}", data
+
+
 def json_set() -> list[tuple[str, bytes]]:
     """Every input of the set, named."""
-    out = [*_files(FIXTURES), *_files(CORPUS)]
+    out = [*_files(FIXTURES), *_files(CORPUS), *_demo_zone()]
     for name, data in otlp_fuzz.fuzz_set():
         doc = _demo_form(data)
         if doc is not None and doc.get("resourceSpans"):

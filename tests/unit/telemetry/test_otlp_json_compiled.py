@@ -51,6 +51,9 @@ def test_the_corpus_and_demo_files_are_in_the_set():
     assert "fixtures/otel-proto__trace.json" in names
     assert "fixtures/jaeger-fixture__link_attributes_trace.json" in names
     assert "every kind request (lines)" in names
+    demo = [name for name in names if name.startswith("demo/otel/2")]
+    assert len(demo) >= 6, demo
+    assert "demo/otel/broken/bad-trace-id.jsonl" in names
 
 
 @built
@@ -67,6 +70,8 @@ def test_a_bounded_mutational_run_finds_no_disagreement():
         "fixtures/otel-proto__trace.json",
         "fixtures/jaeger-fixture__link_attributes_trace.json",
         "synthetic request 0 (lines)",
+        "demo/otel/2026/11/02/00-workflow-runtime.jsonl",
+        "demo/otel/2026/11/02/03-tool-worker.jsonl.gz",
         "synthetic request 1 (document)",
         "canonical",
         "escapes",
