@@ -22,6 +22,8 @@ setup(
                 "cicl_assets/telemetry/_otlp_json.h",
                 "cicl_assets/telemetry/_otlp_jsonin.h",
                 "cicl_assets/telemetry/_otlp_jsonin_py.h",
+                "cicl_assets/telemetry/_otlp_jsontok.h",
+                "cicl_assets/telemetry/_otlp_jsonunits.h",
                 "cicl_assets/telemetry/_otlp_promote.h",
                 "cicl_assets/telemetry/_otlp_wire.h",
             ],

@@ -10,7 +10,7 @@
 #ifndef CICL_OTLP_JSONIN_PY_H
 #define CICL_OTLP_JSONIN_PY_H
 
-#include "_otlp_jsonin.h"
+#include "_otlp_jsonunits.h"
 
 typedef struct {
     Decoder base; /* its view, batch, rendering and promoted columns; its cursor unused */

@@ -15,7 +15,7 @@
 
 #include "_otlp_batch.h"
 #include "_otlp_json.h"
-#include "_otlp_jsonin.h"
+#include "_otlp_jsonunits.h"
 #include "_otlp_promote.h"
 
 /* The OTLP/JSON reader over the same bytes, as lines in chunks of `chunk` bytes or as one
