@@ -201,11 +201,11 @@ clang:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
 
-## fuzz: the compiled OTLP protobuf decoders' C (traces and logs) under ASan/UBSan, then
-## LeakSanitizer, on the fuzz sets and 20k seeded mutants of each; coverage-guided (clang's
-## libFuzzer) for FUZZ_SECONDS; then each compared with its pure-Python decoder for FUZZ_SECONDS
-## (FUZZ_ARGS="--raw": the extension alone, for valgrind). A libFuzzer finding is written to
-## $(FUZZ)/crash-*.
+## fuzz: the compiled OTLP decoders' C (protobuf traces and logs, the OTLP/JSON traces reader)
+## under ASan/UBSan, then LeakSanitizer, on the fuzz sets and 20k seeded mutants of each;
+## coverage-guided (clang's libFuzzer) for FUZZ_SECONDS; then each compared with its pure-Python
+## decoder for FUZZ_SECONDS (FUZZ_ARGS="--raw": the protobuf extension alone, for valgrind). A
+## libFuzzer finding is written to $(FUZZ)/crash-*.
 FUZZ_SECONDS ?= 300
 FUZZ := .cicl/fuzz
 FUZZ_C = -g -O1 -std=c11 -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -214,6 +214,7 @@ fuzz: venv clang
 	rm -rf $(FUZZ) && mkdir -p $(FUZZ)/corpus
 	$(PY) -m tests.unit.telemetry.otlp_fuzz --write $(FUZZ)/inputs --count 20000
 	$(PY) -m tests.unit.telemetry.otlp_logs_fuzz --write $(FUZZ)/inputs --count 20000
+	$(PY) -m tests.unit.telemetry.otlp_json_fuzz --write $(FUZZ)/inputs/json --count 20000
 	gcc -DCICL_STANDALONE $(FUZZ_C) -o $(FUZZ)/otlp-target
 	find $(FUZZ)/inputs -type f -print0 | xargs -0 $(FUZZ)/otlp-target
 	clang -fsanitize=fuzzer $(FUZZ_C) -o $(FUZZ)/otlp-libfuzzer
@@ -224,6 +225,7 @@ fuzz: venv clang
 	find $(FUZZ)/inputs $(FUZZ)/corpus -type f -print0 | xargs -0 $(FUZZ)/otlp-lsan
 	$(PY) -m tests.unit.telemetry.otlp_fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
 	$(PY) -m tests.unit.telemetry.otlp_logs_fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
+	$(PY) -m tests.unit.telemetry.otlp_json_fuzz --seconds $(FUZZ_SECONDS)
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -1,12 +1,15 @@
-"""`make bench`: the compiled OTLP protobuf decoder against its pure-Python fallback, one core.
+"""`make bench`: the compiled OTLP decoders against their pure-Python fallbacks, one core.
 
-The same protobuf files as benchmarks/otlp_ingest.py (cached in the temp dir). Each measurement
+The same protobuf and OTLP/JSON lines files as benchmarks/otlp_ingest.py (cached in the temp
+dir). Each measurement
 runs in a fresh process pinned to CPU 0 (`taskset -c 0`; its parse worker inherits the pin)
 with DuckDB at one thread, CICL_COMPILED_DECODERS=on or off; the two alternate for --rounds
 rounds so both see the same load, and the best round of each counts. Two figures each:
 
 - decode: the file's bytes to `otel_spans` Arrow batches, nothing else (and the peak RSS);
-- end to end: `ingest_stream` of the otel stream into a fresh DuckDB file (1 worker).
+- end to end: `ingest_stream` of the otel stream into a fresh DuckDB file (1 worker);
+- the same two for the JSON lines files (`json_` figures; decode measured after the protobuf
+  files, so its peak RSS is not its own).
 
 Both after a warm-up (one batch decoded, one file ingested into a throwaway DuckDB file), whose
 seconds are reported apart (`startup_s`): imports, pandas, the parse workers' forkserver.
@@ -44,6 +47,7 @@ def child(mode: str, corpus: Path, spans: int) -> dict[str, Any]:
     from cicl_assets.landing.zone import LandingZone
     from cicl_assets.telemetry import otlp_compiled
     from cicl_assets.telemetry.formats import OTEL_STREAM
+    from cicl_assets.telemetry.otlp_json_compiled import parse_json_spans
     from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
 
     paths = sorted((corpus / "otel").glob("*.pb"))
@@ -68,18 +72,35 @@ def child(mode: str, corpus: Path, spans: int) -> dict[str, Any]:
     assert decoded == spans, (decoded, spans)
     decode_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    with tempfile.TemporaryDirectory(prefix="cicl-decoders-") as tmp:
-        db = Path(tmp) / "spans.duckdb"
-        warehouse = DuckDBWarehouse(path=str(db), threads=1)
-        load_e2e = os.getloadavg()[0]
-        started = time.perf_counter()
-        report = ingest_stream(OTEL_STREAM, LandingZone(uri=str(corpus)), warehouse, workers=1)
-        e2e_s = time.perf_counter() - started
-        assert report.files_rejected == 0, [o.error for o in report.rejects]
-        assert warehouse.row_count("otel_spans") == spans
-        with warehouse.connect() as con:
-            con.execute("CHECKPOINT")
-        stored = db.stat().st_size / spans
+    def end_to_end(root: Path) -> tuple[float, float, float]:
+        """Spans/s of ingesting the otel files under ``root``, the load before, bytes a span."""
+        with tempfile.TemporaryDirectory(prefix="cicl-decoders-") as tmp:
+            db = Path(tmp) / "spans.duckdb"
+            warehouse = DuckDBWarehouse(path=str(db), threads=1)
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            report = ingest_stream(OTEL_STREAM, LandingZone(uri=str(root)), warehouse, workers=1)
+            seconds = time.perf_counter() - started
+            assert report.files_rejected == 0, [o.error for o in report.rejects]
+            assert warehouse.row_count("otel_spans") == spans
+            with warehouse.connect() as con:
+                con.execute("CHECKPOINT")
+            return spans / seconds, load, db.stat().st_size / spans
+
+    e2e, load_e2e, stored = end_to_end(corpus)
+
+    json_root = corpus.parent / "json"
+    json_paths = sorted((json_root / "otel").glob("*.jsonl"))
+    next(iter(parse_json_spans(json_paths[0].read_bytes(), json_paths[0].name)))
+    load_json = os.getloadavg()[0]
+    started, cpu = time.perf_counter(), time.process_time()
+    decoded = 0
+    for path in json_paths:
+        data = path.read_bytes()
+        decoded += sum(t.num_rows for _, t in parse_json_spans(data, path.name))
+    json_s, json_cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert decoded == spans, (decoded, spans)
+    json_e2e, load_json_e2e, _ = end_to_end(json_root)
     return {
         "mode": mode,
         "compiled_used": otlp_compiled.available(),
@@ -89,9 +110,14 @@ def child(mode: str, corpus: Path, spans: int) -> dict[str, Any]:
         "decode_spans_per_cpu_s": round(spans / decode_cpu),
         "decode_load_avg_1m": round(load_decode, 2),
         "decode_peak_rss_mb": round(decode_rss_mb),
-        "e2e_spans_per_s": round(spans / e2e_s),
+        "e2e_spans_per_s": round(e2e),
         "e2e_load_avg_1m": round(load_e2e, 2),
         "duckdb_bytes_per_span": round(stored, 1),
+        "json_decode_spans_per_s": round(spans / json_s),
+        "json_decode_spans_per_cpu_s": round(spans / json_cpu),
+        "json_decode_load_avg_1m": round(load_json, 2),
+        "json_e2e_spans_per_s": round(json_e2e),
+        "json_e2e_load_avg_1m": round(load_json_e2e, 2),
     }
 
 
@@ -127,9 +153,12 @@ def main() -> None:
     if not compiled["compiled_used"]:
         say("the compiled decoder is not built: both rows are the fallback")
     summary = {
-        "decode_ratio": round(compiled["decode_spans_per_s"] / fallback["decode_spans_per_s"], 2),
-        "e2e_ratio": round(compiled["e2e_spans_per_s"] / fallback["e2e_spans_per_s"], 2),
+        f"{key}_ratio": round(compiled[f"{key}_spans_per_s"] / fallback[f"{key}_spans_per_s"], 2)
+        for key in ("decode", "e2e", "json_decode", "json_e2e")
     }
+    summary["json_decode_cpu_ratio"] = round(
+        compiled["json_decode_spans_per_cpu_s"] / fallback["json_decode_spans_per_cpu_s"], 2
+    )
     say(f"\n{spans:,} protobuf spans, one core (CPU 0), DuckDB threads=1, best of {args.rounds}")
     header = (
         f"{'decoder':<10}{'decode/s':>11}{'load':>6}{'RSS MB':>8}{'end to end/s':>14}{'load':>6}"
@@ -146,6 +175,25 @@ def main() -> None:
         )
     say(
         f"compiled / fallback: decode {summary['decode_ratio']}x, end to end {summary['e2e_ratio']}x"
+    )
+    say(
+        f"\nthe same spans as OTLP/JSON lines, {len(list((corpus / 'json' / 'otel').iterdir()))} files"
+    )
+    header = (
+        f"{'reader':<10}{'decode/s':>11}{'/CPU-s':>10}{'load':>6}{'end to end/s':>14}{'load':>6}"
+    )
+    say(header)
+    say("-" * len(header))
+    for mode, run in best.items():
+        say(
+            f"{mode:<10}{run['json_decode_spans_per_s']:>11,}"
+            f"{run['json_decode_spans_per_cpu_s']:>10,}{run['json_decode_load_avg_1m']:>6}"
+            f"{run['json_e2e_spans_per_s']:>14,}{run['json_e2e_load_avg_1m']:>6}"
+        )
+    say(
+        f"compiled / fallback: decode {summary['json_decode_ratio']}x "
+        f"({summary['json_decode_cpu_ratio']}x per CPU-second), "
+        f"end to end {summary['json_e2e_ratio']}x"
     )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(

@@ -9,7 +9,8 @@
  * A Decoder must only be given data check() passed: it still bounds every read, and raises
  * ValueError rather than read past a length, but it does not repeat the schema checks. The JSON
  * text columns are rendered here too (_otlp_json.h) unless the batch holds a value nested two
- * levels deep; redaction stays in Python. */
+ * levels deep; redaction stays in Python. JsonDecoder (_otlp_jsonin_py.h) fills the same batches
+ * from OTLP/JSON. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -287,6 +288,8 @@ static PyTypeObject DecoderType = {
     .tp_methods = Decoder_methods,
 };
 
+#include "_otlp_jsonin_py.h"
+
 static PyObject *check(PyObject *self, PyObject *arg) {
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
@@ -307,14 +310,15 @@ static PyMethodDef module_methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_otlp_decode", "Compiled OTLP protobuf trace decoder.", -1, module_methods,
+    PyModuleDef_HEAD_INIT, "_otlp_decode", "Compiled OTLP decoders: protobuf traces and logs, OTLP/JSON traces.", -1, module_methods,
 };
 
 PyMODINIT_FUNC PyInit__otlp_decode(void) {
-    if (PyType_Ready(&DecoderType) < 0) return NULL;
+    if (PyType_Ready(&DecoderType) < 0 || PyType_Ready(&JsonDecoderType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     if (PyModule_AddObjectRef(m, "Decoder", (PyObject *)&DecoderType) < 0 || add_log_decoder(m) < 0 ||
+        PyModule_AddObjectRef(m, "JsonDecoder", (PyObject *)&JsonDecoderType) < 0 ||
         PyModule_AddIntConstant(m, "OK", CHECK_OK) < 0 ||
         PyModule_AddIntConstant(m, "REJECT", CHECK_REJECT) < 0 ||
         PyModule_AddIntConstant(m, "UNUSUAL", CHECK_UNUSUAL) < 0) {

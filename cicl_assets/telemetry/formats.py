@@ -19,7 +19,7 @@ from cicl_assets.ingest.runner import StreamSpec
 from cicl_assets.telemetry.evaluations import add_span_evaluations
 from cicl_assets.telemetry.logs_table import EVAL_SCORES, OTEL_LOGS
 from cicl_assets.telemetry.otlp_compiled import parse_protobuf_spans
-from cicl_assets.telemetry.otlp_json import parse_json
+from cicl_assets.telemetry.otlp_json_compiled import parse_json_spans
 from cicl_assets.telemetry.otlp_json_normalize import NON_TRACE_SIGNALS
 from cicl_assets.telemetry.otlp_logs import (
     looks_otlp_json_logs,
@@ -63,7 +63,7 @@ def refuse_other_telemetry(data: bytes, source_file: str) -> Iterator[tuple[str,
 
 
 def parse_json_traces(data: bytes, source_file: str) -> Iterator[tuple[str, pa.Table]]:
-    return add_span_evaluations(parse_json(data, source_file))
+    return add_span_evaluations(parse_json_spans(data, source_file))
 
 
 def parse_protobuf_traces(data: bytes, source_file: str) -> Iterator[tuple[str, pa.Table]]:

@@ -156,14 +156,18 @@ class _NotCanonical(Exception):
     """The fast path cannot read this chunk as is; the normalizer will."""
 
 
-def parse_json(data: bytes, source_file: str) -> Iterator[tuple[str, pa.Table]]:
-    """An OTLP/JSON document or OTLP/JSON lines file (told apart by its first line)."""
+def one_request_per_line(data: bytes) -> bool:
+    """Whether ``data`` is OTLP/JSON lines rather than one document (told by its first line)."""
     first_line = data.lstrip().split(b"\n", 1)[0].strip()
     # A pretty-printed document's first line is "{" or opens an object it does not close.
-    one_line_per_request = len(first_line) > 1 and first_line.endswith(b"}")
+    return len(first_line) > 1 and first_line.endswith(b"}")
+
+
+def parse_json(data: bytes, source_file: str) -> Iterator[tuple[str, pa.Table]]:
+    """An OTLP/JSON document or OTLP/JSON lines file."""
     with gc_paused():
-        if one_line_per_request:
-            yield from _parse_lines(data)
+        if one_request_per_line(data):
+            yield from parse_lines(data)
         else:
             yield from _parse_document(data)
 
@@ -178,8 +182,9 @@ def _parse_document(data: bytes) -> Iterator[tuple[str, pa.Table]]:
         yield OTEL_SPANS.name, _read(line, lambda _row: "")
 
 
-def _parse_lines(data: bytes) -> Iterator[tuple[str, pa.Table]]:
-    start, line_no = 0, 1
+def parse_lines(data: bytes, first_line_no: int = 1) -> Iterator[tuple[str, pa.Table]]:
+    """OTLP/JSON lines; ``first_line_no``: the number of data's first line in its file."""
+    start, line_no = 0, first_line_no
     while start < len(data):
         end = data.find(b"\n", start + CHUNK_BYTES)
         end = len(data) if end < 0 else end + 1

@@ -1,5 +1,5 @@
-/* The compiled OTLP decoders' two passes (traces, logs) without Python, for sanitizers and
- * libFuzzer.
+/* The compiled OTLP decoders' passes (protobuf traces and logs) and the OTLP/JSON traces reader
+ * without Python, for sanitizers and libFuzzer.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I cicl_assets/telemetry \
  *       tests/fuzz/otlp_target.c -o otlp-fuzz && ./otlp-fuzz CORPUS_DIR
@@ -8,13 +8,15 @@
  *
  * Each input goes through the check and, checked or not, through the second pass in batches of
  * seven spans (the buffers reused, as the Decoder reuses them), each batch then rendered to JSON
- * and two promoted columns picked: the second pass must bound its own reads. Then the same
- * bytes as a logs request: its check, and its decoder in batches of seven records.
+ * and two promoted columns picked: the second pass must bound its own reads. The OTLP/JSON reader
+ * reads each input too, as JSON lines and as a document; then the same bytes as a logs request:
+ * its check, and its decoder in batches of seven records.
  * `make fuzz` runs both forms. */
 #include <stdio.h>
 
 #include "_otlp_batch.h"
 #include "_otlp_json.h"
+#include "_otlp_jsonunits.h"
 #include "_otlp_logs.h"
 #include "_otlp_promote.h"
 
@@ -35,7 +37,37 @@ static void logs_pass(const uint8_t *data, size_t size) {
     log_batch_free(&B);
 }
 
+/* The OTLP/JSON reader over the same bytes, as lines in chunks of `chunk` bytes or as one
+ * document, batches of seven spans rendered and promoted, units it is unsure of passed over. */
+static void json_pass(const uint8_t *data, size_t size, int lines, size_t chunk) {
+    JsonCursor cursor;
+    JIn in;
+    Batch B;
+    Rendered J;
+    Buf pick = {0}, prio = {0};
+    Promoted model = {1, STR, 2, {"gen_ai.request.model", "k"}, {20, 1}};
+    json_cursor_init(&cursor, data, size, lines, chunk);
+    if (batch_init(&B) < 0 || rendered_init(&J) < 0 || jin_init(&in) < 0) abort();
+    for (;;) {
+        batch_reset(&B);
+        rendered_reset(&J);
+        int r = json_fill(&cursor, &in, &B, 7);
+        if (r < 0) abort(); /* only memory fails */
+        if (B.n && (render(&J, &B) < 0 || promote_level(&B.attrs.top, B.n, &model, &pick, &prio) < 0))
+            abort();
+        cursor.pending = 0;
+        if (r == 0) break;
+    }
+    jin_free(&in);
+    batch_free(&B);
+    rendered_free(&J);
+    buf_free(&pick);
+    buf_free(&prio);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    json_pass(data, size, 1, 64);
+    json_pass(data, size, 0, 1);
     Check c;
     check_request(&c, data, size);
     Cursor cursor;
