@@ -6,7 +6,8 @@ with DuckDB at one thread, CICL_COMPILED_DECODERS=on or off; the two alternate f
 rounds so both see the same load, and the best round of each counts. Two figures each:
 
 - decode: the file's bytes to `otel_spans` Arrow batches, nothing else (and the peak RSS);
-- end to end: `ingest_stream` of the otel stream into a fresh DuckDB file (1 worker).
+- end to end: `ingest_stream` of the otel stream into a fresh DuckDB file (1 worker), with
+  the CPU it took per span in the parent (the DuckDB load) and in the parse worker apart.
 
 Both after a warm-up (one batch decoded, one file ingested into a throwaway DuckDB file), whose
 seconds are reported apart (`startup_s`): imports, pandas, the parse workers' forkserver.
@@ -32,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from otlp_ingest import generate, say  # noqa: E402
+from otlp_ingest import PeakRss, generate, say  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "otlp_decoders.json"
 MODES = {"compiled": "on", "fallback": "off"}
@@ -72,9 +73,10 @@ def child(mode: str, corpus: Path, spans: int) -> dict[str, Any]:
         db = Path(tmp) / "spans.duckdb"
         warehouse = DuckDBWarehouse(path=str(db), threads=1)
         load_e2e = os.getloadavg()[0]
-        started = time.perf_counter()
-        report = ingest_stream(OTEL_STREAM, LandingZone(uri=str(corpus)), warehouse, workers=1)
-        e2e_s = time.perf_counter() - started
+        started, cpu = time.perf_counter(), time.process_time()
+        with PeakRss() as sampled:
+            report = ingest_stream(OTEL_STREAM, LandingZone(uri=str(corpus)), warehouse, workers=1)
+        e2e_s, parent_cpu = time.perf_counter() - started, time.process_time() - cpu
         assert report.files_rejected == 0, [o.error for o in report.rejects]
         assert warehouse.row_count("otel_spans") == spans
         with warehouse.connect() as con:
@@ -90,6 +92,9 @@ def child(mode: str, corpus: Path, spans: int) -> dict[str, Any]:
         "decode_load_avg_1m": round(load_decode, 2),
         "decode_peak_rss_mb": round(decode_rss_mb),
         "e2e_spans_per_s": round(spans / e2e_s),
+        # CPU µs a span: the parent (its load thread, and the sampler's own ~0.3) and the worker
+        "e2e_cpu_us_parent": round(parent_cpu / spans * 1e6, 2),
+        "e2e_cpu_us_worker": round(sampled.children_cpu_s / spans * 1e6, 2),
         "e2e_load_avg_1m": round(load_e2e, 2),
         "duckdb_bytes_per_span": round(stored, 1),
     }
@@ -133,7 +138,7 @@ def main() -> None:
     say(f"\n{spans:,} protobuf spans, one core (CPU 0), DuckDB threads=1, best of {args.rounds}")
     header = (
         f"{'decoder':<10}{'decode/s':>11}{'load':>6}{'RSS MB':>8}{'end to end/s':>14}{'load':>6}"
-        f"{'B/span':>8}"
+        f"{'B/span':>8}{'µs parent':>11}{'µs worker':>11}"
     )
     say(header)
     say("-" * len(header))
@@ -143,6 +148,7 @@ def main() -> None:
             f"{run['decode_peak_rss_mb']:>8}"
             f"{run['e2e_spans_per_s']:>14,}{run['e2e_load_avg_1m']:>6}"
             f"{run['duckdb_bytes_per_span']:>8}"
+            f"{run['e2e_cpu_us_parent']:>11}{run['e2e_cpu_us_worker']:>11}"
         )
     say(
         f"compiled / fallback: decode {summary['decode_ratio']}x, end to end {summary['e2e_ratio']}x"
