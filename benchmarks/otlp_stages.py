@@ -121,6 +121,7 @@ def parent_stages(spools: list[Path], scratch: Path) -> dict[str, float]:
     plain.ensure_table(spec)
     names = ", ".join(f'"{n}"' for n in spec.schema.names if n != "carried_by")
     with plain.connect() as con:
+        con.execute("SET enable_progress_bar = false")
         t = time.process_time()
         con.execute(
             f"INSERT INTO otel_spans ({names}) SELECT {names} FROM read_parquet(?)",
