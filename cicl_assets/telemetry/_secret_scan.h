@@ -28,8 +28,6 @@ static inline int scan_word_at(const unsigned char *s, size_t n, size_t i, const
     return 1;
 }
 
-#define SCAN_WORD(w) scan_word_at(s, n, i, (w), sizeof(w) - 1)
-
 /* A non-ASCII character starting at s[i] whose lower, upper or case-folded form holds an
  * ASCII letter (tests/unit/ingest/test_secret_scan.py derives the list from Unicode). */
 static int scan_folds_to_ascii(const unsigned char *s, size_t n, size_t i) {
@@ -46,18 +44,38 @@ static int scan_folds_to_ascii(const unsigned char *s, size_t n, size_t i) {
     }
 }
 
-/* The words scan_value looks for, by their first two letters (scan_pairs); keep in step. */
-static const char *const scan_words[] = {
-    "auth", "access", "akia", "asia", "agpa", "aida", "aroa", "aiza", "bearer", "basic",
-    "cookie", "credential", "configmap", "code=", "digest", "eyj", "ghp_", "gho_", "ghu_",
-    "ghs_", "ghr_", "github_pat_", "glpat-", "identified", "key", "k_live_", "k_test_", "pass",
-    "pwd", "private", "secret", "sk-", "sig=", "signature=", "token", "xox", "ya29.", NULL,
-};
+enum { SCAN_FLAGS, SCAN_HOOK, SCAN_SCHEME, SCAN_TOKEN };
 
-/* Byte pairs that start a word of scan_words, "hook" or "://", in any case: most positions
- * of a value start none, and are passed over with one table look-up. */
-static unsigned char scan_pairs[65536 / 8]; /* a bit set: small enough to stay in cache */
-static int scan_pairs_ready = 0;
+/* The words scan_value looks for, lowercase, in order of their first byte. "hook" and
+ * "://" flag a value only together with others (see the header comment); "token" does unless
+ * a lowercase "s" follows: "tokens" (input_tokens) names a count, while "TOKENS" may split
+ * into the key words "token" + "S...". */
+static const struct {
+    const char *word;
+    unsigned char kind;
+} scan_words[] = {
+    {"://", SCAN_SCHEME}, {"auth", SCAN_FLAGS}, {"access", SCAN_FLAGS}, {"akia", SCAN_FLAGS}, {"asia", SCAN_FLAGS},
+    {"agpa", SCAN_FLAGS}, {"aida", SCAN_FLAGS}, {"aroa", SCAN_FLAGS}, {"aiza", SCAN_FLAGS},
+    {"bearer", SCAN_FLAGS}, {"basic", SCAN_FLAGS}, {"cookie", SCAN_FLAGS},
+    {"credential", SCAN_FLAGS}, {"configmap", SCAN_FLAGS}, {"code=", SCAN_FLAGS},
+    {"digest", SCAN_FLAGS}, {"eyj", SCAN_FLAGS}, {"ghp_", SCAN_FLAGS}, {"gho_", SCAN_FLAGS},
+    {"ghu_", SCAN_FLAGS}, {"ghs_", SCAN_FLAGS}, {"ghr_", SCAN_FLAGS},
+    {"github_pat_", SCAN_FLAGS}, {"glpat-", SCAN_FLAGS}, {"hook", SCAN_HOOK},
+    {"identified", SCAN_FLAGS}, {"key", SCAN_FLAGS}, {"k_live_", SCAN_FLAGS},
+    {"k_test_", SCAN_FLAGS}, {"pass", SCAN_FLAGS}, {"pwd", SCAN_FLAGS}, {"private", SCAN_FLAGS},
+    {"secret", SCAN_FLAGS}, {"sk-", SCAN_FLAGS}, {"sig=", SCAN_FLAGS},
+    {"signature=", SCAN_FLAGS}, {"token", SCAN_TOKEN}, {"xox", SCAN_FLAGS},
+    {"ya29.", SCAN_FLAGS},
+};
+#define SCAN_WORD_COUNT (sizeof(scan_words) / sizeof(scan_words[0]))
+
+/* Byte pairs that start a word, in any case, as a bit set small enough to stay in cache:
+ * most positions of a value start none and are passed over with one look-up. */
+static unsigned char scan_pairs[65536 / 8];
+static size_t scan_word_len[SCAN_WORD_COUNT];
+/* scan_words[scan_first[c] .. scan_first[c + 1]) start with the lowercase character c. */
+static unsigned short scan_first[257];
+static int scan_ready = 0;
 
 static void scan_mark_pair(unsigned char a, unsigned char b) {
     unsigned char as[2] = {a, (unsigned char)(a >= 'a' && a <= 'z' ? a - 32 : a)};
@@ -69,13 +87,27 @@ static void scan_mark_pair(unsigned char a, unsigned char b) {
         }
 }
 
-static void scan_prepare(void) {
-    if (scan_pairs_ready) return;
-    for (const char *const *w = scan_words; *w; w++)
-        scan_mark_pair((unsigned char)(*w)[0], (unsigned char)(*w)[1]);
-    scan_mark_pair('h', 'o');
-    scan_mark_pair(':', '/');
-    scan_pairs_ready = 1;
+/* 0 when the tables are ready; -1 (a Python error set) when scan_words is out of order. */
+static int scan_prepare(void) {
+    if (scan_ready) return 0;
+    for (size_t k = 0; k < SCAN_WORD_COUNT; k++) {
+        const char *w = scan_words[k].word;
+        scan_word_len[k] = strlen(w);
+        scan_mark_pair((unsigned char)w[0], (unsigned char)w[1]);
+    }
+    /* the words are grouped by first character: each group's range */
+    size_t k = 0;
+    for (int c = 0; c < 256; c++) {
+        scan_first[c] = (unsigned short)k;
+        while (k < SCAN_WORD_COUNT && (unsigned char)scan_words[k].word[0] == c) k++;
+    }
+    scan_first[256] = (unsigned short)k;
+    if (k != SCAN_WORD_COUNT) {
+        PyErr_SetString(PyExc_RuntimeError, "scan_words is not in order of first byte");
+        return -1;
+    }
+    scan_ready = 1;
+    return 0;
 }
 
 /* 1 when redaction must look at the value, 0 when it cannot change it. */
@@ -98,65 +130,17 @@ static int scan_value(const unsigned char *s, size_t n) {
         if (i + 1 >= n) continue;
         unsigned pair = raw | (s[i + 1] << 8);
         if (!(scan_pairs[pair >> 3] & (1u << (pair & 7)))) continue;
-        switch (scan_lower(raw)) {
-        case 'a':
-            if (SCAN_WORD("auth") || SCAN_WORD("access") || SCAN_WORD("akia") ||
-                SCAN_WORD("asia") || SCAN_WORD("agpa") || SCAN_WORD("aida") ||
-                SCAN_WORD("aroa") || SCAN_WORD("aiza"))
-                return 1;
-            break;
-        case 'b':
-            if (SCAN_WORD("bearer") || SCAN_WORD("basic")) return 1;
-            break;
-        case 'c':
-            if (SCAN_WORD("cookie") || SCAN_WORD("credential") || SCAN_WORD("configmap") ||
-                SCAN_WORD("code="))
-                return 1;
-            break;
-        case 'd':
-            if (SCAN_WORD("digest")) return 1;
-            break;
-        case 'e':
-            if (SCAN_WORD("eyj")) return 1;
-            break;
-        case 'g':
-            if (SCAN_WORD("ghp_") || SCAN_WORD("gho_") || SCAN_WORD("ghu_") ||
-                SCAN_WORD("ghs_") || SCAN_WORD("ghr_") || SCAN_WORD("github_pat_") ||
-                SCAN_WORD("glpat-"))
-                return 1;
-            break;
-        case 'h':
-            if (SCAN_WORD("hook")) hook = 1;
-            break;
-        case 'i':
-            if (SCAN_WORD("identified")) return 1;
-            break;
-        case 'k':
-            if (SCAN_WORD("key") || SCAN_WORD("k_live_") || SCAN_WORD("k_test_")) return 1;
-            break;
-        case 'p':
-            if (SCAN_WORD("pass") || SCAN_WORD("pwd") || SCAN_WORD("private")) return 1;
-            break;
-        case 's':
-            if (SCAN_WORD("secret") || SCAN_WORD("sk-") || SCAN_WORD("sig=") ||
-                SCAN_WORD("signature="))
-                return 1;
-            break;
-        case 't':
-            /* "tokens" (input_tokens) names a count; "TOKENS" may split into "token" + "S..." */
-            if (SCAN_WORD("token") && (i + 5 >= n || s[i + 5] != 's')) return 1;
-            break;
-        case 'x':
-            if (SCAN_WORD("xox")) return 1;
-            break;
-        case 'y':
-            if (SCAN_WORD("ya29.")) return 1;
-            break;
-        case ':':
-            if (SCAN_WORD("://")) scheme = 1;
-            break;
-        default:
-            break;
+        unsigned char first = scan_lower(raw);
+        for (size_t k = scan_first[first]; k < scan_first[first + 1]; k++) {
+            if (!scan_word_at(s, n, i, scan_words[k].word, scan_word_len[k])) continue;
+            switch (scan_words[k].kind) {
+            case SCAN_HOOK: hook = 1; break;
+            case SCAN_SCHEME: scheme = 1; break;
+            case SCAN_TOKEN:
+                if (i + 5 >= n || s[i + 5] != 's') return 1;
+                break;
+            default: return 1;
+            }
         }
     }
     return (scheme && (at || hook)) || (hook && backslash);
@@ -186,7 +170,10 @@ static PyObject *scan_strings(PyObject *self, PyObject *args) {
     const unsigned char *base = data.buf ? (const unsigned char *)data.buf : (const unsigned char *)"";
     size_t data_len = data.buf ? (size_t)data.len : 0;
     int bad = 0;
-    scan_prepare();
+    if (scan_prepare() < 0) {
+        Py_CLEAR(result);
+        goto done;
+    }
     Py_BEGIN_ALLOW_THREADS
     /* A value equal to the one before it (a resource's attributes on each of its spans) takes
      * its flag without a scan. */
