@@ -30,6 +30,7 @@ setup(
                 "cicl_assets/telemetry/_otlp_logs_py.h",
                 "cicl_assets/telemetry/_otlp_promote.h",
                 "cicl_assets/telemetry/_otlp_wire.h",
+                "cicl_assets/telemetry/_secret_scan.h",
             ],
             extra_compile_args=[
                 "-O2",

@@ -7,7 +7,9 @@ with DuckDB at one thread, CICL_COMPILED_DECODERS=on or off; the two alternate f
 rounds so both see the same load, and the best round of each counts. Two figures each:
 
 - decode: the file's bytes to `otel_spans` Arrow batches, nothing else (and the peak RSS);
-- end to end: `ingest_stream` of the otel stream into a fresh DuckDB file (1 worker);
+- decode: the file's bytes to `otel_spans` Arrow batches, nothing else (and the peak RSS);
+- end to end: `ingest_stream` of the otel stream into a fresh DuckDB file (1 worker), with
+  the CPU it took per span in the parent (the DuckDB load) and in the parse worker apart;
 - the same two for the JSON lines files (`json_` figures; decode measured after the protobuf
   files, so its peak RSS is not its own).
 
@@ -35,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from otlp_ingest import generate, say  # noqa: E402
+from otlp_ingest import PeakRss, generate, say  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "otlp_decoders.json"
 MODES = {"compiled": "on", "fallback": "off"}
@@ -72,22 +74,33 @@ def child(mode: str, corpus: Path, spans: int) -> dict[str, Any]:
     assert decoded == spans, (decoded, spans)
     decode_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    def end_to_end(root: Path) -> tuple[float, float, float]:
-        """Spans/s of ingesting the otel files under ``root``, the load before, bytes a span."""
+    def end_to_end(root: Path) -> dict[str, float]:
+        """Ingesting the otel files under ``root``: spans/s, the load before, bytes a span and
+        the CPU µs a span of the parent and of the parse worker."""
         with tempfile.TemporaryDirectory(prefix="cicl-decoders-") as tmp:
             db = Path(tmp) / "spans.duckdb"
             warehouse = DuckDBWarehouse(path=str(db), threads=1)
             load = os.getloadavg()[0]
-            started = time.perf_counter()
-            report = ingest_stream(OTEL_STREAM, LandingZone(uri=str(root)), warehouse, workers=1)
-            seconds = time.perf_counter() - started
+            started, cpu = time.perf_counter(), time.process_time()
+            with PeakRss() as sampled:
+                report = ingest_stream(
+                    OTEL_STREAM, LandingZone(uri=str(root)), warehouse, workers=1
+                )
+            seconds, parent_cpu = time.perf_counter() - started, time.process_time() - cpu
             assert report.files_rejected == 0, [o.error for o in report.rejects]
             assert warehouse.row_count("otel_spans") == spans
             with warehouse.connect() as con:
                 con.execute("CHECKPOINT")
-            return spans / seconds, load, db.stat().st_size / spans
+            return {
+                "spans_per_s": spans / seconds,
+                "load": load,
+                "stored": db.stat().st_size / spans,
+                # the parent's load thread, and the sampler's own ~0.3
+                "cpu_us_parent": parent_cpu / spans * 1e6,
+                "cpu_us_worker": sampled.children_cpu_s / spans * 1e6,
+            }
 
-    e2e, load_e2e, stored = end_to_end(corpus)
+    e2e = end_to_end(corpus)
 
     json_root = corpus.parent / "json"
     json_paths = sorted((json_root / "otel").glob("*.jsonl"))
@@ -100,7 +113,7 @@ def child(mode: str, corpus: Path, spans: int) -> dict[str, Any]:
         decoded += sum(t.num_rows for _, t in parse_json_spans(data, path.name))
     json_s, json_cpu = time.perf_counter() - started, time.process_time() - cpu
     assert decoded == spans, (decoded, spans)
-    json_e2e, load_json_e2e, _ = end_to_end(json_root)
+    json_e2e = end_to_end(json_root)
     return {
         "mode": mode,
         "compiled_used": otlp_compiled.available(),
@@ -110,14 +123,18 @@ def child(mode: str, corpus: Path, spans: int) -> dict[str, Any]:
         "decode_spans_per_cpu_s": round(spans / decode_cpu),
         "decode_load_avg_1m": round(load_decode, 2),
         "decode_peak_rss_mb": round(decode_rss_mb),
-        "e2e_spans_per_s": round(e2e),
-        "e2e_load_avg_1m": round(load_e2e, 2),
-        "duckdb_bytes_per_span": round(stored, 1),
+        "e2e_spans_per_s": round(e2e["spans_per_s"]),
+        "e2e_cpu_us_parent": round(e2e["cpu_us_parent"], 2),
+        "e2e_cpu_us_worker": round(e2e["cpu_us_worker"], 2),
+        "e2e_load_avg_1m": round(e2e["load"], 2),
+        "duckdb_bytes_per_span": round(e2e["stored"], 1),
         "json_decode_spans_per_s": round(spans / json_s),
         "json_decode_spans_per_cpu_s": round(spans / json_cpu),
         "json_decode_load_avg_1m": round(load_json, 2),
-        "json_e2e_spans_per_s": round(json_e2e),
-        "json_e2e_load_avg_1m": round(load_json_e2e, 2),
+        "json_e2e_spans_per_s": round(json_e2e["spans_per_s"]),
+        "json_e2e_cpu_us_parent": round(json_e2e["cpu_us_parent"], 2),
+        "json_e2e_cpu_us_worker": round(json_e2e["cpu_us_worker"], 2),
+        "json_e2e_load_avg_1m": round(json_e2e["load"], 2),
     }
 
 
@@ -162,7 +179,7 @@ def main() -> None:
     say(f"\n{spans:,} protobuf spans, one core (CPU 0), DuckDB threads=1, best of {args.rounds}")
     header = (
         f"{'decoder':<10}{'decode/s':>11}{'load':>6}{'RSS MB':>8}{'end to end/s':>14}{'load':>6}"
-        f"{'B/span':>8}"
+        f"{'B/span':>8}{'µs parent':>11}{'µs worker':>11}"
     )
     say(header)
     say("-" * len(header))
@@ -172,6 +189,7 @@ def main() -> None:
             f"{run['decode_peak_rss_mb']:>8}"
             f"{run['e2e_spans_per_s']:>14,}{run['e2e_load_avg_1m']:>6}"
             f"{run['duckdb_bytes_per_span']:>8}"
+            f"{run['e2e_cpu_us_parent']:>11}{run['e2e_cpu_us_worker']:>11}"
         )
     say(
         f"compiled / fallback: decode {summary['decode_ratio']}x, end to end {summary['e2e_ratio']}x"

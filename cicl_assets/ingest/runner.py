@@ -141,7 +141,9 @@ def ingest_stream(
 ) -> IngestReport:
     """Ingest new files under the stream's prefix (or just ``paths``); see the module doc.
     Holds the warehouse's writer lease throughout (``warehouse.lease``)."""
-    with writer_lease(warehouse, log=log):
+    # Held open for the run: a DuckDB file opened for each of a run's ~20 calls cost 0.2 s
+    # of CPU a run (0.8 us a span of a 262k-span run).
+    with warehouse.held(), writer_lease(warehouse, log=log):
         return _ingest(stream, landing, warehouse, run_id, workers, paths, log, read_timeout_s)
 
 

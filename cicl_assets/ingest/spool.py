@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from cicl_assets.ingest.runner import StreamSpec
 
 PARQUET_ROW_GROUP = 128 * 1024
+# Spool files live until the run's load of them (the parent, or BigQuery's own staging file,
+# reads them once): LZ4 writes a span in ~1.1 us where zstd took ~1.4, for 100 instead of 65
+# bytes a span on disk, and reads back no slower.
+SPOOL_COMPRESSION = "lz4"
 
 
 class Reject(Exception):
@@ -110,7 +114,9 @@ def parse_to_spool(
             table = clustered(table, spec)
             if table_name not in writers:
                 path = os.path.join(spool_dir, f"{table_name}.parquet")
-                writers[table_name] = pq.ParquetWriter(path, spec.schema, compression="zstd")
+                writers[table_name] = pq.ParquetWriter(
+                    path, spec.schema, compression=SPOOL_COMPRESSION
+                )
                 paths[table_name] = [path]
             writers[table_name].write_table(table, row_group_size=PARQUET_ROW_GROUP)
             rows[table_name] = rows.get(table_name, 0) + table.num_rows

@@ -18,6 +18,7 @@
 #include "_otlp_json.h"
 #include "_otlp_logs_py.h"
 #include "_otlp_promote.h"
+#include "_secret_scan.h"
 
 typedef struct {
     PyObject_HEAD
@@ -306,6 +307,8 @@ static PyMethodDef module_methods[] = {
     {"check", check, METH_O,
      "check(data) -> (status, why, offset): 0 ok, 1 the fallback rejects it, 2 the fallback decodes it"},
     LOGS_METHODS
+    {"scan_strings", scan_strings, METH_VARARGS,
+     "scan_strings(offsets, data, offset, length, wide) -> bitmap of values redaction must look at"},
     {NULL, NULL, 0, NULL},
 };
 
