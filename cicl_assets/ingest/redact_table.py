@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cicl_assets.ingest.redact import current_policy, redact_text
-from cicl_assets.ingest.secret_text import MAY_HOLD_SECRET
+from cicl_assets.ingest.secret_text import HIDDEN_IN_JSON, MAY_HOLD_SECRET
 from cicl_assets.settings import compiled_decoders
 from cicl_assets.warehouse.tables import TableSpec
 
@@ -37,11 +37,11 @@ ALWAYS_VERBATIM = frozenset({"source_file"})
 
 
 def prefilter() -> str:
-    """The pattern a value must match to be looked at: the built-in one and the configured
-    extra key patterns."""
+    """The pattern a value must match to be looked at: the built-in one, what JSON text hides
+    from it, and the configured extra key patterns."""
     # A key pattern anchored to the key (^x-internal-) is searched unanchored in the text.
     extra = (p.removeprefix("^").removesuffix("$") for p in current_policy().extra_key_patterns)
-    return "|".join((MAY_HOLD_SECRET, *(f"(?:{p})" for p in extra)))
+    return "|".join((MAY_HOLD_SECRET, HIDDEN_IN_JSON, *(f"(?:{p})" for p in extra)))
 
 
 def redact_table(table: pa.Table, spec: TableSpec) -> pa.Table:

@@ -93,6 +93,11 @@ MAY_HOLD_SECRET = (
 )
 _MAY_HOLD = re.compile(MAY_HOLD_SECRET)
 
+# What JSON text hides from MAY_HOLD_SECRET, where redaction reads the decoded text: a word
+# spelled in escapes (``"p\u0061ssword"``), a scheme word followed by whitespace written as an
+# escape or outside ASCII (``Bearer\t``), and a ConfigMap, whose data goes by its kind.
+HIDDEN_IN_JSON = r"\\u|(?:bearer|basic|digest|identified)(?:\\|[^ -~])|configmap"
+
 
 def may_hold_secret(text: str) -> bool:
     return _MAY_HOLD.search(text.lower()) is not None

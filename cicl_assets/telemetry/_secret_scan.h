@@ -124,6 +124,8 @@ static int scan_value(const unsigned char *s, size_t n) {
             continue;
         }
         if (raw == '\\') {
+            /* a backslash-u escape may spell any word (the prefilter's HIDDEN_IN_JSON) */
+            if (i + 1 < n && scan_lower(s[i + 1]) == 'u') return 1;
             backslash = 1;
             continue;
         }
