@@ -8,8 +8,8 @@
  * values still parsed), but in a ResourceSpans or ScopeSpans without its list an unknown name may
  * be a misspelling that would lose spans (the Python reader rejects those). Anything else makes
  * the request "unsure": the rows its unit added are taken back and the unit goes to the Python
- * reader (_otlp_jsonunits.h), which reads it or words its reject as it would without this reader. Tokens: _otlp_jsontok.h. Every read is bounded by
- * the request's end. */
+ * reader (_otlp_jsonunits.h), which reads it or words its reject as it would without this reader.
+ * Tokens: _otlp_jsontok.h. Every read is bounded by the request's end. */
 #ifndef CICL_OTLP_JSONIN_H
 #define CICL_OTLP_JSONIN_H
 
