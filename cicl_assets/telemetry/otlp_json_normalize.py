@@ -51,7 +51,7 @@ def normalize_request(doc: Any, prefix: str) -> dict[str, Any]:
             if key in doc:
                 raise ParseError(f"{prefix}{signal}, not traces: the request holds {key!r}")
     try:
-        _holds_its_list(doc, "resourceSpans", (), "", " in the request", "traces request")
+        holds_its_list(doc, "resourceSpans", (), "", " in the request", "traces request")
         return {
             "resourceSpans": [
                 _resource_spans(rs, f"resourceSpans[{i}]")
@@ -63,12 +63,13 @@ def normalize_request(doc: Any, prefix: str) -> dict[str, Any]:
         raise ParseError(f"{prefix}{where}{exc.message}") from None
 
 
-def _holds_its_list(
+def holds_its_list(
     obj: dict[str, Any], list_name: str, known: tuple[str, ...], path: str, where: str, what: str
 ) -> None:
-    """An object of a level that leads to spans, without its list but with members the reader
-    does not know, is a misspelling or another message: reading it as empty would lose its spans.
-    (Protobuf's JSON parser ignores unknown members; we ignore them only beside the list.)"""
+    """An object of a level that leads to spans (or log records), without its list but with
+    members the reader does not know, is a misspelling or another message: reading it as empty
+    would lose what it holds. Protobuf's JSON parser ignores unknown members; we ignore them only
+    beside the list. The logs reader (otlp_logs) uses it too."""
     if obj.get(list_name) is not None:
         return
     unknown = [name for name, value in obj.items() if value is not None and name not in known]
@@ -238,7 +239,7 @@ def _attrs(items: Any, path: str, depth: int = 0) -> list[dict[str, Any]]:
 
 def _resource_spans(rs: Any, path: str) -> dict[str, Any]:
     rs = _obj(rs, path)
-    _holds_its_list(rs, "scopeSpans", ("resource", "schemaUrl"), path, "", "ResourceSpans")
+    holds_its_list(rs, "scopeSpans", ("resource", "schemaUrl"), path, "", "ResourceSpans")
     resource = _obj(rs.get("resource"), f"{path}.resource")
     return {
         "resource": {"attributes": _attrs(resource.get("attributes"), f"{path}.resource")},
@@ -251,7 +252,7 @@ def _resource_spans(rs: Any, path: str) -> dict[str, Any]:
 
 def _scope_spans(ss: Any, path: str) -> dict[str, Any]:
     ss = _obj(ss, path)
-    _holds_its_list(ss, "spans", ("scope", "schemaUrl"), path, "", "ScopeSpans")
+    holds_its_list(ss, "spans", ("scope", "schemaUrl"), path, "", "ScopeSpans")
     scope = _obj(ss.get("scope"), f"{path}.scope")
     return {
         "scope": {
