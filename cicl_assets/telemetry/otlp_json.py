@@ -264,8 +264,8 @@ def _reads_as_is(inferred: pa.DataType, expected: pa.DataType, name: str = "") -
         return pa.types.is_string(inferred) or (
             name in _INTEGER_OR_TEXT and pa.types.is_int64(inferred)
         )
-    if pa.types.is_float64(expected):
-        return pa.types.is_float64(inferred) or pa.types.is_int64(inferred)
+    if pa.types.is_float64(expected):  # doubles as text ("NaN", "1.5") are OTLP/JSON too
+        return inferred in (pa.float64(), pa.int64(), pa.string())
     return inferred == expected
 
 
