@@ -11,9 +11,10 @@ import pytest
 from cicl_assets.ingest.content import ParseError
 from cicl_assets.ingest.runner import ingest_stream
 from cicl_assets.landing import LandingZone
-from cicl_assets.telemetry import otlp_compiled
+from cicl_assets.telemetry import otlp_compiled, otlp_json
 from cicl_assets.telemetry.formats import OTEL_STREAM, parse_json_traces
 from cicl_assets.warehouse.duckdb_warehouse import DuckDBWarehouse
+from tests.unit.telemetry import otlp_json_fuzz
 
 
 @pytest.fixture(params=["on", "off"])
@@ -212,3 +213,27 @@ def test_the_stream_rejects_the_file_with_the_line_and_ingests_the_others(compil
             "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].key: expected a string, got 5"
         ),
     }
+
+
+def _outcome(data: bytes, chunk_bytes: int) -> tuple[str, list]:
+    default = otlp_json.CHUNK_BYTES
+    otlp_json.CHUNK_BYTES = chunk_bytes
+    try:
+        tables = [t for _, t in otlp_json.parse_json(data, "otel/x.jsonl")]
+        return "rows", pa.concat_tables(tables).to_pylist() if tables else []
+    except Exception:  # any failure is the file's reject (invalid UTF-8 is refused before)
+        return "reject", []
+    finally:
+        otlp_json.CHUNK_BYTES = default
+
+
+def test_whether_a_line_is_read_does_not_depend_on_its_chunk():
+    # Which reject is worded may (the first bad line of the chunk's first failing check).
+    files = [
+        data
+        for data in otlp_json_fuzz.mutants(seed=99, count=250)
+        if otlp_json.one_request_per_line(data) and data.count(b"\n") > 1
+    ]
+    assert len(files) > 100
+    for data in files:
+        assert _outcome(data, otlp_json.CHUNK_BYTES) == _outcome(data, 1), data
