@@ -5,10 +5,11 @@
  * It reads canonical OTLP/JSON only: lowerCamelCase names, hex ids, 64-bit integers as decimal
  * strings or integer numbers, enums as integers, AnyValues with one value and at most one level
  * of arrays/kvlists, valid UTF-8, no nulls, each known name once. Unknown names are skipped (their
- * values still parsed). Anything else makes the request "unsure": the rows its unit added are
- * taken back and the unit goes to the Python reader (_otlp_jsonunits.h), which reads it or words
- * its reject as it would without this reader. Tokens: _otlp_jsontok.h. Every read is bounded by
- * the request's end. */
+ * values still parsed), but in a ResourceSpans or ScopeSpans without its list an unknown name may
+ * be a misspelling that would lose spans (the Python reader rejects those). Anything else makes
+ * the request "unsure": the rows its unit added are taken back and the unit goes to the Python
+ * reader (_otlp_jsonunits.h), which reads it or words its reject as it would without this reader.
+ * Tokens: _otlp_jsontok.h. Every read is bounded by the request's end. */
 #ifndef CICL_OTLP_JSONIN_H
 #define CICL_OTLP_JSONIN_H
 
@@ -457,9 +458,11 @@ static int jin_scope_spans(JIn *J, int64_t resource_row, int *resource_used) {
                 seen |= 1u << 2;
             }
         } else {
+            if (!IS(name, "schemaUrl")) seen |= 1u << 3;
             JTRY(jin_skip(J, 1));
         }
     }
+    if ((seen & (1u << 3)) && !(seen & 2)) return unsure(); /* a misspelled "spans"? */
     if (seen & (1u << 2)) {
         TRY(strs_push(&B->scope_name, scope_name.s, scope_name.n));
         TRY(strs_push(&B->scope_version, version.s, version.n));
@@ -498,9 +501,11 @@ static int jin_resource_spans(JIn *J) {
             JTRY(r2 = jin_open(J, '[', ']'));
             for (; r2; JTRY(r2 = jin_more(J, ']'))) JTRY(jin_scope_spans(J, resource_row, &used));
         } else {
+            if (!IS(name, "schemaUrl")) seen |= 1u << 2;
             JTRY(jin_skip(J, 1));
         }
     }
+    if ((seen & 4) && !(seen & 2)) return unsure(); /* a misspelled "scopeSpans"? */
     if (!used) batch_restore(B, &before);
     return 0;
 }

@@ -148,6 +148,14 @@ REQUEST_SCHEMA = pa.schema(
         )
     ]
 )
+_REQUEST_TYPE = pa.struct(list(REQUEST_SCHEMA))
+_INTEGER_OR_TEXT = frozenset({"intValue", "startTimeUnixNano", "endTimeUnixNano", "timeUnixNano"})
+# (the list leading to spans, the other members the reader knows) per level, from the request
+_SPAN_LEVELS = (
+    ("resourceSpans", ()),
+    ("scopeSpans", ("resource", "schemaUrl")),
+    ("spans", ("scope", "schemaUrl")),
+)
 _PARSE = pj.ParseOptions(explicit_schema=REQUEST_SCHEMA, unexpected_field_behavior="infer")
 _NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
@@ -224,6 +232,8 @@ def _fast(text: bytes, first_line_no: int | None) -> pa.Table:
             io.BytesIO(text),
             read_options=pj.ReadOptions(block_size=max(len(text) + 1, 1 << 20), use_threads=False),
         )
+        if not _reads_as_is(pa.struct(list(table.schema)), _REQUEST_TYPE) or _loses_spans(table):
+            raise _NotCanonical
         table = table.select(["resourceSpans"]).cast(REQUEST_SCHEMA)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, KeyError):
         raise _NotCanonical from None
@@ -232,6 +242,56 @@ def _fast(text: bytes, first_line_no: int | None) -> pa.Table:
         return _flatten(table, lambda _row: "", expected_nested=nested)
     except (ParseError, pa.ArrowInvalid):
         raise _NotCanonical from None
+
+
+def _reads_as_is(inferred: pa.DataType, expected: pa.DataType, name: str = "") -> bool:
+    """Whether casting what Arrow inferred to the schema keeps each value as the normalizer would
+    read it: the cast would turn a number into text ({"key": 5}) or an ISO date it inferred as a
+    timestamp into other text, but only in a chunk where no other row has text there."""
+    if pa.types.is_null(inferred):
+        return True
+    if pa.types.is_struct(expected):
+        return pa.types.is_struct(inferred) and all(
+            inferred.get_field_index(field.name) < 0
+            or _reads_as_is(inferred.field(field.name).type, field.type, field.name)
+            for field in expected
+        )
+    if pa.types.is_list(expected):
+        return pa.types.is_list(inferred) and _reads_as_is(
+            inferred.value_type, expected.value_type, name
+        )
+    if pa.types.is_string(expected):
+        return pa.types.is_string(inferred) or (
+            name in _INTEGER_OR_TEXT and pa.types.is_int64(inferred)
+        )
+    if pa.types.is_float64(expected):  # doubles as text ("NaN", "1.5") are OTLP/JSON too
+        return inferred in (pa.float64(), pa.int64(), pa.string())
+    return inferred == expected
+
+
+def _loses_spans(table: pa.Table) -> bool:
+    """Whether an object of a level that leads to spans lacks its list but holds members the
+    reader does not know (the normalizer words the reject). Arrow's inferred types say whether
+    the chunk holds unknown members at a level at all; only then are its rows looked at."""
+    objects: pa.Array = table.to_struct_array().combine_chunks()
+    for list_name, known in _SPAN_LEVELS:
+        names = [objects.type.field(i).name for i in range(objects.type.num_fields)]
+        unknown = [name for name in names if name != list_name and name not in known]
+        if unknown:
+            held = objects.field(unknown[0]).is_valid()
+            for name in unknown[1:]:
+                held = pc.or_(held, objects.field(name).is_valid())
+            if list_name in names:
+                held = pc.and_(held, objects.field(list_name).is_null())
+            if pc.any(pc.and_(held, objects.is_valid())).as_py():
+                return True
+        if list_name not in names or list_name == "spans":
+            return False
+        lists = objects.field(list_name)
+        if not pa.types.is_list(lists.type) or not pa.types.is_struct(lists.type.value_type):
+            return False  # _reads_as_is has refused this chunk already
+        objects = lists.flatten()
+    return False
 
 
 def _read(text: bytes, line_of_row: Callable[[int], str]) -> pa.Table:

@@ -46,21 +46,36 @@ def normalize_request(doc: Any, prefix: str) -> dict[str, Any]:
     """The canonical form of one ExportTraceServiceRequest; ``prefix`` like "line 3: "."""
     if not isinstance(doc, dict):
         raise ParseError(f"{prefix}expected an OTLP/JSON object, got {type(doc).__name__}")
-    if "resourceSpans" not in doc:
+    if doc.get("resourceSpans") is None:
         for key, signal in NON_TRACE_SIGNALS.items():
             if key in doc:
                 raise ParseError(f"{prefix}{signal}, not traces: the request holds {key!r}")
-        keys = ", ".join(sorted(doc)[:5]) or "none"
-        raise ParseError(f"{prefix}no 'resourceSpans' in this object (keys: {keys})")
     try:
+        holds_its_list(doc, "resourceSpans", (), "", " in the request", "traces request")
         return {
             "resourceSpans": [
                 _resource_spans(rs, f"resourceSpans[{i}]")
-                for i, rs in enumerate(_list(doc["resourceSpans"], "resourceSpans"))
+                for i, rs in enumerate(_list(doc.get("resourceSpans"), "resourceSpans"))
             ]
         }
     except _Bad as exc:
-        raise ParseError(f"{prefix}{exc.path}: {exc.message}") from None
+        where = f"{exc.path}: " if exc.path else ""
+        raise ParseError(f"{prefix}{where}{exc.message}") from None
+
+
+def holds_its_list(
+    obj: dict[str, Any], list_name: str, known: tuple[str, ...], path: str, where: str, what: str
+) -> None:
+    """An object of a level that leads to spans (or log records), without its list but with
+    members the reader does not know, is a misspelling or another message: reading it as empty
+    would lose what it holds. Protobuf's JSON parser ignores unknown members; we ignore them only
+    beside the list. The logs reader (otlp_logs) uses it too."""
+    if obj.get(list_name) is not None:
+        return
+    unknown = [name for name, value in obj.items() if value is not None and name not in known]
+    if unknown:
+        found = ", ".join(f'"{name[:40]}"' for name in sorted(obj)[:5])
+        raise _Bad(path, f"no {list_name}{where} (found {found}): not an OTLP/JSON {what}")
 
 
 def _list(value: Any, path: str) -> list[Any]:
@@ -224,6 +239,7 @@ def _attrs(items: Any, path: str, depth: int = 0) -> list[dict[str, Any]]:
 
 def _resource_spans(rs: Any, path: str) -> dict[str, Any]:
     rs = _obj(rs, path)
+    holds_its_list(rs, "scopeSpans", ("resource", "schemaUrl"), path, "", "ResourceSpans")
     resource = _obj(rs.get("resource"), f"{path}.resource")
     return {
         "resource": {"attributes": _attrs(resource.get("attributes"), f"{path}.resource")},
@@ -236,6 +252,7 @@ def _resource_spans(rs: Any, path: str) -> dict[str, Any]:
 
 def _scope_spans(ss: Any, path: str) -> dict[str, Any]:
     ss = _obj(ss, path)
+    holds_its_list(ss, "spans", ("scope", "schemaUrl"), path, "", "ScopeSpans")
     scope = _obj(ss.get("scope"), f"{path}.scope")
     return {
         "scope": {

@@ -22,7 +22,7 @@ from cicl_assets.ingest.json_documents import load_json
 from cicl_assets.ingest.redact import redact, redact_text
 from cicl_assets.telemetry.evaluations import EVALUATION_EVENT, LOG_RECORD, evaluation_row
 from cicl_assets.telemetry.logs_table import EVAL_SCORES, OTEL_LOGS
-from cicl_assets.telemetry.otlp_json_normalize import _Bad, natural
+from cicl_assets.telemetry.otlp_json_normalize import _Bad, holds_its_list, natural
 from cicl_assets.telemetry.otlp_proto import gc_paused
 from cicl_assets.telemetry.otlp_proto import natural as proto_natural
 
@@ -214,17 +214,21 @@ def parse_logs_json(data: bytes, source_file: str) -> Iterator[tuple[str, list[d
 def _json_request(
     doc: Any, prefix: str, records: Records
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    if not isinstance(doc, dict) or "resourceLogs" not in doc:
+    # {} is a request without records, as for traces; other members without resourceLogs are not
+    no_list = isinstance(doc, dict) and doc.get("resourceLogs") is None
+    if not isinstance(doc, dict) or (no_list and any(v is not None for v in doc.values())):
         keys = ", ".join(sorted(doc)[:5]) if isinstance(doc, dict) else type(doc).__name__
         raise ParseError(f"{prefix}expected an ExportLogsServiceRequest (resourceLogs); got {keys}")
     try:
-        for ri, rl in enumerate(_list(doc["resourceLogs"], "resourceLogs")):
+        for ri, rl in enumerate(_list(doc.get("resourceLogs"), "resourceLogs")):
             path = f"resourceLogs[{ri}]"
             rl = _obj(rl, path)
+            holds_its_list(rl, "scopeLogs", ("resource", "schemaUrl"), path, "", "ResourceLogs")
             resource = _attributes(_obj(rl.get("resource"), path).get("attributes"), path)
             for si, sl in enumerate(_list(rl.get("scopeLogs"), f"{path}.scopeLogs")):
                 spath = f"{path}.scopeLogs[{si}]"
                 sl = _obj(sl, spath)
+                holds_its_list(sl, "logRecords", ("scope", "schemaUrl"), spath, "", "ScopeLogs")
                 scope = _obj(sl.get("scope"), f"{spath}.scope")
                 names = (_str(scope.get("name"), spath), _str(scope.get("version"), spath))
                 for k, rec in enumerate(_list(sl.get("logRecords"), f"{spath}.logRecords")):

@@ -138,6 +138,30 @@ HANDMADE: list[tuple[str, bytes]] = [
     ("a document with enum names", json.dumps(json.loads(
         _request(',"status":{"code":"STATUS_CODE_OK"}')), indent=1).encode()),
     ("a byte-order mark", b"\xef\xbb\xbf" + _line(_request())),
+    ("resourceSpan among good lines", _line(_request()) + _line(_request().replace(
+        '"resourceSpans"', '"resourceSpan"')) + _line(_request())),
+    ("ResourceSpans alone", _line(_request().replace('"resourceSpans"', '"ResourceSpans"'))),
+    ("scopeSpan among good lines", _line(_request()) + _line(_request().replace(
+        '"scopeSpans"', '"scopeSpan"'))),
+    ("Spans among good lines", _line(_request()) + _line(_request().replace(
+        '"spans"', '"Spans"'))),
+    ("a misspelled spans in a document", json.dumps(json.loads(
+        _request().replace('"spans"', '"span"')), indent=2).encode()),
+    ("null lists beside unknown members", _line(_request()) + _line(
+        '{"resourceSpans":[{"x":1,"scopeSpans":null},{"scopeSpans":[{"spans":null,"y":[]}]}]}')),
+    ("requests without spans among good lines", b'{}\n{"resourceSpans":null}\n'
+        + _line('{"resourceSpans":[{"resource":{}},{"scopeSpans":[{"scope":{}}]}]}')
+        + _line(_request())),
+    ("schemaUrl beside the lists", _line(_request().replace(
+        '"resource":{}', '"schemaUrl":"s","resource":{}').replace(
+        '"scopeSpans":[{', '"scopeSpans":[{"schemaUrl":"s",'))),
+    ("unknown members beside the lists", _line('{"partialSuccess":{},' + _request()[1:])),
+    ("a number as a key", _line(_request(attrs='{"key":5,"value":{"intValue":"1"}}'))),
+    ("a number as a key among good lines", _line(_request()) + _line(_request(
+        attrs='{"key":5,"value":{"intValue":"1"}}'))),
+    ("a date as text", _line(_request(attrs=_attr('{"stringValue":"2024-01-01"}')))),
+    ("a number as a name among good lines", _line(_request()) + _line(_request().replace(
+        '"name":"s"', '"name":5'))),
 ]  # fmt: skip
 
 

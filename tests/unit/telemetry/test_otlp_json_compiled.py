@@ -79,6 +79,8 @@ def test_a_bounded_mutational_run_finds_no_disagreement():
         "one level of nesting",
         "events and links",
         "scope after spans",
+        "schemaUrl beside the lists",
+        "unknown members beside the lists",
     ],
 )
 def test_canonical_otlp_json_is_read_in_c(name):
@@ -100,6 +102,9 @@ def test_canonical_otlp_json_is_read_in_c(name):
         "bytes without padding",
         "a document with enum names",
         "every kind request (lines)",  # values nested two levels deep
+        "ResourceSpans alone",
+        "a misspelled spans in a document",
+        "a number as a key",
     ],
 )
 def test_what_it_is_unsure_of_goes_to_the_python_reader(name):
@@ -125,6 +130,12 @@ def test_a_chunk_with_a_line_it_is_unsure_of_goes_whole_to_the_python_reader():
 
 
 @built
+@built
+@pytest.mark.parametrize("name", ["scopeSpan among good lines", "Spans among good lines"])
+def test_a_misspelled_list_sends_its_chunk_to_the_python_reader(name):
+    assert _units(dict(JSON_SET)[name]) == [("python", 1)]
+
+
 def test_batches_hold_whole_units():
     data = _lines(5)
     spans = data.count(b'"spanId"') // 5

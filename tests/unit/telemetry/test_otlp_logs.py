@@ -75,6 +75,14 @@ BROKEN = [
      "(1-24)"),
     (b'{"resourceLogs": []}\n{"resourceSpans": []}\n',
      "line 2: expected an ExportLogsServiceRequest (resourceLogs); got resourceSpans"),
+    (b'{"resourceLogs": []}\n{"resourceLog": [{"scopeLogs": [{"logRecords": [{}]}]}]}\n',
+     "line 2: expected an ExportLogsServiceRequest (resourceLogs); got resourceLog"),
+    (b'{"resourceLogs": [{"resource": {}, "scopeLog": [{"logRecords": [{}]}]}]}',
+     'line 1: resourceLogs[0]: no scopeLogs (found "resource", "scopeLog"): not an OTLP/JSON '
+     "ResourceLogs"),
+    (b'{"resourceLogs": [{"scopeLogs": [{"scope": {}, "logRecord": [{}]}]}]}',
+     'line 1: resourceLogs[0].scopeLogs[0]: no logRecords (found "logRecord", "scope"): not an '
+     "OTLP/JSON ScopeLogs"),
 ]  # fmt: skip
 
 
@@ -83,6 +91,21 @@ def test_broken_logs_say_where(data, message):
     with pytest.raises(ParseError) as err:
         list(parse_logs_json(data, "x"))
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        b"{}",
+        b'{"resourceLogs": null}',
+        b'{"resourceLogs": [{"resource": {}, "schemaUrl": "s"}]}',
+        b'{"resourceLogs": [{"scopeLogs": [{"scope": {}, "logRecords": null}]}]}',
+    ],
+)
+def test_a_logs_request_without_records_is_valid_like_a_traces_one(request_text):
+    good = b'{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"stringValue": "b"}}]}]}]}'
+    batches = list(parse_logs_json(good + b"\n" + request_text + b"\n", "x"))
+    assert sum(len(rows) for table, rows in batches if table == "otel_logs") == 1
 
 
 def test_gzip_is_read_like_the_plain_file(tmp_path):
