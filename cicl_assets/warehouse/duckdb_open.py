@@ -11,13 +11,17 @@ process waiting for the lock touches a marker beside the file, and the holder, a
 call with no connection of its own open, closes the database and waits (a few seconds at most)
 until the waiter has had its turn. A waiting writer therefore still queues call by call, as it
 does behind a process without ``held``.
+
+Settings of the database rather than of a connection (memory limit, spill directory, the
+schema's existence) are applied by the first connection after the file opens: while it is
+held, later connections find them in place and skip them.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +41,8 @@ class _Hold:
     depth: int = 0
     keeper: duckdb.DuckDBPyConnection | None = None
     open_connections: int = 0
+    # the database setup applied since the keeper opened it (None: none known)
+    setup: tuple[str, ...] | None = None
 
 
 _holds: dict[str, _Hold] = {}
@@ -60,11 +66,23 @@ def _give_way(path: str, hold: _Hold) -> None:
     marker = _marker(path)
     if hold.keeper is None or not _fresh(marker):
         return
-    hold.keeper.close()
-    hold.keeper = None
+    _release(hold)
     until = time.monotonic() + GIVE_WAY_S
     while _fresh(marker) and time.monotonic() < until:
         time.sleep(0.05)
+
+
+def _release(hold: _Hold) -> None:
+    """Close the keeper: the database may close with it, and its setup with it."""
+    if hold.keeper is not None:
+        hold.keeper.close()
+    hold.keeper = None
+    hold.setup = None
+
+
+def _apply(con: duckdb.DuckDBPyConnection, setup: Sequence[str]) -> None:
+    for statement in setup:
+        con.execute(statement)
 
 
 def _connect_waiting(path: str, lock_timeout_s: float) -> duckdb.DuckDBPyConnection:
@@ -91,12 +109,18 @@ def _connect_waiting(path: str, lock_timeout_s: float) -> duckdb.DuckDBPyConnect
 
 
 @contextmanager
-def open_connection(path: str, lock_timeout_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A new connection to the file at ``path`` (or ``:memory:``), closed on exit."""
+def open_connection(
+    path: str, lock_timeout_s: float, database_setup: Sequence[str] = ()
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A new connection to the file at ``path`` (or ``:memory:``), closed on exit, after
+    ``database_setup`` (statements whose effect belongs to the database, not the connection)
+    unless the held database already has it."""
+    setup = tuple(database_setup)
     hold = _holds.get(path)
     if hold is None:
         con = _connect_waiting(path, lock_timeout_s)
         try:
+            _apply(con, setup)
             yield con
         finally:
             con.close()
@@ -107,9 +131,21 @@ def open_connection(path: str, lock_timeout_s: float) -> Iterator[duckdb.DuckDBP
         hold.open_connections += 1
     try:
         con = _connect_waiting(path, lock_timeout_s)
-        with _lock:
-            if hold.depth and hold.keeper is None:
-                hold.keeper = duckdb.connect(path)  # the database is open: this costs nothing
+        try:
+            # The keeper has kept the database open since the setup was recorded (it only closes
+            # with no connection open, and this one is counted): it is still in place.
+            with _lock:
+                in_place = hold.keeper is not None and hold.setup == setup
+            if not in_place:
+                _apply(con, setup)
+            with _lock:
+                if hold.depth and hold.keeper is None:
+                    hold.keeper = duckdb.connect(path)  # the database is open: this costs nothing
+                if not in_place and hold.keeper is not None:
+                    hold.setup = setup
+        except BaseException:
+            con.close()
+            raise
         try:
             yield con
         finally:
@@ -134,8 +170,7 @@ def held(path: str) -> Iterator[None]:
         with _lock:
             hold.depth -= 1
             if hold.depth == 0:
-                if hold.keeper is not None:
-                    hold.keeper.close()
+                _release(hold)
                 if hold.open_connections == 0:
                     del _holds[path]
                 else:  # a thread still has its connection: it keeps the entry until it closes

@@ -93,22 +93,27 @@ class DuckDBWarehouse(Warehouse):
     def connect(self, what: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with open_connection(self.path, self.lock_timeout_s) as con:
+        with open_connection(self.path, self.lock_timeout_s, self._database_setup()) as con:
+            # The connection's own settings: DuckDB keeps the time zone and schema per connection.
             con.execute("SET TimeZone = 'UTC'")
-            # Bounded memory: loads stream Parquet and big queries spill next to the database
-            # file instead of growing the process (a 1M-span load peaked near 1 GB without it).
-            if self.memory_limit:
-                con.execute(f"SET memory_limit = '{self.memory_limit}'")
-            con.execute("SET allocator_flush_threshold = '32MB'")
-            if self.path != ":memory:":
-                spill = f"{self.path}.tmp".replace("'", "''")
-                con.execute(f"SET temp_directory = '{spill}'")
-            if self.threads:
-                con.execute(f"SET threads = {int(self.threads)}")
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema_name}")
             con.execute(f"USE {self.schema_name}")
             with _deadline(con, self.timeout_s, what):
                 yield con
+
+    def _database_setup(self) -> list[str]:
+        """Statements whose effect is the database's, shared by its connections while it is open
+        (a held database applies them once, see duckdb_open)."""
+        # Bounded memory: loads stream Parquet and big queries spill next to the database
+        # file instead of growing the process (a 1M-span load peaked near 1 GB without it).
+        setup = [f"SET memory_limit = '{self.memory_limit}'"] if self.memory_limit else []
+        setup.append("SET allocator_flush_threshold = '32MB'")
+        if self.path != ":memory:":
+            spill = f"{self.path}.tmp".replace("'", "''")
+            setup.append(f"SET temp_directory = '{spill}'")
+        if self.threads:
+            setup.append(f"SET threads = {int(self.threads)}")
+        setup.append(f"CREATE SCHEMA IF NOT EXISTS {self.schema_name}")
+        return setup
 
     def held(self) -> AbstractContextManager[None]:
         """Keep the database open in this process for the block: a run's many calls then skip

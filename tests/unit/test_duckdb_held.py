@@ -83,3 +83,29 @@ def test_a_process_waiting_for_the_file_gets_it_while_the_holder_keeps_calling(
     # Without giving way it would wait for the whole hold (holder_calls_for_s and more).
     assert done_while_held, f"the waiter got the file only after the hold (waited {waited} s)"
     assert int(rows) >= 1
+
+
+def _settings(warehouse: DuckDBWarehouse) -> dict[str, str]:
+    return warehouse.query(
+        "SELECT current_setting('memory_limit') AS memory, current_setting('TimeZone') AS zone, "
+        "current_setting('temp_directory') AS spill, current_schema() AS schema"
+    ).to_pylist()[0]
+
+
+def test_a_held_database_is_set_up_once_and_each_connection_gets_its_own_settings(tmp_path):
+    path = str(tmp_path / "w.duckdb")
+    warehouse = DuckDBWarehouse(path=path, memory_limit="300MB")
+    expected = {"memory": "286.1 MiB", "zone": "UTC", "spill": f"{path}.tmp", "schema": "cicl"}
+    with warehouse.held():
+        assert _settings(warehouse) == expected
+        # Changed by a call: the next connection keeps the database's setting as it is (set up
+        # once) and still gets its own time zone.
+        warehouse.execute("SET GLOBAL memory_limit = '200MB'; SET TimeZone = 'Asia/Tokyo'")
+        assert _settings(warehouse) == {**expected, "memory": "190.7 MiB"}
+        # Another warehouse on the file with other settings applies its own.
+        other = DuckDBWarehouse(path=path, memory_limit="400MB")
+        assert _settings(other) == {**expected, "memory": "381.4 MiB"}
+        assert _settings(warehouse) == expected
+    # The hold ended and the database closed: the next connection sets it up again.
+    with warehouse.held():
+        assert _settings(warehouse) == expected
