@@ -14,7 +14,7 @@ from cicl_assets.ingest.content import ParseError
 from cicl_assets.settings import Settings, SettingsError, compiled_decoders
 from cicl_assets.telemetry import otlp_compiled
 from cicl_assets.telemetry.otlp_proto import parse_protobuf
-from tests.unit.telemetry import otlp_fuzz
+from tests.unit.telemetry import otlp_fuzz, otlp_json_fuzz, otlp_logs_fuzz
 from tests.unit.telemetry.otlp_requests import T0, every_kind_request, kv
 
 built = pytest.mark.skipif(
@@ -99,13 +99,32 @@ def test_the_decoder_fed_unchecked_bytes_raises_and_never_reads_past_them():
         otlp_compiled._otlp_decode.Decoder(otlp_fuzz.request(otlp_fuzz.span(b"\x2a\x05"))).next(1)
 
 
-def test_the_c_passes_under_address_and_undefined_behaviour_sanitizers(tmp_path):
-    """tests/fuzz/otlp_target.c: check and decode (unchecked input too) without Python."""
+@pytest.mark.parametrize(
+    ("fuzz_set", "seed"), [(otlp_fuzz, 24), (otlp_logs_fuzz, 34), (otlp_json_fuzz, 34)]
+)
+def test_the_c_passes_under_address_and_undefined_behaviour_sanitizers(
+    sanitized_target, fuzz_set, seed, tmp_path
+):
+    """tests/fuzz/otlp_target.c, without Python, on 300 inputs of each fuzz set: every input
+    through the traces check and decode (unchecked input too), the logs check and decode, and
+    the OTLP/JSON reader as lines and as a document."""
+    count = fuzz_set.write_inputs(tmp_path / "inputs", seed=seed, count=300)
+    done = subprocess.run(
+        [str(sanitized_target), *sorted(map(str, (tmp_path / "inputs").iterdir()))],
+        capture_output=True,
+        text=True,
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (0, "", f"{count} inputs\n")
+
+
+@pytest.fixture(scope="module")
+def sanitized_target(tmp_path_factory) -> Path:
+    """The C target built once with gcc's AddressSanitizer and UndefinedBehaviorSanitizer."""
     gcc = shutil.which("gcc")
     if not gcc:
         pytest.skip("no gcc")
     root = Path(__file__).parents[3]
-    target = tmp_path / "otlp-target"
+    target = tmp_path_factory.mktemp("sanitized") / "otlp-target"
     subprocess.run(
         [gcc, "-DCICL_STANDALONE", "-g", "-O1", "-std=c11", "-Wall", "-Wextra", "-Werror",
          "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
@@ -113,13 +132,7 @@ def test_the_c_passes_under_address_and_undefined_behaviour_sanitizers(tmp_path)
          "-o", str(target)],
         check=True,
     )  # fmt: skip
-    count = otlp_fuzz.write_inputs(tmp_path / "inputs", seed=24, count=300)
-    done = subprocess.run(
-        [str(target), *sorted(map(str, (tmp_path / "inputs").iterdir()))],
-        capture_output=True,
-        text=True,
-    )
-    assert (done.returncode, done.stderr, done.stdout) == (0, "", f"{count} inputs\n")
+    return target
 
 
 @pytest.mark.parametrize(("value", "compiled"), [(None, True), ("on", True), ("OFF", False)])

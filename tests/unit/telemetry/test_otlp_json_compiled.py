@@ -2,10 +2,6 @@
 every OTLP/JSON trace file the tests know and a bounded run of mutants; what it leaves to the
 Python reader, its batches, the switch, and its C under sanitizers."""
 
-import shutil
-import subprocess
-from pathlib import Path
-
 import pyarrow as pa
 import pytest
 
@@ -174,26 +170,3 @@ def test_without_the_extension_the_python_reader_is_used(monkeypatch):
     monkeypatch.setattr(otlp_json_compiled, "decode_json_compiled", _refuse)
     table = _table(otlp_json_compiled.parse_json_spans(_lines(1), "otel/x.jsonl"))
     assert table.num_rows == _lines(1).count(b'"spanId"')
-
-
-def test_the_json_reader_passes_under_address_and_undefined_behaviour_sanitizers(tmp_path):
-    """tests/fuzz/otlp_target.c reads every input as OTLP/JSON lines and as a document."""
-    gcc = shutil.which("gcc")
-    if not gcc:
-        pytest.skip("no gcc")
-    root = Path(__file__).parents[3]
-    target = tmp_path / "otlp-target"
-    subprocess.run(
-        [gcc, "-DCICL_STANDALONE", "-g", "-O1", "-std=c11", "-Wall", "-Wextra", "-Werror",
-         "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-         "-I", str(root / "cicl_assets" / "telemetry"), str(root / "tests" / "fuzz" / "otlp_target.c"),
-         "-o", str(target)],
-        check=True,
-    )  # fmt: skip
-    count = otlp_json_fuzz.write_inputs(tmp_path / "inputs", seed=34, count=300)
-    done = subprocess.run(
-        [str(target), *sorted(map(str, (tmp_path / "inputs").iterdir()))],
-        capture_output=True,
-        text=True,
-    )
-    assert (done.returncode, done.stderr, done.stdout) == (0, "", f"{count} inputs\n")
