@@ -126,12 +126,12 @@ def test_a_chunk_with_a_line_it_is_unsure_of_goes_whole_to_the_python_reader():
 
 
 @built
-@built
 @pytest.mark.parametrize("name", ["scopeSpan among good lines", "Spans among good lines"])
 def test_a_misspelled_list_sends_its_chunk_to_the_python_reader(name):
     assert _units(dict(JSON_SET)[name]) == [("python", 1)]
 
 
+@built
 def test_batches_hold_whole_units():
     data = _lines(5)
     spans = data.count(b'"spanId"') // 5
