@@ -16,6 +16,7 @@ setup(
             "cicl_assets.telemetry._otlp_decode",
             sources=["cicl_assets/telemetry/_otlp_decode.c"],
             depends=[
+                "cicl_assets/telemetry/_json_depth.h",
                 "cicl_assets/telemetry/_otlp_batch.h",
                 "cicl_assets/telemetry/_otlp_check.h",
                 "cicl_assets/telemetry/_otlp_columns.h",

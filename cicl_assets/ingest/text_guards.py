@@ -12,6 +12,12 @@ import numpy as np
 import pyarrow as pa
 
 from cicl_assets.ingest.content import ParseError
+from cicl_assets.settings import compiled_decoders
+
+try:
+    from cicl_assets.telemetry._otlp_decode import json_depth as _compiled_json_depth
+except ImportError:  # built without a compiler: the numpy form below
+    _compiled_json_depth = None
 
 # Real documents nest a few dozen levels at most (OTLP/JSON: ~10, plus 4 per nested attribute
 # value); pyarrow's JSON reader overflows its stack somewhere past ten thousand.
@@ -28,6 +34,16 @@ _BACKSLASH = ord("\\")
 
 
 def json_depth(data: bytes, give_up_above: int | None = None) -> int:
+    """The deepest nesting of arrays and objects in JSON text, brackets inside strings not
+    counted; past ``give_up_above`` only known to be above it. The compiled single pass
+    (telemetry/_json_depth.h) when built and CICL_COMPILED_DECODERS is not off, else
+    ``json_depth_numpy``: both give the same answer on any bytes."""
+    if _compiled_json_depth is not None and compiled_decoders():
+        return _compiled_json_depth(data, give_up_above)
+    return json_depth_numpy(data, give_up_above)
+
+
+def json_depth_numpy(data: bytes, give_up_above: int | None = None) -> int:
     """The deepest nesting of arrays and objects in JSON text (documents or lines), brackets
     inside strings not counted; stops early once past ``give_up_above``.
 

@@ -10,10 +10,11 @@
  * ValueError rather than read past a length, but it does not repeat the schema checks. The JSON
  * text columns are rendered here too (_otlp_json.h) unless the batch holds a value nested two
  * levels deep; redaction stays in Python. JsonDecoder (_otlp_jsonin_py.h) fills the same batches
- * from OTLP/JSON. */
+ * from OTLP/JSON. json_depth (_json_depth.h) is the nesting guard every JSON file passes first. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "_json_depth.h"
 #include "_otlp_batch.h"
 #include "_otlp_json.h"
 #include "_otlp_logs_py.h"
@@ -307,6 +308,7 @@ static PyMethodDef module_methods[] = {
     {"check", check, METH_O,
      "check(data) -> (status, why, offset): 0 ok, 1 the fallback rejects it, 2 the fallback decodes it"},
     LOGS_METHODS
+    JSON_DEPTH_METHODS
     {"scan_strings", scan_strings, METH_VARARGS,
      "scan_strings(offsets, data, offset, length, wide) -> bitmap of values redaction must look at"},
     {NULL, NULL, 0, NULL},

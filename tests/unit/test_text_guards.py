@@ -14,6 +14,7 @@ from cicl_assets.ingest.text_guards import (
     decode_text,
     invalid_utf8_at,
     json_depth,
+    json_depth_numpy,
 )
 
 
@@ -57,7 +58,7 @@ def reference_depth(data: bytes) -> int:
     ],
 )
 def test_json_depth(text, depth):
-    assert json_depth(text) == depth == reference_depth(text)
+    assert json_depth(text) == json_depth_numpy(text) == depth == reference_depth(text)
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 64])
@@ -67,14 +68,15 @@ def test_json_depth_is_the_same_across_chunk_boundaries(monkeypatch, chunk):
     pieces = [b"[", b"]", b"{", b"}", b"1", b",", b'""', b'"a[b"', b'"\\\\"', b'"\\"]"', b'"x}"']
     for _ in range(500):
         text = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
-        assert json_depth(text) == reference_depth(text), text
+        assert json_depth_numpy(text) == reference_depth(text), text
 
 
 def test_json_depth_gives_up_early_past_the_limit(monkeypatch):
     monkeypatch.setattr(text_guards, "_DEPTH_CHUNK", 1000)
     deep = b"[" * 5000 + b"]" * 5000
-    assert json_depth(deep) == 5000
-    assert json_depth(deep, give_up_above=512) == 1000  # stopped after the first chunk
+    assert json_depth_numpy(deep) == json_depth(deep) == 5000
+    assert json_depth_numpy(deep, give_up_above=512) == 1000  # stopped after the first chunk
+    assert json_depth(deep, give_up_above=512) > 512
 
 
 @pytest.mark.parametrize(
