@@ -23,7 +23,7 @@ import random
 import struct
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -354,11 +354,16 @@ def raw_pass(data: bytes) -> None:
 
 def write_inputs(directory: Path, seed: int, count: int) -> int:
     """The fuzz set and ``count`` mutants as files (the C target's inputs, libFuzzer's seeds)."""
-    directory.mkdir(parents=True, exist_ok=True)
     inputs = itertools.chain((d for _, d in fuzz_set()), mutants(seed, count))
+    return write_files(directory, inputs, "{:06d}.pb")
+
+
+def write_files(directory: Path, inputs: Iterable[bytes], name: str) -> int:
+    """Each of ``inputs`` as a file named ``name.format(its index)``; how many."""
+    directory.mkdir(parents=True, exist_ok=True)
     written = 0
     for k, data in enumerate(inputs):
-        (directory / f"{k:06d}.pb").write_bytes(data)
+        (directory / name.format(k)).write_bytes(data)
         written += 1
     return written
 
@@ -378,21 +383,40 @@ def run(inputs: Iterator[bytes], check: Callable[[bytes], str | None], seconds: 
     return bad
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def command_line(
+    doc: str,
+    write: Callable[[Path, int, int], int],
+    inputs: Callable[[int, int], Iterator[bytes]],
+    check: Callable[[bytes], str | None],
+    raw: Callable[[bytes], None] | None = None,
+) -> None:
+    """A fuzz module's command line: ``--write DIR`` the inputs as files, else ``check`` (or,
+    with ``--raw``, the extension alone) over them for ``--seconds``; exits 1 on a
+    disagreement."""
+    parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--count", type=int, default=10**9)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--raw", action="store_true", help="only the extension's entry points")
+    if raw is not None:
+        parser.add_argument("--raw", action="store_true", help="only the extension's entry points")
     parser.add_argument("--write", type=Path, help="write the set and --count mutants here")
     args = parser.parse_args()
     if args.write:
-        sys.stdout.write(f"{write_inputs(args.write, args.seed, args.count)} files\n")
+        sys.stdout.write(f"{write(args.write, args.seed, args.count)} files\n")
         return
-    inputs = itertools.chain((d for _, d in fuzz_set()), mutants(args.seed, args.count))
-    if args.raw:
-        sys.exit(1 if run(inputs, raw_pass, args.seconds) else 0)
-    sys.exit(1 if run(inputs, disagreement, args.seconds) else 0)
+    if raw is not None and args.raw:
+        check = raw
+    sys.exit(1 if run(inputs(args.seed, args.count), check, args.seconds) else 0)
+
+
+def main() -> None:
+    command_line(
+        __doc__,
+        write_inputs,
+        lambda seed, count: itertools.chain((d for _, d in fuzz_set()), mutants(seed, count)),
+        disagreement,
+        raw_pass,
+    )
 
 
 if __name__ == "__main__":

@@ -15,13 +15,11 @@ rows, or both fail with the same message (a reject names the same line).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import gzip
 import itertools
 import json
 import random
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -327,31 +325,19 @@ def disagreement(data: bytes, chunk_bytes: int | None = None) -> str | None:
     return None
 
 
+def _inputs(seed: int, count: int) -> Iterator[bytes]:
+    return itertools.chain((d for _, d in json_set()), mutants(seed, count))
+
+
 def write_inputs(directory: Path, seed: int, count: int) -> int:
     """The JSON set and ``count`` mutants as files (the C target's inputs)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    inputs = itertools.chain((d for _, d in json_set()), mutants(seed, count))
-    written = 0
-    for k, data in enumerate(inputs):
-        (directory / f"{k:06d}.json").write_bytes(data)
-        written += 1
-    return written
+    return otlp_fuzz.write_files(directory, _inputs(seed, count), "{:06d}.json")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=300)
-    parser.add_argument("--count", type=int, default=10**9)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--write", type=Path, help="write the set and --count mutants here")
-    args = parser.parse_args()
-    if args.write:
-        sys.stdout.write(f"{write_inputs(args.write, args.seed, args.count)} files\n")
-        return
-    inputs = itertools.chain((d for _, d in json_set()), mutants(args.seed, args.count))
-    sizes = itertools.cycle((None, 1, 300))
+    sizes = itertools.cycle((None, 1, 300))  # each input read in 4 MiB, one-byte, 300-byte chunks
     check = lambda data: disagreement(data, next(sizes))  # noqa: E731
-    sys.exit(1 if otlp_fuzz.run(inputs, check, args.seconds) else 0)
+    otlp_fuzz.command_line(__doc__, write_inputs, _inputs, check)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,11 @@ malformed, unusual or hard ones (records the compiled path hands back to Python)
 
 from __future__ import annotations
 
-import argparse
 import base64
 import itertools
 import json
 import random
 import struct
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,17 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from tests.unit.telemetry.otlp_fuzz import KEYS, TEXTS, _any_value, field, kv, mutate, run, varint
+from tests.unit.telemetry.otlp_fuzz import (
+    KEYS,
+    TEXTS,
+    _any_value,
+    command_line,
+    field,
+    kv,
+    mutate,
+    varint,
+    write_files,
+)
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "otlp-logs"
 T0 = 1_762_300_800_123_456_789
@@ -323,30 +331,17 @@ def raw_pass(data: bytes) -> None:
         pass
 
 
+def _inputs(seed: int, count: int) -> Iterator[bytes]:
+    return itertools.chain((d for _, d in fuzz_set()), mutants(seed, count))
+
+
 def write_inputs(directory: Path, seed: int, count: int) -> int:
     """The fuzz set and ``count`` mutants as files (the C target's inputs, libFuzzer's seeds)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    inputs = itertools.chain((d for _, d in fuzz_set()), mutants(seed, count))
-    written = 0
-    for k, data in enumerate(inputs):
-        (directory / f"logs-{k:06d}.pb").write_bytes(data)
-        written += 1
-    return written
+    return write_files(directory, _inputs(seed, count), "logs-{:06d}.pb")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=300)
-    parser.add_argument("--count", type=int, default=10**9)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--raw", action="store_true", help="only the extension's entry points")
-    parser.add_argument("--write", type=Path, help="write the set and --count mutants here")
-    args = parser.parse_args()
-    if args.write:
-        sys.stdout.write(f"{write_inputs(args.write, args.seed, args.count)} files\n")
-        return
-    inputs = itertools.chain((d for _, d in fuzz_set()), mutants(args.seed, args.count))
-    sys.exit(1 if run(inputs, raw_pass if args.raw else disagreement, args.seconds) else 0)
+    command_line(__doc__, write_inputs, _inputs, disagreement, raw_pass)
 
 
 if __name__ == "__main__":
