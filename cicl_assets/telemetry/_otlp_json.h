@@ -164,15 +164,13 @@ static int shortest_digits(double v, char digits[20], int *exp) {
     return n;
 }
 
-/* Arrow's float64 -> string cast (double-conversion's shortest form, exponents -6..9 fixed). */
-static int json_double(Buf *b, double v) {
-    if (isnan(v)) return PUT(b, "\"NaN\"");
-    if (isinf(v)) return v > 0 ? PUT(b, "\"Infinity\"") : PUT(b, "\"-Infinity\"");
-    if (signbit(v) && buf_u8(b, '-') < 0) return -1;
-    if (v == 0) return buf_u8(b, '0');
+/* |v| (finite, not zero) in its shortest digits: fixed while the decimal exponent lies in
+ * [lo, hi], else d[.ddd]e[+-]x; a whole number ends in ".0" when `whole_point`. The two JSON
+ * writers differ only in those three choices. */
+static int put_shortest(Buf *b, double v, int lo, int hi, int whole_point) {
     char digits[20], out[48];
     int exp, n = shortest_digits(fabs(v), digits, &exp), o = 0;
-    if (exp < -6 || exp >= 10) {
+    if (exp < lo || exp > hi) {
         out[o++] = digits[0];
         if (n > 1) {
             out[o++] = '.';
@@ -192,9 +190,21 @@ static int json_double(Buf *b, double v) {
             out[o++] = '.';
             memcpy(out + o, digits + exp + 1, (size_t)(n - exp - 1));
             o += n - exp - 1;
+        } else if (whole_point) {
+            out[o++] = '.';
+            out[o++] = '0';
         }
     }
     return buf_put(b, out, (size_t)o);
+}
+
+/* Arrow's float64 -> string cast (double-conversion's shortest form, exponents -6..9 fixed). */
+static int json_double(Buf *b, double v) {
+    if (isnan(v)) return PUT(b, "\"NaN\"");
+    if (isinf(v)) return v > 0 ? PUT(b, "\"Infinity\"") : PUT(b, "\"-Infinity\"");
+    if (signbit(v) && buf_u8(b, '-') < 0) return -1;
+    if (v == 0) return buf_u8(b, '0');
+    return put_shortest(b, v, -6, 9, 0);
 }
 
 /* A walk over one level's rows in order, with the next row of each sparse kind. */

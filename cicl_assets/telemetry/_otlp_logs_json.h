@@ -20,33 +20,7 @@ static int lj_double(Buf *b, double v) {
     if (!isfinite(v)) return PUT(b, "null");
     if (signbit(v) && buf_u8(b, '-') < 0) return -1;
     if (v == 0) return PUT(b, "0.0");
-    char digits[20], out[48];
-    int exp, n = shortest_digits(fabs(v), digits, &exp), o = 0;
-    if (exp < -5 || exp > 15) {
-        out[o++] = digits[0];
-        if (n > 1) {
-            out[o++] = '.';
-            memcpy(out + o, digits + 1, (size_t)n - 1);
-            o += n - 1;
-        }
-        o += snprintf(out + o, sizeof out - (size_t)o, "e%c%d", exp < 0 ? '-' : '+', abs(exp));
-    } else if (exp < 0) {
-        out[o++] = '0';
-        out[o++] = '.';
-        for (int k = 0; k < -exp - 1; k++) out[o++] = '0';
-        memcpy(out + o, digits, (size_t)n);
-        o += n;
-    } else {
-        for (int k = 0; k <= exp; k++) out[o++] = k < n ? digits[k] : '0';
-        out[o++] = '.';
-        if (n > exp + 1) {
-            memcpy(out + o, digits + exp + 1, (size_t)(n - exp - 1));
-            o += n - exp - 1;
-        } else {
-            out[o++] = '0';
-        }
-    }
-    return buf_put(b, out, (size_t)o);
+    return put_shortest(b, v, -5, 15, 1);
 }
 
 /* Bytes as base64 text, in quotes when `quoted` (a JSON string needs no escapes inside). */
